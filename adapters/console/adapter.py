@@ -1,0 +1,210 @@
+"""Translates terminal lines into core events and renders replies as plain text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+from facilitator.commands.spec import split_command
+from facilitator.domain.errors import UndecodablePayload
+from facilitator.domain.events import (
+    ButtonPressed,
+    CommandInvoked,
+    InboundEvent,
+    MessageReceived,
+    Origin,
+)
+from facilitator.domain.model import Platform, PlatformUser, Role
+from facilitator.i18n import Catalogue
+from facilitator.markup import Button, Destination, OutboundMessage, RichText, Style
+
+CHAT_ID = "demo"
+MAX_LINE = 20_000
+
+
+def render(body: RichText) -> str:
+    lines = []
+    for block in body.blocks:
+        text = "".join(
+            f"`{span.text}`"
+            if span.style is Style.CODE
+            else f"{span.text} <{span.url}>"
+            if span.style is Style.LINK and span.url
+            else span.text
+            for span in block.spans
+        )
+        lines.append(("  • " if block.bullet else "") + text)
+    return "\n".join(lines)
+
+
+class ConsoleMessenger:
+    """Prints replies; remembers the last buttons so `/press N` can choose one."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.buttons: list[Button] = []
+
+    async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        text = render(message.body)
+        prefix = "bot (only you)> " if message.ephemeral else "bot> "
+        self.out.write(prefix + text.replace("\n", "\n" + " " * len(prefix)) + "\n")
+        if message.buttons:
+            self.buttons = [b for row in message.buttons for b in row]
+            choices = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1))
+            self.out.write(" " * len(prefix) + choices + "\n")
+        if message.attachment is not None:
+            self.out.write(" " * len(prefix) + f"(file: {message.attachment.filename})\n")
+        self.out.flush()
+        return None
+
+
+class ConsoleDecoder:
+    def decode(self, payload: str) -> Sequence[InboundEvent]:
+        data = json.loads(payload)
+        if not isinstance(data, dict) or not isinstance(data.get("user_id"), str):
+            raise UndecodablePayload("console payload without a user")
+        user = PlatformUser(
+            Platform.CONSOLE,
+            data["user_id"],
+            str(data.get("name") or ""),
+            locale_hint=data.get("locale"),
+        )
+        origin = Origin(
+            platform=Platform.CONSOLE,
+            event_id=str(data["id"]),
+            chat_id=CHAT_ID,
+            user=user,
+            occurred_at=datetime.fromisoformat(data["at"]),
+            chat_title="demo",
+            message_id=str(data["id"]),
+        )
+        if data.get("kind") == "button":
+            return [ButtonPressed(origin, str(data["action"]), str(data.get("value", "")))]
+        text = str(data.get("text", ""))
+        command = split_command(text)
+        if command is not None:
+            return [CommandInvoked(origin, *command)]
+        return [MessageReceived(origin, text, mentions_bot=True, has_link="http" in text)]
+
+
+@dataclass
+class Identity:
+    user_id: str
+    role: Role | None = None
+
+
+RoleSetter = Callable[[str, Role], Awaitable[None]]
+Acceptor = Callable[[Platform, str, str, str], Awaitable[bool]]
+
+
+class ConsoleChat:
+    """Reads lines from a stream until it ends; `/as NAME [ROLE]` switches who is speaking."""
+
+    def __init__(
+        self,
+        accept: Acceptor,
+        process: Callable[[], Awaitable[int]],
+        set_role: RoleSetter,
+        messenger: ConsoleMessenger,
+        catalogue: Catalogue,
+        clock_now: Callable[[], datetime],
+        user: str = "guest",
+        locale: str = "en",
+    ) -> None:
+        self._accept = accept
+        self._process = process
+        self._set_role = set_role
+        self._messenger = messenger
+        self._catalogue = catalogue
+        self._now = clock_now
+        self.user = user
+        self.locale = locale
+        self._session = uuid.uuid4().hex[:12]
+        self._seq = 0
+
+    def _note(self, key: str, **values: object) -> None:
+        self._messenger.out.write(self._catalogue.text(self.locale, key, **values) + "\n")
+        self._messenger.out.flush()
+
+    async def switch(self, user: str, role: Role | None) -> None:
+        self.user = user
+        if role is not None:
+            await self._set_role(user, role)
+        if role is None:
+            self._note("console.switched", user=user)
+        else:
+            self._note("console.switched_role", user=user, role=role.label)
+
+    async def handle_line(self, line: str) -> bool:
+        """Process one line; False when the chat should end."""
+        line = line.rstrip("\r\n")[:MAX_LINE]
+        if not line.strip():
+            return True
+        stripped = line.strip()
+        if stripped in {"/quit", "/exit"}:
+            return False
+        if stripped.startswith("/as ") or stripped == "/as":
+            await self._as(stripped[3:].split())
+            return True
+        if stripped.startswith("/press"):
+            await self._press(stripped[6:].strip())
+            return True
+        await self._submit({"kind": "text", "text": line})
+        return True
+
+    async def _as(self, words: list[str]) -> None:
+        if not words or len(words) > 2:
+            self._note("console.as_usage")
+            return
+        role = None
+        if len(words) == 2:
+            try:
+                role = Role.parse(words[1])
+            except ValueError:
+                self._note("console.as_usage")
+                return
+        await self.switch(words[0][:64], role)
+
+    async def _press(self, choice: str) -> None:
+        buttons = self._messenger.buttons
+        if not choice.isdigit() or not 1 <= int(choice) <= len(buttons):
+            self._note("console.press_usage", count=len(buttons))
+            return
+        button = buttons[int(choice) - 1]
+        await self._submit({"kind": "button", "action": button.action, "value": button.value})
+
+    async def _submit(self, data: dict[str, object]) -> None:
+        self._seq += 1
+        event_id = f"{self._session}:{self._seq}"
+        data.update(
+            id=event_id,
+            user_id=self.user,
+            locale=self.locale,
+            at=self._now().isoformat(),
+        )
+        await self._accept(Platform.CONSOLE, event_id, json.dumps(data), CHAT_ID)
+        await self._process()
+
+    async def run(self, stream: TextIO) -> None:
+        interactive = stream.isatty()
+        if interactive:
+            self._note("console.banner", user=self.user)
+        while True:
+            if interactive:
+                self._messenger.out.write(f"{self.user}> ")
+                self._messenger.out.flush()
+            line = await asyncio.to_thread(stream.readline)
+            if not line:
+                break
+            if not await self.handle_line(line):
+                break
+
+
+def default_streams() -> tuple[TextIO, TextIO]:
+    return sys.stdin, sys.stdout

@@ -1,0 +1,281 @@
+"""The `facilitator` command line: demo, run, db, seed, admin, config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from facilitator.domain.model import Platform, Role
+from facilitator.observability import configure_logging
+from facilitator.roles import parse_identity
+from facilitator.settings import Settings
+from facilitator.storage import migrate
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Facilitator: a chat-bot that facilitates learning communities in Telegram and Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+admin_app = typer.Typer(help="Roles given outside the chat.", no_args_is_help=True)
+config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+app.add_typer(config_app, name="config")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        return await coro_fn()
+
+    return asyncio.run(runner())
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def demo(
+    as_user: Annotated[str, typer.Option("--as", help="Who you are in the demo chat.")] = "guest",
+    role: Annotated[str, typer.Option(help="member, moderator, coordinator or admin.")] = "",
+    lang: Annotated[str, typer.Option(help="Your client's language hint (en, es, pt).")] = "en",
+) -> None:
+    """Chat with the bot in the terminal, in the demo community (SQLite, no tokens)."""
+    from adapters.console.adapter import ConsoleChat, ConsoleDecoder, ConsoleMessenger
+    from facilitator.bootstrap import build_app
+    from facilitator.seeding import seed_demo_community
+
+    settings = _settings()
+    configure_logging(settings.log_level, file=Path("var/facilitator.log"))
+    chosen_role = None
+    if role:
+        try:
+            chosen_role = Role.parse(role)
+        except ValueError:
+            raise _fail(
+                f"unknown role {role!r}: use member, moderator, coordinator or admin"
+            ) from None
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+    async def main() -> None:
+        application = build_app(settings)
+        messenger = ConsoleMessenger(sys.stdout)
+        application.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
+        try:
+            await seed_demo_community(
+                application.uow_factory, settings.data_dir, application.clock
+            )
+
+            async def set_role(user: str, new_role: Role) -> None:
+                await application.roles.grant(Platform.CONSOLE, user, new_role, "demo")
+
+            chat = ConsoleChat(
+                accept=application.inbox.accept,
+                process=application.inbox.process_pending,
+                set_role=set_role,
+                messenger=messenger,
+                catalogue=application.services.catalogue,
+                clock_now=application.clock.now,
+                user=as_user,
+                locale=lang,
+            )
+            if chosen_role is not None:
+                await chat.switch(as_user, chosen_role)
+            await application.inbox.process_pending()
+            await chat.run(sys.stdin)
+        finally:
+            await application.aclose()
+
+    _run(main)
+
+
+@app.command()
+def run() -> None:
+    """Start the adapters that are configured (Telegram, Slack) and process events."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    configured = [
+        name
+        for name, token in (
+            ("telegram", settings.telegram_bot_token),
+            ("slack", settings.slack_bot_token),
+        )
+        if token is not None
+    ]
+    if not configured:
+        raise _fail(
+            "No platform is configured: set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN "
+            "(see README.md), or try the local chat with `facilitator demo`."
+        )
+    raise _fail(
+        f"Configured: {', '.join(configured)}. This build has no adapter for them yet; "
+        "`facilitator demo` runs the console adapter.",
+        code=3,
+    )
+
+
+@app.command()
+def seed() -> None:
+    """Load data/: the demo community and its members."""
+    from facilitator.bootstrap import build_app
+    from facilitator.seeding import seed_demo_community
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+    async def main() -> bool:
+        application = build_app(settings)
+        try:
+            return await seed_demo_community(
+                application.uow_factory, settings.data_dir, application.clock
+            )
+        finally:
+            await application.aclose()
+
+    created = _run(main)
+    typer.echo("demo community created" if created else "demo community already present")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision, schema=settings.database_schema)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
+    """Revert migrations down to REVISION (default: one step; `base` for all)."""
+    settings = _settings()
+    migrate.downgrade(settings.database_url, revision, schema=settings.database_schema)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    settings = _settings()
+    migrate.check(settings.database_url, schema=settings.database_schema)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision."""
+    settings = _settings()
+    migrate.current(settings.database_url, schema=settings.database_schema)
+
+
+def _identity(who: str) -> tuple[Platform, str]:
+    try:
+        return parse_identity(who)
+    except ValueError as error:
+        raise _fail(f"{who!r}: {error}") from None
+
+
+@admin_app.command("grant")
+def admin_grant(
+    who: Annotated[str, typer.Argument(help="platform:user_id, e.g. telegram:12345")],
+    role: Annotated[str, typer.Argument(help="member, moderator, coordinator or admin")],
+    community: Annotated[
+        str | None, typer.Option(help="Community key; without it the role holds everywhere.")
+    ] = None,
+) -> None:
+    """Give a role to a platform identity."""
+    from facilitator.bootstrap import build_app
+
+    platform, user_id = _identity(who)
+    try:
+        chosen = Role.parse(role)
+    except ValueError:
+        raise _fail(f"unknown role {role!r}") from None
+    settings = _settings()
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+    async def main() -> None:
+        application = build_app(settings)
+        try:
+            await application.roles.grant(platform, user_id, chosen, community)
+        finally:
+            await application.aclose()
+
+    try:
+        _run(main)
+    except LookupError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"{who} is {chosen.label} in {community or 'every community'}")
+
+
+@admin_app.command("revoke")
+def admin_revoke(
+    who: Annotated[str, typer.Argument(help="platform:user_id")],
+    community: Annotated[str | None, typer.Option(help="Community key.")] = None,
+) -> None:
+    """Take back a role given with `admin grant`."""
+    from facilitator.bootstrap import build_app
+
+    platform, user_id = _identity(who)
+    settings = _settings()
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+    async def main() -> bool:
+        application = build_app(settings)
+        try:
+            return await application.roles.revoke(platform, user_id, community)
+        finally:
+            await application.aclose()
+
+    if not _run(main):
+        raise _fail(f"{who} had no such role", code=1)
+    typer.echo(f"{who}: role revoked")
+
+
+@admin_app.command("list")
+def admin_list() -> None:
+    """List every role above member, and where it comes from."""
+    from facilitator.bootstrap import build_app
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+    async def main() -> list[tuple[str, str, str, str]]:
+        application = build_app(settings)
+        try:
+            return await application.roles.listing()
+        finally:
+            await application.aclose()
+
+    rows = _run(main)
+    for platform, user_id in sorted(settings.admin_identities()):
+        rows.insert(0, (f"{platform}:{user_id}", "admin", "*", "configuration"))
+    for identity, role_name, where, source in rows:
+        typer.echo(f"{identity}\t{role_name}\t{where}\t{source}")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings, secrets masked."""
+    typer.echo(json.dumps(_settings().effective(), indent=2, default=str))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

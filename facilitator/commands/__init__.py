@@ -1,0 +1,1 @@
+"""Commands: declared once, parsed in the core, projected onto every platform."""

@@ -1,0 +1,120 @@
+"""Commands every member has: /start, /help, /lang, /whoami, /link."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.core import CommandContext
+from facilitator.markup import OutboundMessage, RichText
+
+LINK_CODE_TTL = timedelta(minutes=15)
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+async def start(ctx: CommandContext, args: ParsedArgs) -> None:
+    purpose = ""
+    if ctx.community is not None:
+        purposes = ctx.community.setting("purpose", {})
+        if isinstance(purposes, dict):
+            purpose = str(purposes.get(ctx.locale) or purposes.get("en") or "")
+    title = ctx.community.title if ctx.community else ctx.t("core.start.no_community")
+    ctx.say("core.start.greeting", name=ctx.member.display_name, community=title)
+    if purpose:
+        ctx.say("core.start.purpose", purpose=purpose)
+    ctx.say("core.start.next_steps")
+
+
+async def help_command(ctx: CommandContext, args: ParsedArgs) -> None:
+    specs = ctx.services.registry.visible(ctx.origin.platform, ctx.role)
+    parts = [ctx.rich("core.help.header", role=ctx.role_label(ctx.role))]
+    for spec in specs:
+        parts.append(
+            ctx.rich(
+                "core.help.line", usage=ctx.t(spec.usage_key), summary=ctx.t(spec.summary_key)
+            )
+        )
+        for child in spec.subcommands:
+            if child.role <= ctx.role and not child.hidden:
+                parts.append(
+                    ctx.rich(
+                        "core.help.line",
+                        usage=ctx.t(child.usage_key),
+                        summary=ctx.t(child.summary_key),
+                    )
+                )
+    ctx.reply(OutboundMessage(RichText.join(parts)))
+
+
+async def lang(ctx: CommandContext, args: ParsedArgs) -> None:
+    chosen = args.text("language")
+    if chosen is None:
+        ctx.say("core.lang.current", language=ctx.t(f"core.languages.{ctx.locale}"))
+        return
+    await ctx.uow.members.set_language(ctx.member.person_id, chosen)
+    ctx.locale = chosen
+    ctx.say("core.lang.changed", language=ctx.t(f"core.languages.{chosen}"))
+
+
+async def whoami(ctx: CommandContext, args: ParsedArgs) -> None:
+    identities = await ctx.uow.members.by_person(ctx.member.person_id)
+    community = ctx.community.title if ctx.community else ctx.t("core.start.no_community")
+    parts = [
+        ctx.rich(
+            "core.whoami.summary",
+            name=ctx.member.display_name,
+            role=ctx.role_label(ctx.role),
+            community=community,
+            language=ctx.t(f"core.languages.{ctx.locale}"),
+        )
+    ]
+    parts.extend(
+        ctx.rich(
+            "core.whoami.identity",
+            platform=identity.platform.value,
+            user_id=identity.platform_user_id,
+            name=identity.display_name,
+        )
+        for identity in identities
+    )
+    ctx.reply(OutboundMessage(RichText.join(parts)))
+
+
+async def link(ctx: CommandContext, args: ParsedArgs) -> None:
+    code = args.text("code")
+    now = ctx.services.clock.now()
+    if code is None:
+        issued = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        await ctx.uow.link_codes.put(issued, ctx.member.identity_id, now + LINK_CODE_TTL)
+        ctx.say(
+            "core.link.issued",
+            code=issued,
+            minutes=int(LINK_CODE_TTL.total_seconds() // 60),
+            private=True,
+        )
+        return
+    issuer = await ctx.uow.link_codes.take(code.upper(), now)
+    if issuer is None:
+        ctx.say("core.link.invalid", private=True)
+        return
+    mine = await ctx.uow.members.by_person(ctx.member.person_id)
+    if any(m.identity_id == issuer for m in mine):
+        ctx.say("core.link.same_account", private=True)
+        return
+    issuer_person = await ctx.uow.members.person_of_identity(issuer)
+    if issuer_person is None:
+        ctx.say("core.link.invalid", private=True)
+        return
+    await ctx.uow.members.merge_people(issuer_person, ctx.member.person_id)
+    linked = await ctx.uow.members.by_person(issuer_person)
+    ctx.say("core.link.done", count=len(linked), private=True)
+
+
+COMMANDS = (
+    CommandSpec("start", start),
+    CommandSpec("help", help_command),
+    CommandSpec("lang", lang, args=(Arg("language", ArgKind.LOCALE, required=False),)),
+    CommandSpec("whoami", whoami),
+    CommandSpec("link", link, args=(Arg("code", required=False, max_length=16),)),
+)

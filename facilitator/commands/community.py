@@ -1,0 +1,141 @@
+"""Community administration from the chat: /members, /role, /settings, /set."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.core import CommandContext
+from facilitator.domain.model import Role
+from facilitator.i18n import SUPPORTED_LOCALES
+from facilitator.markup import OutboundMessage, RichText
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 50
+SETTABLE = ("language", "timezone", "title")
+
+
+async def members(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    rows = await ctx.uow.members.members_of(ctx.community.id)
+    active = [(m, ms) for m, ms in rows if ms.left_at is None]
+    active.sort(key=lambda row: (-row[1].role, row[0].display_name.lower()))
+    parts = [ctx.rich("community.members.header", count=len(active))]
+    for member, membership in active[:MAX_LISTED]:
+        parts.append(
+            ctx.rich(
+                "community.members.line",
+                name=member.display_name,
+                role=ctx.role_label(membership.role),
+            )
+        )
+    if len(active) > MAX_LISTED:
+        parts.append(ctx.rich("community.members.more", count=len(active) - MAX_LISTED))
+    ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
+
+
+async def role(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    who = args.text("member") or ""
+    new_role = args.get("role")
+    assert isinstance(new_role, Role)
+    # Nobody becomes admin by talking to the bot, and nobody grants a role at or above their own
+    # unless they are an admin.
+    if new_role is Role.ADMIN or (ctx.role < Role.ADMIN and new_role >= ctx.role):
+        log.warning(
+            "role change refused", extra={"role": ctx.role.label, "wanted": new_role.label}
+        )
+        ctx.say("community.role.too_high", role=ctx.role_label(new_role), private=True)
+        return
+    matches = await ctx.uow.members.find_in_community(ctx.community.id, who.lstrip("@"))
+    if not matches:
+        ctx.say("community.role.not_found", member=who, private=True)
+        return
+    if len(matches) > 1:
+        ctx.say("community.role.ambiguous", member=who, count=len(matches), private=True)
+        return
+    target = matches[0]
+    current = await ctx.uow.members.membership(target.person_id, ctx.community.id)
+    if current is not None and current.role >= ctx.role and ctx.role < Role.ADMIN:
+        ctx.say("community.role.too_high", role=ctx.role_label(current.role), private=True)
+        return
+    await ctx.uow.members.set_role(
+        target.person_id, ctx.community.id, new_role, ctx.services.clock.now()
+    )
+    log.info("role changed", extra={"community": ctx.community.key, "role": new_role.label})
+    ctx.say("community.role.changed", member=target.display_name, role=ctx.role_label(new_role))
+
+
+async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    c = ctx.community
+    ctx.say(
+        "community.settings.summary",
+        title=c.title,
+        key=c.key,
+        language=ctx.t(f"core.languages.{c.language}"),
+        timezone=c.timezone,
+        private=True,
+    )
+
+
+async def set_setting(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    key = args.text("setting") or ""
+    value = (args.text("value") or "").strip()
+    community = ctx.community
+    if key == "language":
+        if value.lower() not in SUPPORTED_LOCALES:
+            ctx.say(
+                "errors.not_a_choice",
+                arg=ctx.t("core.args.value"),
+                value=value[:40],
+                choices=", ".join(SUPPORTED_LOCALES),
+                private=True,
+            )
+            return
+        community = replace(community, language=value.lower())
+    elif key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            ctx.say("community.set.bad_timezone", value=value[:64], private=True)
+            return
+        community = replace(community, timezone=value)
+    else:
+        community = replace(community, title=value[:200])
+    await ctx.uow.communities.update(community)
+    ctx.community = community
+    ctx.say("community.set.done", setting=key, value=value[:200])
+
+
+COMMANDS = (
+    CommandSpec("members", members, role=Role.MODERATOR),
+    CommandSpec(
+        "role",
+        role,
+        args=(Arg("member", max_length=64), Arg("role", ArgKind.ROLE)),
+        role=Role.COORDINATOR,
+    ),
+    CommandSpec("settings", settings, role=Role.MODERATOR),
+    CommandSpec(
+        "set",
+        set_setting,
+        args=(
+            Arg("setting", ArgKind.CHOICE, choices=SETTABLE),
+            Arg("value", ArgKind.TEXT, max_length=200),
+        ),
+        role=Role.COORDINATOR,
+    ),
+)

@@ -1,0 +1,310 @@
+"""Command declarations and the argument parser shared by every platform."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from facilitator.domain.model import Platform, Role
+from facilitator.i18n import SUPPORTED_LOCALES
+
+if TYPE_CHECKING:
+    from facilitator.core import CommandContext
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_COMMAND_TEXT = 4000
+_QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
+
+
+class ArgKind(StrEnum):
+    WORD = "word"
+    TEXT = "text"  # the rest of the line, as typed
+    INT = "int"
+    CHOICE = "choice"
+    LOCALE = "locale"
+    ROLE = "role"
+    URL = "url"
+    DATE = "date"
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    kind: ArgKind = ArgKind.WORD
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    max_length: int = 200
+    repeat: bool = False  # takes every remaining token
+
+
+Handler = Callable[["CommandContext", "ParsedArgs"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command as declared once. Help texts live at `commands.<path>.summary|usage`."""
+
+    name: str
+    handler: Handler | None
+    args: tuple[Arg, ...] = ()
+    role: Role = Role.MEMBER
+    platforms: frozenset[Platform] | None = None
+    subcommands: tuple[CommandSpec, ...] = ()
+    parent: str | None = None
+    hidden: bool = False
+
+    def __post_init__(self) -> None:
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(f"command name {self.name!r} does not fit both platforms")
+
+    @property
+    def path(self) -> str:
+        return f"{self.parent}.{self.name}" if self.parent else self.name
+
+    @property
+    def summary_key(self) -> str:
+        return f"commands.{self.path}.summary"
+
+    @property
+    def usage_key(self) -> str:
+        return f"commands.{self.path}.usage"
+
+    def available_on(self, platform: Platform) -> bool:
+        return self.platforms is None or platform in self.platforms
+
+    def subcommand(self, name: str) -> CommandSpec | None:
+        return next((s for s in self.subcommands if s.name == name), None)
+
+
+def sub(parent: str, spec: CommandSpec) -> CommandSpec:
+    """Attach a subcommand to its parent's help path (`commands.faq.add.usage`)."""
+    return CommandSpec(
+        name=spec.name,
+        handler=spec.handler,
+        args=spec.args,
+        role=spec.role,
+        platforms=spec.platforms,
+        parent=parent,
+        hidden=spec.hidden,
+    )
+
+
+@dataclass(frozen=True)
+class ParsedArgs:
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def get(self, name: str) -> object:
+        return self.values.get(name)
+
+    def text(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return value if isinstance(value, str) else None
+
+    def number(self, name: str) -> int | None:
+        value = self.values.get(name)
+        return value if isinstance(value, int) else None
+
+    def words(self, name: str) -> list[str]:
+        value = self.values.get(name)
+        return [str(v) for v in value] if isinstance(value, list | tuple) else []
+
+
+class ArgumentError(Exception):
+    """A command's arguments are wrong; `key` names the prompt that explains it."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split on white space, keeping quoted phrases together; an unclosed quote is an error."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        opener = text[i]
+        if opener in _QUOTES:
+            closer = _QUOTES[opener]
+            j = text.find(closer, i + 1)
+            if j < 0:
+                raise ArgumentError("errors.unbalanced_quotes")
+            tokens.append(Token(text[i + 1 : j], i, j + 1))
+            i = j + 1
+            continue
+        j = i
+        while j < n and not text[j].isspace():
+            j += 1
+        tokens.append(Token(text[i:j], i, j))
+        i = j
+    return tokens
+
+
+def parse_args(spec: CommandSpec, raw: str) -> ParsedArgs:
+    if len(raw) > MAX_COMMAND_TEXT:
+        raise ArgumentError("errors.too_long", limit=MAX_COMMAND_TEXT)
+    text_arg = next((a for a in spec.args if a.kind is ArgKind.TEXT), None)
+    # Before a free-text argument, an unclosed quote is just part of the text.
+    tokens = tokenize(raw) if text_arg is None else tokenize_loose(raw)
+    values: dict[str, object] = {}
+    position = 0
+    for arg in spec.args:
+        if arg.kind is ArgKind.TEXT:
+            rest = raw[tokens[position].start :].strip() if position < len(tokens) else ""
+            rest = _unquote(rest)
+            if not rest:
+                if arg.required:
+                    raise ArgumentError("errors.missing_argument", arg=arg.name)
+                continue
+            if len(rest) > arg.max_length:
+                raise ArgumentError("errors.argument_too_long", arg=arg.name, limit=arg.max_length)
+            values[arg.name] = rest
+            position = len(tokens)
+            continue
+        if arg.repeat:
+            items = [convert(arg, t.text) for t in tokens[position:]]
+            if arg.required and not items:
+                raise ArgumentError("errors.missing_argument", arg=arg.name)
+            values[arg.name] = items
+            position = len(tokens)
+            continue
+        if position >= len(tokens):
+            if arg.required:
+                raise ArgumentError("errors.missing_argument", arg=arg.name)
+            continue
+        values[arg.name] = convert(arg, tokens[position].text)
+        position += 1
+    if position < len(tokens):
+        raise ArgumentError("errors.unexpected_argument", value=_clip(tokens[position].text))
+    return ParsedArgs(values)
+
+
+def tokenize_loose(text: str) -> list[Token]:
+    try:
+        return tokenize(text)
+    except ArgumentError:
+        return [Token(m.group(0), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] in _QUOTES and text.endswith(_QUOTES[text[0]]):
+        inner = text[1:-1]
+        if text[0] not in inner:
+            return inner.strip()
+    return text
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def convert(arg: Arg, text: str) -> object:
+    if len(text) > arg.max_length:
+        raise ArgumentError("errors.argument_too_long", arg=arg.name, limit=arg.max_length)
+    if arg.kind is ArgKind.WORD:
+        return text
+    if arg.kind is ArgKind.INT:
+        if not re.fullmatch(r"[+-]?\d{1,9}", text):
+            raise ArgumentError("errors.not_a_number", arg=arg.name, value=_clip(text))
+        return int(text)
+    if arg.kind is ArgKind.CHOICE:
+        lowered = text.lower()
+        if lowered not in arg.choices:
+            raise ArgumentError(
+                "errors.not_a_choice",
+                arg=arg.name,
+                value=_clip(text),
+                choices=", ".join(arg.choices),
+            )
+        return lowered
+    if arg.kind is ArgKind.LOCALE:
+        lowered = text.lower()
+        if lowered not in SUPPORTED_LOCALES:
+            raise ArgumentError(
+                "errors.not_a_choice",
+                arg=arg.name,
+                value=_clip(text),
+                choices=", ".join(SUPPORTED_LOCALES),
+            )
+        return lowered
+    if arg.kind is ArgKind.ROLE:
+        try:
+            return Role.parse(text)
+        except ValueError:
+            raise ArgumentError(
+                "errors.not_a_choice",
+                arg=arg.name,
+                value=_clip(text),
+                choices=", ".join(r.label for r in Role),
+            ) from None
+    if arg.kind is ArgKind.URL:
+        if not is_web_url(text):
+            raise ArgumentError("errors.not_a_url", value=_clip(text))
+        return text
+    if arg.kind is ArgKind.DATE:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ArgumentError("errors.not_a_date", value=_clip(text)) from None
+    raise AssertionError(arg.kind)
+
+
+def is_web_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (
+        parts.scheme in {"http", "https"}
+        and "." in host
+        and not any(c.isspace() for c in text)
+        and len(text) <= 2000
+    )
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """`/name@bot args` -> (name, args); None when the text is not a command."""
+    match = re.match(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)(.*)$", text, re.S)
+    if not match:
+        return None
+    return match.group(1).lower(), match.group(2).strip()
+
+
+class CommandRegistry:
+    """Every command of the installation, looked up by name."""
+
+    def __init__(self, specs: Sequence[CommandSpec]) -> None:
+        self._specs: dict[str, CommandSpec] = {}
+        for spec in specs:
+            if spec.name in self._specs:
+                raise ValueError(f"command {spec.name} declared twice")
+            self._specs[spec.name] = spec
+
+    def get(self, name: str) -> CommandSpec | None:
+        return self._specs.get(name)
+
+    def all(self) -> list[CommandSpec]:
+        return list(self._specs.values())
+
+    def visible(self, platform: Platform, role: Role) -> list[CommandSpec]:
+        return [
+            s
+            for s in self._specs.values()
+            if s.available_on(platform) and s.role <= role and not s.hidden
+        ]

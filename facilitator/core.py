@@ -1,0 +1,343 @@
+"""The core: turns one inbound event into state changes and replies, inside one unit of work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from facilitator.commands.spec import (
+    ArgumentError,
+    CommandRegistry,
+    CommandSpec,
+    parse_args,
+    split_command,
+)
+from facilitator.domain.events import (
+    ButtonPressed,
+    CommandInvoked,
+    InboundEvent,
+    MemberJoined,
+    MemberLeft,
+    MessageReceived,
+    Origin,
+    PollVoteCast,
+    ReactionChanged,
+)
+from facilitator.domain.model import (
+    Community,
+    LedgerEntry,
+    Member,
+    ParticipationKind,
+    Platform,
+    PlatformUser,
+    Role,
+)
+from facilitator.i18n import Catalogue, resolve_locale
+from facilitator.markup import Button, Destination, OutboundMessage, RichText
+from facilitator.ports import Clock, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Reply = tuple[Destination, OutboundMessage]
+ButtonHandler = Callable[["CommandContext", str], Awaitable[None]]
+MessageHook = Callable[["CommandContext", MessageReceived], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    admins: frozenset[tuple[Platform, str]] = frozenset()
+    platform_admins_are_moderators: bool = True
+    default_language: str = "en"
+    default_timezone: str = "UTC"
+    default_community: str | None = None
+
+
+@dataclass
+class Services:
+    """What command handlers may use; built once by the composition root."""
+
+    catalogue: Catalogue
+    registry: CommandRegistry
+    clock: Clock
+    settings: CoreSettings
+    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    message_hooks: list[MessageHook] = field(default_factory=list)
+    features: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class CommandContext:
+    """Everything one event's handler needs, and the replies it has decided on."""
+
+    uow: UnitOfWork
+    services: Services
+    origin: Origin
+    member: Member
+    community: Community | None
+    role: Role
+    locale: str
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.services.catalogue
+
+    def t(self, key: str, /, **values: object) -> str:
+        return self.catalogue.text(self.locale, key, **values)
+
+    def rich(self, key: str, /, **values: object) -> RichText:
+        return self.catalogue.render(self.locale, key, **values)
+
+    def here(self, *, private: bool = False) -> Destination:
+        o = self.origin
+        return Destination(
+            platform=o.platform,
+            chat_id=o.chat_id,
+            thread_id=o.thread_id,
+            reply_to_message_id=o.message_id,
+            user_id=o.user.user_id if private else None,
+            is_direct=o.is_direct,
+        )
+
+    def reply(self, message: OutboundMessage, *, private: bool = False) -> None:
+        self.replies.append((self.here(private=private or message.ephemeral), message))
+
+    def say(
+        self,
+        key: str,
+        /,
+        *,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        private: bool = False,
+        **values: object,
+    ) -> None:
+        body = self.rich(key, **values)
+        self.reply(OutboundMessage(body, buttons=buttons, ephemeral=private), private=private)
+
+    def role_label(self, role: Role) -> str:
+        return self.t(f"core.roles.{role.label}")
+
+
+class Facilitator:
+    """Handles inbound events; replies are returned so they are sent after the commit."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @property
+    def registry(self) -> CommandRegistry:
+        return self.services.registry
+
+    async def handle(self, event: InboundEvent, uow: UnitOfWork) -> list[Reply]:
+        origin = event.origin
+        if origin.user.is_bot:
+            return []
+        now = self.services.clock.now()
+        member = await uow.members.ensure(origin.user, now)
+        community = await self._community_for(uow, origin, member)
+        if community is not None and not origin.is_direct:
+            await uow.members.join(member.person_id, community.id, now)
+        role = await self.role_of(uow, member, community, origin.user)
+        locale = resolve_locale(
+            member.language,
+            member.locale_hint or origin.user.locale_hint,
+            community.language if community else self.services.settings.default_language,
+        )
+        ctx = CommandContext(uow, self.services, origin, member, community, role, locale)
+        match event:
+            case CommandInvoked():
+                await self._command(ctx, event.name, event.args)
+            case MessageReceived():
+                await self._message(ctx, event)
+            case ButtonPressed():
+                await self._button(ctx, event)
+            case MemberJoined():
+                await self._joined(ctx, event)
+            case MemberLeft():
+                await self._left(ctx, event)
+            case ReactionChanged():
+                if event.added:
+                    await self._record(ctx, ParticipationKind.REACTION_GIVEN, ref=event.emoji)
+            case PollVoteCast():
+                await self._record(ctx, ParticipationKind.POLL_VOTE, ref=event.poll_ref)
+        return ctx.replies
+
+    async def role_of(
+        self, uow: UnitOfWork, member: Member, community: Community | None, user: PlatformUser
+    ) -> Role:
+        settings = self.services.settings
+        roles = [Role.MEMBER]
+        identities = await uow.members.by_person(member.person_id)
+        for identity in identities:
+            if (identity.platform, identity.platform_user_id) in settings.admins:
+                return Role.ADMIN
+            for grant in await uow.grants.for_identity(
+                identity.platform, identity.platform_user_id
+            ):
+                if grant.community_id is None or (
+                    community and grant.community_id == community.id
+                ):
+                    roles.append(grant.role)
+        if community is not None:
+            membership = await uow.members.membership(member.person_id, community.id)
+            if membership is not None:
+                roles.append(membership.role)
+            if user.is_platform_admin and settings.platform_admins_are_moderators:
+                roles.append(Role.MODERATOR)
+        return max(roles)
+
+    async def _community_for(
+        self, uow: UnitOfWork, origin: Origin, member: Member
+    ) -> Community | None:
+        if origin.is_direct:
+            last = await uow.members.last_community(member.person_id)
+            if last is not None:
+                return await uow.communities.get(last)
+            key = self.services.settings.default_community
+            return await uow.communities.by_key(key) if key else None
+        community = await uow.communities.by_chat(origin.platform, origin.chat_id)
+        if community is None:
+            settings = self.services.settings
+            community = await uow.communities.add(
+                key=f"{origin.platform}:{origin.chat_id}",
+                platform=origin.platform,
+                chat_id=origin.chat_id,
+                title=(origin.chat_title or origin.chat_id)[:200],
+                timezone=settings.default_timezone,
+                language=settings.default_language,
+                now=self.services.clock.now(),
+            )
+            log.info("community registered", extra={"community": community.key})
+        return community
+
+    async def _command(self, ctx: CommandContext, name: str, raw: str) -> None:
+        spec = self.registry.get(name)
+        platform = ctx.origin.platform
+        if spec is None or not spec.available_on(platform):
+            self._unknown(ctx, name)
+            return
+        if spec.subcommands:
+            head, _, rest = raw.strip().partition(" ")
+            child = spec.subcommand(head.lower()) if head else None
+            if child is not None:
+                spec, raw = child, rest
+        if ctx.role < spec.role:
+            log.warning(
+                "command refused for lack of role",
+                extra={"command": spec.path, "role": ctx.role.label, "needs": spec.role.label},
+            )
+            ctx.say(
+                "errors.not_allowed",
+                command=spec.path.replace(".", " "),
+                role=ctx.role_label(spec.role),
+                private=True,
+            )
+            return
+        try:
+            args = parse_args(spec, raw)
+        except ArgumentError as error:
+            log.info("malformed arguments", extra={"command": spec.path, "error": error.key})
+            self._argument_error(ctx, spec, error)
+            return
+        if spec.handler is None:
+            self._unknown(ctx, name)
+            return
+        await spec.handler(ctx, args)
+
+    def _argument_error(
+        self, ctx: CommandContext, spec: CommandSpec, error: ArgumentError
+    ) -> None:
+        values = dict(error.values)
+        if "arg" in values:
+            values["arg"] = ctx.t(f"core.args.{values['arg']}")
+        body = ctx.rich(error.key, **values) + ctx.rich(
+            "errors.usage", usage=ctx.t(spec.usage_key)
+        )
+        ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+
+    def _unknown(self, ctx: CommandContext, name: str) -> None:
+        log.info("unknown command", extra={"command": name[:32]})
+        names = [s.name for s in self.registry.visible(ctx.origin.platform, ctx.role)]
+        match = process.extractOne(name, names, scorer=fuzz.WRatio, score_cutoff=60)
+        shown = name[:32]
+        if match is not None:
+            ctx.say(
+                "errors.unknown_command_suggest", command=shown, suggestion=match[0], private=True
+            )
+        else:
+            ctx.say("errors.unknown_command", command=shown, private=True)
+
+    async def _message(self, ctx: CommandContext, event: MessageReceived) -> None:
+        if event.is_edit:
+            return
+        command = split_command(event.text)
+        if command is not None:
+            await self._command(ctx, *command)
+            return
+        if not ctx.origin.is_direct:
+            await self._record(ctx, ParticipationKind.MESSAGE_POSTED)
+        for hook in self.services.message_hooks:
+            await hook(ctx, event)
+
+    async def _button(self, ctx: CommandContext, event: ButtonPressed) -> None:
+        handler = self.services.buttons.get(event.action)
+        if handler is None:
+            log.info("unknown button action", extra={"action": event.action[:64]})
+            ctx.say("errors.stale_button", private=True)
+            return
+        await self._record(ctx, ParticipationKind.BUTTON_PRESSED, ref=event.action)
+        await handler(ctx, event.value)
+
+    async def _joined(self, ctx: CommandContext, event: MemberJoined) -> None:
+        if ctx.community is None or event.member.is_bot:
+            return
+        now = self.services.clock.now()
+        newcomer = await ctx.uow.members.ensure(event.member, now)
+        await ctx.uow.members.join(newcomer.person_id, ctx.community.id, now)
+        await ctx.uow.ledger.record(
+            LedgerEntry(
+                community_id=ctx.community.id,
+                person_id=newcomer.person_id,
+                identity_id=newcomer.identity_id,
+                kind=ParticipationKind.MEMBER_JOINED,
+                occurred_at=ctx.origin.occurred_at,
+                source_event_id=ctx.origin.event_id,
+            )
+        )
+
+    async def _left(self, ctx: CommandContext, event: MemberLeft) -> None:
+        if ctx.community is None:
+            return
+        now = self.services.clock.now()
+        leaver = await ctx.uow.members.ensure(event.member, now)
+        await ctx.uow.members.leave(leaver.person_id, ctx.community.id, now)
+        await ctx.uow.ledger.record(
+            LedgerEntry(
+                community_id=ctx.community.id,
+                person_id=leaver.person_id,
+                identity_id=leaver.identity_id,
+                kind=ParticipationKind.MEMBER_LEFT,
+                occurred_at=ctx.origin.occurred_at,
+                source_event_id=ctx.origin.event_id,
+            )
+        )
+
+    async def _record(
+        self, ctx: CommandContext, kind: ParticipationKind, ref: str | None = None
+    ) -> bool:
+        if ctx.community is None:
+            return False
+        return await ctx.uow.ledger.record(
+            LedgerEntry(
+                community_id=ctx.community.id,
+                person_id=ctx.member.person_id,
+                identity_id=ctx.member.identity_id,
+                kind=kind,
+                occurred_at=ctx.origin.occurred_at,
+                source_event_id=ctx.origin.event_id,
+                ref=ref[:200] if ref else None,
+            )
+        )

@@ -1,0 +1,98 @@
+"""Inbound events: what adapters hand to the core, each a frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from facilitator.domain.model import Platform, PlatformUser
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where and from whom an event came.
+
+    `event_id` is the platform's own id for the event, unique per platform: redelivered
+    events carry the same id, which is what makes the ledger count them once.
+    """
+
+    platform: Platform
+    event_id: str
+    chat_id: str
+    user: PlatformUser
+    occurred_at: datetime
+    chat_title: str | None = None
+    is_direct: bool = False
+    thread_id: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    message_id: str
+    user_id: str | None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    origin: Origin
+    text: str
+    reply_to: ReplyTarget | None = None
+    mentions_bot: bool = False
+    has_link: bool = False
+    has_file: bool = False
+    is_edit: bool = False
+
+
+@dataclass(frozen=True)
+class CommandInvoked:
+    origin: Origin
+    name: str
+    args: str
+
+
+@dataclass(frozen=True)
+class ButtonPressed:
+    origin: Origin
+    action: str
+    value: str
+
+
+@dataclass(frozen=True)
+class PollVoteCast:
+    origin: Origin
+    poll_ref: str
+    option_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MemberJoined:
+    origin: Origin
+    member: PlatformUser
+
+
+@dataclass(frozen=True)
+class MemberLeft:
+    origin: Origin
+    member: PlatformUser
+
+
+@dataclass(frozen=True)
+class ReactionChanged:
+    origin: Origin
+    emoji: str
+    target_message_id: str
+    target_user_id: str | None
+    added: bool
+
+
+InboundEvent = (
+    MessageReceived
+    | CommandInvoked
+    | ButtonPressed
+    | PollVoteCast
+    | MemberJoined
+    | MemberLeft
+    | ReactionChanged
+)

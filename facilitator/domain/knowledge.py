@@ -1,0 +1,50 @@
+"""Knowledge repository items: FAQs, lessons, toolkits, documents, recordings and links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class ItemType(StrEnum):
+    FAQ = "faq"
+    LESSON = "lesson"
+    TOOLKIT = "toolkit"
+    DOCUMENT = "document"
+    RECORDING = "recording"
+    LINK = "link"
+
+
+class ItemStatus(StrEnum):
+    PUBLISHED = "published"
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class KnowledgeItem:
+    """One entry of a community's repository.
+
+    `key` is the stable id given by the source (file front matter, YAML id) or generated;
+    ingesting the same key twice updates the item instead of adding a second one.
+    `title` is the question for an FAQ and the title otherwise; `body` is the answer or text.
+    """
+
+    key: str
+    type: ItemType
+    title: str
+    body: str
+    lang: str
+    theme: str = ""
+    tags: tuple[str, ...] = ()
+    alternates: tuple[str, ...] = ()
+    url: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    review_by: date | None = None
+    status: ItemStatus = ItemStatus.PUBLISHED
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)

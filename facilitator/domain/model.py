@@ -1,0 +1,132 @@
+"""Core domain records: platforms, roles, communities, members and the participation ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+
+class Platform(StrEnum):
+    TELEGRAM = "telegram"
+    SLACK = "slack"
+    CONSOLE = "console"
+
+
+class Role(IntEnum):
+    """Roles are ordered: a higher role may do everything a lower one may."""
+
+    MEMBER = 1
+    MODERATOR = 2
+    COORDINATOR = 3
+    ADMIN = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(text) from None
+
+
+class ParticipationKind(StrEnum):
+    MESSAGE_POSTED = "message_posted"
+    COMMAND_USED = "command_used"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_LEFT = "member_left"
+    REACTION_GIVEN = "reaction_given"
+    BUTTON_PRESSED = "button_pressed"
+    POLL_VOTE = "poll_vote"
+    QUESTION_ASKED = "question_asked"
+    ANSWER_GIVEN = "answer_given"
+    RESOURCE_SHARED = "resource_shared"
+    KNOWLEDGE_CONTRIBUTED = "knowledge_contributed"
+    KNOWLEDGE_APPROVED = "knowledge_approved"
+
+
+@dataclass(frozen=True)
+class PlatformUser:
+    """A person as one platform presents them in an inbound event.
+
+    An empty `display_name` means the platform did not give one (the console adapter).
+    """
+
+    platform: Platform
+    user_id: str
+    display_name: str
+    locale_hint: str | None = None
+    is_bot: bool = False
+    is_platform_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Community:
+    """One Telegram group or Slack channel that the bot facilitates."""
+
+    id: int
+    key: str
+    platform: Platform
+    chat_id: str
+    title: str
+    timezone: str
+    language: str
+    settings: Mapping[str, object] = field(default_factory=dict)
+    active: bool = True
+
+    def setting(self, name: str, default: object = None) -> object:
+        return self.settings.get(name, default)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A platform identity together with the person it belongs to.
+
+    Linked identities (`/link`) share one `person_id`, so language, roles and participation
+    follow the person across platforms.
+    """
+
+    identity_id: int
+    person_id: int
+    platform: Platform
+    platform_user_id: str
+    display_name: str
+    language: str | None = None
+    timezone: str | None = None
+    locale_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Membership:
+    person_id: int
+    community_id: int
+    role: Role
+    joined_at: datetime
+    left_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role given by configuration or the CLI; `community_id` None means every community."""
+
+    platform: Platform
+    platform_user_id: str
+    role: Role
+    community_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One append-only participation event; (community, source event, kind, person) is unique."""
+
+    community_id: int
+    person_id: int
+    identity_id: int
+    kind: ParticipationKind
+    occurred_at: datetime
+    source_event_id: str
+    ref: str | None = None

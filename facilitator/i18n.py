@@ -1,0 +1,175 @@
+"""Prompt catalogue: every user-facing sentence, per locale, rendered into rich text."""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from facilitator.markup import Block, RichText, Span, Style
+
+log = logging.getLogger(__name__)
+
+SOURCE_LOCALE = "en"
+SUPPORTED_LOCALES = ("en", "es", "pt")
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# Markup that prompt authors may use; values substituted into placeholders are never parsed.
+_MARKUP = re.compile(r"(\*\*.+?\*\*|__.+?__|`.+?`)")
+
+Template = str | Mapping[str, str]
+
+
+def normalize_locale(tag: str | None) -> str | None:
+    """Map a platform locale tag (pt-BR, es_419, en-US, es-LA) to a supported language."""
+    if not tag:
+        return None
+    lang = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    return lang if lang in SUPPORTED_LOCALES else None
+
+
+def resolve_locale(
+    preference: str | None, platform_hint: str | None, community_default: str | None
+) -> str:
+    """Member preference, then the platform's hint, then the community default, then en."""
+    for candidate in (preference, platform_hint, community_default):
+        lang = normalize_locale(candidate)
+        if lang:
+            return lang
+    return SOURCE_LOCALE
+
+
+def placeholders(template: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(template))
+
+
+class Catalogue:
+    """Templates keyed by `file.section.key`; plural entries are tables of `one`/`other`."""
+
+    def __init__(self, messages: Mapping[str, Mapping[str, Template]]) -> None:
+        self.messages = messages
+        self._warned: set[tuple[str, str]] = set()
+
+    @classmethod
+    def load(cls, root: Path) -> Catalogue:
+        messages: dict[str, dict[str, Template]] = {}
+        for locale_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            entries: dict[str, Template] = {}
+            for path in sorted(locale_dir.glob("*.toml")):
+                with path.open("rb") as fh:
+                    data = tomllib.load(fh)
+                _flatten(path.stem, data, entries)
+            messages[locale_dir.name] = entries
+        if SOURCE_LOCALE not in messages:
+            raise FileNotFoundError(f"no {SOURCE_LOCALE} prompts under {root}")
+        return cls(messages)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(self.messages)
+
+    def has(self, key: str) -> bool:
+        return key in self.messages[SOURCE_LOCALE]
+
+    def template(self, locale: str, key: str, count: int | None = None) -> str:
+        entry = self.messages.get(locale, {}).get(key)
+        if entry is None:
+            entry = self.messages[SOURCE_LOCALE].get(key)
+            if entry is None:
+                raise KeyError(key)
+            if (locale, key) not in self._warned:
+                self._warned.add((locale, key))
+                log.warning(
+                    "prompt missing, falling back to en", extra={"locale": locale, "key": key}
+                )
+        if isinstance(entry, str):
+            return entry
+        form = "one" if count == 1 else "other"
+        return entry.get(form) or entry["other"]
+
+    def text(self, locale: str, key: str, /, **values: object) -> str:
+        """Plain text (button labels, command descriptions): placeholders filled, markup kept.
+
+        A plural entry picks its form from the `count` value."""
+        template = self.template(locale, key, _count(values))
+        return _fill(_strip_markup(template), values)
+
+    def render(self, locale: str, key: str, /, **values: object) -> RichText:
+        """Rich text: the template's markup is parsed first, then values go in as literal text."""
+        template = self.template(locale, key, _count(values))
+        blocks = []
+        for line in template.strip("\n").split("\n"):
+            bullet = line.startswith("- ")
+            if bullet:
+                line = line[2:]
+            blocks.append(Block(tuple(_spans(line, values)), bullet=bullet))
+        return RichText(tuple(blocks))
+
+
+def _count(values: Mapping[str, object]) -> int | None:
+    count = values.get("count")
+    return count if isinstance(count, int) else None
+
+
+def _flatten(prefix: str, data: Mapping[str, object], out: dict[str, Template]) -> None:
+    for name, value in data.items():
+        key = f"{prefix}.{name}"
+        if isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, Mapping) and set(value) <= {"zero", "one", "other"} and value:
+            out[key] = {k: str(v) for k, v in value.items()}
+        elif isinstance(value, Mapping):
+            _flatten(key, value, out)
+        else:
+            raise ValueError(f"prompt {key} must be text or a table")
+
+
+def _fill(template: str, values: Mapping[str, object]) -> str:
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+def _strip_markup(template: str) -> str:
+    return _MARKUP.sub(
+        lambda m: m.group(0)[2:-2] if m.group(0)[0] != "`" else m.group(0)[1:-1], template
+    )
+
+
+def _spans(line: str, values: Mapping[str, object]) -> list[Span]:
+    spans: list[Span] = []
+    for part in _MARKUP.split(line):
+        if not part:
+            continue
+        style = Style.PLAIN
+        if part.startswith("**") and part.endswith("**") and len(part) > 4:
+            style, part = Style.BOLD, part[2:-2]
+        elif part.startswith("__") and part.endswith("__") and len(part) > 4:
+            style, part = Style.ITALIC, part[2:-2]
+        elif part.startswith("`") and part.endswith("`") and len(part) > 2:
+            style, part = Style.CODE, part[1:-1]
+        spans.append(Span(_fill(part, values), style))
+    return _merge(spans)
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for span in spans:
+        if merged and merged[-1].style == span.style == Style.PLAIN:
+            merged[-1] = Span(merged[-1].text + span.text)
+        else:
+            merged.append(span)
+    return merged
+
+
+def template_fields(template: str) -> set[str]:
+    """Every `{field}` of a template, refusing format specs or attribute access."""
+    fields = set()
+    for _, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conv or not _PLACEHOLDER.fullmatch("{" + name + "}"):
+            raise ValueError(f"only plain {{name}} placeholders are allowed: {name!r}")
+        fields.add(name)
+    return fields

@@ -1,0 +1,140 @@
+"""The durable inbox: raw inbound events are stored before the platform is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
+
+from facilitator.core import Facilitator, Reply
+from facilitator.domain.errors import UndecodablePayload
+from facilitator.domain.events import InboundEvent
+from facilitator.domain.model import Platform
+from facilitator.ports import Clock, Decoder, InboxRecord, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+LEASE_SECONDS = 60.0
+Sender = Callable[[Sequence[Reply]], Awaitable[None]]
+
+
+class Inbox:
+    """Stores raw events, then processes them: in order within a conversation, concurrently
+    across conversations. A restart processes whatever was stored and not yet done."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        core: Facilitator,
+        decoders: Mapping[Platform, Decoder],
+        send: Sender,
+        clock: Clock,
+        concurrency: int = 8,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._core = core
+        self._decoders = dict(decoders)
+        self._send = send
+        self._clock = clock
+        self._concurrency = concurrency
+        self._wakeup = asyncio.Event()
+        self.rejected = 0
+        self.processed = 0
+
+    def register(self, platform: Platform, decoder: Decoder) -> None:
+        self._decoders[platform] = decoder
+
+    async def accept(
+        self, platform: Platform, delivery_id: str, payload: str, ordering_key: str
+    ) -> bool:
+        """Store one raw event durably; False if this delivery was stored before."""
+        async with self._uow_factory() as uow:
+            added = await uow.inbox.add(
+                platform, delivery_id, ordering_key, payload, self._clock.now()
+            )
+            await uow.commit()
+        if added:
+            self._wakeup.set()
+        else:
+            log.info("duplicate delivery ignored", extra={"platform": platform.value})
+        return added
+
+    async def process_pending(self, limit: int = 200) -> int:
+        """Claim and process stored events until none is left; returns how many were handled."""
+        total = 0
+        while True:
+            async with self._uow_factory() as uow:
+                batch = await uow.inbox.claim(self._clock.now(), LEASE_SECONDS, limit)
+                await uow.commit()
+            if not batch:
+                return total
+            lanes: dict[str, list[InboxRecord]] = defaultdict(list)
+            for record in batch:
+                lanes[f"{record.platform}:{record.ordering_key}"].append(record)
+            gate = asyncio.Semaphore(self._concurrency)
+            await asyncio.gather(*(self._run_lane(gate, records) for records in lanes.values()))
+            total += len(batch)
+
+    async def _run_lane(self, gate: asyncio.Semaphore, records: list[InboxRecord]) -> None:
+        async with gate:
+            for record in records:
+                await self._process(record)
+
+    async def run_forever(self, idle_seconds: float = 1.0) -> None:
+        while True:
+            await self.process_pending()
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=idle_seconds)
+
+    async def _process(self, record: InboxRecord) -> None:
+        try:
+            events = self._decode(record)
+        except UndecodablePayload as error:
+            self.rejected += 1
+            log.warning(
+                "inbound payload rejected",
+                extra={
+                    "platform": record.platform.value,
+                    "inbox_id": record.id,
+                    "reason": error.reason[:300],
+                },
+            )
+            async with self._uow_factory() as uow:
+                await uow.inbox.mark_rejected(record.id, error.reason[:1000], self._clock.now())
+                await uow.commit()
+            return
+        replies: list[Reply] = []
+        try:
+            async with self._uow_factory() as uow:
+                for event in events:
+                    replies.extend(await self._core.handle(event, uow))
+                await uow.inbox.mark_done(record.id, self._clock.now())
+                await uow.commit()
+        except Exception as error:  # one failing event must not stop the others
+            log.exception("inbound event failed", extra={"inbox_id": record.id})
+            retry_at = None
+            if record.attempts < MAX_ATTEMPTS:
+                retry_at = self._clock.now() + timedelta(seconds=2**record.attempts)
+            async with self._uow_factory() as uow:
+                await uow.inbox.mark_failed(record.id, repr(error)[:1000], retry_at)
+                await uow.commit()
+            return
+        self.processed += 1
+        if replies:
+            await self._send(replies)
+
+    def _decode(self, record: InboxRecord) -> Sequence[InboundEvent]:
+        decoder = self._decoders.get(record.platform)
+        if decoder is None:
+            raise UndecodablePayload(f"no decoder for platform {record.platform}")
+        try:
+            return decoder.decode(record.payload)
+        except UndecodablePayload:
+            raise
+        except Exception as error:  # decoders parse untrusted input; any failure is a rejection
+            raise UndecodablePayload(f"{type(error).__name__}: {error}") from error

@@ -1,0 +1,1 @@
+"""Knowledge repository: items, lookup, ingestion and evaluation."""

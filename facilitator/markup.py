@@ -1,0 +1,95 @@
+"""Neutral outbound messages: a tiny rich-text tree that each adapter renders and escapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from facilitator.domain.model import Platform
+
+
+class Style(StrEnum):
+    PLAIN = "plain"
+    BOLD = "bold"
+    ITALIC = "italic"
+    CODE = "code"
+    LINK = "link"
+    MENTION = "mention"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text in one style. `text` is always literal: renderers escape it."""
+
+    text: str
+    style: Style = Style.PLAIN
+    url: str | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    spans: tuple[Span, ...]
+    bullet: bool = False
+
+    def plain(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+
+@dataclass(frozen=True)
+class RichText:
+    blocks: tuple[Block, ...] = ()
+
+    def plain(self) -> str:
+        return "\n".join(("• " if b.bullet else "") + b.plain() for b in self.blocks)
+
+    def __add__(self, other: RichText) -> RichText:
+        return RichText(self.blocks + other.blocks)
+
+    @classmethod
+    def of(cls, text: str) -> RichText:
+        """Literal text, one paragraph per line, with nothing interpreted as markup."""
+        return cls(tuple(Block((Span(line),)) for line in text.split("\n")))
+
+    @classmethod
+    def join(cls, parts: Iterable[RichText]) -> RichText:
+        blocks: tuple[Block, ...] = ()
+        for part in parts:
+            blocks += part.blocks
+        return cls(blocks)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+    caption: RichText | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    body: RichText
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ephemeral: bool = False
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a message goes: a conversation, optionally a thread, optionally one person only."""
+
+    platform: Platform
+    chat_id: str
+    thread_id: str | None = None
+    reply_to_message_id: str | None = None
+    user_id: str | None = None
+    is_direct: bool = False

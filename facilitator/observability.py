@@ -1,0 +1,36 @@
+"""Logging set-up: one line per record with its structured context, never a token."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class ContextFormatter(logging.Formatter):
+    """Appends the record's `extra=` fields as key=value pairs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        if context:
+            line += " " + " ".join(f"{k}={v!r}" for k, v in sorted(context.items()))
+        return line
+
+
+def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
+    handler: logging.Handler
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # httpx logs request URLs, and Telegram's carry the bot token.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

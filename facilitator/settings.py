@@ -1,0 +1,88 @@
+"""Settings from the environment and `.env`: prefix FACILITATOR_, platform tokens as usual."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from facilitator.domain.model import Platform
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FACILITATOR_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///var/facilitator.db"
+    database_schema: str | None = None
+    log_level: str = "INFO"
+    default_language: str = "en"
+    default_timezone: str = "UTC"
+    default_community: str | None = "demo"
+    # Comma-separated `platform:user_id` identities that are admins of every community.
+    admins: str = ""
+    platform_admins_are_moderators: bool = True
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    data_dir: Path = REPO_ROOT / "data"
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "FACILITATOR_TELEGRAM_BOT_TOKEN"),
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "TELEGRAM_WEBHOOK_SECRET", "FACILITATOR_TELEGRAM_WEBHOOK_SECRET"
+        ),
+    )
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "FACILITATOR_SLACK_BOT_TOKEN"),
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "FACILITATOR_SLACK_APP_TOKEN"),
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "FACILITATOR_SLACK_SIGNING_SECRET"),
+    )
+    slack_api_base_url: str = "https://slack.com/api/"
+
+    def admin_identities(self) -> frozenset[tuple[Platform, str]]:
+        found: set[tuple[Platform, str]] = set()
+        for item in self.admins.split(","):
+            platform, sep, user_id = item.strip().partition(":")
+            if sep and user_id and platform in Platform.__members__.values():
+                found.add((Platform(platform), user_id.strip()))
+        return frozenset(found)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def effective(self) -> dict[str, object]:
+        """Every setting, secrets masked, for `facilitator config show`."""
+        shown: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                shown[name] = "********" if value.get_secret_value() else ""
+            elif name == "database_url":
+                shown[name] = _mask_url_password(str(value))
+            else:
+                shown[name] = str(value) if isinstance(value, Path) else value
+        return shown
+
+
+def _mask_url_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{':********' if colon else ''}@{host}"

@@ -1,0 +1,33 @@
+"""The storage facade the composition root holds: engine, units of work, lifecycle."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from facilitator.storage.engine import create_engine, session_factory
+from facilitator.storage.models import Base
+from facilitator.storage.uow import SqlUnitOfWorkFactory
+
+
+class Storage:
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        self.engine = create_engine(url, schema=schema)
+        self.uow_factory = SqlUnitOfWorkFactory(session_factory(self.engine))
+
+    async def create_all(self) -> None:
+        """Create the tables straight from the models (tests; real databases use migrations)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("select 1"))
+        except Exception:  # noqa: BLE001 - readiness only needs a yes or a no
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

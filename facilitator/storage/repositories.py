@@ -1,0 +1,534 @@
+"""Repositories over one AsyncSession; they return domain objects, never rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.domain.model import (
+    Community,
+    LedgerEntry,
+    Member,
+    Membership,
+    Platform,
+    PlatformUser,
+    Role,
+    RoleGrant,
+)
+from facilitator.ports import InboxRecord
+from facilitator.storage.models import (
+    CommunityRow,
+    IdentityRow,
+    InboxRow,
+    LedgerRow,
+    LinkCodeRow,
+    MembershipRow,
+    PersonRow,
+    RoleGrantRow,
+)
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _community(row: CommunityRow) -> Community:
+    return Community(
+        id=row.id,
+        key=row.key,
+        platform=Platform(row.platform),
+        chat_id=row.chat_id,
+        title=row.title,
+        timezone=row.timezone,
+        language=row.language,
+        settings=dict(row.settings or {}),
+        active=row.active,
+    )
+
+
+def _member(identity: IdentityRow, person: PersonRow) -> Member:
+    return Member(
+        identity_id=identity.id,
+        person_id=person.id,
+        platform=Platform(identity.platform),
+        platform_user_id=identity.platform_user_id,
+        display_name=identity.display_name,
+        language=person.language,
+        timezone=person.timezone,
+        locale_hint=identity.locale_hint,
+    )
+
+
+def _membership(row: MembershipRow) -> Membership:
+    return Membership(
+        person_id=row.person_id,
+        community_id=row.community_id,
+        role=Role.parse(row.role),
+        joined_at=row.joined_at,
+        left_at=row.left_at,
+    )
+
+
+class SqlCommunityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, community_id: int) -> Community | None:
+        row = await self.session.get(CommunityRow, community_id)
+        return _community(row) if row else None
+
+    async def by_key(self, key: str) -> Community | None:
+        row = await self.session.scalar(select(CommunityRow).where(CommunityRow.key == key))
+        return _community(row) if row else None
+
+    async def by_chat(self, platform: Platform, chat_id: str) -> Community | None:
+        row = await self.session.scalar(
+            select(CommunityRow).where(
+                CommunityRow.platform == platform.value, CommunityRow.chat_id == chat_id
+            )
+        )
+        return _community(row) if row else None
+
+    async def add(
+        self,
+        *,
+        key: str,
+        platform: Platform,
+        chat_id: str,
+        title: str,
+        timezone: str,
+        language: str,
+        settings: Mapping[str, object] | None = None,
+        now: datetime,
+    ) -> Community:
+        row = CommunityRow(
+            key=key,
+            platform=platform.value,
+            chat_id=chat_id,
+            title=title,
+            timezone=timezone,
+            language=language,
+            settings=dict(settings or {}),
+            active=True,
+            created_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return _community(row)
+
+    async def update(self, community: Community) -> None:
+        row = await self.session.get(CommunityRow, community.id)
+        if row is None:
+            raise LookupError(community.id)
+        row.key = community.key
+        row.chat_id = community.chat_id
+        row.title = community.title
+        row.timezone = community.timezone
+        row.language = community.language
+        row.settings = dict(community.settings)
+        row.active = community.active
+        await self.session.flush()
+
+    async def all(self) -> list[Community]:
+        rows = await self.session.scalars(select(CommunityRow).order_by(CommunityRow.id))
+        return [_community(r) for r in rows]
+
+
+class SqlMemberRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _load(self, identity: IdentityRow) -> Member:
+        person = await self.session.get(PersonRow, identity.person_id)
+        assert person is not None
+        return _member(identity, person)
+
+    async def _identity_row(self, platform: Platform, user_id: str) -> IdentityRow | None:
+        return await self.session.scalar(
+            select(IdentityRow).where(
+                IdentityRow.platform == platform.value, IdentityRow.platform_user_id == user_id
+            )
+        )
+
+    async def identity(self, platform: Platform, platform_user_id: str) -> Member | None:
+        row = await self._identity_row(platform, platform_user_id)
+        return await self._load(row) if row else None
+
+    async def ensure(self, user: PlatformUser, now: datetime) -> Member:
+        row = await self._identity_row(user.platform, user.user_id)
+        if row is None:
+            person = PersonRow(created_at=now)
+            self.session.add(person)
+            await self.session.flush()
+            await self.session.execute(
+                insert_ignoring_conflicts(self.session, IdentityRow).values(
+                    person_id=person.id,
+                    platform=user.platform.value,
+                    platform_user_id=user.user_id,
+                    display_name=(user.display_name or user.user_id)[:200],
+                    locale_hint=(user.locale_hint or None) and user.locale_hint[:16],
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
+            row = await self._identity_row(user.platform, user.user_id)
+            assert row is not None
+            if row.person_id != person.id:  # another transaction created it first
+                await self.session.delete(person)
+            return await self._load(row)
+        # An empty name means the platform did not say (the console): keep what we know.
+        name = user.display_name[:200] or row.display_name
+        hint = user.locale_hint[:16] if user.locale_hint else row.locale_hint
+        if row.display_name != name or row.locale_hint != hint:
+            row.display_name = name
+            row.locale_hint = hint
+            await self.session.flush()
+        return await self._load(row)
+
+    async def by_person(self, person_id: int) -> list[Member]:
+        person = await self.session.get(PersonRow, person_id)
+        if person is None:
+            return []
+        rows = await self.session.scalars(
+            select(IdentityRow).where(IdentityRow.person_id == person_id).order_by(IdentityRow.id)
+        )
+        return [_member(r, person) for r in rows]
+
+    async def person_of_identity(self, identity_id: int) -> int | None:
+        return await self.session.scalar(
+            select(IdentityRow.person_id).where(IdentityRow.id == identity_id)
+        )
+
+    async def set_language(self, person_id: int, language: str | None) -> None:
+        await self.session.execute(
+            update(PersonRow).where(PersonRow.id == person_id).values(language=language)
+        )
+
+    async def merge_people(self, keep_person_id: int, other_person_id: int) -> None:
+        if keep_person_id == other_person_id:
+            return
+        keep = await self.session.get(PersonRow, keep_person_id)
+        other = await self.session.get(PersonRow, other_person_id)
+        if keep is None or other is None:
+            raise LookupError("person to merge not found")
+        keep.language = keep.language or other.language
+        keep.timezone = keep.timezone or other.timezone
+        await self.session.execute(
+            update(IdentityRow)
+            .where(IdentityRow.person_id == other_person_id)
+            .values(person_id=keep_person_id)
+        )
+        kept = {
+            m.community_id: m
+            for m in await self.session.scalars(
+                select(MembershipRow).where(MembershipRow.person_id == keep_person_id)
+            )
+        }
+        for moving in list(
+            await self.session.scalars(
+                select(MembershipRow).where(MembershipRow.person_id == other_person_id)
+            )
+        ):
+            existing = kept.get(moving.community_id)
+            if existing is None:
+                moving.person_id = keep_person_id
+                continue
+            if Role.parse(moving.role) > Role.parse(existing.role):
+                existing.role = moving.role
+            await self.session.delete(moving)
+        await self.session.execute(
+            update(LedgerRow)
+            .where(LedgerRow.person_id == other_person_id)
+            .values(person_id=keep_person_id)
+        )
+        await self.session.flush()
+        await self.session.delete(other)
+        await self.session.flush()
+
+    async def membership(self, person_id: int, community_id: int) -> Membership | None:
+        row = await self._membership_row(person_id, community_id)
+        return _membership(row) if row else None
+
+    async def _membership_row(self, person_id: int, community_id: int) -> MembershipRow | None:
+        return await self.session.scalar(
+            select(MembershipRow).where(
+                MembershipRow.person_id == person_id, MembershipRow.community_id == community_id
+            )
+        )
+
+    async def join(self, person_id: int, community_id: int, now: datetime) -> Membership:
+        row = await self._membership_row(person_id, community_id)
+        if row is None:
+            await self.session.execute(
+                insert_ignoring_conflicts(self.session, MembershipRow).values(
+                    person_id=person_id, community_id=community_id, role="member", joined_at=now
+                )
+            )
+            row = await self._membership_row(person_id, community_id)
+            assert row is not None
+        elif row.left_at is not None:
+            row.left_at = None
+            row.joined_at = now
+            await self.session.flush()
+        return _membership(row)
+
+    async def leave(self, person_id: int, community_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(MembershipRow)
+            .where(
+                MembershipRow.person_id == person_id, MembershipRow.community_id == community_id
+            )
+            .values(left_at=now)
+        )
+
+    async def set_role(self, person_id: int, community_id: int, role: Role, now: datetime) -> None:
+        await self.join(person_id, community_id, now)
+        await self.session.execute(
+            update(MembershipRow)
+            .where(
+                MembershipRow.person_id == person_id, MembershipRow.community_id == community_id
+            )
+            .values(role=role.label)
+        )
+
+    async def members_of(self, community_id: int) -> list[tuple[Member, Membership]]:
+        community = await self.session.get(CommunityRow, community_id)
+        if community is None:
+            return []
+        result = await self.session.execute(
+            select(MembershipRow, IdentityRow, PersonRow)
+            .join(PersonRow, PersonRow.id == MembershipRow.person_id)
+            .join(IdentityRow, IdentityRow.person_id == PersonRow.id)
+            .where(MembershipRow.community_id == community_id)
+            .order_by(MembershipRow.id, IdentityRow.id)
+        )
+        seen: dict[int, tuple[Member, Membership]] = {}
+        for membership, identity, person in result.all():
+            current = seen.get(membership.person_id)
+            # One line per person: the identity on the community's own platform if they have it.
+            if current is None or (
+                identity.platform == community.platform
+                and current[0].platform != community.platform
+            ):
+                seen[membership.person_id] = (
+                    _member(identity, person),
+                    _membership(membership),
+                )
+        return list(seen.values())
+
+    async def find_in_community(self, community_id: int, who: str) -> list[Member]:
+        needle = who.strip().lower()
+        if not needle:
+            return []
+        return [
+            member
+            for member, membership in await self.members_of(community_id)
+            if membership.left_at is None
+            and (
+                member.platform_user_id.lower() == needle or member.display_name.lower() == needle
+            )
+        ]
+
+    async def last_community(self, person_id: int) -> int | None:
+        return await self.session.scalar(
+            select(MembershipRow.community_id)
+            .where(MembershipRow.person_id == person_id, MembershipRow.left_at.is_(None))
+            .order_by(MembershipRow.joined_at.desc(), MembershipRow.id.desc())
+            .limit(1)
+        )
+
+
+class SqlGrantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def grant(self, grant: RoleGrant, now: datetime) -> None:
+        await self.revoke(grant.platform, grant.platform_user_id, grant.community_id)
+        self.session.add(
+            RoleGrantRow(
+                platform=grant.platform.value,
+                platform_user_id=grant.platform_user_id,
+                community_id=grant.community_id,
+                role=grant.role.label,
+                granted_at=now,
+            )
+        )
+        await self.session.flush()
+
+    async def revoke(
+        self, platform: Platform, platform_user_id: str, community_id: int | None
+    ) -> bool:
+        result = await self.session.execute(
+            delete(RoleGrantRow).where(
+                RoleGrantRow.platform == platform.value,
+                RoleGrantRow.platform_user_id == platform_user_id,
+                RoleGrantRow.community_id.is_(None)
+                if community_id is None
+                else RoleGrantRow.community_id == community_id,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def for_identity(self, platform: Platform, platform_user_id: str) -> list[RoleGrant]:
+        rows = await self.session.scalars(
+            select(RoleGrantRow).where(
+                RoleGrantRow.platform == platform.value,
+                RoleGrantRow.platform_user_id == platform_user_id,
+            )
+        )
+        return [_grant(r) for r in rows]
+
+    async def all(self) -> list[RoleGrant]:
+        rows = await self.session.scalars(select(RoleGrantRow).order_by(RoleGrantRow.id))
+        return [_grant(r) for r in rows]
+
+
+def _grant(row: RoleGrantRow) -> RoleGrant:
+    return RoleGrant(
+        platform=Platform(row.platform),
+        platform_user_id=row.platform_user_id,
+        role=Role.parse(row.role),
+        community_id=row.community_id,
+    )
+
+
+class SqlLedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, entry: LedgerEntry) -> bool:
+        result = await self.session.execute(
+            insert_ignoring_conflicts(self.session, LedgerRow).values(
+                community_id=entry.community_id,
+                person_id=entry.person_id,
+                identity_id=entry.identity_id,
+                kind=entry.kind.value,
+                occurred_at=entry.occurred_at,
+                source_event_id=entry.source_event_id[:128],
+                ref=entry.ref,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def count(self, community_id: int, kind: str | None = None) -> int:
+        query = (
+            select(func.count())
+            .select_from(LedgerRow)
+            .where(LedgerRow.community_id == community_id)
+        )
+        if kind is not None:
+            query = query.where(LedgerRow.kind == kind)
+        return int(await self.session.scalar(query) or 0)
+
+
+class SqlLinkCodeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def put(self, code: str, identity_id: int, expires_at: datetime) -> None:
+        await self.session.execute(
+            delete(LinkCodeRow).where(LinkCodeRow.identity_id == identity_id)
+        )
+        self.session.add(LinkCodeRow(code=code, identity_id=identity_id, expires_at=expires_at))
+        await self.session.flush()
+
+    async def take(self, code: str, now: datetime) -> int | None:
+        row = await self.session.get(LinkCodeRow, code)
+        if row is None:
+            return None
+        identity_id = row.identity_id
+        expired = row.expires_at <= now
+        await self.session.delete(row)
+        await self.session.flush()
+        return None if expired else identity_id
+
+
+class SqlInboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self, platform: Platform, delivery_id: str, ordering_key: str, payload: str, now: datetime
+    ) -> bool:
+        result = await self.session.execute(
+            insert_ignoring_conflicts(self.session, InboxRow).values(
+                platform=platform.value,
+                delivery_id=delivery_id[:128],
+                ordering_key=ordering_key[:128],
+                payload=payload,
+                status="pending",
+                attempts=0,
+                received_at=now,
+                available_at=now,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[InboxRecord]:
+        query = (
+            select(InboxRow)
+            .where(
+                InboxRow.status.in_(("pending", "processing", "retry")),
+                InboxRow.available_at <= now,
+            )
+            .order_by(InboxRow.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await self.session.scalars(query))
+        lease_until = now + timedelta(seconds=lease_seconds)
+        for row in rows:
+            row.status = "processing"
+            row.attempts += 1
+            row.available_at = lease_until
+        await self.session.flush()
+        return [
+            InboxRecord(
+                id=r.id,
+                platform=Platform(r.platform),
+                delivery_id=r.delivery_id,
+                ordering_key=r.ordering_key,
+                payload=r.payload,
+                attempts=r.attempts,
+                received_at=r.received_at,
+            )
+            for r in rows
+        ]
+
+    async def mark_done(self, record_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(InboxRow)
+            .where(InboxRow.id == record_id)
+            .values(status="done", processed_at=now, error=None)
+        )
+
+    async def mark_rejected(self, record_id: int, reason: str, now: datetime) -> None:
+        await self.session.execute(
+            update(InboxRow)
+            .where(InboxRow.id == record_id)
+            .values(status="rejected", processed_at=now, error=reason)
+        )
+
+    async def mark_failed(self, record_id: int, error: str, retry_at: datetime | None) -> None:
+        values: dict[str, Any] = {"error": error}
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values.update(status="retry", available_at=retry_at)
+        await self.session.execute(update(InboxRow).where(InboxRow.id == record_id).values(values))
+
+    async def counts(self) -> dict[str, int]:
+        result = await self.session.execute(
+            select(InboxRow.status, func.count()).group_by(InboxRow.status)
+        )
+        return {status: int(n) for status, n in result.all()}

@@ -1,0 +1,69 @@
+"""The SQL unit of work: one session and transaction shared by every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from facilitator.ports import (
+    CommunityRepository,
+    GrantRepository,
+    InboxRepository,
+    LedgerRepository,
+    LinkCodeRepository,
+    MemberRepository,
+)
+from facilitator.storage.repositories import (
+    SqlCommunityRepository,
+    SqlGrantRepository,
+    SqlInboxRepository,
+    SqlLedgerRepository,
+    SqlLinkCodeRepository,
+    SqlMemberRepository,
+)
+
+
+class SqlUnitOfWork:
+    communities: CommunityRepository
+    members: MemberRepository
+    grants: GrantRepository
+    ledger: LedgerRepository
+    link_codes: LinkCodeRepository
+    inbox: InboxRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.communities = SqlCommunityRepository(self.session)
+        self.members = SqlMemberRepository(self.session)
+        self.grants = SqlGrantRepository(self.session)
+        self.ledger = SqlLedgerRepository(self.session)
+        self.link_codes = SqlLinkCodeRepository(self.session)
+        self.inbox = SqlInboxRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)

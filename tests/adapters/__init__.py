@@ -1,0 +1,1 @@
+"""Adapter tests: fakes of the platform APIs and tests of the adapters against them."""

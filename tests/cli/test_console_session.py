@@ -1,0 +1,78 @@
+"""The README's first command, scripted: the real `facilitator demo` process on piped stdin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_demo(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "FACILITATOR_DATA_DIR": str(ROOT / "data"),
+        "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "facilitator.cli", "demo", *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_scripted_console_session_behaves_and_exits_at_end_of_input(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/help",
+            "/lang es",
+            "/help",
+            "/members",  # moderator-only, tried by a member
+            "/hepl",  # unknown: a suggestion
+            "/lang klingon",  # malformed argument
+            "/as bruno",  # a moderator in the demo data
+            "/members",
+        ]
+    )
+    result = run_demo(tmp_path, script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    english_help = out.index("bot> What you can do here (your role: member)")
+    switched = out.index("bot> Listo: te hablaré en español.")
+    spanish_help = out.index("bot> Lo que puedes hacer aquí (tu rol: miembro)")
+    assert english_help < switched < spanish_help
+    assert "/members" not in out[english_help:switched]
+    assert "bot (only you)> Lo siento, /members es para moderador o un rol superior." in out
+    assert "bot (only you)> No conozco el comando /hepl. ¿Quisiste decir /help?" in out
+    assert "«klingon» no es un idioma válido. Elige uno de: en, es, pt." in out
+    assert "Uso: `/lang [en|es|pt]`" in out
+    assert "(now speaking as bruno)" in out
+    # Bruno prefers Portuguese in the demo data, and as a moderator he sees the member list.
+    assert "membros" in out and "Ana Morales: coordenador" in out
+    log = (tmp_path / "var" / "facilitator.log").read_text("utf-8")
+    assert "command refused for lack of role" in log
+    assert "unknown command" in log
+    assert "malformed arguments" in log
+    assert "klingon" not in log  # message bodies are not logged
+
+
+def test_demo_flags_choose_identity_and_role(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, "/whoami\n/settings\n", "--as", "dora", "--role", "moderator")
+    assert result.returncode == 0, result.stderr
+    assert "(now speaking as dora, role moderator)" in result.stdout
+    assert "You are dora, moderator in Knowledge Exchange Network (demo)." in result.stdout
+    assert "Time zone: America/Santiago" in result.stdout
+
+
+def test_demo_refuses_an_unknown_role_flag(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, "", "--role", "emperor")
+    assert result.returncode == 2
+    assert "unknown role 'emperor'" in result.stderr

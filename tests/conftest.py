@@ -1,0 +1,215 @@
+"""Fixtures shared by every test: a frozen clock, a recording messenger, real databases."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from facilitator.bootstrap import App, build_app
+from facilitator.domain.events import InboundEvent
+from facilitator.domain.model import Community, Platform, Role
+from facilitator.markup import Destination, OutboundMessage
+from facilitator.settings import Settings
+from facilitator.storage.engine import create_engine
+from facilitator.storage.models import Base
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get(
+    "FACILITATOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("FACILITATOR_REQUIRE_POSTGRES") == "1"
+
+
+@dataclass
+class FrozenClock:
+    current: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass
+class RecordingMessenger:
+    """Keeps every message the bot sent, for assertions on the transcript."""
+
+    sent: list[tuple[Destination, OutboundMessage]] = field(default_factory=list)
+
+    async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        self.sent.append((destination, message))
+        return str(len(self.sent))
+
+    def texts(self) -> list[str]:
+        return [message.body.plain() for _, message in self.sent]
+
+    def last(self) -> str:
+        return self.sent[-1][1].body.plain()
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+async def _postgres_available() -> str | None:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
+        return None
+    except Exception as error:  # noqa: BLE001 - any failure means "not available here"
+        return f"{type(error).__name__}: {error}"
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres_schema() -> AsyncIterator[str]:
+    """A new schema in the test PostgreSQL database, dropped afterwards.
+
+    Where PostgreSQL is unreachable the test is skipped with the reason, unless
+    FACILITATOR_REQUIRE_POSTGRES=1 (set by .ci/run), where it fails instead."""
+    problem = await _postgres_available()
+    if problem is not None:
+        reason = f"PostgreSQL at {POSTGRES_URL} is not reachable ({problem})"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason + " and FACILITATOR_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@dataclass
+class Database:
+    url: str
+    schema: str | None
+    engine: AsyncEngine
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The same tests over SQLite and PostgreSQL, tables created from the models."""
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", None
+        else:
+            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
+        engine = create_engine(url, schema=schema)
+        stack.push_async_callback(engine.dispose)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        yield Database(url, schema, engine)
+
+
+def make_settings(database_url: str, schema: str | None = None, **overrides: object) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        database_schema=schema,
+        prompts_dir=REPO_ROOT / "prompts",
+        data_dir=REPO_ROOT / "data",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class Harness:
+    """The real core on a real database, with the console decoder and a recording messenger."""
+
+    app: App
+    messenger: RecordingMessenger
+    clock: FrozenClock
+    seq: int = 0
+
+    async def community(self, language: str = "en") -> Community:
+        async with self.app.uow_factory() as uow:
+            found = await uow.communities.by_chat(Platform.CONSOLE, "demo")
+            if found is None:
+                found = await uow.communities.add(
+                    key="demo",
+                    platform=Platform.CONSOLE,
+                    chat_id="demo",
+                    title="Demo network",
+                    timezone="America/Santiago",
+                    language=language,
+                    settings={"purpose": {"en": "We learn together.", "es": "Aprendemos juntos."}},
+                    now=self.clock.now(),
+                )
+                await uow.commit()
+        return found
+
+    async def grant(self, user: str, role: Role) -> None:
+        await self.community()
+        await self.app.roles.grant(Platform.CONSOLE, user, role, "demo")
+
+    async def say(self, text: str, user: str = "carla", locale: str | None = "en") -> list[str]:
+        """One line typed in the demo chat, through the inbox; returns what the bot answered."""
+        self.seq += 1
+        before = len(self.messenger.sent)
+        payload = {
+            "kind": "text",
+            "text": text,
+            "id": f"t:{self.seq}",
+            "user_id": user,
+            "name": user.title(),
+            "locale": locale,
+            "at": self.clock.now().isoformat(),
+        }
+        await self.app.inbox.accept(Platform.CONSOLE, f"t:{self.seq}", json.dumps(payload), "demo")
+        await self.app.inbox.process_pending()
+        return [m.body.plain() for _, m in self.messenger.sent[before:]]
+
+    async def dispatch(self, event: InboundEvent) -> list[str]:
+        """Hand one event straight to the core in its own unit of work."""
+        before = len(self.messenger.sent)
+        async with self.app.uow_factory() as uow:
+            replies = await self.app.core.handle(event, uow)
+            await uow.commit()
+        await self.app.sender(replies)
+        return [m.body.plain() for _, m in self.messenger.sent[before:]]
+
+
+@pytest_asyncio.fixture
+async def harness(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+    from adapters.console.adapter import ConsoleDecoder
+
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}")
+    app = build_app(settings, clock=clock)
+    await app.storage.create_all()
+    messenger = RecordingMessenger()
+    app.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
+    for platform in (Platform.TELEGRAM, Platform.SLACK):
+        app.sender.messengers[platform] = messenger
+    try:
+        yield Harness(app, messenger, clock)
+    finally:
+        await app.aclose()
+
+
+@pytest.fixture
+def repo_root() -> Iterator[Path]:
+    yield REPO_ROOT

@@ -1,0 +1,216 @@
+"""One repository contract, run against SQLite and against PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from facilitator.domain.model import (
+    LedgerEntry,
+    ParticipationKind,
+    Platform,
+    PlatformUser,
+    Role,
+    RoleGrant,
+)
+from facilitator.storage.engine import session_factory
+from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tests.conftest import Database
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+BIG_TELEGRAM_ID = "-1001234567890123"  # beyond 32 bits: chat ids are 64-bit
+
+
+def uow(db: Database) -> SqlUnitOfWork:
+    return SqlUnitOfWorkFactory(session_factory(db.engine))()
+
+
+async def add_community(db: Database, chat: str = BIG_TELEGRAM_ID, key: str = "water") -> int:
+    async with uow(db) as u:
+        community = await u.communities.add(
+            key=key,
+            platform=Platform.TELEGRAM,
+            chat_id=chat,
+            title="Water",
+            timezone="America/Santiago",
+            language="es",
+            settings={"purpose": {"en": "x"}},
+            now=NOW,
+        )
+        await u.commit()
+    return community.id
+
+
+async def test_communities_round_trip_with_64_bit_chat_ids(database: Database) -> None:
+    community_id = await add_community(database)
+    async with uow(database) as u:
+        found = await u.communities.by_chat(Platform.TELEGRAM, BIG_TELEGRAM_ID)
+        assert found is not None and found.id == community_id
+        assert found.settings == {"purpose": {"en": "x"}}
+        assert (await u.communities.by_key("water")) == found
+        assert await u.communities.by_chat(Platform.SLACK, BIG_TELEGRAM_ID) is None
+
+
+async def test_timestamps_come_back_timezone_aware_in_utc(database: Database) -> None:
+    community_id = await add_community(database)
+    local = datetime(2026, 11, 2, 9, 0, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("America/Santiago")
+    )
+    async with uow(database) as u:
+        member = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "7", "Ana"), NOW)
+        membership = await u.members.join(member.person_id, community_id, local)
+        await u.commit()
+    async with uow(database) as u:
+        membership = await u.members.membership(member.person_id, community_id)  # type: ignore[assignment]
+    assert membership is not None
+    assert membership.joined_at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert membership.joined_at.utcoffset() == timedelta(0)
+
+
+async def test_ensure_member_is_idempotent_and_tracks_display_name(database: Database) -> None:
+    async with uow(database) as u:
+        first = await u.members.ensure(
+            PlatformUser(Platform.TELEGRAM, "9007199254740993", "Ana"), NOW
+        )
+        again = await u.members.ensure(
+            PlatformUser(Platform.TELEGRAM, "9007199254740993", "Ana María", "es-419"), NOW
+        )
+        await u.commit()
+    assert first.identity_id == again.identity_id and first.person_id == again.person_id
+    assert again.display_name == "Ana María" and again.locale_hint == "es-419"
+
+
+async def test_roles_and_grants(database: Database) -> None:
+    community_id = await add_community(database)
+    async with uow(database) as u:
+        member = await u.members.ensure(PlatformUser(Platform.SLACK, "U1", "Bea"), NOW)
+        await u.members.set_role(member.person_id, community_id, Role.MODERATOR, NOW)
+        await u.grants.grant(RoleGrant(Platform.SLACK, "U1", Role.ADMIN), NOW)
+        await u.grants.grant(RoleGrant(Platform.SLACK, "U1", Role.COORDINATOR), NOW)
+        await u.commit()
+    async with uow(database) as u:
+        membership = await u.members.membership(member.person_id, community_id)
+        assert membership is not None and membership.role is Role.MODERATOR
+        grants = await u.grants.for_identity(Platform.SLACK, "U1")
+        assert [g.role for g in grants] == [Role.COORDINATOR]  # a new grant replaces the old
+        assert await u.grants.revoke(Platform.SLACK, "U1", None)
+        assert not await u.grants.revoke(Platform.SLACK, "U1", None)
+        await u.commit()
+
+
+async def test_ledger_records_a_redelivered_event_once(database: Database) -> None:
+    community_id = await add_community(database)
+    async with uow(database) as u:
+        member = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "7", "Ana"), NOW)
+        entry = LedgerEntry(
+            community_id,
+            member.person_id,
+            member.identity_id,
+            ParticipationKind.MESSAGE_POSTED,
+            NOW,
+            "update:1001",
+        )
+        assert await u.ledger.record(entry)
+        assert not await u.ledger.record(entry)
+        other_kind = LedgerEntry(
+            community_id,
+            member.person_id,
+            member.identity_id,
+            ParticipationKind.QUESTION_ASKED,
+            NOW,
+            "update:1001",
+        )
+        assert await u.ledger.record(other_kind)
+        await u.commit()
+    async with uow(database) as u:
+        assert await u.ledger.count(community_id) == 2
+        assert await u.ledger.count(community_id, ParticipationKind.MESSAGE_POSTED) == 1
+
+
+async def test_merging_people_moves_identities_memberships_and_ledger(database: Database) -> None:
+    community_id = await add_community(database)
+    slack_community = await add_community(database, chat="C42", key="slack-water")
+    async with uow(database) as u:
+        tg = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "7", "Ana"), NOW)
+        sl = await u.members.ensure(PlatformUser(Platform.SLACK, "U7", "ana"), NOW)
+        await u.members.set_role(tg.person_id, community_id, Role.MEMBER, NOW)
+        await u.members.set_role(sl.person_id, community_id, Role.MODERATOR, NOW)
+        await u.members.join(sl.person_id, slack_community, NOW)
+        await u.ledger.record(
+            LedgerEntry(
+                slack_community,
+                sl.person_id,
+                sl.identity_id,
+                ParticipationKind.MESSAGE_POSTED,
+                NOW,
+                "ev1",
+            )
+        )
+        await u.members.merge_people(tg.person_id, sl.person_id)
+        await u.commit()
+    async with uow(database) as u:
+        people = await u.members.by_person(tg.person_id)
+        assert {m.platform for m in people} == {Platform.TELEGRAM, Platform.SLACK}
+        membership = await u.members.membership(tg.person_id, community_id)
+        assert membership is not None and membership.role is Role.MODERATOR  # highest kept
+        assert await u.members.membership(tg.person_id, slack_community) is not None
+        assert await u.ledger.count(slack_community) == 1
+
+
+async def test_link_codes_are_single_use(database: Database) -> None:
+    async with uow(database) as u:
+        member = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "7", "Ana"), NOW)
+        await u.link_codes.put("ABCD2345", member.identity_id, NOW + timedelta(minutes=15))
+        await u.commit()
+    async with uow(database) as u:
+        assert await u.link_codes.take("ABCD2345", NOW) == member.identity_id
+        assert await u.link_codes.take("ABCD2345", NOW) is None
+        await u.commit()
+
+
+async def test_inbox_claims_each_event_once_and_releases_after_the_lease(
+    database: Database,
+) -> None:
+    async with uow(database) as u:
+        for n in range(5):
+            assert await u.inbox.add(Platform.TELEGRAM, f"u{n}", "chat", f'{{"n": {n}}}', NOW)
+        assert not await u.inbox.add(Platform.TELEGRAM, "u0", "chat", "{}", NOW)
+        await u.commit()
+    async with uow(database) as u:
+        first = await u.inbox.claim(NOW, 30, 3)
+        await u.commit()
+    async with uow(database) as u:
+        second = await u.inbox.claim(NOW, 30, 10)
+        await u.commit()
+    assert [r.delivery_id for r in first] == ["u0", "u1", "u2"]
+    assert [r.delivery_id for r in second] == ["u3", "u4"]
+    async with uow(database) as u:
+        await u.inbox.mark_done(first[0].id, NOW)
+        await u.inbox.mark_rejected(first[1].id, "bad", NOW)
+        await u.commit()
+    async with uow(database) as u:
+        again = await u.inbox.claim(NOW + timedelta(seconds=31), 30, 10)
+        await u.commit()
+    assert [r.delivery_id for r in again] == ["u2", "u3", "u4"]
+    assert all(r.attempts == 2 for r in again)
+
+
+async def test_concurrent_claims_never_hand_out_the_same_event(database: Database) -> None:
+    async with uow(database) as u:
+        for n in range(60):
+            await u.inbox.add(Platform.SLACK, f"e{n}", f"c{n % 4}", "{}", NOW)
+        await u.commit()
+
+    async def claimer() -> list[str]:
+        got: list[str] = []
+        while True:
+            async with uow(database) as u:
+                batch = await u.inbox.claim(NOW, 60, 7)
+                await u.commit()
+            if not batch:
+                return got
+            got.extend(r.delivery_id for r in batch)
+
+    results = await asyncio.gather(*(claimer() for _ in range(4)))
+    everything = [d for result in results for d in result]
+    assert sorted(everything) == sorted(f"e{n}" for n in range(60))

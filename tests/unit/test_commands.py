@@ -1,0 +1,234 @@
+"""The core's command behaviour, asserted on the transcript of what the bot said."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from facilitator.domain.events import CommandInvoked, MessageReceived, Origin
+from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
+from tests.conftest import Harness
+
+
+def origin(
+    user: str,
+    *,
+    platform: Platform = Platform.TELEGRAM,
+    chat: str = "-1001",
+    event: str = "e1",
+    direct: bool = False,
+    is_bot: bool = False,
+    admin: bool = False,
+    locale: str | None = None,
+) -> Origin:
+    return Origin(
+        platform=platform,
+        event_id=event,
+        chat_id=chat,
+        user=PlatformUser(
+            platform, user, user.title(), locale, is_bot=is_bot, is_platform_admin=admin
+        ),
+        occurred_at=datetime(2026, 11, 2, 12, 0, tzinfo=UTC),
+        chat_title="Water and sanitation CoP",
+        is_direct=direct,
+    )
+
+
+async def test_help_lists_only_what_a_member_may_run(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/help")
+    assert "/lang" in reply and "/whoami" in reply
+    assert "/members" not in reply and "/role" not in reply
+
+
+async def test_help_for_a_coordinator_includes_community_commands(harness: Harness) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    [reply] = await harness.say("/help", user="ana")
+    assert "/members" in reply and "/role" in reply and "/set" in reply
+
+
+async def test_lang_switches_the_reply_language_for_the_next_commands(harness: Harness) -> None:
+    await harness.community()
+    [english] = await harness.say("/help")
+    [changed] = await harness.say("/lang es")
+    [spanish] = await harness.say("/help")
+    assert english.startswith("What you can do here")
+    assert changed == "Listo: te hablaré en español."
+    assert spanish.startswith("Lo que puedes hacer aquí")
+
+
+async def test_platform_locale_hint_is_used_until_the_member_chooses(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/lang", locale="pt-BR")
+    assert reply.startswith("Falo com você em português")
+
+
+async def test_community_language_applies_without_preference_or_hint(harness: Harness) -> None:
+    await harness.community(language="es")
+    [reply] = await harness.say("/whoami", locale=None)
+    assert reply.startswith("Eres Carla, miembro")
+
+
+async def test_moderator_command_from_a_member_is_refused_with_the_reason(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.community()
+    with caplog.at_level(logging.WARNING, logger="facilitator.core"):
+        [reply] = await harness.say("/members")
+    assert reply == (
+        "Sorry, /members is for a moderator or above. "
+        "Ask a moderator of this community if you need it."
+    )
+    assert harness.messenger.sent[-1][0].user_id == "carla"  # only the asker sees it
+    assert any(r.getMessage() == "command refused for lack of role" for r in caplog.records)
+
+
+async def test_unknown_command_suggests_the_closest_known_one(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/hlep")
+    assert reply == "I don't know the command /hlep. Did you mean /help?"
+
+
+async def test_unknown_command_without_a_close_match_points_to_help(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/xyzzyqwv")
+    assert reply == "I don't know the command /xyzzyqwv. Send /help to see what you can do."
+
+
+async def test_malformed_argument_explains_what_to_fix_and_the_usage(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/lang klingon")
+    assert reply == (
+        '"klingon" is not a valid language. Choose one of: en, es, pt.\nUsage: /lang [en|es|pt]'
+    )
+
+
+async def test_missing_argument_names_it_in_the_members_language(harness: Harness) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    await harness.say("/lang es", user="ana")
+    [reply] = await harness.say("/set timezone", user="ana")
+    assert reply.startswith("Falta algo: valor.")
+
+
+async def test_oversized_command_is_refused_not_processed(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/lang " + "x" * 5000)
+    assert reply == "That message is too long for a command: at most 4000 characters.\n" + (
+        "Usage: /lang [en|es|pt]"
+    )
+
+
+async def test_coordinator_promotes_a_member_to_moderator(harness: Harness) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    await harness.say("hello", user="bruno")
+    [reply] = await harness.say("/role bruno moderator", user="ana")
+    assert reply == "Bruno is now moderator."
+    [listing] = await harness.say("/members", user="bruno")
+    assert "Bruno: moderator" in listing and "Ana: coordinator" in listing
+
+
+async def test_nobody_grants_a_role_at_or_above_their_own_or_admin(harness: Harness) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    await harness.say("hello", user="bruno")
+    [same] = await harness.say("/role bruno coordinator", user="ana")
+    [admin] = await harness.say("/role bruno admin", user="ana")
+    assert same.startswith("You cannot give or change the role coordinator")
+    assert admin.startswith("You cannot give or change the role admin")
+    async with harness.app.uow_factory() as uow:
+        bruno = await uow.members.identity(Platform.CONSOLE, "bruno")
+        community = await uow.communities.by_key("demo")
+        assert bruno is not None and community is not None
+        membership = await uow.members.membership(bruno.person_id, community.id)
+        assert membership is not None and membership.role is Role.MEMBER
+
+
+async def test_coordinator_sets_the_community_timezone_and_rejects_unknown_ones(
+    harness: Harness,
+) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    [bad] = await harness.say("/set timezone Mars/Olympus", user="ana")
+    [good] = await harness.say("/set timezone America/Mexico_City", user="ana")
+    assert bad.startswith('"Mars/Olympus" is not a time zone I know.')
+    assert good == 'Setting timezone is now "America/Mexico_City".'
+    [summary] = await harness.say("/settings", user="ana")
+    assert "Time zone: America/Mexico_City" in summary
+
+
+async def test_new_group_is_registered_as_a_community_on_first_event(harness: Harness) -> None:
+    replies = await harness.dispatch(CommandInvoked(origin("u1"), "whoami", ""))
+    assert replies[0].startswith("You are **U1**".replace("**", ""))
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.TELEGRAM, "-1001")
+    assert community is not None and community.title == "Water and sanitation CoP"
+
+
+async def test_platform_admin_is_treated_as_moderator_when_configured(harness: Harness) -> None:
+    replies = await harness.dispatch(CommandInvoked(origin("boss", admin=True), "members", ""))
+    assert replies[0].startswith("1 member")
+
+
+async def test_configured_admin_may_run_every_command(harness: Harness) -> None:
+    harness.app.services.settings = type(harness.app.services.settings)(
+        admins=frozenset({(Platform.TELEGRAM, "root")})
+    )
+    replies = await harness.dispatch(CommandInvoked(origin("root"), "settings", ""))
+    assert "Time zone: UTC" in replies[0]
+
+
+async def test_messages_from_bots_are_ignored(harness: Harness) -> None:
+    replies = await harness.dispatch(CommandInvoked(origin("otherbot", is_bot=True), "help", ""))
+    assert replies == []
+    async with harness.app.uow_factory() as uow:
+        assert await uow.members.identity(Platform.TELEGRAM, "otherbot") is None
+
+
+async def test_redelivered_message_is_recorded_once_and_edits_not_at_all(
+    harness: Harness,
+) -> None:
+    message = MessageReceived(origin("u1", event="m-42"), "hello all")
+    await harness.dispatch(message)
+    await harness.dispatch(message)
+    await harness.dispatch(MessageReceived(origin("u1", event="m-42e"), "hello!", is_edit=True))
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.TELEGRAM, "-1001")
+        assert community is not None
+        posted = await uow.ledger.count(community.id, ParticipationKind.MESSAGE_POSTED)
+    assert posted == 1
+
+
+async def test_link_joins_two_platform_identities_into_one_person(harness: Harness) -> None:
+    [issued] = await harness.dispatch(
+        CommandInvoked(origin("111", direct=True, chat="111"), "link", "")
+    )
+    code = issued.split("/link ")[1].split()[0]
+    slack_origin = origin("U222", platform=Platform.SLACK, chat="C1")
+    [done] = await harness.dispatch(CommandInvoked(slack_origin, "link", code))
+    assert done == "Accounts linked. You now have 2 linked accounts."
+    async with harness.app.uow_factory() as uow:
+        telegram = await uow.members.identity(Platform.TELEGRAM, "111")
+        slack = await uow.members.identity(Platform.SLACK, "U222")
+    assert telegram is not None and slack is not None
+    assert telegram.person_id == slack.person_id
+
+
+async def test_link_code_is_single_use_and_expires(harness: Harness) -> None:
+    [issued] = await harness.dispatch(
+        CommandInvoked(origin("111", direct=True, chat="111"), "link", "")
+    )
+    code = issued.split("/link ")[1].split()[0]
+    harness.clock.advance(minutes=16)
+    slack_origin = origin("U222", platform=Platform.SLACK, chat="C1")
+    [expired] = await harness.dispatch(CommandInvoked(slack_origin, "link", code))
+    [reused] = await harness.dispatch(CommandInvoked(slack_origin, "link", code))
+    assert expired.startswith("That link code is unknown or has expired.")
+    assert reused.startswith("That link code is unknown or has expired.")
+
+
+async def test_hostile_values_stay_literal_text_in_replies(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/lang <b>**@here**</b>")
+    body = harness.messenger.sent[-1][1].body
+    assert '"<b>**@here**</b>" is not a valid language' in reply
+    assert all(span.style.value != "bold" for block in body.blocks for span in block.spans)
