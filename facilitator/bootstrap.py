@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from facilitator.commands import basic, community
 from facilitator.commands.spec import CommandRegistry, CommandSpec
@@ -18,6 +19,9 @@ from facilitator.ports import Clock, Decoder, Messenger, UnitOfWorkFactory
 from facilitator.roles import RoleService
 from facilitator.settings import Settings
 from facilitator.storage.database import Storage
+
+if TYPE_CHECKING:
+    from facilitator.runtime import PlatformAdapter
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,12 @@ class App:
 
     async def aclose(self) -> None:
         await self.storage.dispose()
+
+
+def build_adapters(settings: Settings, app: App) -> list[PlatformAdapter]:
+    """The platform adapters whose credentials are configured (imported only when used)."""
+    adapters: list[PlatformAdapter] = []
+    return adapters
 
 
 def build_app(

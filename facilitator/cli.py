@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -103,28 +104,52 @@ def demo(
     _run(main)
 
 
-@app.command()
-def run() -> None:
-    """Start the adapters that are configured (Telegram, Slack) and process events."""
-    settings = _settings()
-    configure_logging(settings.log_level)
-    configured = [
-        name
-        for name, token in (
-            ("telegram", settings.telegram_bot_token),
-            ("slack", settings.slack_bot_token),
-        )
-        if token is not None
-    ]
-    if not configured:
+def _require_platform(settings: Settings) -> None:
+    if settings.telegram_bot_token is None and settings.slack_bot_token is None:
         raise _fail(
             "No platform is configured: set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN "
             "(see README.md), or try the local chat with `facilitator demo`."
         )
-    raise _fail(
-        f"Configured: {', '.join(configured)}. This build has no adapter for them yet; "
-        "`facilitator demo` runs the console adapter.",
-        code=3,
+
+
+@app.command()
+def run() -> None:
+    """Start the configured adapters without a public URL (Telegram long polling, Slack Socket
+    Mode) and process events until stopped."""
+    from facilitator.runtime import run_until_cancelled
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _require_platform(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_until_cancelled(settings))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL).")] = 1,
+) -> None:
+    """Serve Telegram webhooks and Slack HTTP events from one ASGI app (uvicorn), with
+    /healthz and /readyz."""
+    import uvicorn
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _require_platform(settings)
+    if workers > 1 and settings.is_sqlite:
+        raise _fail("Several workers need PostgreSQL: set FACILITATOR_DATABASE_URL.")
+    if settings.auto_migrate:
+        migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    uvicorn.run(
+        "facilitator.runtime:asgi_factory",
+        factory=True,
+        host=host or settings.http_host,
+        port=port or settings.http_port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
@@ -16,8 +16,11 @@ from facilitator.commands.spec import (
     split_command,
 )
 from facilitator.domain.events import (
+    BotAdded,
+    BotRemoved,
     ButtonPressed,
     CommandInvoked,
+    ConversationMoved,
     InboundEvent,
     MemberJoined,
     MemberLeft,
@@ -135,6 +138,9 @@ class Facilitator:
         origin = event.origin
         if origin.user.is_bot:
             return []
+        if isinstance(event, ConversationMoved):
+            await self._moved(uow, event)
+            return []
         now = self.services.clock.now()
         member = await uow.members.ensure(origin.user, now)
         community = await self._community_for(uow, origin, member)
@@ -163,7 +169,43 @@ class Facilitator:
                     await self._record(ctx, ParticipationKind.REACTION_GIVEN, ref=event.emoji)
             case PollVoteCast():
                 await self._record(ctx, ParticipationKind.POLL_VOTE, ref=event.poll_ref)
+            case BotAdded():
+                await self._bot_added(ctx, event)
+            case BotRemoved():
+                await self._bot_removed(ctx)
         return ctx.replies
+
+    async def _moved(self, uow: UnitOfWork, event: ConversationMoved) -> None:
+        origin = event.origin
+        community = await uow.communities.by_chat(origin.platform, origin.chat_id)
+        if community is None:
+            return
+        if await uow.communities.by_chat(origin.platform, event.new_chat_id) is not None:
+            log.warning("conversation moved onto a known one", extra={"community": community.key})
+            return
+        await uow.communities.update(replace(community, chat_id=event.new_chat_id))
+        log.info("community moved to a new chat id", extra={"community": community.key})
+
+    async def _bot_added(self, ctx: CommandContext, event: BotAdded) -> None:
+        if ctx.community is None:
+            return
+        if not ctx.community.active:
+            await ctx.uow.communities.update(replace(ctx.community, active=True))
+        # Whoever adds the bot is at least a moderator there: they can already manage the group.
+        now = self.services.clock.now()
+        if ctx.role < Role.MODERATOR:
+            await ctx.uow.members.set_role(
+                ctx.member.person_id, ctx.community.id, Role.MODERATOR, now
+            )
+        ctx.say("core.added.hello", community=ctx.community.title, name=ctx.member.display_name)
+        if event.can_read_all_messages is False:
+            ctx.say("core.added.privacy_mode")
+
+    async def _bot_removed(self, ctx: CommandContext) -> None:
+        if ctx.community is not None and ctx.community.active:
+            await ctx.uow.communities.update(replace(ctx.community, active=False))
+            log.info("bot removed from community", extra={"community": ctx.community.key})
+        ctx.replies.clear()
 
     async def role_of(
         self, uow: UnitOfWork, member: Member, community: Community | None, user: PlatformUser
@@ -297,7 +339,7 @@ class Facilitator:
         now = self.services.clock.now()
         newcomer = await ctx.uow.members.ensure(event.member, now)
         await ctx.uow.members.join(newcomer.person_id, ctx.community.id, now)
-        await ctx.uow.ledger.record(
+        fresh = await ctx.uow.ledger.record(
             LedgerEntry(
                 community_id=ctx.community.id,
                 person_id=newcomer.person_id,
@@ -307,6 +349,14 @@ class Facilitator:
                 source_event_id=ctx.origin.event_id,
             )
         )
+        if fresh and ctx.community.setting("welcome", True) is not False:
+            locale = resolve_locale(
+                newcomer.language, event.member.locale_hint, ctx.community.language
+            )
+            body = self.services.catalogue.render(
+                locale, "core.welcome", name=newcomer.display_name, community=ctx.community.title
+            )
+            ctx.reply(OutboundMessage(body))
 
     async def _left(self, ctx: CommandContext, event: MemberLeft) -> None:
         if ctx.community is None:

@@ -93,7 +93,7 @@ class Inbox:
 
     async def _process(self, record: InboxRecord) -> None:
         try:
-            events = self._decode(record)
+            events = await self._decode(record)
         except UndecodablePayload as error:
             self.rejected += 1
             log.warning(
@@ -128,12 +128,12 @@ class Inbox:
         if replies:
             await self._send(replies)
 
-    def _decode(self, record: InboxRecord) -> Sequence[InboundEvent]:
+    async def _decode(self, record: InboxRecord) -> Sequence[InboundEvent]:
         decoder = self._decoders.get(record.platform)
         if decoder is None:
             raise UndecodablePayload(f"no decoder for platform {record.platform}")
         try:
-            return decoder.decode(record.payload)
+            return await decoder.decode(record.payload)
         except UndecodablePayload:
             raise
         except Exception as error:  # decoders parse untrusted input; any failure is a rejection

@@ -33,9 +33,12 @@ class Messenger(Protocol):
 
 
 class Decoder(Protocol):
-    """Turns a stored raw payload of one platform into core events (adapters implement it)."""
+    """Turns a stored raw payload of one platform into core events (adapters implement it).
 
-    def decode(self, payload: str) -> Sequence[InboundEvent]: ...
+    Raises `UndecodablePayload` for input it cannot use. It may call the platform (a cached
+    user lookup for the locale, say), which is why it is async."""
+
+    async def decode(self, payload: str) -> Sequence[InboundEvent]: ...
 
 
 @dataclass(frozen=True)

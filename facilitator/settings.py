@@ -19,6 +19,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/facilitator.db"
     database_schema: str | None = None
+    # Apply pending migrations when `run` or `serve` starts (turn off to run them yourself).
+    auto_migrate: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
     log_level: str = "INFO"
     default_language: str = "en"
     default_timezone: str = "UTC"

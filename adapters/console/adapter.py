@@ -65,7 +65,7 @@ class ConsoleMessenger:
 
 
 class ConsoleDecoder:
-    def decode(self, payload: str) -> Sequence[InboundEvent]:
+    async def decode(self, payload: str) -> Sequence[InboundEvent]:
         data = json.loads(payload)
         if not isinstance(data, dict) or not isinstance(data.get("user_id"), str):
             raise UndecodablePayload("console payload without a user")

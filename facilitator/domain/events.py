@@ -87,6 +87,27 @@ class ReactionChanged:
     added: bool
 
 
+@dataclass(frozen=True)
+class BotAdded:
+    """The bot was added to a group or channel; `origin.user` is who added it."""
+
+    origin: Origin
+    can_read_all_messages: bool | None = None  # False: Telegram privacy mode hides messages
+
+
+@dataclass(frozen=True)
+class BotRemoved:
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class ConversationMoved:
+    """The conversation got a new id (a Telegram group became a supergroup)."""
+
+    origin: Origin
+    new_chat_id: str
+
+
 InboundEvent = (
     MessageReceived
     | CommandInvoked
@@ -95,4 +116,7 @@ InboundEvent = (
     | MemberJoined
     | MemberLeft
     | ReactionChanged
+    | BotAdded
+    | BotRemoved
+    | ConversationMoved
 )

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facilitator.domain.events import CommandInvoked, MessageReceived, Origin
+from facilitator.domain.events import (
+    BotAdded,
+    BotRemoved,
+    CommandInvoked,
+    ConversationMoved,
+    MemberJoined,
+    MessageReceived,
+    Origin,
+)
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
 from tests.conftest import Harness
 
@@ -232,3 +240,49 @@ async def test_hostile_values_stay_literal_text_in_replies(harness: Harness) -> 
     body = harness.messenger.sent[-1][1].body
     assert '"<b>**@here**</b>" is not a valid language' in reply
     assert all(span.style.value != "bold" for block in body.blocks for span in block.spans)
+
+
+async def test_bot_added_registers_the_community_and_guides_the_person_who_added_it(
+    harness: Harness,
+) -> None:
+    replies = await harness.dispatch(BotAdded(origin("owner"), can_read_all_messages=False))
+    assert replies[0].startswith("Hello! I am now the facilitator of Water and sanitation CoP.")
+    assert "make me an administrator of the group" in replies[1]
+    [listing] = await harness.dispatch(CommandInvoked(origin("owner", event="e2"), "members", ""))
+    assert "Owner: moderator" in listing
+
+
+async def test_bot_removed_keeps_the_data_and_marks_the_community_inactive(
+    harness: Harness,
+) -> None:
+    await harness.dispatch(MessageReceived(origin("u1", event="m1"), "hi"))
+    assert await harness.dispatch(BotRemoved(origin("owner", event="e9"))) == []
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.TELEGRAM, "-1001")
+        assert community is not None and not community.active
+        assert await uow.ledger.count(community.id) == 1
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_data(harness: Harness) -> None:
+    await harness.dispatch(MessageReceived(origin("u1", event="m1"), "hi"))
+    await harness.dispatch(ConversationMoved(origin("u1", event="mig"), "-100999"))
+    async with harness.app.uow_factory() as uow:
+        assert await uow.communities.by_chat(Platform.TELEGRAM, "-1001") is None
+        moved = await uow.communities.by_chat(Platform.TELEGRAM, "-100999")
+        assert moved is not None and await uow.ledger.count(moved.id) == 1
+
+
+async def test_a_newcomer_is_welcomed_once_even_if_the_join_is_redelivered(
+    harness: Harness,
+) -> None:
+    joined = MemberJoined(
+        origin("u1", event="join-1"), PlatformUser(Platform.TELEGRAM, "77", "Lucía", "es")
+    )
+    first = await harness.dispatch(joined)
+    again = await harness.dispatch(joined)
+    assert first == [
+        "¡Bienvenida o bienvenido a Water and sanitation CoP, Lucía! Esta es una comunidad de "
+        "práctica: aprendemos del trabajo de los demás.\nPreséntate: tu organización, tu país y "
+        "en qué tienes experiencia. Envía /help para ver cómo puedo ayudarte."
+    ]
+    assert again == []

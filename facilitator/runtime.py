@@ -1,0 +1,129 @@
+"""Long-running processes: `facilitator run` (polling, sockets) and the ASGI app of `serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from facilitator.bootstrap import App, build_adapters, build_app
+from facilitator.domain.model import Platform
+from facilitator.observability import configure_logging
+from facilitator.ports import Decoder, Messenger
+from facilitator.settings import Settings
+from facilitator.storage import migrate
+
+log = logging.getLogger(__name__)
+
+
+class PlatformAdapter(Protocol):
+    """What a platform adapter offers the runtime; it translates and nothing more."""
+
+    platform: Platform
+    messenger: Messenger
+    decoder: Decoder
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """HTTP routes for `serve` (webhooks, events); empty when the platform has none."""
+        ...
+
+    async def start(self) -> None:
+        """Connect: check credentials, publish commands. Called once per process."""
+        ...
+
+    async def receive(self) -> None:
+        """For `run`: receive events without a public URL (long polling, Socket Mode)."""
+        ...
+
+    def ready(self) -> bool: ...
+
+    async def stop(self) -> None: ...
+
+
+async def prepare(settings: Settings) -> tuple[App, list[PlatformAdapter]]:
+    if settings.auto_migrate:
+        await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
+    app = build_app(settings)
+    adapters = build_adapters(settings, app)
+    for adapter in adapters:
+        app.attach(adapter.platform, adapter.messenger, adapter.decoder)
+    return app, adapters
+
+
+async def run_until_cancelled(settings: Settings) -> None:
+    """`facilitator run`: every configured adapter receives, one inbox worker processes."""
+    app, adapters = await prepare(settings)
+    try:
+        for adapter in adapters:
+            await adapter.start()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(app.inbox.run_forever())
+            for adapter in adapters:
+                group.create_task(adapter.receive())
+    finally:
+        for adapter in adapters:
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+        await app.aclose()
+
+
+def create_asgi_app(settings: Settings | None = None) -> Starlette:
+    """The one ASGI app of `facilitator serve`: webhooks of every adapter, health, readiness."""
+    settings = settings or Settings()
+    state: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        app = state["app"]
+        adapters = state["adapters"]
+        assert isinstance(app, App) and isinstance(adapters, list)
+        for adapter in adapters:
+            await adapter.start()
+        worker = asyncio.create_task(app.inbox.run_forever())
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            for adapter in adapters:
+                with contextlib.suppress(Exception):
+                    await adapter.stop()
+            await app.aclose()
+
+    if settings.auto_migrate:
+        migrate.upgrade(settings.database_url, "head", settings.database_schema)
+    app = build_app(settings)
+    adapters = build_adapters(settings, app)
+    for adapter in adapters:
+        app.attach(adapter.platform, adapter.messenger, adapter.decoder)
+    state.update(app=app, adapters=adapters)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        database = await app.storage.ping()
+        platforms = {a.platform.value: a.ready() for a in adapters}
+        ok = database and all(platforms.values())
+        body = {"database": database, "adapters": platforms}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    for adapter in adapters:
+        routes.extend(adapter.routes())
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def asgi_factory() -> Starlette:
+    """Entry point for uvicorn workers (`--factory`): each worker builds its own app."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_asgi_app(settings)
