@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from facilitator.commands import basic, community
+from facilitator.commands import basic, community, knowledge
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.core import CoreSettings, Facilitator, Reply, Services
 from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
+from facilitator.knowledge.auto_answer import AutoAnswer
+from facilitator.knowledge.service import KnowledgeBase
 from facilitator.ports import Clock, Decoder, Messenger, UnitOfWorkFactory
 from facilitator.roles import RoleService
+from facilitator.scheduling import IntervalJob
 from facilitator.settings import Settings
 from facilitator.storage.database import Storage
 
@@ -32,7 +35,7 @@ class SystemClock:
 
 
 def command_specs() -> Sequence[CommandSpec]:
-    return (*basic.COMMANDS, *community.COMMANDS)
+    return (*basic.COMMANDS, *community.COMMANDS, *knowledge.COMMANDS)
 
 
 def build_registry() -> CommandRegistry:
@@ -81,6 +84,7 @@ class App:
     inbox: Inbox
     roles: RoleService
     sender: ReplySender
+    jobs: list[IntervalJob]
 
     @property
     def clock(self) -> Clock:
@@ -101,6 +105,14 @@ class App:
 def build_adapters(settings: Settings, app: App) -> list[PlatformAdapter]:
     """The platform adapters whose credentials are configured (imported only when used)."""
     adapters: list[PlatformAdapter] = []
+    if settings.telegram_bot_token is not None:
+        from adapters.telegram import build as build_telegram
+
+        adapters.append(build_telegram(settings, app))
+    if settings.slack_bot_token is not None:
+        from adapters.slack import build as build_slack
+
+        adapters.append(build_slack(settings, app))
     return adapters
 
 
@@ -120,8 +132,10 @@ def build_app(
         clock=clock,
         settings=core_settings(settings),
     )
+    knowledge.register(services, KnowledgeBase())
     core = Facilitator(services)
     sender = ReplySender()
+    auto_answer = AutoAnswer(uow_factory, services, sender)
     app = App(
         settings=settings,
         storage=storage,
@@ -130,6 +144,7 @@ def build_app(
         inbox=Inbox(uow_factory, core, {}, sender, clock),
         roles=RoleService(uow_factory, clock),
         sender=sender,
+        jobs=[IntervalJob("knowledge.auto_answer", 60, auto_answer.run)],
     )
     for platform, (messenger, decoder) in (adapters or {}).items():
         app.attach(platform, messenger, decoder)

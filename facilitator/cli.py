@@ -8,15 +8,21 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from adapters.slack.cli import slack_app
+from adapters.telegram.cli import telegram_app
 from facilitator.domain.model import Platform, Role
 from facilitator.observability import configure_logging
 from facilitator.roles import parse_identity
 from facilitator.settings import Settings
 from facilitator.storage import migrate
+
+if TYPE_CHECKING:
+    from facilitator.bootstrap import App
+    from facilitator.knowledge.loading import IngestReport
 
 T = TypeVar("T")
 
@@ -28,9 +34,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 admin_app = typer.Typer(help="Roles given outside the chat.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
+kb_app = typer.Typer(help="The knowledge repository: load, export, search, evaluate.")
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(config_app, name="config")
+app.add_typer(kb_app, name="kb")
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(slack_app, name="slack")
 
 
 def _settings() -> Settings:
@@ -290,6 +300,139 @@ def admin_list() -> None:
         rows.insert(0, (f"{platform}:{user_id}", "admin", "*", "configuration"))
     for identity, role_name, where, source in rows:
         typer.echo(f"{identity}\t{role_name}\t{where}\t{source}")
+
+
+CommunityOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Community key (see `facilitator admin list`); default: the shared library."
+    ),
+]
+
+
+def _with_app(fn: Callable[[App], Awaitable[T]]) -> T:
+    """Run `fn` against a freshly built application on a migrated database."""
+    from facilitator.bootstrap import build_app
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+    async def main() -> T:
+        application = build_app(settings)
+        try:
+            return await fn(application)
+        finally:
+            await application.aclose()
+
+    return _run(main)
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, readable=True)],
+    community: CommunityOption = None,
+) -> None:
+    """Load Markdown (front matter), YAML/TOML FAQ files, text, PDF and DOCX from DIRECTORY.
+
+    Items are matched by their id, so loading again updates them. A malformed file is
+    reported with its path and line and nothing of it is written."""
+    from facilitator.knowledge.loading import UnknownCommunity, ingest_directory
+
+    async def go(application: App) -> IngestReport:
+        return await ingest_directory(
+            application.uow_factory, directory, community, application.clock
+        )
+
+    try:
+        report = _with_app(go)
+    except UnknownCommunity as error:
+        raise _fail(f"no community with key {error}") from None
+    for problem in report.errors:
+        typer.echo(f"error: {problem}", err=True)
+    rejected = len(report.errors)
+    typer.echo(
+        f"{report.written} written, {report.unchanged} unchanged, {rejected} files rejected"
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@kb_app.command("export")
+def kb_export(
+    community: CommunityOption = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Write the repository as YAML that `kb ingest` reads back."""
+    from facilitator.knowledge.loading import UnknownCommunity, export_scope
+
+    async def go(application: App) -> str:
+        return await export_scope(application.uow_factory, community)
+
+    try:
+        text = _with_app(go)
+    except UnknownCommunity as error:
+        raise _fail(f"no community with key {error}") from None
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    community: CommunityOption = None,
+    lang: Annotated[str | None, typer.Option(help="The query's language (en, es, pt).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+) -> None:
+    """Show the best matches for a query, with their confidence."""
+    from facilitator.knowledge.service import KnowledgeBase
+
+    async def go(application: App) -> list[tuple[str, float, str, str]]:
+        base = application.services.features["knowledge"]
+        assert isinstance(base, KnowledgeBase)
+        community_id = None
+        async with application.uow_factory() as uow:
+            if community is not None:
+                found = await uow.communities.by_key(community)
+                if found is None:
+                    raise LookupError(community)
+                community_id = found.id
+            await base.sync(uow)
+        hits = base.search(community_id, query, lang=lang, limit=limit)
+        return [(str(item.id), hit.confidence, item.type.value, item.title) for item, hit in hits]
+
+    try:
+        rows = _with_app(go)
+    except LookupError as error:
+        raise _fail(f"no community with key {error}") from None
+    if not rows:
+        typer.echo("no match")
+    for item_id, confidence, kind, title in rows:
+        typer.echo(f"#{item_id}\t{confidence:.2f}\t{kind}\t{title}")
+
+
+@kb_app.command("eval")
+def kb_eval(
+    faqs: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="faqs.jsonl")],
+    queries: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="queries.jsonl")],
+) -> None:
+    """Measure lookup quality on an FAQ bank: one JSON line with p@1, mrr@10, r@5 and
+    ms_per_query, searching the whole bank."""
+    from facilitator.knowledge.evaluation import (
+        evaluate,
+        find_equivalent_ids,
+        load_faq_bank,
+        load_queries,
+    )
+    from facilitator.knowledge.search import SearchIndex
+
+    docs = load_faq_bank(faqs)
+    index = SearchIndex()
+    index.bulk_load(docs)
+    result = evaluate(index, load_queries(queries), find_equivalent_ids(docs))
+    typer.echo(result.to_json())
 
 
 @config_app.command("show")

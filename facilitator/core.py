@@ -39,8 +39,10 @@ from facilitator.domain.model import (
     Role,
 )
 from facilitator.i18n import Catalogue, resolve_locale
+from facilitator.knowledge.text import guess_language
 from facilitator.markup import Button, Destination, OutboundMessage, RichText
 from facilitator.ports import Clock, UnitOfWork
+from facilitator.questions import is_question
 
 log = logging.getLogger(__name__)
 
@@ -321,8 +323,35 @@ class Facilitator:
             return
         if not ctx.origin.is_direct:
             await self._record(ctx, ParticipationKind.MESSAGE_POSTED)
+            await self._track_question(ctx, event)
         for hook in self.services.message_hooks:
             await hook(ctx, event)
+
+    async def _track_question(self, ctx: CommandContext, event: MessageReceived) -> None:
+        """A reply by someone else answers an open question; a new question is remembered."""
+        if ctx.community is None:
+            return
+        questions = ctx.uow.questions
+        target = event.reply_to
+        if target is not None and not target.is_bot:
+            asked = await questions.by_message(ctx.community.id, target.message_id)
+            if asked is not None and asked.person_id != ctx.member.person_id:
+                now = self.services.clock.now()
+                if await questions.mark_answered(asked.id, ctx.member.person_id, now):
+                    await self._record(ctx, ParticipationKind.ANSWER_GIVEN, ref=f"q:{asked.id}")
+        if ctx.origin.message_id and is_question(event.text):
+            added = await questions.add(
+                community_id=ctx.community.id,
+                member=ctx.member,
+                source_event_id=ctx.origin.event_id,
+                message_id=ctx.origin.message_id,
+                thread_id=ctx.origin.thread_id,
+                text=event.text,
+                lang=guess_language(event.text, default=ctx.locale),
+                asked_at=ctx.origin.occurred_at,
+            )
+            if added:
+                await self._record(ctx, ParticipationKind.QUESTION_ASKED)
 
     async def _button(self, ctx: CommandContext, event: ButtonPressed) -> None:
         handler = self.services.buttons.get(event.action)

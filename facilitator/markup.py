@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -93,3 +94,32 @@ class Destination:
     reply_to_message_id: str | None = None
     user_id: str | None = None
     is_direct: bool = False
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def from_markdown(text: str) -> RichText:
+    """Repository text with light Markdown (`**bold**`, `-`/`*` bullets, `#` headings) as rich
+    text. Only styles come out of it: renderers still escape every character."""
+    blocks: list[Block] = []
+    for raw in text.split("\n"):
+        line = raw.rstrip()
+        bullet = bool(re.match(r"^\s*[-*]\s+", line))
+        if bullet:
+            line = re.sub(r"^\s*[-*]\s+", "", line)
+        heading = re.match(r"^#{1,6}\s+(.*)$", line)
+        if heading:
+            blocks.append(Block((Span(heading.group(1), Style.BOLD),)))
+            continue
+        spans: list[Span] = []
+        position = 0
+        for match in _BOLD.finditer(line):
+            if match.start() > position:
+                spans.append(Span(line[position : match.start()]))
+            spans.append(Span(match.group(1), Style.BOLD))
+            position = match.end()
+        if position < len(line) or not spans:
+            spans.append(Span(line[position:]))
+        blocks.append(Block(tuple(spans), bullet=bullet))
+    return RichText(tuple(blocks))

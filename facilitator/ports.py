@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from facilitator.domain.events import InboundEvent
+from facilitator.domain.knowledge import ItemStatus, KnowledgeGap, KnowledgeItem
 from facilitator.domain.model import (
     Community,
     LedgerEntry,
@@ -16,6 +17,7 @@ from facilitator.domain.model import (
     Membership,
     Platform,
     PlatformUser,
+    Question,
     Role,
     RoleGrant,
 )
@@ -127,6 +129,49 @@ class InboxRepository(Protocol):
     async def counts(self) -> dict[str, int]: ...
 
 
+class KnowledgeRepository(Protocol):
+    async def revision(self) -> int: ...
+    async def upsert(
+        self,
+        item: KnowledgeItem,
+        community_id: int | None,
+        now: datetime,
+        created_by: int | None = None,
+    ) -> KnowledgeItem: ...
+    async def get(self, item_id: int) -> KnowledgeItem | None: ...
+    async def save(self, item: KnowledgeItem, now: datetime) -> KnowledgeItem: ...
+    async def changed_since(self, revision: int) -> list[tuple[int, KnowledgeItem]]: ...
+    async def in_scope(
+        self, community_id: int | None, statuses: Sequence[ItemStatus] | None = None
+    ) -> list[KnowledgeItem]: ...
+    async def due_for_review(
+        self, community_id: int | None, today: date
+    ) -> list[KnowledgeItem]: ...
+    async def add_gap(self, gap: KnowledgeGap) -> None: ...
+    async def gaps_since(self, community_id: int, since: datetime) -> list[KnowledgeGap]: ...
+
+
+class QuestionRepository(Protocol):
+    async def add(
+        self,
+        *,
+        community_id: int,
+        member: Member,
+        source_event_id: str,
+        message_id: str,
+        thread_id: str | None,
+        text: str,
+        lang: str,
+        asked_at: datetime,
+    ) -> bool: ...
+    async def by_message(self, community_id: int, message_id: str) -> Question | None: ...
+    async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool: ...
+    async def due_for_bot(
+        self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
+    ) -> list[Question]: ...
+    async def mark_bot_checked(self, question_id: int, at: datetime, answered: bool) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: every repository of one inbound event or job shares it."""
 
@@ -136,6 +181,8 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     link_codes: LinkCodeRepository
     inbox: InboxRepository
+    knowledge: KnowledgeRepository
+    questions: QuestionRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -17,6 +17,7 @@ from facilitator.bootstrap import App, build_adapters, build_app
 from facilitator.domain.model import Platform
 from facilitator.observability import configure_logging
 from facilitator.ports import Decoder, Messenger
+from facilitator.scheduling import Scheduler
 from facilitator.settings import Settings
 from facilitator.storage import migrate
 
@@ -60,6 +61,7 @@ async def prepare(settings: Settings) -> tuple[App, list[PlatformAdapter]]:
 async def run_until_cancelled(settings: Settings) -> None:
     """`facilitator run`: every configured adapter receives, one inbox worker processes."""
     app, adapters = await prepare(settings)
+    scheduler = start_jobs(app)
     try:
         for adapter in adapters:
             await adapter.start()
@@ -68,10 +70,19 @@ async def run_until_cancelled(settings: Settings) -> None:
             for adapter in adapters:
                 group.create_task(adapter.receive())
     finally:
+        scheduler.shutdown()
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await adapter.stop()
         await app.aclose()
+
+
+def start_jobs(app: App) -> Scheduler:
+    scheduler = Scheduler(app.clock)
+    for job in app.jobs:
+        scheduler.add(job)
+    scheduler.start()
+    return scheduler
 
 
 def create_asgi_app(settings: Settings | None = None) -> Starlette:
@@ -84,12 +95,17 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
         app = state["app"]
         adapters = state["adapters"]
         assert isinstance(app, App) and isinstance(adapters, list)
+        if settings.auto_migrate:
+            # uvicorn builds this app inside its event loop: Alembic runs in a thread.
+            await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
         for adapter in adapters:
             await adapter.start()
         worker = asyncio.create_task(app.inbox.run_forever())
+        scheduler = start_jobs(app)
         try:
             yield
         finally:
+            scheduler.shutdown()
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
@@ -98,8 +114,6 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
                     await adapter.stop()
             await app.aclose()
 
-    if settings.auto_migrate:
-        migrate.upgrade(settings.database_url, "head", settings.database_schema)
     app = build_app(settings)
     adapters = build_adapters(settings, app)
     for adapter in adapters:

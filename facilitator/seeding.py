@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from facilitator.domain.model import Platform, PlatformUser, Role
+from facilitator.knowledge.loading import ingest_directory
 from facilitator.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -50,5 +51,8 @@ async def seed_demo_community(
                 member.person_id, community.id, Role.parse(person.get("role", "member")), now
             )
         await uow.commit()
+    report = await ingest_directory(uow_factory, data_dir / "knowledge", spec["key"], clock)
+    for error in report.errors:
+        log.error("seed file not loaded", extra={"error": str(error)})
     log.info("demo community seeded", extra={"community": spec["key"]})
     return True

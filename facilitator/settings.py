@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         ),
     )
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Files (downloads); empty: derived from the API base URL (…/bot -> …/file/bot).
+    telegram_api_base_file_url: str = ""
+    # Where `serve` receives Telegram's webhook; `telegram set-webhook` registers this path.
+    telegram_webhook_path: str = "/telegram/webhook"
+    # Long-polling wait of `run`, in seconds.
+    telegram_poll_timeout: int = 25
+    # Publish the command menus (setMyCommands) each time `run` or `serve` starts.
+    telegram_publish_commands_on_start: bool = True
     slack_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SLACK_BOT_TOKEN", "FACILITATOR_SLACK_BOT_TOKEN"),

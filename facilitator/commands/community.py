@@ -15,7 +15,8 @@ from facilitator.markup import OutboundMessage, RichText
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 50
-SETTABLE = ("language", "timezone", "title")
+SETTABLE = ("language", "timezone", "title", "auto_answer")
+_SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
 
 async def members(ctx: CommandContext, args: ParsedArgs) -> None:
@@ -84,6 +85,11 @@ async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
         key=c.key,
         language=ctx.t(f"core.languages.{c.language}"),
         timezone=c.timezone,
+        auto_answer=ctx.t(
+            "community.set.switch_on"
+            if c.setting("auto_answer") is True
+            else "community.set.switch_off"
+        ),
         private=True,
     )
 
@@ -113,6 +119,18 @@ async def set_setting(ctx: CommandContext, args: ParsedArgs) -> None:
             ctx.say("community.set.bad_timezone", value=value[:64], private=True)
             return
         community = replace(community, timezone=value)
+    elif key == "auto_answer":
+        switch = _SWITCH.get(value.lower())
+        if switch is None:
+            ctx.say(
+                "errors.not_a_choice",
+                arg=ctx.t("core.args.value"),
+                value=value[:40],
+                choices="on, off",
+                private=True,
+            )
+            return
+        community = replace(community, settings={**community.settings, key: switch})
     else:
         community = replace(community, title=value[:200])
     await ctx.uow.communities.update(community)

@@ -48,3 +48,19 @@ class KnowledgeItem:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Set once stored: the database id (shown to moderators), the community it belongs to
+    # (None: the installation-wide library) and the identity that contributed it.
+    id: int | None = None
+    community_id: int | None = None
+    created_by: int | None = None
+
+
+@dataclass(frozen=True)
+class KnowledgeGap:
+    """A question the bot could not answer."""
+
+    community_id: int
+    query: str
+    lang: str
+    created_at: datetime
+    person_id: int | None = None

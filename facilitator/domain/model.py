@@ -130,3 +130,21 @@ class LedgerEntry:
     occurred_at: datetime
     source_event_id: str
     ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question asked in a community's conversation; open until someone else replies."""
+
+    id: int
+    community_id: int
+    person_id: int
+    identity_id: int
+    message_id: str
+    thread_id: str | None
+    text: str | None
+    lang: str
+    asked_at: datetime
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+    bot_answered: bool = False

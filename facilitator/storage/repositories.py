@@ -17,6 +17,7 @@ from facilitator.domain.model import (
     Membership,
     Platform,
     PlatformUser,
+    Question,
     Role,
     RoleGrant,
 )
@@ -29,6 +30,7 @@ from facilitator.storage.models import (
     LinkCodeRow,
     MembershipRow,
     PersonRow,
+    QuestionRow,
     RoleGrantRow,
 )
 
@@ -532,3 +534,96 @@ class SqlInboxRepository:
             select(InboxRow.status, func.count()).group_by(InboxRow.status)
         )
         return {status: int(n) for status, n in result.all()}
+
+
+def _question(row: QuestionRow) -> Question:
+    return Question(
+        id=row.id,
+        community_id=row.community_id,
+        person_id=row.person_id,
+        identity_id=row.identity_id,
+        message_id=row.message_id,
+        thread_id=row.thread_id,
+        text=row.text,
+        lang=row.lang,
+        asked_at=row.asked_at,
+        answered_at=row.answered_at,
+        answered_by=row.answered_by,
+        bot_answered=row.bot_answered,
+    )
+
+
+class SqlQuestionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        community_id: int,
+        member: Member,
+        source_event_id: str,
+        message_id: str,
+        thread_id: str | None,
+        text: str,
+        lang: str,
+        asked_at: datetime,
+    ) -> bool:
+        result = await self.session.execute(
+            insert_ignoring_conflicts(self.session, QuestionRow).values(
+                community_id=community_id,
+                person_id=member.person_id,
+                identity_id=member.identity_id,
+                source_event_id=source_event_id[:128],
+                message_id=message_id[:64],
+                thread_id=thread_id[:64] if thread_id else None,
+                text=text[:1000],
+                lang=lang,
+                asked_at=asked_at,
+                bot_answered=False,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def by_message(self, community_id: int, message_id: str) -> Question | None:
+        row = await self.session.scalar(
+            select(QuestionRow).where(
+                QuestionRow.community_id == community_id, QuestionRow.message_id == message_id
+            )
+        )
+        return _question(row) if row else None
+
+    async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool:
+        """The first reply by someone else answers it; its text is no longer needed."""
+        result = await self.session.execute(
+            update(QuestionRow)
+            .where(QuestionRow.id == question_id, QuestionRow.answered_at.is_(None))
+            .values(answered_at=at, answered_by=person_id, text=None)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def due_for_bot(
+        self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
+    ) -> list[Question]:
+        rows = await self.session.scalars(
+            select(QuestionRow)
+            .where(
+                QuestionRow.community_id == community_id,
+                QuestionRow.answered_at.is_(None),
+                QuestionRow.bot_checked_at.is_(None),
+                QuestionRow.asked_at > asked_after,
+                QuestionRow.asked_at <= asked_before,
+            )
+            .order_by(QuestionRow.asked_at)
+            .limit(limit)
+        )
+        return [_question(r) for r in rows]
+
+    async def mark_bot_checked(self, question_id: int, at: datetime, answered: bool) -> bool:
+        """Claim a question for the bot; False if another process got there first."""
+        result = await self.session.execute(
+            update(QuestionRow)
+            .where(QuestionRow.id == question_id, QuestionRow.bot_checked_at.is_(None))
+            .values(bot_checked_at=at, bot_answered=answered)
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -11,10 +11,13 @@ from facilitator.ports import (
     CommunityRepository,
     GrantRepository,
     InboxRepository,
+    KnowledgeRepository,
     LedgerRepository,
     LinkCodeRepository,
     MemberRepository,
+    QuestionRepository,
 )
+from facilitator.storage.knowledge_repository import SqlKnowledgeRepository
 from facilitator.storage.repositories import (
     SqlCommunityRepository,
     SqlGrantRepository,
@@ -22,6 +25,7 @@ from facilitator.storage.repositories import (
     SqlLedgerRepository,
     SqlLinkCodeRepository,
     SqlMemberRepository,
+    SqlQuestionRepository,
 )
 
 
@@ -32,6 +36,8 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     link_codes: LinkCodeRepository
     inbox: InboxRepository
+    knowledge: KnowledgeRepository
+    questions: QuestionRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -44,6 +50,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self.session)
         self.link_codes = SqlLinkCodeRepository(self.session)
         self.inbox = SqlInboxRepository(self.session)
+        self.knowledge = SqlKnowledgeRepository(self.session)
+        self.questions = SqlQuestionRepository(self.session)
         return self
 
     async def __aexit__(

@@ -214,3 +214,65 @@ async def test_concurrent_claims_never_hand_out_the_same_event(database: Databas
     results = await asyncio.gather(*(claimer() for _ in range(4)))
     everything = [d for result in results for d in result]
     assert sorted(everything) == sorted(f"e{n}" for n in range(60))
+
+
+async def test_knowledge_upsert_is_keyed_and_every_change_gets_a_new_revision(
+    database: Database,
+) -> None:
+    from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeItem
+
+    community_id = await add_community(database)
+    item = KnowledgeItem(
+        key="faq-1",
+        type=ItemType.FAQ,
+        title="Q?",
+        body="A.",
+        lang="es",
+        tags=("a", "b"),
+        alternates=("Q2?",),
+        review_by=NOW.date(),
+    )
+    async with uow(database) as u:
+        first = await u.knowledge.upsert(item, community_id, NOW)
+        same = await u.knowledge.upsert(item, community_id, NOW)
+        shared = await u.knowledge.upsert(item, None, NOW)  # same key, other scope
+        await u.commit()
+    assert first.id == same.id != shared.id
+    async with uow(database) as u:
+        assert await u.knowledge.revision() == 2  # the unchanged re-upsert wrote nothing
+        edited = await u.knowledge.save(
+            KnowledgeItem(**{**first.__dict__, "body": "B.", "status": ItemStatus.REMOVED}), NOW
+        )
+        await u.commit()
+    async with uow(database) as u:
+        changes = await u.knowledge.changed_since(2)
+        assert [(rev, it.id, it.body, it.status) for rev, it in changes] == [
+            (3, edited.id, "B.", ItemStatus.REMOVED)
+        ]
+        stored = await u.knowledge.get(shared.id or 0)
+        assert stored is not None and stored.tags == ("a", "b") and stored.review_by == NOW.date()
+
+
+async def test_knowledge_gaps_and_items_due_for_review(database: Database) -> None:
+    from facilitator.domain.knowledge import ItemType, KnowledgeGap, KnowledgeItem
+
+    community_id = await add_community(database)
+    async with uow(database) as u:
+        await u.knowledge.add_gap(KnowledgeGap(community_id, "x" * 900, "en", NOW))
+        await u.knowledge.add_gap(
+            KnowledgeGap(community_id, "old", "es", NOW - timedelta(days=40))
+        )
+        for key, due in [("a", NOW.date() - timedelta(days=1)), ("b", NOW.date())]:
+            await u.knowledge.upsert(
+                KnowledgeItem(
+                    key=key, type=ItemType.LESSON, title=key, body="", lang="en", review_by=due
+                ),
+                community_id,
+                NOW,
+            )
+        await u.commit()
+    async with uow(database) as u:
+        gaps = await u.knowledge.gaps_since(community_id, NOW - timedelta(days=30))
+        due = await u.knowledge.due_for_review(community_id, NOW.date())
+    assert [len(g.query) for g in gaps] == [500]
+    assert [item.key for item in due] == ["a"]

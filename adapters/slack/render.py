@@ -1,0 +1,307 @@
+"""Neutral messages -> Slack Block Kit (rich_text, buttons) plus an escaped mrkdwn fallback.
+
+The body goes out as a `rich_text` block: every span becomes a `text` element whose style
+(bold, italic, code) is a structural flag, so nothing in a user's text is ever parsed as
+formatting, as a mention (`<@U…>`, `<!channel>`) or as a link. Slack's own Block Kit reference
+prefers rich_text for exactly this ("include user-defined formatted text").
+
+Slack still needs a top-level `text` (notifications, screen readers) and file comments are
+mrkdwn only, so `mrkdwn()` renders the same tree as mrkdwn: `&`, `<` and `>` in every value are
+escaped (which also disarms `<!channel>`, `<!here>`, `<@U…>` and `<#C…>`), styles come only from
+span styles, and a formatting character in a value that could open or close formatting (`*`,
+`_`, `~`, a backtick, next to a word boundary) is replaced by a look-alike that Slack does not
+interpret. Slack mrkdwn has no escape character, so substitution is the only robust choice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from facilitator.markup import Block, Button, OutboundMessage, RichText, Span, Style
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+
+# A message's body is split so that each part stays well inside Slack's limits (40,000
+# characters of text, 50 blocks); 3,000 keeps parts readable and under every block limit.
+MAX_PART_CHARS = 3000
+MAX_BUTTON_LABEL = 75  # plain_text of a button
+MAX_ACTION_ID = 255
+MAX_BUTTON_VALUE = 2000
+MAX_BUTTONS_PER_ROW = 25  # elements of one actions block
+MAX_BUTTON_ROWS = 20
+ACTION_SUFFIX = re.compile(r"#\d{1,3}\.\d{1,3}$")
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Formatting characters of mrkdwn and the look-alikes that replace them in user values.
+_INERT = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+_SLACK_USER_ID = re.compile(r"^[UWB][A-Z0-9]{2,30}$")
+_URL_SCHEMES = ("http", "https", "mailto")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack mrkdwn treats as control characters."""
+    return text.translate(_ESCAPES)
+
+
+def unescape(text: str) -> str:
+    """Slack's own escaping of `&`, `<` and `>` in inbound text, undone."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def inert(text: str) -> str:
+    """A user value made literal for mrkdwn: escaped, and unable to open or close formatting.
+
+    A marker between two letters or digits (`snake_case`, `2*3`) cannot format in Slack and is
+    kept as typed; any other marker is replaced by its look-alike.
+    """
+    escaped = escape(text)
+    out: list[str] = []
+    for i, char in enumerate(escaped):
+        if char in _INERT:
+            before = escaped[i - 1] if i > 0 else " "
+            after = escaped[i + 1] if i + 1 < len(escaped) else " "
+            if not (before.isalnum() and after.isalnum()):
+                out.append(_INERT[char])
+                continue
+        out.append(char)
+    return "".join(out)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a web or mail address that cannot break out of `<url|label>`."""
+    if not url or len(url) > 3000 or any(c.isspace() or ord(c) < 32 for c in url):
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in _URL_SCHEMES:
+        return None
+    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+
+
+def slack_user_id(user_id: str | None) -> str | None:
+    return user_id if user_id and _SLACK_USER_ID.match(user_id) else None
+
+
+# --------------------------------------------------------------------------- mrkdwn
+
+
+def _wrapped(marker: str, text: str) -> str:
+    value = inert(text)
+    core = value.strip()
+    if not core:
+        return value
+    lead = value[: len(value) - len(value.lstrip())]
+    trail = value[len(value.rstrip()) :]
+    return f"{lead}{marker}{core}{marker}{trail}"
+
+
+def _mrkdwn_span(span: Span) -> str:
+    if span.style is Style.BOLD:
+        return _wrapped("*", span.text)
+    if span.style is Style.ITALIC:
+        return _wrapped("_", span.text)
+    if span.style is Style.CODE:
+        code = escape(span.text).replace("`", _INERT["`"])
+        return f"`{code}`" if code.strip() else code
+    if span.style is Style.LINK:
+        url = safe_url(span.url)
+        if url is None:
+            return inert(span.text)
+        label = inert(span.text)
+        return f"<{escape(url)}|{label}>" if label.strip() else f"<{escape(url)}>"
+    if span.style is Style.MENTION:
+        user_id = slack_user_id(span.user_id)
+        return f"<@{user_id}>" if user_id else "@" + inert(span.text.lstrip("@"))
+    return inert(span.text)
+
+
+def mrkdwn(body: RichText) -> str:
+    """The body as Slack mrkdwn, every value escaped and unable to format."""
+    lines = []
+    for block in body.blocks:
+        text = "".join(_mrkdwn_span(span) for span in block.spans)
+        lines.append("• " + text if block.bullet else text)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- rich_text
+
+
+def _element(span: Span) -> JSONDict | None:
+    if span.style is Style.MENTION:
+        user_id = slack_user_id(span.user_id)
+        if user_id:
+            return {"type": "user", "user_id": user_id}
+        return {"type": "text", "text": "@" + span.text.lstrip("@")} if span.text else None
+    if not span.text:
+        return None
+    if span.style is Style.LINK:
+        url = safe_url(span.url)
+        if url is not None:
+            return {"type": "link", "url": url, "text": span.text}
+        return {"type": "text", "text": span.text}
+    element: JSONDict = {"type": "text", "text": span.text}
+    style = {Style.BOLD: "bold", Style.ITALIC: "italic", Style.CODE: "code"}.get(span.style)
+    if style:
+        element["style"] = {style: True}
+    return element
+
+
+def _elements(block: Block) -> list[JSONDict]:
+    return [e for e in (_element(span) for span in block.spans) if e is not None]
+
+
+def rich_text(body: RichText) -> JSONDict | None:
+    """One rich_text block: paragraphs as sections (lines joined by newlines), bullets as lists."""
+    parts: list[JSONDict] = []
+    paragraph: list[JSONDict] = []
+    items: list[JSONDict] = []
+    pending_newlines = 0
+
+    def flush_paragraph() -> None:
+        nonlocal paragraph, pending_newlines
+        if paragraph:
+            parts.append({"type": "rich_text_section", "elements": paragraph})
+        paragraph, pending_newlines = [], 0
+
+    def flush_items() -> None:
+        nonlocal items
+        if items:
+            parts.append({"type": "rich_text_list", "style": "bullet", "elements": items})
+        items = []
+
+    for block in body.blocks:
+        elements = _elements(block)
+        if block.bullet:
+            flush_paragraph()
+            if elements:
+                items.append({"type": "rich_text_section", "elements": elements})
+            continue
+        flush_items()
+        if paragraph:
+            pending_newlines += 1
+        if elements:
+            if pending_newlines:
+                paragraph.append({"type": "text", "text": "\n" * pending_newlines})
+                pending_newlines = 0
+            paragraph.extend(elements)
+    flush_paragraph()
+    flush_items()
+    return {"type": "rich_text", "elements": parts} if parts else None
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+def action_id(action: str, row: int, column: int) -> str:
+    """Slack wants action ids unique within a message: the position goes after a `#`."""
+    return f"{action[: MAX_ACTION_ID - 8]}#{row}.{column}"
+
+
+def action_of(slack_action_id: str) -> str:
+    """The neutral action of an action id this adapter rendered (others pass unchanged)."""
+    return ACTION_SUFFIX.sub("", slack_action_id)
+
+
+def _button(button: Button, row: int, column: int) -> JSONDict:
+    label = button.label.strip()[:MAX_BUTTON_LABEL] or "·"
+    element: JSONDict = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id(button.action, row, column),
+    }
+    if button.value:
+        if len(button.value) > MAX_BUTTON_VALUE:
+            log.warning("button value clipped", extra={"action": button.action[:64]})
+        element["value"] = button.value[:MAX_BUTTON_VALUE]
+    return element
+
+
+def actions(buttons: Sequence[Sequence[Button]]) -> list[JSONDict]:
+    blocks = []
+    for r, row in enumerate(buttons[:MAX_BUTTON_ROWS]):
+        elements = [_button(b, r, c) for c, b in enumerate(row[:MAX_BUTTONS_PER_ROW])]
+        if elements:
+            blocks.append({"type": "actions", "block_id": f"actions.{r}", "elements": elements})
+    return blocks
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One Slack message: the `text` fallback (mrkdwn) and the blocks."""
+
+    text: str
+    blocks: list[JSONDict]
+
+
+def _split_block(block: Block, limit: int) -> list[Block]:
+    """A block longer than `limit` characters, cut into pieces (between or inside spans)."""
+    pieces: list[Block] = []
+    current: list[Span] = []
+    size = 0
+    for span in block.spans:
+        text = span.text
+        while text:
+            room = limit - size
+            if room <= 0:
+                pieces.append(Block(tuple(current), block.bullet))
+                current, size = [], 0
+                continue
+            chunk, text = text[:room], text[room:]
+            current.append(Span(chunk, span.style, span.url, span.user_id))
+            size += len(chunk)
+    if current:
+        pieces.append(Block(tuple(current), block.bullet))
+    return pieces
+
+
+def split(body: RichText, limit: int = MAX_PART_CHARS) -> list[RichText]:
+    """Cut a body into parts of at most `limit` characters, between paragraphs if possible."""
+    parts: list[RichText] = []
+    current: list[Block] = []
+    size = 0
+    for block in body.blocks:
+        pieces = _split_block(block, limit) if len(block.plain()) > limit else [block]
+        for piece in pieces:
+            length = len(piece.plain()) + 1
+            if current and size + length > limit:
+                parts.append(RichText(tuple(current)))
+                current, size = [], 0
+            current.append(piece)
+            size += length
+    if current:
+        parts.append(RichText(tuple(current)))
+    return parts
+
+
+def compose(message: OutboundMessage, limit: int = MAX_PART_CHARS) -> list[SlackMessage]:
+    """The Slack messages for one neutral message; buttons go with the last part."""
+    bodies = split(message.body, limit) or [RichText()]
+    button_blocks = actions(message.buttons)
+    composed = []
+    for i, body in enumerate(bodies):
+        blocks: list[JSONDict] = []
+        block = rich_text(body)
+        if block is not None:
+            blocks.append(block)
+        text = mrkdwn(body)
+        if i == len(bodies) - 1 and button_blocks:
+            blocks.extend(button_blocks)
+            if not text.strip():
+                text = inert(" · ".join(b.label for row in message.buttons for b in row))
+        if not blocks:
+            continue
+        composed.append(SlackMessage(text=text if text.strip() else "·", blocks=blocks))
+    return composed

@@ -1,0 +1,286 @@
+"""Every Slack Web API call: pacing, bounded 429 retries, and SDK errors mapped to core errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from facilitator.domain.errors import (
+    ConversationUnavailable,
+    DeliveryError,
+    RecipientUnreachable,
+    RetryLater,
+)
+
+log = logging.getLogger(__name__)
+
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# The bot is not (or no longer) in the conversation, or the conversation is gone or closed.
+UNAVAILABLE = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "channel_is_archived",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "cannot_reply_to_message",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "message_not_found",
+    }
+)
+# The person cannot be reached (gone, deactivated, not in the channel for an ephemeral).
+UNREACHABLE = frozenset(
+    {"user_not_found", "user_not_in_channel", "user_disabled", "cannot_dm_bot", "users_not_found"}
+)
+# The token no longer works: the app was uninstalled or its token revoked.
+REVOKED = frozenset(
+    {"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"}
+)
+
+
+class ChannelPacer:
+    """About one message per second per channel, as Slack asks for chat.postMessage.
+
+    Each call reserves the next free slot of its channel, so concurrent senders queue up in
+    order; nothing is dropped, callers only wait."""
+
+    def __init__(self, interval: float, clock: Monotonic, sleep: Sleep) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        now = self._clock()
+        slot = max(now, self._next.get(channel, now))
+        self._next[channel] = slot + self._interval
+        if len(self._next) > 10_000:
+            self._next = {c: t for c, t in self._next.items() if t > now}
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class SlackWeb:
+    """The adapter's only door to the Web API (the bot token lives in `client`)."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        clock: Monotonic,
+        sleep: Sleep,
+        max_attempts: int = 3,
+        max_wait: float = 30.0,
+        pace_interval: float = 1.0,
+    ) -> None:
+        self.client = client
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._max_wait = max_wait
+        self._pacer = ChannelPacer(pace_interval, clock, sleep)
+        self.suspended: str | None = None
+
+    def suspend(self, reason: str) -> None:
+        """Stop calling Slack (uninstalled, token revoked); stored data is kept."""
+        if self.suspended is None:
+            log.error(
+                "slack access lost: no more Web API calls until restarted with a valid token",
+                extra={"reason": reason},
+            )
+        self.suspended = reason
+
+    async def _call(
+        self,
+        method: str,
+        call: Callable[[], Awaitable[AsyncSlackResponse]],
+        *,
+        channel: str | None = None,
+        paced: bool = False,
+    ) -> AsyncSlackResponse:
+        if self.suspended is not None:
+            log.info("slack call skipped", extra={"method": method, "reason": self.suspended})
+            raise DeliveryError(f"slack access lost ({self.suspended})")
+        for attempt in range(1, self._max_attempts + 1):
+            if paced and channel:
+                await self._pacer.wait(channel)
+            try:
+                return await call()
+            except SlackApiError as error:
+                status = getattr(error.response, "status_code", 200)
+                code = str(error.response.get("error") or f"http_{status}")
+                if status == 429 or code == "ratelimited" or status >= 500:
+                    wait = _retry_after(error.response.headers, default=1.0)
+                    if attempt == self._max_attempts or wait > self._max_wait:
+                        log.warning(
+                            "slack call still limited, giving up for now",
+                            extra={"method": method, "retry_after": wait, "channel": channel},
+                        )
+                        raise RetryLater(wait) from None
+                    log.info(
+                        "slack asked to slow down",
+                        extra={"method": method, "retry_after": wait, "attempt": attempt},
+                    )
+                    await self._sleep(wait)
+                    continue
+                raise self._mapped(method, code, channel) from None
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as error:
+                log.warning(
+                    "slack unreachable", extra={"method": method, "error": type(error).__name__}
+                )
+                raise DeliveryError(f"{method}: {type(error).__name__}") from None
+        raise AssertionError("unreachable")
+
+    def _mapped(self, method: str, code: str, channel: str | None) -> DeliveryError:
+        context = {"method": method, "error": code, "channel": channel}
+        if code in UNAVAILABLE:
+            log.warning("slack conversation unavailable", extra=context)
+            return ConversationUnavailable(f"{method}: {code}")
+        if code in UNREACHABLE:
+            log.warning("slack recipient unreachable", extra=context)
+            return RecipientUnreachable(f"{method}: {code}")
+        if code in REVOKED:
+            self.suspend(code)
+            return DeliveryError(f"{method}: {code}")
+        log.error("slack call failed", extra=context)
+        return DeliveryError(f"{method}: {code}")
+
+    # ------------------------------------------------------------------ methods
+
+    async def auth_test(self) -> AsyncSlackResponse:
+        return await self._call("auth.test", lambda: self.client.auth_test())
+
+    async def post_message(
+        self, channel: str, text: str, blocks: Sequence[Mapping[str, Any]], thread_ts: str | None
+    ) -> AsyncSlackResponse:
+        return await self._call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=[dict(b) for b in blocks],
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+            channel=channel,
+            paced=True,
+        )
+
+    async def post_ephemeral(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]],
+        thread_ts: str | None,
+    ) -> AsyncSlackResponse:
+        return await self._call(
+            "chat.postEphemeral",
+            lambda: self.client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text=text,
+                blocks=[dict(b) for b in blocks],
+                thread_ts=thread_ts,
+            ),
+            channel=channel,
+        )
+
+    async def update_message(
+        self, channel: str, ts: str, text: str, blocks: Sequence[Mapping[str, Any]]
+    ) -> AsyncSlackResponse:
+        return await self._call(
+            "chat.update",
+            lambda: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=[dict(b) for b in blocks]
+            ),
+            channel=channel,
+        )
+
+    async def open_dm(self, user: str) -> AsyncSlackResponse:
+        return await self._call(
+            "conversations.open", lambda: self.client.conversations_open(users=user)
+        )
+
+    async def conversation_info(self, channel: str) -> AsyncSlackResponse:
+        return await self._call(
+            "conversations.info", lambda: self.client.conversations_info(channel=channel)
+        )
+
+    async def user_info(self, user: str) -> AsyncSlackResponse:
+        return await self._call(
+            "users.info", lambda: self.client.users_info(user=user, include_locale=True)
+        )
+
+    async def publish_home(self, user: str, view: Mapping[str, Any]) -> AsyncSlackResponse:
+        return await self._call(
+            "views.publish", lambda: self.client.views_publish(user_id=user, view=dict(view))
+        )
+
+    async def upload_file(
+        self,
+        channel: str,
+        content: bytes,
+        filename: str,
+        initial_comment: str | None,
+        thread_ts: str | None,
+    ) -> AsyncSlackResponse:
+        """files.getUploadURLExternal, the upload itself, then files.completeUploadExternal."""
+        return await self._call(
+            "files.completeUploadExternal",
+            lambda: self.client.files_upload_v2(
+                channel=channel,
+                content=content,
+                filename=filename,
+                title=filename,
+                initial_comment=initial_comment,
+                thread_ts=thread_ts,
+            ),
+            channel=channel,
+        )
+
+
+def _retry_after(headers: Mapping[str, Any] | None, default: float) -> float:
+    for name, value in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return default
+    return default
+
+
+async def default_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def post_to_response_url(
+    url: str, body: Mapping[str, Any], sdk_logger: logging.Logger
+) -> bool:
+    """Answer an interaction through its response_url; False when Slack refused it."""
+    try:
+        webhook = AsyncWebhookClient(url, timeout=10, logger=sdk_logger)
+        response = await webhook.send_dict(dict(body))
+    except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as error:
+        log.warning("response_url unreachable", extra={"error": type(error).__name__})
+        return False
+    if response.status_code != 200:
+        # 404 "expired_url" or "used_url": the caller falls back to the Web API.
+        log.info("response_url refused", extra={"status": response.status_code})
+        return False
+    return True

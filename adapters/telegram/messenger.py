@@ -1,0 +1,228 @@
+"""Neutral messages -> Bot API calls, paced by the flood limiter; SDK errors -> core errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from adapters.telegram.limiter import FloodLimiter, Sleep
+from adapters.telegram.render import MAX_CAPTION, keyboard, render_chunks
+from facilitator.domain.errors import (
+    ConversationMoved,
+    ConversationUnavailable,
+    DeliveryError,
+    RecipientUnreachable,
+    RetryLater,
+)
+from facilitator.markup import Attachment, Destination, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+_GONE = ("chat not found", "group chat was deactivated", "bot was kicked", "not enough rights")
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """The delay Telegram asked for; a timedelta with PTB_TIMEDELTA=true (set by `build`)."""
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class _Refused(DeliveryError):
+    """Telegram refused the request itself (400): retrying it unchanged cannot help."""
+
+
+@dataclass
+class _Target:
+    chat_id: str
+    thread_id: int | None
+    reply_to: int | None
+
+    @property
+    def is_private(self) -> bool:
+        return not self.chat_id.startswith("-")
+
+    def reply_parameters(self) -> ReplyParameters | None:
+        if self.reply_to is None:
+            return None
+        return ReplyParameters(self.reply_to, allow_sending_without_reply=True)
+
+
+Call = Callable[[_Target], Awaitable[Message]]
+
+
+class TelegramMessenger:
+    """Sends HTML, split to 4,096 characters; waits out RetryAfter up to `max_attempts`."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        limiter: FloodLimiter,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        max_attempts: int = 4,
+    ) -> None:
+        self._bot = bot
+        self._limiter = limiter
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._moved: dict[str, str] = {}
+
+    async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        chat_id = self._moved.get(destination.chat_id, destination.chat_id)
+        # Telegram has no ephemeral messages: a reply meant for one person goes to the same chat,
+        # quoting the message it answers, so that person is notified and the others see whom
+        # it is for. In a private chat it is just a message.
+        quote = destination.user_id is not None and not destination.is_direct
+        target = _Target(
+            chat_id=chat_id,
+            thread_id=int(destination.thread_id) if destination.thread_id else None,
+            reply_to=int(destination.reply_to_message_id)
+            if quote and destination.reply_to_message_id
+            else None,
+        )
+        texts = render_chunks(message.body)
+        attachment = message.attachment
+        caption: str | None = None
+        if attachment is not None and attachment.caption is not None:
+            captions = render_chunks(attachment.caption, MAX_CAPTION)
+            if len(captions) == 1:
+                caption = captions[0]
+            else:
+                texts.extend(render_chunks(attachment.caption))
+        markup = keyboard(message.buttons)
+        sent: Message | None = None
+        for index, text in enumerate(texts):
+            last = index == len(texts) - 1 and attachment is None
+            sent = await self._deliver(target, self._text(text, markup if last else None))
+            target.reply_to = None  # only the first part quotes the question
+        if attachment is not None:
+            sent = await self._send_file(target, attachment, caption, markup)
+        return None if sent is None else str(sent.message_id)
+
+    def _text(self, text: str, markup: InlineKeyboardMarkup | None) -> Call:
+        async def call(target: _Target) -> Message:
+            return await self._bot.send_message(
+                target.chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                message_thread_id=target.thread_id,
+                reply_parameters=target.reply_parameters(),
+            )
+
+        return call
+
+    async def _send_file(
+        self,
+        target: _Target,
+        attachment: Attachment,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
+        async def photo(target: _Target) -> Message:
+            return await self._bot.send_photo(
+                target.chat_id,
+                attachment.content,
+                filename=attachment.filename,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                message_thread_id=target.thread_id,
+                reply_parameters=target.reply_parameters(),
+            )
+
+        async def document(target: _Target) -> Message:
+            return await self._bot.send_document(
+                target.chat_id,
+                attachment.content,
+                filename=attachment.filename,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                message_thread_id=target.thread_id,
+                reply_parameters=target.reply_parameters(),
+            )
+
+        if attachment.mime_type.lower().startswith("image/"):
+            try:
+                return await self._deliver(target, photo)
+            except _Refused:
+                # Telegram refuses some images as photos (size, proportions): a file always works
+                log.warning("image refused as a photo, sent as a file instead")
+        return await self._deliver(target, document)
+
+    async def _deliver(self, target: _Target, call: Call) -> Message:
+        waits = 0
+        followed_migration = False
+        while True:
+            try:
+                async with self._limiter.slot(target.chat_id):
+                    return await call(target)
+            except RetryAfter as error:
+                waits += 1
+                delay = retry_seconds(error)
+                log.warning(
+                    "telegram asked to slow down",
+                    extra={"chat_id": target.chat_id, "retry_after": delay, "attempt": waits},
+                )
+                if waits >= self._max_attempts:
+                    raise RetryLater(delay) from error
+                await self._sleep(delay)
+            except ChatMigrated as error:
+                new_chat_id = str(error.new_chat_id)
+                if followed_migration:
+                    raise ConversationMoved(new_chat_id) from error
+                followed_migration = True
+                log.warning(
+                    "group became a supergroup: sending to its new id",
+                    extra={"chat_id": target.chat_id, "new_chat_id": new_chat_id},
+                )
+                self._moved[target.chat_id] = new_chat_id
+                # Message ids and topics belong to the old chat.
+                target.chat_id, target.reply_to, target.thread_id = new_chat_id, None, None
+            except Forbidden as error:
+                log.info(
+                    "telegram refused the recipient",
+                    extra={"chat_id": target.chat_id, "error": error.message[:200]},
+                )
+                if target.is_private:
+                    raise RecipientUnreachable(error.message) from error
+                raise ConversationUnavailable(error.message) from error
+            except BadRequest as error:
+                reason = error.message.lower()
+                if "thread not found" in reason and target.thread_id is not None:
+                    log.warning("forum topic gone: sending to the general topic")
+                    target.thread_id = None
+                    continue
+                if any(gone in reason for gone in _GONE):
+                    raise ConversationUnavailable(error.message) from error
+                log.error(
+                    "telegram refused a message",
+                    extra={"chat_id": target.chat_id, "error": error.message[:300]},
+                )
+                raise _Refused(error.message) from error
+            except NetworkError as error:
+                # Whether Telegram got the request is unknown: not retried, so never sent twice.
+                # Only the type is logged: some transport errors quote the URL, and the token.
+                cause = type(error.__cause__ or error).__name__
+                log.warning(
+                    "telegram unreachable", extra={"chat_id": target.chat_id, "error": cause}
+                )
+                raise DeliveryError(f"network: {cause}") from error
+            except TelegramError as error:
+                log.error("telegram call failed", extra={"error": type(error).__name__})
+                raise DeliveryError(type(error).__name__) from error

@@ -1,0 +1,120 @@
+"""Long polling that loses nothing: the offset moves past a batch only once it is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import Bot
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.request import BaseRequest, RequestData
+
+# PTB builds request parameters with this class; it is not exported, but getUpdates has to
+# be called without PTB's parsing (see `Poller.fetch`), and that needs it.
+from telegram.request._requestparameter import RequestParameter
+
+from adapters.telegram.envelope import ALLOWED_UPDATES, Envelope, envelope
+from adapters.telegram.limiter import Sleep
+from adapters.telegram.messenger import retry_seconds
+
+log = logging.getLogger(__name__)
+
+Store = Callable[[str, Envelope], Awaitable[bool]]
+Acknowledge = Callable[[Sequence[Envelope]], Awaitable[None]]
+MAX_BACKOFF = 30.0
+
+
+class Poller:
+    """One long poll at a time: fetch raw updates, store each as it is, then confirm them.
+
+    PTB's Updater confirms a batch as soon as it is fetched, and `Bot.get_updates` parses a
+    whole batch at once and fails on its first unparseable update; so the raw list is fetched
+    here, every update is stored in the inbox unparsed, and the decoder parses each alone."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        request: BaseRequest,
+        store: Store,
+        acknowledge: Acknowledge,
+        *,
+        timeout: int = 25,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._bot = bot
+        self._request = request
+        self._store = store
+        self._acknowledge = acknowledge
+        self._timeout = timeout
+        self._sleep = sleep
+        self.offset: int | None = None
+        self.healthy = True
+        self.stored = 0
+
+    async def fetch(self) -> list[object]:
+        parameters = [
+            RequestParameter("timeout", self._timeout, None),
+            RequestParameter("limit", 100, None),
+            RequestParameter("allowed_updates", list(ALLOWED_UPDATES), None),
+        ]
+        if self.offset is not None:
+            parameters.append(RequestParameter("offset", self.offset, None))
+        result = await self._request.post(
+            f"{self._bot.base_url}/getUpdates",
+            request_data=RequestData(parameters),
+            read_timeout=self._timeout + 10.0,
+        )
+        return list(result) if isinstance(result, list) else []
+
+    async def poll_once(self) -> int:
+        """Fetch one batch, store all of it, answer its button presses; returns its size.
+
+        The next fetch sends the new offset, which is what confirms the batch to Telegram: a
+        crash before that gets the same batch again, and the inbox stores each update once."""
+        updates = await self.fetch()
+        envelopes: list[Envelope] = []
+        highest: int | None = None
+        for update in updates:
+            raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
+            stored = envelope(update, raw)
+            await self._store(raw, stored)
+            envelopes.append(stored)
+            if stored.delivery_id.isdigit():
+                update_id = int(stored.delivery_id)
+                highest = update_id if highest is None else max(highest, update_id)
+        self.stored += len(updates)
+        if highest is not None:
+            self.offset = highest + 1
+        if envelopes:
+            await self._acknowledge(envelopes)
+        return len(updates)
+
+    async def run(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self.poll_once()
+                backoff, self.healthy = 1.0, True
+                continue
+            except InvalidToken:
+                log.error("telegram refused the bot token")
+                self.healthy = False
+                raise
+            except RetryAfter as error:
+                delay = retry_seconds(error)
+                log.warning("telegram asked to slow down polling", extra={"retry_after": delay})
+                await self._sleep(delay)
+                continue
+            except Conflict as error:
+                # Another process polls with this token, or a webhook is set (then use `serve`,
+                # or `facilitator telegram delete-webhook` to poll instead).
+                log.error("getUpdates conflict", extra={"error": error.message[:200]})
+            except TelegramError as error:
+                log.warning("polling failed", extra={"error": type(error).__name__})
+            except Exception:  # storing failed (database down): the offset did not move
+                log.exception("storing polled updates failed")
+            self.healthy = False
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)

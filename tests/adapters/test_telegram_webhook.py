@@ -1,0 +1,165 @@
+"""The webhook route served by uvicorn on 127.0.0.1: secret checked, stored before the 200."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+
+from adapters.telegram.envelope import Envelope
+from tests.adapters.fakes.telegram_api import (
+    FakeTelegramAPI,
+    callback_query_update,
+    private_chat,
+    supergroup_chat,
+    text_update,
+    user,
+)
+from tests.adapters.telegram_support import (
+    WEBHOOK_SECRET,
+    TelegramHarness,
+    post_update,
+    served,
+    telegram_harness,
+)
+from tests.conftest import FrozenClock
+
+ADA = user(111, "Ada")
+GROUP = supergroup_chat()
+UPDATE = text_update("/help", from_user=ADA, chat=GROUP, message_id=8, update_id=501, date=5)
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest_asyncio.fixture
+async def tg(
+    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[TelegramHarness]:
+    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
+        yield harness
+
+
+@pytest_asyncio.fixture
+async def hook(tg: TelegramHarness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    asgi = Starlette(routes=list(tg.adapter.routes()))
+    async with served(asgi) as base, httpx.AsyncClient() as client:
+        yield client, base + "/telegram/webhook"
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", WEBHOOK_SECRET + "x", WEBHOOK_SECRET[:-1]])
+async def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_stored(
+    tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str], secret: str | None
+) -> None:
+    client, url = hook
+
+    reply = await post_update(client, url, json.dumps(UPDATE), secret=secret)
+
+    assert reply.status_code == 403
+    assert await tg.inbox_statuses() == {}
+
+
+async def test_a_valid_update_is_stored_exactly_as_received_then_acknowledged(
+    tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, url = hook
+    body = '{"update_id": 501,  "message": ' + json.dumps(UPDATE["message"]) + "}"
+
+    first = await post_update(client, url, body)
+    again = await post_update(client, url, body)  # Telegram redelivers: stored once
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    async with tg.app.uow_factory() as uow:
+        [record] = await uow.inbox.claim(tg.clock.now(), 60, 10)
+    assert (record.delivery_id, record.ordering_key) == ("501", str(GROUP["id"]))
+    assert record.payload == body  # byte for byte, spacing included
+    await tg.app.inbox.process_pending()
+
+
+async def test_a_stored_update_is_processed_and_answered(
+    tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, url = hook
+
+    assert (await post_update(client, url, json.dumps(UPDATE))).status_code == 200
+    await tg.app.inbox.process_pending()
+
+    [help_text] = tg.sent_texts(GROUP["id"])
+    assert help_text.startswith("What you can do here")
+
+
+@pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b"[1, 2]", b'"text"'])
+async def test_bodies_that_are_not_updates_are_refused(
+    tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str], body: bytes
+) -> None:
+    client, url = hook
+
+    reply = await post_update(client, url, body)
+
+    assert reply.status_code == 400
+    assert await tg.inbox_statuses() == {}
+
+
+async def test_only_post_is_allowed(hook: tuple[httpx.AsyncClient, str]) -> None:
+    client, url = hook
+
+    assert (await client.get(url)).status_code == 405
+
+
+async def test_a_button_press_is_answered_after_it_is_stored(tg: TelegramHarness) -> None:
+    shown = {"message_id": 3, "date": 1, "chat": private_chat(ADA), "from": ADA, "text": "?"}
+    press = callback_query_update("nope|1", message=shown, query_id="q-77", update_id=900)
+    order: list[object] = []
+    acknowledge = tg.adapter.acknowledge
+
+    async def spy(envelopes: list[Envelope]) -> None:
+        order.append(await tg.inbox_statuses())
+        await acknowledge(envelopes)
+
+    tg.adapter.acknowledge = spy  # type: ignore[method-assign]
+    asgi = Starlette(routes=list(tg.adapter.routes()))
+    async with served(asgi) as base, httpx.AsyncClient() as client:
+        reply = await post_update(client, base + "/telegram/webhook", json.dumps(press))
+        await tg.api.wait_for_calls("answerCallbackQuery")
+
+    assert reply.status_code == 200
+    assert order == [{"pending": 1}]
+    assert tg.api.calls_to("answerCallbackQuery")[0].params == {"callback_query_id": "q-77"}
+
+
+async def test_when_storing_fails_telegram_gets_an_error_and_will_retry(
+    tg: TelegramHarness,
+) -> None:
+    async def broken(raw: str, envelope: Envelope) -> bool:
+        raise ConnectionError("database unavailable")
+
+    tg.adapter.store = broken  # type: ignore[method-assign]
+    asgi = Starlette(routes=list(tg.adapter.routes()))
+    async with served(asgi) as base, httpx.AsyncClient() as client:
+        reply = await post_update(client, base + "/telegram/webhook", json.dumps(UPDATE))
+
+    assert reply.status_code == 500
+
+
+async def test_without_a_configured_secret_every_request_is_refused(
+    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
+) -> None:
+    async with (
+        telegram_harness(fake_telegram, tmp_path, clock, telegram_webhook_secret=None) as tg,
+        served(Starlette(routes=list(tg.adapter.routes()))) as base,
+        httpx.AsyncClient() as client,
+    ):
+        url = base + "/telegram/webhook"
+        replies = [
+            await post_update(client, url, json.dumps(UPDATE), secret=secret)
+            for secret in (None, "", WEBHOOK_SECRET)
+        ]
+        assert [r.status_code for r in replies] == [403, 403, 403]
+        assert await tg.inbox_statuses() == {}
