@@ -98,6 +98,8 @@ class Member:
     language: str | None = None
     timezone: str | None = None
     locale_hint: str | None = None
+    opted_out_tracking: bool = False
+    opted_out_nudges: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -86,6 +87,9 @@ class PersonRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # `/optout`: no participation tracking (and no place in rankings), or no nudges.
+    opted_out_tracking: Mapped[bool] = mapped_column(default=False, server_default=false())
+    opted_out_nudges: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
 
 

@@ -67,6 +67,8 @@ def _member(identity: IdentityRow, person: PersonRow) -> Member:
         language=person.language,
         timezone=person.timezone,
         locale_hint=identity.locale_hint,
+        opted_out_tracking=person.opted_out_tracking,
+        opted_out_nudges=person.opted_out_nudges,
     )
 
 
@@ -214,6 +216,19 @@ class SqlMemberRepository:
         await self.session.execute(
             update(PersonRow).where(PersonRow.id == person_id).values(language=language)
         )
+
+    async def set_opt_out(
+        self, person_id: int, *, tracking: bool | None = None, nudges: bool | None = None
+    ) -> None:
+        values = {
+            name: value
+            for name, value in (("opted_out_tracking", tracking), ("opted_out_nudges", nudges))
+            if value is not None
+        }
+        if values:
+            await self.session.execute(
+                update(PersonRow).where(PersonRow.id == person_id).values(**values)
+            )
 
     async def merge_people(self, keep_person_id: int, other_person_id: int) -> None:
         if keep_person_id == other_person_id:
