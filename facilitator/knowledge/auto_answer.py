@@ -21,8 +21,6 @@ SETTING = "auto_answer"
 # Wait this long for a person to answer first; give up on questions older than the window.
 DEFAULT_DELAY = timedelta(minutes=10)
 WINDOW = timedelta(hours=24)
-# Stricter than a direct lookup: nobody asked the bot, so only a clear match is worth saying.
-CONFIDENCE = 0.75
 BATCH = 50
 
 
@@ -74,11 +72,9 @@ class AutoAnswer:
         self, uow: UnitOfWork, community: Community, question: Question, now: datetime
     ) -> Reply | None:
         result = self._knowledge.lookup(community.id, question.text or "", lang=question.lang)
-        confident = (
-            result.outcome is Outcome.ANSWER
-            and result.best is not None
-            and result.confidence >= CONFIDENCE
-        )
+        # Nobody asked the bot, so only an answer it would give outright is worth saying: never
+        # "did you mean" choices, never an admission of not knowing.
+        confident = result.outcome is Outcome.ANSWER and result.best is not None
         if not await uow.questions.mark_bot_checked(question.id, now, answered=confident):
             return None  # another process took it
         if not confident or result.best is None:
