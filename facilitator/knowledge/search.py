@@ -1,4 +1,4 @@
-"""In-memory lookup index: BM25 per field, character n-gram rerank, typo repair, confidence."""
+"""In-memory lookup index: field BM25, n-gram and semantic rerank, typo repair, confidence."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ class SearchConfig:
     ngram_weight: float = 1.0  # character n-gram BM25 on question + alternates
     body_weight: float = 0.2  # word BM25 on the answer / body
     similarity_weight: float = 0.2  # rapidfuzz token-set similarity with the question
+    semantic_weight: float = 0.4  # cosine in the bank's latent semantic space (LSA)
     tags_weight: float = 0.5  # a tag or theme match counts this much of a question match
     # Query words unknown to the index are matched to close index words (typos).
     fuzzy_min_length: int = 4
@@ -72,12 +73,15 @@ class SearchConfig:
     fuzzy_weight: float = 0.8
     fuzzy_candidates: int = 2
     # Only this many candidates of the word ranking get the n-gram and similarity scores.
-    rerank_depth: int = 64
+    rerank_depth: int = 48
     ngram_sizes: tuple[int, ...] = (3, 4, 5)
     ngram_k1: float = 1.2
     ngram_b: float = 0.75
     # n-gram document frequencies are estimated on an even sample of at most this many items.
-    ngram_df_sample: int = 5000
+    ngram_df_sample: int = 2000
+    # The latent space has this many dimensions, learnt from at most this many items.
+    semantic_dims: int = 48
+    semantic_sample: int = 2000
     # Bounds that keep pathological input cheap.
     max_query_chars: int = 2000
     max_query_terms: int = 32
@@ -87,13 +91,13 @@ class SearchConfig:
     merge_min_pending: int = 512
     merge_pending_ratio: float = 0.05
     # confidence = logistic(bias + spelling_w * spelling + similarity_w * similarity
-    #                       + clear_w * margin * question), see _Evidence. Fitted on the dev
-    # sets mixed half and half with the same queries after removing their FAQ (a knowledge
-    # gap), so 0.6 means "right about 60% of the time" for such a mix.
-    confidence_bias: float = -3.3
-    confidence_spelling: float = 1.3
-    confidence_similarity: float = 2.1
-    confidence_clear: float = 13.6
+    #                       + clear_w * margin * question), see _Evidence. A logistic regression
+    # of "the first hit is right" on the dev sets and on banks of 12, 40 and 150 FAQs sampled
+    # from them, each query also run with its FAQ removed (a knowledge gap), half and half.
+    confidence_bias: float = -4.2
+    confidence_spelling: float = 2.8
+    confidence_similarity: float = 2.7
+    confidence_clear: float = 12.8
     answer_threshold: float = ANSWER_THRESHOLD
     suggest_threshold: float = SUGGEST_THRESHOLD
 
@@ -106,17 +110,30 @@ _CHUNK = 4096  # documents analysed per batch while building
 
 @dataclass
 class _Analysed:
-    """Term ids per field (question, body, tags) and the lengths used to normalise them."""
+    """Term ids per field (question, body, tags; _STOP for stopwords) and the field lengths
+    (stopwords excluded) used to normalise them."""
 
     fields: tuple[list[int], list[int], list[int]]
     lengths: tuple[float, float, float]
+    phrasings: tuple[str, ...]  # title and alternates as folded words, for string matching
+
+    def counts(self, field: int) -> Counter[int]:
+        counts = Counter(self.fields[field])
+        counts.pop(_STOP, None)
+        return counts
 
     def unique_terms(self) -> set[int]:
-        return set(self.fields[QUESTION]) | set(self.fields[BODY]) | set(self.fields[TAGS])
+        terms = set(self.fields[QUESTION]) | set(self.fields[BODY]) | set(self.fields[TAGS])
+        terms.discard(_STOP)
+        return terms
 
-
-def _fold_phrasings(doc: Document) -> tuple[str, ...]:
-    return tuple(tx.fold(p) for p in (doc.title, *doc.alternates) if p.strip())
+    def weights(self) -> dict[int, float]:
+        """Sublinear term frequency summed over fields, as the latent space weighs terms."""
+        out: dict[int, float] = {}
+        for field in range(_FIELDS):
+            for term, count in self.counts(field).items():
+                out[term] = out.get(term, 0.0) + 1.0 + math.log(count)
+        return out
 
 
 class _Analyzer:
@@ -130,26 +147,28 @@ class _Analyzer:
         self.surface: dict[str, set[int]] = {}
         # surface words by length: the candidates for typo repair.
         self.by_length: dict[int, list[str]] = {}
+        # word -> folded word, for every word learnt.
+        self._folded: dict[str, str] = {}
 
-    def ids(self, text: str, lang: str, max_words: int | None = None) -> list[int]:
-        words = tx.words(text)
-        if max_words is not None:
-            words = words[:max_words]
+    def ids(self, words: list[str], lang: str) -> list[int]:
+        """Term id of each word, _STOP for stopwords (dropped later, in bulk)."""
         cache = self._cache.get(lang)
         if cache is None:
             cache = self._cache[lang] = {}
-        ids = list(map(cache.get, words))
-        if None in ids:
+        try:
+            return [cache[w] for w in words]
+        except KeyError:
             if len(cache) > 1_000_000:  # bound memory on adversarial vocabularies
                 cache.clear()
-            self._learn({w for w in words if w not in cache}, lang, cache)
-            ids = list(map(cache.__getitem__, words))
-        return list(filter(_STOP.__ne__, ids))  # type: ignore[arg-type]
+                self._folded.clear()
+            # First-seen order, not set order: term ids must not depend on the hash seed.
+            self._learn(list(dict.fromkeys(w for w in words if w not in cache)), lang, cache)
+            return [cache[w] for w in words]
 
-    def _learn(self, words: set[str], lang: str, cache: dict[str, int]) -> None:
+    def _learn(self, words: list[str], lang: str, cache: dict[str, int]) -> None:
         content: list[str] = []
         for word in words:
-            folded = tx.fold(word)
+            folded = self._folded[word] = tx.fold(word)
             if (len(folded) < 2 and not folded.isdigit()) or tx.is_stopword(folded, lang):
                 cache[word] = _STOP
             else:
@@ -157,7 +176,7 @@ class _Analyzer:
         term_id = self.term_id
         for word, term in zip(content, tx.stem_words(content, lang), strict=True):
             tid = cache[word] = term_id.setdefault(term, len(term_id))
-            folded = tx.fold(word)
+            folded = self._folded[word]
             known = self.surface.get(folded)
             if known is None:
                 self.surface[folded] = {tid}
@@ -166,16 +185,25 @@ class _Analyzer:
                 known.add(tid)
 
     def analyse(self, doc: Document, max_body_words: int) -> _Analysed:
-        phrasings = [p for p in (doc.title, *doc.alternates) if p.strip()]
         question: list[int] = []
-        for phrase in phrasings:
-            question.extend(self.ids(phrase, doc.lang))
-        body = self.ids(doc.body, doc.lang, max_body_words)
-        tags = [i for tag in (*doc.tags, doc.theme) for i in self.ids(tag, doc.lang)]
+        phrasings: list[str] = []
+        for phrase in (doc.title, *doc.alternates):
+            phrase_words = tx.words(phrase)
+            if phrase_words:
+                question.extend(self.ids(phrase_words, doc.lang))
+                phrasings.append(" ".join(map(self._folded.__getitem__, phrase_words)))
+        body = self.ids(tx.words(doc.body)[:max_body_words], doc.lang) if doc.body else []
+        labels = " ".join((*doc.tags, doc.theme)).strip()
+        tags = self.ids(tx.words(labels), doc.lang) if labels else []
         # Alternates add evidence for their words, not length: normalise by the mean phrasing.
         return _Analysed(
             fields=(question, body, tags),
-            lengths=(len(question) / max(1, len(phrasings)), float(len(body)), float(len(tags))),
+            lengths=(
+                (len(question) - question.count(_STOP)) / max(1, len(phrasings)),
+                float(len(body) - body.count(_STOP)),
+                float(len(tags) - tags.count(_STOP)),
+            ),
+            phrasings=tuple(phrasings),
         )
 
 
@@ -362,13 +390,11 @@ class _GramIndex:
         # n-grams first seen after the last build have no document frequency: count them rare.
         qidf[ids[ids >= n_old]] = self._max_idf
         mass = float(qidf[ids].sum())
-        owners, phrasings = self._candidate_phrasings(slots)
-        if not phrasings:
+        owners, words, word_phrase = self._candidate_words(slots)
+        n_phrasings = len(owners)
+        if not n_phrasings:
             return out, mass
         # Expand words to n-grams, remembering the phrasing of each n-gram.
-        sizes = np.fromiter((len(p) for p in phrasings), np.int64, len(phrasings))
-        words = np.concatenate(phrasings)
-        word_phrase = np.repeat(np.arange(len(phrasings), dtype=np.int64), sizes)
         n_main_words = len(self._wg_ptr) - 1
         main = words < n_main_words
         main_words = words[main]
@@ -380,31 +406,169 @@ class _GramIndex:
             phrase_parts.append(np.full(len(gram_parts[-1]), p, dtype=np.int64))
         gram = np.concatenate(gram_parts)
         phrase = np.concatenate(phrase_parts)
-        lengths = np.bincount(phrase, minlength=len(phrasings)).astype(np.float32)
+        lengths = np.bincount(phrase, minlength=n_phrasings).astype(np.float32)
         keep = qidf[gram] > 0
         unique, tf = np.unique(phrase[keep] * n_grams + gram[keep], return_counts=True)
         matched = unique // n_grams
         k1, b = self._k1, self._b
         norm = k1 * (1.0 - b + b * lengths[matched] / max(self._avg_len, 1e-9))
         contrib = qidf[unique % n_grams] * tf * (k1 + 1.0) / (tf + norm)
-        phrase_scores = np.bincount(matched, weights=contrib, minlength=len(phrasings))
-        np.maximum.at(out, np.asarray(owners, dtype=np.int64), phrase_scores.astype(np.float32))
+        phrase_scores = np.bincount(matched, weights=contrib, minlength=n_phrasings)
+        np.maximum.at(out, owners, phrase_scores.astype(np.float32))
         return out, mass
 
-    def _candidate_phrasings(self, slots: list[int]) -> tuple[list[int], list[LongArray]]:
-        """Word ids of every phrasing of `slots`, with the position of its slot."""
-        owners: list[int] = []
-        phrasings: list[LongArray] = []
+    def _candidate_words(self, slots: list[int]) -> tuple[LongArray, LongArray, LongArray]:
+        """For every phrasing of `slots`: the position of its slot in `slots`; and the word ids
+        of all those phrasings, concatenated, with the index of the phrasing of each."""
+        positions = np.arange(len(slots), dtype=np.int64)
+        targets = np.asarray(slots, dtype=np.int64)
+        main = targets < self._main_slots
+        rows = _gather_ranges(self._slot_ptr, targets[main])
+        owners = [np.repeat(positions[main], np.diff(self._slot_ptr)[targets[main]])]
+        sizes = [self._phr_ptr[rows + 1] - self._phr_ptr[rows]]
+        words = [self._phr_words[_gather_ranges(self._phr_ptr, rows)].astype(np.int64)]
         for pos, slot in enumerate(slots):
-            if slot < self._main_slots:
-                for row in range(int(self._slot_ptr[slot]), int(self._slot_ptr[slot + 1])):
-                    start, end = int(self._phr_ptr[row]), int(self._phr_ptr[row + 1])
-                    phrasings.append(self._phr_words[start:end].astype(np.int64))
-                    owners.append(pos)
             for pending in self._pending.get(slot, ()):
-                phrasings.append(pending)
-                owners.append(pos)
-        return owners, phrasings
+                owners.append(np.asarray([pos], dtype=np.int64))
+                sizes.append(np.asarray([len(pending)], dtype=np.int64))
+                words.append(pending)
+        size = np.concatenate(sizes)
+        phrase = np.repeat(np.arange(len(size), dtype=np.int64), size)
+        return np.concatenate(owners), np.concatenate(words), phrase
+
+
+class _Semantic:
+    """A latent semantic space of the bank (LSA): terms that share documents get close vectors,
+    so a query can reach an item that words its question differently ("cost" and "price").
+
+    Term vectors come from a truncated SVD of a sample; an item's vector is summed from its
+    terms only when it is a rerank candidate, from a per-item (forward) copy of its postings."""
+
+    def __init__(self, dims: int, sample: int) -> None:
+        self._dims = dims
+        self._sample = sample
+        self._vectors = np.zeros((0, 0), dtype=np.float32)  # per term id
+        self._idf = np.zeros(0, dtype=np.float32)
+        # Per field: slot -> range of (term, weight), for the slots of the last build.
+        self._forward: list[tuple[LongArray, IntArray, FloatArray]] = []
+        self._pending: dict[int, FloatArray] = {}
+
+    def build(self, fields: list[tuple[LongArray, IntArray, IntArray]], df: IntArray) -> None:
+        """`fields` holds (term, slot, tf) arrays per field, sorted by slot."""
+        self._pending.clear()
+        n_slots = int(max((int(s[-1]) + 1 for _, s, _ in fields if len(s)), default=0))
+        self._idf = (np.log(max(n_slots, 1) / np.maximum(df, 1)) + 1.0).astype(np.float32)
+        step = max(1, math.ceil(n_slots / self._sample))
+        rows, cols, vals = [], [], []
+        self._forward = []
+        for terms, slots, tfs in fields:
+            weights = self._weights(terms, tfs)
+            chosen = slots % step == 0
+            rows.append(slots[chosen].astype(np.int64) // step)
+            cols.append(terms[chosen])
+            vals.append(weights[chosen])
+            ptr = np.searchsorted(slots, np.arange(n_slots + 1)).astype(np.int64)
+            self._forward.append((ptr, terms.astype(np.int32), weights))
+        self._vectors = _lsa_term_vectors(
+            np.concatenate(rows or [np.zeros(0, np.int64)]),
+            np.concatenate(cols or [np.zeros(0, np.int64)]),
+            np.concatenate(vals or [np.zeros(0, np.float32)]),
+            math.ceil(n_slots / step),
+            len(df),
+            self._dims,
+        )
+
+    def _weights(self, terms: LongArray, tfs: IntArray) -> FloatArray:
+        weights = (1.0 + np.log(tfs.astype(np.float32))) * self._idf[terms]
+        return weights.astype(np.float32)
+
+    def _embed(self, weights: dict[int, float]) -> FloatArray:
+        known = [(t, w) for t, w in weights.items() if 0 <= t < len(self._vectors)]
+        vector = np.zeros(self._vectors.shape[1], dtype=np.float32)
+        if known:
+            terms = np.fromiter((t for t, _ in known), dtype=np.int64, count=len(known))
+            scale = np.fromiter((w for _, w in known), dtype=np.float32, count=len(known))
+            vector = (self._vectors[terms] * (scale * self._idf[terms])[:, None]).sum(axis=0)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm > 0 else vector
+
+    def add(self, slot: int, weights: dict[int, float]) -> None:
+        self._pending[slot] = self._embed(weights)
+
+    def discard(self, slot: int) -> None:
+        self._pending.pop(slot, None)
+
+    def similarity(self, query: dict[int, float], slots: list[int]) -> FloatArray:
+        """Cosine of the query and each slot in the latent space, negatives cut to 0."""
+        vector = self._embed(query)
+        docs = np.zeros((len(slots), len(vector)), dtype=np.float32)
+        main = np.asarray(slots, dtype=np.int64)
+        owner = np.arange(len(slots), dtype=np.int64)
+        if self._pending:
+            keep = np.asarray([s not in self._pending for s in slots], dtype=bool)
+            main, owner = main[keep], owner[keep]
+        for ptr, terms, weights in self._forward:
+            inside = main < len(ptr) - 1
+            rows, owners = main[inside], owner[inside]
+            lengths = ptr[rows + 1] - ptr[rows]
+            filled = lengths > 0
+            if not filled.any():
+                continue
+            positions = _gather_ranges(ptr, rows[filled])
+            contrib = self._vectors[terms[positions]] * weights[positions][:, None]
+            starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
+            docs[owners[filled]] += np.add.reduceat(contrib, starts, axis=0)
+        for i, slot in enumerate(slots):
+            pending = self._pending.get(slot)
+            if pending is not None:
+                docs[i] = pending
+        norms = np.linalg.norm(docs, axis=1)
+        cosine = (docs @ vector) / np.maximum(norms, 1e-9)
+        result: FloatArray = np.maximum(cosine, 0.0).astype(np.float32)
+        return result
+
+
+def _spmm(
+    rows: LongArray, cols: LongArray, vals: FloatArray, dense: FloatArray, n_rows: int
+) -> FloatArray:
+    """(sparse n_rows x n_cols given as sorted-by-row COO) @ dense."""
+    out = np.zeros((n_rows, dense.shape[1]), dtype=np.float32)
+    if len(rows):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        out[rows[starts]] = np.add.reduceat(dense[cols] * vals[:, None], starts, axis=0)
+    return out
+
+
+def _lsa_term_vectors(
+    rows: LongArray, cols: LongArray, vals: FloatArray, n_rows: int, n_cols: int, dims: int
+) -> FloatArray:
+    """Right singular vectors (one row per term) of the weighted document-term matrix, by a
+    randomized SVD (Halko et al.) that only needs sparse products, so numpy is enough."""
+    rank = min(dims, n_rows, n_cols)
+    if rank == 0 or not len(rows):
+        return np.zeros((n_cols, 0), dtype=np.float32)
+    by_row = np.argsort(rows, kind="stable")
+    r_rows, r_cols, r_vals = rows[by_row], cols[by_row], vals[by_row]
+    by_col = np.argsort(cols, kind="stable")
+    c_rows, c_cols, c_vals = rows[by_col], cols[by_col], vals[by_col]
+
+    def times(dense: FloatArray) -> FloatArray:  # X @ dense
+        return _spmm(r_rows, r_cols, r_vals, dense, n_rows)
+
+    def times_t(dense: FloatArray) -> FloatArray:  # X.T @ dense
+        return _spmm(c_cols, c_rows, c_vals, dense, n_cols)
+
+    rng = np.random.default_rng(0)
+    width = min(rank + 16, n_rows, n_cols)
+    basis = np.linalg.qr(times(rng.standard_normal((n_cols, width)).astype(np.float32)))[0]
+    for _ in range(3):  # power iterations sharpen the leading subspace
+        basis = np.linalg.qr(times_t(basis))[0]
+        basis = np.linalg.qr(times(basis))[0]
+    _, singular, vt = np.linalg.svd(times_t(basis).T, full_matrices=False)
+    # Directions with no weight would only add noise to every vector: keep the real rank.
+    keep = min(rank, int(np.count_nonzero(singular > singular[0] * 1e-4)))
+    vectors: FloatArray = np.ascontiguousarray(vt[:keep].T, dtype=np.float32)
+    return vectors
 
 
 @functools.cache
@@ -450,6 +614,7 @@ class SearchIndex:
         c = self.config
         self._analyzer = _Analyzer()
         self._grams = _GramIndex(c.ngram_sizes, c.ngram_k1, c.ngram_b)
+        self._semantic = _Semantic(c.semantic_dims, c.semantic_sample)
         self._docs: dict[str, Document] = {}
         self._slot_of: dict[str, int] = {}
         self._slot_ids: list[str | None] = []
@@ -485,7 +650,7 @@ class SearchIndex:
         self._docs[doc.id] = doc
         self._slot_of[doc.id] = slot
         self._slot_ids.append(doc.id)
-        self._phrasings.append(_fold_phrasings(doc))
+        self._phrasings.append(analysed.phrasings)
         self._alive[slot] = True
         self._type_code[slot] = self._code("type:" + doc.type)
         self._theme_code[slot] = self._code("theme:" + doc.theme)
@@ -493,14 +658,15 @@ class SearchIndex:
         self._lang_counts[doc.lang] += 1
         self._count(analysed, +1)
         self._pending[slot] = (
-            Counter(analysed.fields[QUESTION]),
-            Counter(analysed.fields[BODY]),
-            Counter(analysed.fields[TAGS]),
+            analysed.counts(QUESTION),
+            analysed.counts(BODY),
+            analysed.counts(TAGS),
         )
         self._pending_lengths[slot] = analysed.lengths
         for term in analysed.unique_terms():
             self._pending_postings.setdefault(term, set()).add(slot)
         self._grams.add(slot, self._phrasings[slot])
+        self._semantic.add(slot, analysed.weights())
 
     def remove(self, doc_id: str) -> None:
         """Forget a document; unknown ids are ignored."""
@@ -520,6 +686,7 @@ class SearchIndex:
                 if not slots:
                     del self._pending_postings[term]
         self._grams.discard(slot)
+        self._semantic.discard(slot)
         self._alive[slot] = False
         self._slot_ids[slot] = None
         self._phrasings[slot] = ()
@@ -559,7 +726,7 @@ class SearchIndex:
         n = len(docs)
         self._slot_ids = [d.id for d in docs]
         self._slot_of = {d.id: slot for slot, d in enumerate(docs)}
-        self._phrasings = [_fold_phrasings(d) for d in docs]
+        self._phrasings = []
         self._alive = np.ones(n, dtype=bool)
         self._type_code = np.fromiter((self._code("type:" + d.type) for d in docs), np.int32, n)
         self._theme_code = np.fromiter((self._code("theme:" + d.theme) for d in docs), np.int32, n)
@@ -575,6 +742,7 @@ class SearchIndex:
             batch = docs[start : start + _CHUNK]
             chunk = [self._analyzer.analyse(d, c.max_body_words) for d in batch]
             lengths.extend(a.lengths for a in chunk)
+            self._phrasings.extend(a.phrasings for a in chunk)
             doc_terms: list[LongArray] = []
             for f in range(_FIELDS):
                 terms, slots, tfs = _count_pairs(chunk, f, start)
@@ -588,17 +756,22 @@ class SearchIndex:
         del pairs_per_chunk
         self._lengths = np.asarray(lengths, dtype=np.float32).reshape(n, _FIELDS)
         self._total_len = self._lengths.sum(axis=0, dtype=np.float64)
-        bs = (c.question_b, c.body_b, c.tags_b)
-        self._postings = []
-        for f in range(_FIELDS):
-            terms = np.concatenate([p[0] for p in parts[f]] or [np.zeros(0, np.int64)])
-            slots = np.concatenate([p[1] for p in parts[f]] or [np.zeros(0, np.int32)])
-            tfs = np.concatenate([p[2] for p in parts[f]] or [np.zeros(0, np.int32)])
-            parts[f].clear()
-            self._postings.append(
-                _Postings(n_terms, terms, slots, tfs, self._lengths[:, f], c.k1, bs[f])
+        fields = [
+            (
+                np.concatenate([p[0] for p in parts[f]] or [np.zeros(0, np.int64)]),
+                np.concatenate([p[1] for p in parts[f]] or [np.zeros(0, np.int32)]),
+                np.concatenate([p[2] for p in parts[f]] or [np.zeros(0, np.int32)]),
             )
-            del terms, slots, tfs
+            for f in range(_FIELDS)
+        ]
+        del parts
+        self._semantic.build(fields, self._df)
+        bs = (c.question_b, c.body_b, c.tags_b)
+        self._postings = [
+            _Postings(n_terms, terms, slots, tfs, self._lengths[:, f], c.k1, bs[f])
+            for f, (terms, slots, tfs) in enumerate(fields)
+        ]
+        del fields
         step = max(1, math.ceil(n / c.ngram_df_sample))
         sample = [tx.fold(f"{d.title} {' '.join(d.alternates)} {d.body}") for d in docs[::step]]
         self._grams.build(self._phrasings, sample)
@@ -630,7 +803,10 @@ class SearchIndex:
         if not q.weights:
             return []
         n_slots = len(self._slot_ids)
-        acc = [np.zeros(n_slots, dtype=np.float32) for _ in range(_FIELDS)]
+        # Tags count towards the question score, so they share its accumulator.
+        question = np.zeros(n_slots, dtype=np.float32)
+        body = np.zeros(n_slots, dtype=np.float32)
+        acc = (question, body, question)
         field_weights = (1.0, 1.0, c.tags_weight)
         # The best possible word score: every query word matched at saturation.
         max_score = q.unresolved * self._idf(-1) * (c.k1 + 1.0)
@@ -642,8 +818,6 @@ class SearchIndex:
             for slot in self._pending_postings.get(term, ()):
                 for f in range(_FIELDS):
                     acc[f][slot] += w * field_weights[f] * self._pending_impact(term, slot, f)
-        question = acc[QUESTION] + acc[TAGS]
-        body = acc[BODY]
         mask = self._filter_mask(types, theme)
         if mask is not None:
             question[~mask] = 0.0
@@ -660,9 +834,10 @@ class SearchIndex:
         slots = candidates.tolist()
         grams, gram_mass = self._grams.score(q.gram_words, slots)
         g_top = max(float(grams.max()), 1e-9)
+        semantic = self._semantic.similarity(q.weights, slots).tolist()
         short_query = q.folded[: c.max_similarity_chars]
         rows: list[tuple[float, int, _Evidence]] = []
-        for slot, gram in zip(slots, grams.tolist(), strict=True):
+        for slot, gram, meaning in zip(slots, grams.tolist(), semantic, strict=True):
             evidence = _Evidence(
                 question=float(question[slot]) / max(max_score, 1e-9),
                 spelling=gram / max(gram_mass, 1e-9),
@@ -672,6 +847,7 @@ class SearchIndex:
                 float(first[slot])
                 + c.ngram_weight * gram / g_top
                 + c.similarity_weight * evidence.similarity
+                + c.semantic_weight * meaning
             )
             rows.append((score, slot, evidence))
         rows.sort(key=lambda r: -r[0])
@@ -772,10 +948,10 @@ class SearchIndex:
             for term in self._analyzer.surface.get(a + b, ()):
                 if self._doc_freq(term) > 0:
                     weights[term] = max(weights.get(term, 0.0), 1.0)
-        folded_query = tx.fold(query)
+        folded_words = tx.words(tx.fold(query))
         # The n-gram rerank keeps stopwords: "quem pode" and "quanto custa" are what differ.
-        gram_words = tx.words(folded_query)[: 2 * c.max_query_terms]
-        return _Query(weights, unresolved, folded_query, gram_words)
+        gram_words = folded_words[: 2 * c.max_query_terms]
+        return _Query(weights, unresolved, " ".join(folded_words), gram_words)
 
     def _resolve(self, word: str, folded: str, lang: str) -> list[tuple[int, float]]:
         """Index terms for one query word: its stem, its accented twin, or close spellings."""
@@ -823,9 +999,11 @@ def _count_pairs(
     flat: list[int] = []
     sizes: list[int] = []
     for analysed in chunk:
-        terms = analysed.fields[field]
-        flat.extend(terms)
-        sizes.append(len(terms))
+        ids = analysed.fields[field]
+        flat.extend(ids)
+        sizes.append(len(ids))
     slots = np.repeat(np.arange(first_slot, first_slot + len(chunk), dtype=np.int64), sizes)
-    keys, tfs = np.unique(slots << 32 | np.asarray(flat, dtype=np.int64), return_counts=True)
+    terms = np.asarray(flat, dtype=np.int64)
+    content = terms != _STOP
+    keys, tfs = np.unique(slots[content] << 32 | terms[content], return_counts=True)
     return keys & 0xFFFFFFFF, (keys >> 32).astype(np.int32), tfs.astype(np.int32)
