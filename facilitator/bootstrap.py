@@ -8,20 +8,39 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from facilitator.commands import basic, community, knowledge
+from facilitator.commands import (
+    basic,
+    community,
+    facilitation,
+    knowledge,
+    participation,
+    polls,
+    privacy,
+    webinars,
+)
+from facilitator.commands import outbox as outbox_commands
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.core import CoreSettings, Facilitator, Reply, Services
+from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
 from facilitator.knowledge.auto_answer import AutoAnswer
 from facilitator.knowledge.service import KnowledgeBase
+from facilitator.nudges.service import Nudges
+from facilitator.participation.config import load_config
+from facilitator.participation.retention import Retention
+from facilitator.participation.rollup import ScoreRollup
+from facilitator.participation.service import Participation
+from facilitator.participation.weekly import WeeklyDigest
+from facilitator.polls.service import Polls
 from facilitator.ports import Clock, Decoder, Messenger, UnitOfWorkFactory
 from facilitator.roles import RoleService
-from facilitator.scheduling import IntervalJob
+from facilitator.scheduling import CronSource, IntervalJob
 from facilitator.settings import Settings
 from facilitator.storage.database import Storage
+from facilitator.webinars.service import Webinars
 
 if TYPE_CHECKING:
     from facilitator.runtime import PlatformAdapter
@@ -35,7 +54,17 @@ class SystemClock:
 
 
 def command_specs() -> Sequence[CommandSpec]:
-    return (*basic.COMMANDS, *community.COMMANDS, *knowledge.COMMANDS)
+    return (
+        *basic.COMMANDS,
+        *community.COMMANDS,
+        *knowledge.COMMANDS,
+        *participation.COMMANDS,
+        *privacy.COMMANDS,
+        *outbox_commands.COMMANDS,
+        *facilitation.COMMANDS,
+        *polls.COMMANDS,
+        *webinars.COMMANDS,
+    )
 
 
 def build_registry() -> CommandRegistry:
@@ -85,6 +114,10 @@ class App:
     roles: RoleService
     sender: ReplySender
     jobs: list[IntervalJob]
+    # Proactive messages: every process runs one; the database makes each send happen once.
+    dispatcher: Dispatcher
+    # Jobs per community (a daily scan in its time zone), refreshed from the database.
+    schedules: list[CronSource]
 
     @property
     def clock(self) -> Clock:
@@ -133,6 +166,21 @@ def build_app(
         settings=core_settings(settings),
     )
     knowledge.register(services, KnowledgeBase())
+    nudges = Nudges(uow_factory, services)
+    facilitation.register(services, nudges)
+    scoring = Participation(
+        load_config(settings.participation_config), settings.admin_identities()
+    )
+    participation.register(services, scoring)
+    weekly = WeeklyDigest(
+        uow_factory,
+        scoring,
+        services.catalogue,
+        settings.admin_identities(),
+        settings.default_timezone,
+    )
+    privacy.register(services)
+    retention = Retention(uow_factory, settings.retention_days, settings.retention_text_days)
     core = Facilitator(services)
     sender = ReplySender()
     auto_answer = AutoAnswer(uow_factory, services, sender)
@@ -144,8 +192,22 @@ def build_app(
         inbox=Inbox(uow_factory, core, {}, sender, clock),
         roles=RoleService(uow_factory, clock),
         sender=sender,
-        jobs=[IntervalJob("knowledge.auto_answer", 60, auto_answer.run)],
+        jobs=[
+            IntervalJob("knowledge.auto_answer", 60, auto_answer.run),
+            IntervalJob("retention.purge", 6 * 3600, retention.run),
+            IntervalJob("summaries.weekly", 300, weekly.run),
+            IntervalJob("scores.rollup", 600, ScoreRollup(uow_factory, scoring.config_for).run),
+            IntervalJob("nudges:unanswered", 900, nudges.check_unanswered),
+        ],
+        dispatcher=Dispatcher(uow_factory, sender.messengers, services.catalogue, clock),
+        schedules=[nudges.schedules()],
     )
+    poll_feature = Polls(uow_factory, services, sender.messengers)
+    polls.register(services, poll_feature)
+    poll_feature.attach(app.dispatcher)
+    webinar_feature = Webinars(uow_factory, services, poll_feature)
+    webinars.register(services, webinar_feature)
+    webinar_feature.attach(app.dispatcher)
     for platform, (messenger, decoder) in (adapters or {}).items():
         app.attach(platform, messenger, decoder)
     return app

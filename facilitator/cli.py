@@ -16,6 +16,7 @@ from adapters.slack.cli import slack_app
 from adapters.telegram.cli import telegram_app
 from facilitator.domain.model import Platform, Role
 from facilitator.observability import configure_logging
+from facilitator.report_cli import report, seed_activity
 from facilitator.roles import parse_identity
 from facilitator.settings import Settings
 from facilitator.storage import migrate
@@ -41,6 +42,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(slack_app, name="slack")
+app.command("report")(report)
+app.command("seed-activity")(seed_activity)
 
 
 def _settings() -> Settings:
@@ -84,7 +87,7 @@ def demo(
 
     async def main() -> None:
         application = build_app(settings)
-        messenger = ConsoleMessenger(sys.stdout)
+        messenger = ConsoleMessenger(sys.stdout, files_dir=Path("var/files"))
         application.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
         try:
             await seed_demo_community(
@@ -94,9 +97,15 @@ def demo(
             async def set_role(user: str, new_role: Role) -> None:
                 await application.roles.grant(Platform.CONSOLE, user, new_role, "demo")
 
+            async def process() -> int:
+                handled = await application.inbox.process_pending()
+                # Proactive messages (poll results, reminders) show up after each line.
+                await application.dispatcher.send_due_quietly()
+                return handled
+
             chat = ConsoleChat(
                 accept=application.inbox.accept,
-                process=application.inbox.process_pending,
+                process=process,
                 set_role=set_role,
                 messenger=messenger,
                 catalogue=application.services.catalogue,

@@ -41,6 +41,7 @@ from facilitator.domain.model import (
 from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.knowledge.text import guess_language
 from facilitator.markup import Button, Destination, OutboundMessage, RichText
+from facilitator.participation.signals import is_thanks
 from facilitator.ports import Clock, UnitOfWork
 from facilitator.questions import is_question
 
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 Reply = tuple[Destination, OutboundMessage]
 ButtonHandler = Callable[["CommandContext", str], Awaitable[None]]
 MessageHook = Callable[["CommandContext", MessageReceived], Awaitable[None]]
+# Runs after the core handled any event from a person (participation tracking, for one).
+EventHook = Callable[["CommandContext", InboundEvent], Awaitable[None]]
+# Records a vote in its poll; False when the poll is not one of ours.
+PollVoteHandler = Callable[["CommandContext", PollVoteCast], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class Services:
     settings: CoreSettings
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
     message_hooks: list[MessageHook] = field(default_factory=list)
+    event_hooks: list[EventHook] = field(default_factory=list)
+    poll_votes: PollVoteHandler | None = None
     features: dict[str, object] = field(default_factory=dict)
 
 
@@ -170,11 +177,17 @@ class Facilitator:
                 if event.added:
                     await self._record(ctx, ParticipationKind.REACTION_GIVEN, ref=event.emoji)
             case PollVoteCast():
-                await self._record(ctx, ParticipationKind.POLL_VOTE, ref=event.poll_ref)
+                # The polls feature knows which poll (and community) a vote belongs to; a
+                # Telegram vote arrives from the voter's private chat.
+                handler = self.services.poll_votes
+                if handler is None or not await handler(ctx, event):
+                    await self._record(ctx, ParticipationKind.POLL_VOTE, ref=event.poll_ref)
             case BotAdded():
                 await self._bot_added(ctx, event)
             case BotRemoved():
                 await self._bot_removed(ctx)
+        for event_hook in self.services.event_hooks:
+            await event_hook(ctx, event)
         return ctx.replies
 
     async def _moved(self, uow: UnitOfWork, event: ConversationMoved) -> None:
@@ -322,7 +335,8 @@ class Facilitator:
             await self._command(ctx, *command)
             return
         if not ctx.origin.is_direct:
-            await self._record(ctx, ParticipationKind.MESSAGE_POSTED)
+            # The message id lets later replies and reactions find who posted it.
+            await self._record(ctx, ParticipationKind.MESSAGE_POSTED, ref=ctx.origin.message_id)
             await self._track_question(ctx, event)
         for hook in self.services.message_hooks:
             await hook(ctx, event)
@@ -333,7 +347,8 @@ class Facilitator:
             return
         questions = ctx.uow.questions
         target = event.reply_to
-        if target is not None and not target.is_bot:
+        # A "thanks!" in reply to a question thanks the asker; it does not answer it.
+        if target is not None and not target.is_bot and not is_thanks(event.text):
             asked = await questions.by_message(ctx.community.id, target.message_id)
             if asked is not None and asked.person_id != ctx.member.person_id:
                 now = self.services.clock.now()

@@ -77,11 +77,23 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class NativePoll:
+    """A poll the platform draws itself (Telegram). Platforms without one show the message's
+    body and buttons instead, so a message with a poll carries those too."""
+
+    question: str
+    options: tuple[str, ...]
+    multiple: bool = False
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     body: RichText
     buttons: tuple[tuple[Button, ...], ...] = ()
     ephemeral: bool = False
     attachment: Attachment | None = None
+    poll: NativePoll | None = None
 
 
 @dataclass(frozen=True)

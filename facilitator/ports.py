@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from facilitator.domain.events import InboundEvent
+from facilitator.domain.facilitation import Activity, MemberProfile, NudgeKind
 from facilitator.domain.knowledge import ItemStatus, KnowledgeGap, KnowledgeItem
 from facilitator.domain.model import (
     Community,
@@ -21,6 +22,10 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
+from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
+from facilitator.domain.participation import DailyCount, MemberFacts, MessageAuthor, ScoreState
+from facilitator.domain.polls import Poll, PollDraft
+from facilitator.domain.webinars import Attendee, Rsvp, Webinar, WebinarDraft
 from facilitator.markup import Destination, OutboundMessage
 
 
@@ -32,6 +37,25 @@ class Messenger(Protocol):
     """Sends a neutral message on one platform; returns the platform's message id if any."""
 
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None: ...
+
+
+@runtime_checkable
+class StartLinks(Protocol):
+    """A messenger that can offer a link opening a private chat with the bot (Telegram's
+    `https://t.me/<bot>?start=<payload>`): people must start one before the bot may write."""
+
+    def start_link(self, payload: str) -> str | None: ...
+
+
+@runtime_checkable
+class NativePolls(Protocol):
+    """A messenger whose platform draws polls itself (Telegram). Sending a message with a
+    `NativePoll` returns `<message id>:<poll id>`; votes come back as `PollVoteCast` with that
+    poll id."""
+
+    async def close_poll(self, destination: Destination, message_id: str) -> list[int] | None:
+        """Stop the poll; its final vote count per option, or None if the platform refused."""
+        ...
 
 
 class Decoder(Protocol):
@@ -106,7 +130,8 @@ class GrantRepository(Protocol):
 
 class LedgerRepository(Protocol):
     async def record(self, entry: LedgerEntry) -> bool:
-        """Append an entry; False when the same (community, event, kind, person) is recorded."""
+        """Append an entry; False when the same (community, event, kind, person) is recorded,
+        or when the person opted out of tracking."""
         ...
 
     async def count(self, community_id: int, kind: str | None = None) -> int: ...
@@ -175,6 +200,246 @@ class QuestionRepository(Protocol):
     async def mark_bot_checked(self, question_id: int, at: datetime, answered: bool) -> bool: ...
 
 
+class OutboxRepository(Protocol):
+    """The durable outbox of proactive messages (see facilitator/delivery)."""
+
+    async def add(self, entry: OutboxEntry, now: datetime) -> bool:
+        """Queue a message; False when its deduplication key was queued before."""
+        ...
+
+    async def recover(self, now: datetime) -> tuple[int, int]:
+        """Expired claims back to pending, expired sends to uncertain: (requeued, uncertain)."""
+        ...
+
+    async def claim(
+        self,
+        now: datetime,
+        worker: str,
+        lease_seconds: float,
+        limit: int,
+        platforms: Sequence[Platform],
+    ) -> list[OutboxRecord]: ...
+    async def start_sending(
+        self, record_id: int, worker: str, now: datetime, lease_seconds: float
+    ) -> bool: ...
+    async def finish(
+        self, record_id: int, worker: str, outcome: Outcome, now: datetime
+    ) -> None: ...
+    async def release(self, record_ids: Sequence[int], worker: str) -> None: ...
+    async def take_unreachable(self, limit: int) -> list[OutboxRecord]: ...
+    async def get(self, record_id: int) -> OutboxRecord | None: ...
+    async def by_key(self, dedup_key: str) -> OutboxRecord | None: ...
+    async def counts(self, community_id: int | None) -> dict[OutboxStatus, int]: ...
+    async def listing(
+        self, community_id: int | None, statuses: Sequence[OutboxStatus], limit: int
+    ) -> list[OutboxRecord]: ...
+    async def transition(
+        self,
+        record_id: int,
+        from_statuses: Sequence[OutboxStatus],
+        to_status: OutboxStatus,
+        now: datetime,
+    ) -> bool:
+        """Move one row between statuses (approve, skip, retry); False if it was not in one."""
+        ...
+
+    async def cancel(self, key_prefix: str, now: datetime) -> int:
+        """Cancel every held or pending row whose key starts with `key_prefix`."""
+        ...
+
+
+class ParticipationRepository(Protocol):
+    """Queries over the participation ledger (facilitator/participation), and privacy."""
+
+    async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None: ...
+    async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool: ...
+    async def daily_counts(
+        self,
+        community_id: int,
+        *,
+        timezone: str,
+        since: datetime | None,
+        until: datetime,
+        kinds: Collection[str],
+        person_id: int | None = None,
+        person_ids: Collection[int] | None = None,
+    ) -> list[DailyCount]: ...
+    async def kind_counts(
+        self, community_id: int, person_ids: Collection[int]
+    ) -> dict[int, dict[str, int]]: ...
+    async def opted_out(self, community_id: int) -> set[int]: ...
+    async def staff(
+        self, community_id: int, admins: Collection[tuple[Platform, str]] = ()
+    ) -> set[int]: ...
+    async def display_names(
+        self, community_id: int, person_ids: Collection[int]
+    ) -> dict[int, str]: ...
+    async def member_facts(self, community_id: int) -> list[MemberFacts]: ...
+    async def pioneers(self, community_id: int) -> dict[int, list[str]]: ...
+    async def kind_totals(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> dict[str, int]: ...
+    async def people_with(
+        self, community_id: int, start: datetime, end: datetime, kinds: Collection[str]
+    ) -> set[int]: ...
+    async def distinct_refs(
+        self, community_id: int, start: datetime, end: datetime, kind: str
+    ) -> int: ...
+    async def activity_by_day(
+        self,
+        community_id: int,
+        start: datetime,
+        end: datetime,
+        timezone: str,
+        active_kinds: Collection[str],
+    ) -> list[tuple[date, int, int]]: ...
+    async def known_members(self, community_id: int, at: datetime) -> int: ...
+    async def question_times(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime | None]]: ...
+    async def gap_queries(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[str]: ...
+    async def active_in_several(
+        self, start: datetime, end: datetime, kinds: Collection[str]
+    ) -> int: ...
+    async def coordinators(self, community_id: int) -> list[Member]: ...
+    async def admins(self, identities: Collection[tuple[Platform, str]]) -> list[Member]: ...
+    async def score_state(self, community_id: int) -> ScoreState | None: ...
+    async def claim_score_state(
+        self, community_id: int, expected: ScoreState | None, new: ScoreState, now: datetime
+    ) -> bool: ...
+    async def reset_scores(self, community_id: int, decay: float | None) -> None: ...
+    async def add_scores(
+        self, community_id: int, rows: Sequence[tuple[int, float, float, float]]
+    ) -> None: ...
+    async def top_scores(
+        self, community_id: int, window: str, limit: int, excluded: Collection[int]
+    ) -> list[tuple[int, float]]: ...
+    async def scores_of(
+        self, community_id: int, window: str, person_ids: Collection[int]
+    ) -> dict[int, float]: ...
+    async def count_above(
+        self, community_id: int, window: str, points: float, excluded: Collection[int]
+    ) -> int: ...
+    async def export_person(self, person_id: int) -> dict[str, Any]: ...
+    async def forget_person(self, person_id: int) -> dict[str, int]: ...
+    async def purge(self, events_before: datetime, texts_before: datetime) -> dict[str, int]: ...
+
+
+class ProfileRepository(Protocol):
+    """Member profiles, time zones, private chats and question topics (facilitation)."""
+
+    async def get(self, person_id: int) -> MemberProfile | None: ...
+    async def save(self, profile: MemberProfile, now: datetime) -> None: ...
+    async def in_community(self, community_id: int) -> list[MemberProfile]: ...
+    async def set_timezone(self, person_id: int, timezone: str | None) -> None: ...
+    async def open_private_chat(self, identity_id: int, now: datetime) -> None: ...
+    async def close_private_chat(
+        self, platform: Platform, platform_user_id: str, now: datetime
+    ) -> None: ...
+    async def open_private_chats(self, identity_ids: Sequence[int]) -> set[int]:
+        """Which of these identities the bot may write to privately."""
+        ...
+
+    async def set_question_topic(
+        self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
+    ) -> None: ...
+    async def answered_topics(self, community_id: int) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(answerer person, theme, terms) of every answered question with a topic."""
+        ...
+
+    async def contributions(self, community_id: int) -> list[tuple[int, str, str]]:
+        """(person, theme, title) of every published item a member contributed."""
+        ...
+
+    async def forget(self, person_id: int) -> dict[str, int]:
+        """Erase a person's profile, private chats, nudges, poll votes, webinar answers and
+        the private messages queued for them; how many rows of each."""
+        ...
+
+
+class NudgeRepository(Protocol):
+    async def record(
+        self,
+        community_id: int,
+        person_id: int,
+        kind: NudgeKind,
+        ref: str,
+        now: datetime,
+        outbox_key: str | None,
+    ) -> bool:
+        """False when this person already had this nudge for this `ref`."""
+        ...
+
+    async def last(
+        self, community_id: int, person_id: int, kind: NudgeKind
+    ) -> datetime | None: ...
+    async def nudged_for(self, community_id: int, kind: NudgeKind, ref: str) -> set[int]: ...
+    async def activity(self, community_id: int) -> dict[int, Activity]:
+        """Messages posted in the community per person (from the participation ledger)."""
+        ...
+
+    async def open_questions(
+        self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
+    ) -> list[Question]: ...
+
+
+class PollRepository(Protocol):
+    async def add(
+        self,
+        community_id: int,
+        draft: PollDraft,
+        created_by: int | None,
+        thread_id: str | None,
+        now: datetime,
+    ) -> Poll: ...
+    async def get(self, poll_id: int) -> Poll | None: ...
+    async def by_native_ref(self, native_ref: str) -> Poll | None: ...
+    async def latest_open(self, community_id: int) -> Poll | None: ...
+    async def set_refs(
+        self, poll_id: int, message_ref: str | None, native_ref: str | None
+    ) -> None: ...
+    async def vote(
+        self, poll_id: int, person_id: int, options: Sequence[int], now: datetime
+    ) -> None:
+        """A member's choice, replacing the previous one; no options withdraws the vote."""
+        ...
+
+    async def votes(self, poll_id: int) -> dict[int, tuple[int, ...]]: ...
+    async def close(self, poll_id: int, counts: Sequence[int], now: datetime) -> bool: ...
+    async def closed_between(
+        self, community_id: int, since: datetime, until: datetime
+    ) -> list[Poll]: ...
+    async def forget_votes(self, person_id: int) -> int: ...
+
+
+class WebinarRepository(Protocol):
+    async def add(
+        self,
+        community_id: int,
+        draft: WebinarDraft,
+        *,
+        speaker_person_id: int | None,
+        created_by: int | None,
+        checkin_code: str,
+        now: datetime,
+    ) -> Webinar: ...
+    async def get(self, webinar_id: int) -> Webinar | None: ...
+    async def upcoming(self, community_id: int, now: datetime) -> list[Webinar]: ...
+    async def by_code(self, community_id: int, code: str) -> list[Webinar]: ...
+    async def reschedule(self, webinar_id: int, starts_at: datetime, timezone: str) -> Webinar: ...
+    async def cancel(self, webinar_id: int) -> bool: ...
+    async def set_recording(self, webinar_id: int, item_id: int) -> None: ...
+    async def set_feedback_poll(self, webinar_id: int, poll_id: int) -> None: ...
+    async def answer(
+        self, webinar_id: int, person_id: int, answer: Rsvp, now: datetime
+    ) -> None: ...
+    async def check_in(self, webinar_id: int, person_id: int, now: datetime) -> bool: ...
+    async def attendees(self, webinar_id: int) -> list[Attendee]: ...
+    async def forget_answers(self, person_id: int) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: every repository of one inbound event or job shares it."""
 
@@ -186,6 +451,12 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     knowledge: KnowledgeRepository
     questions: QuestionRepository
+    participation: ParticipationRepository
+    outbox: OutboxRepository
+    profiles: ProfileRepository
+    nudges: NudgeRepository
+    polls: PollRepository
+    webinars: WebinarRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

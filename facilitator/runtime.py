@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
@@ -62,25 +63,51 @@ async def run_until_cancelled(settings: Settings) -> None:
     """`facilitator run`: every configured adapter receives, one inbox worker processes."""
     app, adapters = await prepare(settings)
     scheduler = start_jobs(app)
+    terminated = stop_on_sigterm()
     try:
         for adapter in adapters:
             await adapter.start()
         async with asyncio.TaskGroup() as group:
             group.create_task(app.inbox.run_forever())
+            group.create_task(app.dispatcher.run_forever())
             for adapter in adapters:
                 group.create_task(adapter.receive())
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise
+        log.info("stopping on SIGTERM")
     finally:
         scheduler.shutdown()
+        # Sends in flight finish and claimed messages are handed back: none lost or repeated.
+        await app.dispatcher.stop()
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await adapter.stop()
         await app.aclose()
 
 
+def stop_on_sigterm() -> asyncio.Event:
+    """SIGTERM (systemd, docker stop) ends `run` cleanly, through `finally`; the event tells
+    that cancellation from a real one."""
+    terminated = asyncio.Event()
+    task = asyncio.current_task()
+
+    def on_sigterm() -> None:
+        terminated.set()
+        if task is not None:
+            task.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_sigterm)
+    return terminated
+
+
 def start_jobs(app: App) -> Scheduler:
     scheduler = Scheduler(app.clock)
     for job in app.jobs:
         scheduler.add(job)
+    for source in app.schedules:
+        scheduler.add_source(source)
     scheduler.start()
     return scheduler
 
@@ -101,11 +128,16 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
         for adapter in adapters:
             await adapter.start()
         worker = asyncio.create_task(app.inbox.run_forever())
+        dispatcher = asyncio.create_task(app.dispatcher.run_forever())
         scheduler = start_jobs(app)
         try:
             yield
         finally:
             scheduler.shutdown()
+            await app.dispatcher.stop()
+            dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatcher
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     # Comma-separated `platform:user_id` identities that are admins of every community.
     admins: str = ""
     platform_admins_are_moderators: bool = True
+    # Participation scoring (weights, caps, half-life, levels, badges, summary schedule) as
+    # TOML; unset: the defaults of facilitator/participation/config.py.
+    participation_config: Path | None = None
+    # How long participation events are kept, and message texts (open questions, unanswered
+    # lookups) that a feature still needs.
+    retention_days: int = Field(default=365, ge=30)
+    retention_text_days: int = Field(default=90, ge=1)
     prompts_dir: Path = REPO_ROOT / "prompts"
     data_dir: Path = REPO_ROOT / "data"
 

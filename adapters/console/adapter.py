@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from facilitator.commands.spec import split_command
@@ -22,7 +23,7 @@ from facilitator.domain.events import (
 )
 from facilitator.domain.model import Platform, PlatformUser, Role
 from facilitator.i18n import Catalogue
-from facilitator.markup import Button, Destination, OutboundMessage, RichText, Style
+from facilitator.markup import Attachment, Button, Destination, OutboundMessage, RichText, Style
 
 CHAT_ID = "demo"
 MAX_LINE = 20_000
@@ -44,10 +45,12 @@ def render(body: RichText) -> str:
 
 
 class ConsoleMessenger:
-    """Prints replies; remembers the last buttons so `/press N` can choose one."""
+    """Prints replies; remembers the last buttons so `/press N` can choose one. Files (a
+    chart, a CSV) are written to `files_dir` when it is given, and their path printed."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files_dir: Path | None = None) -> None:
         self.out = out
+        self.files_dir = files_dir
         self.buttons: list[Button] = []
 
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
@@ -59,9 +62,18 @@ class ConsoleMessenger:
             choices = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1))
             self.out.write(" " * len(prefix) + choices + "\n")
         if message.attachment is not None:
-            self.out.write(" " * len(prefix) + f"(file: {message.attachment.filename})\n")
+            self.out.write(" " * len(prefix) + self._file(message.attachment) + "\n")
         self.out.flush()
         return None
+
+    def _file(self, attachment: Attachment) -> str:
+        if self.files_dir is None:
+            return f"(file: {attachment.filename})"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        # Only the name's last part, so a file name can never point outside the directory.
+        path = self.files_dir / Path(attachment.filename).name
+        path.write_bytes(attachment.content)
+        return f"(file: {attachment.filename}, saved to {path})"
 
 
 class ConsoleDecoder:

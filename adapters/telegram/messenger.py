@@ -28,7 +28,7 @@ from facilitator.domain.errors import (
     RecipientUnreachable,
     RetryLater,
 )
-from facilitator.markup import Attachment, Destination, OutboundMessage
+from facilitator.markup import Attachment, Destination, NativePoll, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,15 @@ class TelegramMessenger:
         self._max_attempts = max_attempts
         self._moved: dict[str, str] = {}
 
+    def start_link(self, payload: str) -> str | None:
+        """`https://t.me/<bot>?start=<payload>`: opens a private chat with the bot, which
+        Telegram requires before the bot may write to someone."""
+        try:
+            username = self._bot.username
+        except RuntimeError:  # before getMe, i.e. before the adapter started
+            return None
+        return f"https://t.me/{username}?start={payload}" if username else None
+
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
         chat_id = self._moved.get(destination.chat_id, destination.chat_id)
         # Telegram has no ephemeral messages: a reply meant for one person goes to the same chat,
@@ -94,6 +103,11 @@ class TelegramMessenger:
             if quote and destination.reply_to_message_id
             else None,
         )
+        if message.poll is not None:
+            # Telegram draws the poll itself: its question and options replace the body.
+            sent_poll = await self._deliver(target, self._poll(message.poll))
+            poll_id = sent_poll.poll.id if sent_poll.poll is not None else ""
+            return f"{sent_poll.message_id}:{poll_id}"
         texts = render_chunks(message.body)
         attachment = message.attachment
         caption: str | None = None
@@ -112,6 +126,34 @@ class TelegramMessenger:
         if attachment is not None:
             sent = await self._send_file(target, attachment, caption, markup)
         return None if sent is None else str(sent.message_id)
+
+    def _poll(self, poll: NativePoll) -> Call:
+        async def call(target: _Target) -> Message:
+            return await self._bot.send_poll(
+                target.chat_id,
+                poll.question,
+                list(poll.options),
+                # Votes are recorded per member only when Telegram tells who voted.
+                is_anonymous=poll.anonymous,
+                allows_multiple_answers=poll.multiple,
+                message_thread_id=target.thread_id,
+                reply_parameters=target.reply_parameters(),
+            )
+
+        return call
+
+    async def close_poll(self, destination: Destination, message_id: str) -> list[int] | None:
+        """stopPoll: the final count per option, or None if Telegram refused."""
+        chat_id = self._moved.get(destination.chat_id, destination.chat_id)
+        try:
+            poll = await self._bot.stop_poll(chat_id, int(message_id))
+        except (TelegramError, ValueError) as error:
+            log.warning(
+                "telegram poll not stopped",
+                extra={"chat_id": chat_id, "error": type(error).__name__},
+            )
+            return None
+        return [option.voter_count for option in poll.options]
 
     def _text(self, text: str, markup: InlineKeyboardMarkup | None) -> Call:
         async def call(target: _Target) -> Message:

@@ -112,7 +112,8 @@ async def link(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 COMMANDS = (
-    CommandSpec("start", start),
+    # Telegram's deep links (t.me/<bot>?start=<payload>) arrive as `/start <payload>`.
+    CommandSpec("start", start, args=(Arg("payload", required=False, max_length=64),)),
     CommandSpec("help", help_command),
     CommandSpec("lang", lang, args=(Arg("language", ArgKind.LOCALE, required=False),)),
     CommandSpec("whoami", whoami),

@@ -405,7 +405,8 @@ def group_similar(queries: list[str], threshold: float = 70.0) -> list[tuple[str
             groups.append((folded, [query]))
     ranked = []
     for _, members in groups:
-        representative = max(set(members), key=members.count)
+        # The most frequent phrasing; on a tie the one asked first, so the result is stable.
+        representative = max(members, key=lambda q: (members.count(q), -members.index(q)))
         ranked.append((representative, len(members)))
     ranked.sort(key=lambda pair: -pair[1])
     return ranked

@@ -47,6 +47,15 @@ class ParticipationKind(StrEnum):
     RESOURCE_SHARED = "resource_shared"
     KNOWLEDGE_CONTRIBUTED = "knowledge_contributed"
     KNOWLEDGE_APPROVED = "knowledge_approved"
+    # Credited to someone other than the event's author: the person thanked, the author of
+    # the message reacted to, the answerer whose answer was thanked.
+    THANKS_RECEIVED = "thanks_received"
+    REACTION_RECEIVED = "reaction_received"
+    ANSWER_THANKED = "answer_thanked"
+    NEWCOMER_WELCOMED = "newcomer_welcomed"
+    WEBINAR_RSVP = "webinar_rsvp"
+    WEBINAR_ATTENDED = "webinar_attended"
+    WEBINAR_PRESENTED = "webinar_presented"
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,8 @@ class LedgerRow(Base):
         UniqueConstraint("community_id", "source_event_id", "kind", "person_id"),
         Index("ix_ledger_community_time", "community_id", "occurred_at"),
         Index("ix_ledger_person", "person_id", "community_id"),
+        # Who posted a message: `message_posted` entries carry the message id in `ref`.
+        Index("ix_ledger_ref", "community_id", "ref"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -263,3 +265,223 @@ class QuestionRow(Base):
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     bot_checked_at: Mapped[datetime | None]
     bot_answered: Mapped[bool] = mapped_column(default=False)
+
+
+class OutboxRow(Base):
+    """A proactive message, kept until sent or given up (see facilitator/delivery)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        Index("ix_outbox_due", "status", "available_at"),
+        Index("ix_outbox_lane", "platform", "chat_id", "status"),
+        Index("ix_outbox_community", "community_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[dict[str, Any]]
+    message: Mapped[dict[str, Any]]
+    fallback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    is_nudge: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    # When it may next be tried; while claimed or sending, when that lease ends.
+    available_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    platform_ref: Mapped[str | None] = mapped_column(String(128))
+
+
+class MemberProfileRow(Base):
+    """What a member said about themselves with `/intro` (for `/whois` and `/experts`)."""
+
+    __tablename__ = "member_profiles"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(100))
+    expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class PrivateChatRow(Base):
+    """Whether the bot may write to an identity privately (Telegram: they started the bot)."""
+
+    __tablename__ = "private_chats"
+
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class QuestionTopicRow(Base):
+    """The theme and key terms of a question, kept after its text is dropped: who answered
+    which themes tells who knows them."""
+
+    __tablename__ = "question_topics"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    theme: Mapped[str] = mapped_column(String(64), default="")
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class NudgeRow(Base):
+    """One nudge to one person: caps count these, and a question pings nobody twice."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("community_id", "person_id", "kind", "ref"),
+        Index("ix_nudges_recent", "community_id", "person_id", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(128))
+    outbox_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class PollRow(Base):
+    __tablename__ = "polls"
+    __table_args__ = (Index("ix_polls_community_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list[str]] = mapped_column(JSON)
+    multiple: Mapped[bool] = mapped_column(default=False)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    remind: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    closes_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    message_ref: Mapped[str | None] = mapped_column(String(64))
+    # Telegram's poll id: its votes arrive naming only this.
+    native_ref: Mapped[str | None] = mapped_column(String(128), index=True)
+    final_counts: Mapped[list[int] | None] = mapped_column(JSON)
+
+
+class PollVoteRow(Base):
+    """One member's current choice in a poll (changed, not added to, when they vote again)."""
+
+    __tablename__ = "poll_votes"
+
+    poll_id: Mapped[int] = mapped_column(
+        # The column object, not its dotted name: the prompt checks read that name as a key.
+        ForeignKey(PollRow.id, ondelete="CASCADE"),
+        primary_key=True,
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    options: Mapped[list[int]] = mapped_column(JSON)
+    voted_at: Mapped[datetime]
+
+
+class WebinarRow(Base):
+    __tablename__ = "webinars"
+    __table_args__ = (Index("ix_webinars_community_start", "community_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    link: Mapped[str | None] = mapped_column(String(2000))
+    speaker: Mapped[str | None] = mapped_column(String(200))
+    speaker_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    theme: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(default=1)
+    checkin_code: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    recording_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="SET NULL")
+    )
+    feedback_poll_id: Mapped[int | None] = mapped_column(
+        ForeignKey(PollRow.id, ondelete="SET NULL")
+    )
+
+
+class WebinarRsvpRow(Base):
+    """A member's answer to a webinar, and whether they checked in."""
+
+    __tablename__ = "webinar_rsvps"
+
+    webinar_id: Mapped[int] = mapped_column(
+        ForeignKey(WebinarRow.id, ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime]
+    attended_at: Mapped[datetime | None]
+
+
+class ParticipationScoreRow(Base):
+    """Each member's points, rolled up to a day (`participation_score_state.as_of`) so that
+    rankings read 10,000 rows instead of a year of ledger events (see participation/rollup)."""
+
+    __tablename__ = "participation_scores"
+    __table_args__ = (
+        Index("ix_participation_scores_all", "community_id", "points_all"),
+        Index("ix_participation_scores_month", "community_id", "points_month"),
+        Index("ix_participation_scores_week", "community_id", "points_week"),
+    )
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Every event before `as_of`, each day's points halved per half-life up to `as_of`.
+    points_all: Mapped[float] = mapped_column(default=0.0)
+    # Points of the 6 and the 29 days before `as_of` (with today: the last 7 and 30 days).
+    points_week: Mapped[float] = mapped_column(default=0.0)
+    points_month: Mapped[float] = mapped_column(default=0.0)
+
+
+class ParticipationScoreStateRow(Base):
+    """How far a community's rolled-up scores go, and with which scoring configuration."""
+
+    __tablename__ = "participation_score_state"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    as_of: Mapped[date] = mapped_column(Date)
+    config_key: Mapped[str] = mapped_column(String(64))
+    rebuilt_on: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime]

@@ -423,6 +423,11 @@ class SqlLedgerRepository:
         self.session = session
 
     async def record(self, entry: LedgerEntry) -> bool:
+        # A person who opted out of tracking is never recorded, whoever's event credits them.
+        # The person is nearly always in the session's identity map already: no extra query.
+        person = await self.session.get(PersonRow, entry.person_id)
+        if person is not None and person.opted_out_tracking:
+            return False
         result = await self.session.execute(
             insert_ignoring_conflicts(self.session, LedgerRow).values(
                 community_id=entry.community_id,

@@ -15,9 +15,19 @@ from facilitator.ports import (
     LedgerRepository,
     LinkCodeRepository,
     MemberRepository,
+    NudgeRepository,
+    OutboxRepository,
+    ParticipationRepository,
+    PollRepository,
+    ProfileRepository,
     QuestionRepository,
+    WebinarRepository,
 )
+from facilitator.storage.facilitation_repository import SqlNudgeRepository, SqlProfileRepository
 from facilitator.storage.knowledge_repository import SqlKnowledgeRepository
+from facilitator.storage.outbox_repository import SqlOutboxRepository
+from facilitator.storage.participation_repository import SqlParticipationRepository
+from facilitator.storage.polls_repository import SqlPollRepository
 from facilitator.storage.repositories import (
     SqlCommunityRepository,
     SqlGrantRepository,
@@ -27,6 +37,7 @@ from facilitator.storage.repositories import (
     SqlMemberRepository,
     SqlQuestionRepository,
 )
+from facilitator.storage.webinars_repository import SqlWebinarRepository
 
 
 class SqlUnitOfWork:
@@ -38,6 +49,12 @@ class SqlUnitOfWork:
     inbox: InboxRepository
     knowledge: KnowledgeRepository
     questions: QuestionRepository
+    participation: ParticipationRepository
+    outbox: OutboxRepository
+    profiles: ProfileRepository
+    nudges: NudgeRepository
+    polls: PollRepository
+    webinars: WebinarRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -52,6 +69,12 @@ class SqlUnitOfWork:
         self.inbox = SqlInboxRepository(self.session)
         self.knowledge = SqlKnowledgeRepository(self.session)
         self.questions = SqlQuestionRepository(self.session)
+        self.participation = SqlParticipationRepository(self.session)
+        self.outbox = SqlOutboxRepository(self.session)
+        self.profiles = SqlProfileRepository(self.session)
+        self.nudges = SqlNudgeRepository(self.session)
+        self.polls = SqlPollRepository(self.session)
+        self.webinars = SqlWebinarRepository(self.session)
         return self
 
     async def __aexit__(

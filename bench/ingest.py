@@ -1,0 +1,338 @@
+"""Ingest benchmark: Telegram updates recorded end to end through the core, against
+python-telegram-bot's own Application handling the same updates with a no-op handler.
+
+Ours, per update: the raw update stored in the inbox and committed (what happens before
+Telegram is acknowledged, so that a crash loses nothing), then claimed, parsed by PTB, decoded
+into a core event, handled by `Facilitator.handle` (member, community, role, locale, the
+ledger writes, question tracking, participation credits, any reply decided) and marked done
+in one transaction. Two ways of storing: one commit per update (a webhook acknowledges each
+update on its own) and one commit per batch of 100 (long polling receives up to 100 at once).
+
+PTB's, per update: `Update.de_json` and `Application.process_update` with one
+`MessageHandler(filters.ALL, no-op)`: parsing and dispatch, nothing stored.
+
+The process is pinned to one CPU (PostgreSQL's server is a separate process, not pinned).
+
+    python bench/ingest.py
+    python bench/ingest.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    python bench/ingest.py --write docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere: `python bench/ingest.py`
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from telegram import Bot, Update  # noqa: E402
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from adapters.telegram.decoder import AdminDirectory, BotIdentity, TelegramDecoder  # noqa: E402
+from facilitator.bootstrap import build_app  # noqa: E402
+from facilitator.domain.model import Platform  # noqa: E402
+from facilitator.markup import Destination, OutboundMessage  # noqa: E402
+from facilitator.settings import Settings  # noqa: E402
+from facilitator.storage.engine import create_engine  # noqa: E402
+from tests.adapters.fakes.telegram_api import (  # noqa: E402
+    DEFAULT_TOKEN,
+    FakeTelegramAPI,
+    supergroup_chat,
+    text_update,
+    user,
+)
+
+SECTION = "## Participation: ingest"
+GROUP = supergroup_chat(-1007770001, "Ingest benchmark")
+FIRST_DATE = 1_790_000_000
+TEXTS = (
+    "Les comparto el informe del taller de la semana pasada",
+    "Great session today, thanks to everyone who joined",
+    "Estamos cerrando la sistematización del piloto",
+    "Bom dia a todos, semana cheia por aqui",
+)
+QUESTIONS = (
+    "¿Alguien tiene una plantilla de términos de referencia?",
+    "How do you measure engagement in your community?",
+    "Alguém conhece um bom guia de facilitação?",
+)
+
+
+WHERE_THE_TIME_GOES = (
+    "Where the time goes (cProfile of 600 updates on one core): the core's own queries for "
+    "each update, one await and one thread hop each through SQLAlchemy and aiosqlite: the "
+    "member (`members.ensure`, about a quarter of the time), the role (`role_of`: "
+    "identities, grants, membership, about a fifth), joining the community, the community "
+    "itself, the ledger insert, question tracking, marking the inbox row done and the "
+    "commit; the participation hook adds about 5%, PTB's parsing about 3%. Storing a batch "
+    "of 100 updates in one transaction gains about half. Reaching a quarter of PTB's rate "
+    "needs the core to handle a batch of updates in one unit of work, loading the batch's "
+    "members, memberships, grants and communities in a few queries and writing its ledger "
+    "rows with one `executemany`: a change to `Facilitator.handle` and `Inbox`, not made "
+    "here."
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+
+
+def updates(count: int, people: int, seed: int) -> list[str]:
+    """Group messages: plain text, questions, replies (answers and thanks), links."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    authors: dict[int, dict[str, Any]] = {}
+    for n in range(count):
+        sender = user(5_000_000 + rng.randrange(people), f"Person {n % people}")
+        roll = rng.random()
+        if roll < 0.10:
+            body = rng.choice(QUESTIONS)
+        elif roll < 0.15:
+            body = f"Miren esto: https://example.org/recurso/{n}"
+        elif roll < 0.22:
+            body = "¡Gracias!"
+        else:
+            body = rng.choice(TEXTS)
+        update = text_update(
+            body,
+            from_user=sender,
+            chat=GROUP,
+            message_id=n + 1,
+            update_id=n + 1,
+            date=FIRST_DATE + n,
+        )
+        if roll >= 0.15 and roll < 0.30 and n > 0:
+            target = rng.randrange(max(0, n - 50), n) + 1
+            update["message"]["reply_to_message"] = {
+                "message_id": target,
+                "from": authors[target],
+                "chat": GROUP,
+                "date": FIRST_DATE + target - 1,
+                "text": "…",
+            }
+        authors[n + 1] = sender
+        out.append(json.dumps(update))
+    return out
+
+
+async def ptb_rate(raw: list[str], api: FakeTelegramAPI) -> float:
+    bot = Bot(DEFAULT_TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
+    application = ApplicationBuilder().bot(bot).updater(None).build()
+
+    async def noop(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        return None
+
+    application.add_handler(MessageHandler(filters.ALL, noop))
+    await application.initialize()  # getMe, against the fake API; nothing else is called
+    try:
+        began = time.perf_counter()
+        for payload in raw:
+            await application.process_update(Update.de_json(json.loads(payload), application.bot))
+        return len(raw) / (time.perf_counter() - began)
+    finally:
+        await application.shutdown()
+
+
+class CountingMessenger:
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        self.sent += 1
+        return None
+
+
+async def our_rate(
+    raw: list[str], api: FakeTelegramAPI, url: str, schema: str | None, batch: int
+) -> dict[str, Any]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=url,
+        database_schema=schema,
+        prompts_dir=ROOT / "prompts",
+        data_dir=ROOT / "data",
+    )
+    app = build_app(settings)
+    await app.storage.create_all()
+    bot = Bot(DEFAULT_TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
+    await bot.initialize()
+    identity = BotIdentity(bot)
+    identity.remember(await bot.get_me())
+    messenger = CountingMessenger()
+    app.attach(
+        Platform.TELEGRAM,
+        messenger,
+        TelegramDecoder(bot, identity, AdminDirectory(bot), app.clock),
+    )
+    chat = str(GROUP["id"])
+    try:
+        began = time.perf_counter()
+        for offset in range(0, len(raw), batch):
+            chunk = raw[offset : offset + batch]
+            if batch == 1:
+                await app.inbox.accept(Platform.TELEGRAM, f"u{offset}", chunk[0], chat)
+            else:
+                # A batch of polled updates stored in one transaction, committed before any
+                # is processed (and before the next poll acknowledges them).
+                async with app.uow_factory() as uow:
+                    for n, payload in enumerate(chunk):
+                        await uow.inbox.add(
+                            Platform.TELEGRAM, f"u{offset + n}", chat, payload, app.clock.now()
+                        )
+                    await uow.commit()
+            await app.inbox.process_pending()
+        elapsed = time.perf_counter() - began
+        async with app.uow_factory() as uow:
+            counts = await uow.inbox.counts()
+            community = await uow.communities.by_chat(Platform.TELEGRAM, chat)
+            assert community is not None
+            ledger = await uow.ledger.count(community.id)
+        return {
+            "rate": len(raw) / elapsed,
+            "inbox": counts,
+            "ledger_entries": ledger,
+            "replies_sent": messenger.sent,
+        }
+    finally:
+        await app.aclose()
+        await bot.shutdown()
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    raw = updates(args.updates, args.people, args.seed)
+    result: dict[str, Any] = {"updates": len(raw), "people": args.people}
+    async with FakeTelegramAPI() as api:
+        await ptb_rate(raw[: min(500, len(raw))], api)  # warm-up
+        result["ptb"] = await ptb_rate(raw, api)
+        databases: list[tuple[str, str, str | None]] = []
+        tmp = tempfile.mkdtemp()
+        for batch in (1, 100):
+            databases.append(
+                (f"sqlite, batch {batch}", f"sqlite+aiosqlite:///{tmp}/ingest-{batch}.db", None)
+            )
+        admin = None
+        schemas: list[str] = []
+        if args.postgres:
+            admin = create_engine(args.postgres)
+            for batch in (1, 100):
+                schema = f"ingest_{uuid.uuid4().hex[:8]}"
+                schemas.append(schema)
+                async with admin.begin() as conn:
+                    await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                databases.append((f"postgresql, batch {batch}", args.postgres, schema))
+        try:
+            for label, url, schema in databases:
+                batch = int(label.rsplit(" ", 1)[1])
+                measured = await our_rate(raw, api, url, schema, batch)
+                measured["ratio_to_ptb"] = measured["rate"] / result["ptb"]
+                result[label] = measured
+        finally:
+            if admin is not None:
+                async with admin.begin() as conn:
+                    for schema in schemas:
+                        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                await admin.dispose()
+    return result
+
+
+def report(command: str, result: dict[str, Any]) -> str:
+    lines = [
+        SECTION,
+        "",
+        f"- Machine: {machine()}",
+        f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Command: `{command}` (pinned to one CPU)",
+        f"- Updates: {result['updates']:,} Telegram group messages from {result['people']} "
+        "people (plain text, questions, replies that answer or thank, links), the same list "
+        "for both. Ours: stored in the inbox and committed, then claimed, parsed (PTB "
+        "`Update.de_json`), decoded, handled by the core (ledger writes, question tracking, "
+        "participation credits, reply decided) and marked done in one transaction per "
+        "update. PTB: `Update.de_json` + `Application.process_update` with one no-op "
+        "`MessageHandler`, nothing stored.",
+        "",
+        "| run | updates/s | ratio to PTB | target | ledger entries | inbox |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| python-telegram-bot Application, no-op handler | {result['ptb']:,.0f} | 1 | | | |",
+    ]
+    for label in (
+        "sqlite, batch 1",
+        "sqlite, batch 100",
+        "postgresql, batch 1",
+        "postgresql, batch 100",
+    ):
+        if label not in result:
+            continue
+        row = result[label]
+        met = "met" if row["ratio_to_ptb"] >= 0.25 else "NOT met"
+        lines.append(
+            f"| ours, {label} | {row['rate']:,.0f} | {row['ratio_to_ptb']:.3f} | >= 0.25 ({met}) "
+            f"| {row['ledger_entries']:,} | {row['inbox']} |"
+        )
+    lines += ["", WHERE_THE_TIME_GOES, ""]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace (or append) this benchmark's section, keeping every other section."""
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = current.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    if start is None:
+        new = current.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        rest = "\n".join(lines[end:])
+        new = "\n".join(lines[:start]) + "\n" + section.rstrip("\n") + "\n"
+        if rest:
+            new += "\n" + rest + "\n"
+    path.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--updates", type=int, default=3000)
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--cpu", type=int, default=0, help="the CPU to pin the process to")
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (a schema is made)")
+    parser.add_argument("--write", type=Path, default=None, help="docs/benchmarks.md to update")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    result = asyncio.run(run(args))
+    print(json.dumps(result, indent=2, default=str))
+    if args.write is not None:
+        given = argv if argv is not None else sys.argv[1:]
+        write_section(args.write, report("python bench/ingest.py " + " ".join(given), result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Nudges: welcome, newcomer follow-up, re-engagement and unanswered questions, with guards."""

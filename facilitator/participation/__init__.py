@@ -1,0 +1,1 @@
+"""Participation: scores, levels, badges, recognition, privacy and the weekly summary."""

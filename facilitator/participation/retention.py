@@ -1,0 +1,32 @@
+"""The retention job: participation events and message texts are kept only so long."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from facilitator.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class Retention:
+    """Deletes ledger entries older than `events_days`, and question texts and unanswered
+    lookups older than `texts_days` (an open question's text is kept only while the
+    auto-answer and the knowledge gaps can use it)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, events_days: int, texts_days: int) -> None:
+        self._uow_factory = uow_factory
+        self.events_days = events_days
+        self.texts_days = texts_days
+
+    async def run(self, now: datetime) -> dict[str, int]:
+        async with self._uow_factory() as uow:
+            purged = await uow.participation.purge(
+                events_before=now - timedelta(days=self.events_days),
+                texts_before=now - timedelta(days=self.texts_days),
+            )
+            await uow.commit()
+        if any(purged.values()):
+            log.info("retention applied", extra=purged)
+        return purged

@@ -1,0 +1,1 @@
+"""Polls: created with `/poll`, voted natively on Telegram and with buttons elsewhere."""

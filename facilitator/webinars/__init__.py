@@ -1,0 +1,1 @@
+"""Webinars: announcement with RSVPs, reminders, check-in, feedback poll and recording."""

@@ -1,0 +1,112 @@
+"""`facilitator report` and `facilitator seed-activity`, run as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facilitator.storage.database import Storage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "FACILITATOR_DATA_DIR": str(ROOT / "data"),
+        "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
+        "FACILITATOR_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "facilitator.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the demo month played through the real CLI."""
+    directory = tmp_path_factory.mktemp("report")
+    assert run(directory, "db", "upgrade").returncode == 0
+    # Tables added since the last migration (the release adds their migration).
+    storage = Storage(f"sqlite+aiosqlite:///{directory / 'demo.db'}")
+
+    async def create() -> None:
+        await storage.create_all()
+        await storage.dispose()
+
+    asyncio.run(create())
+    played = run(directory, "seed-activity")
+    assert played.returncode == 0, played.stderr
+    assert "steps of the demo month played" in played.stdout
+    again = run(directory, "seed-activity")
+    assert "already has activity" in again.stdout
+    return directory
+
+
+def test_report_prints_the_weeks_summary_in_spanish(demo_dir: Path) -> None:
+    result = run(demo_dir, "report", "--community", "demo", "--week", "2026-W47", "--lang", "es")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Resumen semanal: Knowledge Exchange Network (demo)")
+    assert "• Miembros activos: 11 de 15 (73%) (+1 respecto de la semana pasada)" in lines
+
+
+def test_report_writes_the_csv_and_the_png(demo_dir: Path) -> None:
+    result = run(
+        demo_dir, "report", "--community", "demo", "--week", "2026-W47", "--format", "csv"
+    )
+    rows = {row["key"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+    assert rows["questions_asked"]["value"] == "6" and rows["questions_unanswered"]["value"] == "1"
+    png = run(demo_dir, "report", "--community", "demo", "--week", "2026-W47", "--format", "png")
+    assert png.returncode == 0, png.stderr
+    assert png.stdout.strip() == "saved to var/reports/demo-2026-W47.png"
+    assert (demo_dir / "var/reports/demo-2026-W47.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_as_markdown_html_and_the_network_summary(demo_dir: Path) -> None:
+    markdown = run(
+        demo_dir, "report", "--community", "demo", "--week", "2026-W47", "--format", "markdown"
+    )
+    # The community's language unless --lang says otherwise.
+    assert markdown.stdout.startswith("**Resumen semanal: Knowledge Exchange Network (demo)**")
+    page = demo_dir / "w47.html"
+    html = run(
+        demo_dir,
+        "report",
+        "--community",
+        "demo",
+        "--week",
+        "2026-W47",
+        "--format",
+        "html",
+        "--lang",
+        "pt",
+        "--out",
+        str(page),
+    )
+    assert html.returncode == 0, html.stderr
+    assert "data:image/png;base64," in page.read_text("utf-8")
+    assert "Resumo semanal" in page.read_text("utf-8")
+    network = run(demo_dir, "report", "--week", "2026-W47")
+    assert network.stdout.startswith("Network summary, week 2026-W47")
+
+
+def test_report_explains_bad_input(demo_dir: Path) -> None:
+    unknown = run(demo_dir, "report", "--community", "nowhere")
+    assert unknown.returncode == 2 and "no community with key 'nowhere'" in unknown.stderr
+    bad_week = run(demo_dir, "report", "--community", "demo", "--week", "2026-W60")
+    assert bad_week.returncode == 2 and "2026 has no week 60" in bad_week.stderr

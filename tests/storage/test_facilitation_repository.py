@@ -1,0 +1,133 @@
+"""Profiles, nudges, polls and webinars in storage, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from facilitator.domain.facilitation import MemberProfile, NudgeKind
+from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
+from facilitator.domain.outbox import OutboxEntry
+from facilitator.domain.polls import PollDraft
+from facilitator.domain.webinars import Rsvp, WebinarDraft
+from facilitator.markup import Destination, OutboundMessage, RichText
+from facilitator.storage.engine import session_factory
+from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tests.conftest import Database
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def uow(db: Database) -> SqlUnitOfWork:
+    return SqlUnitOfWorkFactory(session_factory(db.engine))()
+
+
+async def setup(db: Database) -> tuple[int, int, int]:
+    """A community with one member: (community id, person id, identity id)."""
+    async with uow(db) as u:
+        community = await u.communities.add(
+            key="water",
+            platform=Platform.TELEGRAM,
+            chat_id="-1001",
+            title="Water",
+            timezone="America/Santiago",
+            language="es",
+            now=NOW,
+        )
+        member = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "7", "Ana"), NOW)
+        await u.members.join(member.person_id, community.id, NOW)
+        await u.commit()
+    return community.id, member.person_id, member.identity_id
+
+
+async def test_profiles_private_chats_and_the_nudge_log(database: Database) -> None:
+    community_id, person_id, identity_id = await setup(database)
+    async with uow(database) as u:
+        await u.profiles.save(MemberProfile(person_id, "BID", "Chile", ("agua",)), NOW)
+        await u.profiles.open_private_chat(identity_id, NOW)
+        assert await u.nudges.record(community_id, person_id, NudgeKind.REENGAGE, "a", NOW, "k")
+        assert not await u.nudges.record(
+            community_id, person_id, NudgeKind.REENGAGE, "a", NOW, "k"
+        )
+        later = NOW + timedelta(days=3)
+        await u.nudges.record(community_id, person_id, NudgeKind.REENGAGE, "b", later, "k2")
+        await u.ledger.record(
+            LedgerEntry(
+                community_id, person_id, identity_id, ParticipationKind.MESSAGE_POSTED, NOW, "e1"
+            )
+        )
+        await u.commit()
+    async with uow(database) as u:
+        [profile] = await u.profiles.in_community(community_id)
+        assert (profile.organisation, profile.expertise) == ("BID", ("agua",))
+        assert await u.profiles.open_private_chats([identity_id]) == {identity_id}
+        await u.profiles.close_private_chat(Platform.TELEGRAM, "7", NOW)
+        assert await u.profiles.open_private_chats([identity_id]) == set()
+        assert await u.nudges.last(community_id, person_id, NudgeKind.REENGAGE) == later
+        activity = await u.nudges.activity(community_id)
+        assert activity[person_id].messages == 1 and activity[person_id].last_at == NOW
+
+
+async def test_polls_keep_one_vote_per_member_and_their_final_counts(database: Database) -> None:
+    community_id, person_id, _ = await setup(database)
+    async with uow(database) as u:
+        poll = await u.polls.add(community_id, PollDraft("Q?", ("A", "B")), person_id, None, NOW)
+        await u.polls.vote(poll.id, person_id, [0], NOW)
+        await u.polls.vote(poll.id, person_id, [1], NOW)
+        await u.polls.set_refs(poll.id, "77", "5830001")
+        await u.commit()
+    async with uow(database) as u:
+        assert await u.polls.votes(poll.id) == {person_id: (1,)}
+        found = await u.polls.by_native_ref("5830001")
+        assert found is not None and found.message_ref == "77"
+        assert await u.polls.close(poll.id, [0, 1], NOW)
+        assert not await u.polls.close(poll.id, [9, 9], NOW)  # closed once
+        await u.commit()
+    async with uow(database) as u:
+        [closed] = await u.polls.closed_between(community_id, NOW, NOW + timedelta(hours=1))
+    assert closed.final_counts == (0, 1)
+
+
+async def test_forgetting_a_person_erases_their_facilitation_data(database: Database) -> None:
+    community_id, person_id, identity_id = await setup(database)
+    async with uow(database) as u:
+        await u.profiles.save(MemberProfile(person_id, "BID"), NOW)
+        await u.profiles.open_private_chat(identity_id, NOW)
+        await u.nudges.record(community_id, person_id, NudgeKind.WELCOME, "joined", NOW, None)
+        poll = await u.polls.add(community_id, PollDraft("Q?", ("A", "B")), None, None, NOW)
+        await u.polls.vote(poll.id, person_id, [0], NOW)
+        webinar = await u.webinars.add(
+            community_id,
+            WebinarDraft("W", NOW + timedelta(days=1), "UTC"),
+            speaker_person_id=None,
+            created_by=None,
+            checkin_code="ABCD",
+            now=NOW,
+        )
+        await u.webinars.answer(webinar.id, person_id, Rsvp.GOING, NOW)
+        await u.outbox.add(
+            OutboxEntry(
+                "dm",
+                "test",
+                Destination(Platform.TELEGRAM, "7", is_direct=True),
+                OutboundMessage(RichText.of("hi")),
+                NOW,
+                person_id=person_id,
+            ),
+            NOW,
+        )
+        await u.commit()
+    async with uow(database) as u:
+        erased = await u.profiles.forget(person_id)
+        await u.commit()
+    assert erased == {
+        "profile": 1,
+        "private_chats": 1,
+        "nudges": 1,
+        "poll_votes": 1,
+        "webinar_answers": 1,
+        "queued_messages": 1,
+    }
+    async with uow(database) as u:
+        assert await u.profiles.get(person_id) is None
+        assert await u.outbox.counts(None) == {}
+        assert await u.webinars.attendees(webinar.id) == []

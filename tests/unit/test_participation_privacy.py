@@ -1,0 +1,147 @@
+"""Privacy: opting out and in, the data export, erasure, and the retention job."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from facilitator.domain.events import ButtonPressed, Origin
+from facilitator.domain.model import Platform, PlatformUser
+from facilitator.participation.retention import Retention
+from tests.conftest import Harness
+
+
+async def person_of(harness: Harness, user: str) -> int:
+    async with harness.app.uow_factory() as uow:
+        member = await uow.members.identity(Platform.CONSOLE, user)
+    assert member is not None
+    return member.person_id
+
+
+async def recorded(harness: Harness) -> int:
+    community = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        return await uow.ledger.count(community.id)
+
+
+async def test_optout_tracking_stops_recording_and_optin_resumes_it(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("a first message")  # the console sends plain lines to the group
+    before = await recorded(harness)
+    [reply] = await harness.say("/optout tracking")
+    assert reply.startswith("Done: I no longer record your participation")
+    await harness.say("a message nobody records")
+    assert await recorded(harness) == before
+    [reply] = await harness.say("/optin tracking")
+    assert reply == "Done: I record your participation again."
+    await harness.say("recorded again")
+    assert await recorded(harness) == before + 1
+
+
+async def test_optout_without_argument_stops_tracking_and_nudges(harness: Harness) -> None:
+    await harness.community()
+    [reply] = await harness.say("/optout", locale="es")
+    assert reply.startswith("Listo: ya no registro tu participación ni te enviaré recordatorios")
+    async with harness.app.uow_factory() as uow:
+        [member] = await uow.members.by_person(await person_of(harness, "carla"))
+    assert member.opted_out_tracking and member.opted_out_nudges
+
+
+async def test_optout_nudges_keeps_tracking(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("/optout nudges", locale="pt")
+    async with harness.app.uow_factory() as uow:
+        [member] = await uow.members.by_person(await person_of(harness, "carla"))
+    assert member.opted_out_nudges and not member.opted_out_tracking
+
+
+async def test_me_tells_an_opted_out_member_nothing_is_kept(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("/optout tracking")
+    [reply] = await harness.say("/me")
+    assert reply.startswith("You opted out of participation tracking")
+
+
+async def test_mydata_sends_everything_stored_privately_as_a_file(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("Who has the workshop agenda?")
+    await harness.say("/lang es")
+    before = len(harness.messenger.sent)
+    await harness.say("/mydata")
+    [(destination, message)] = harness.messenger.sent[before:]
+    assert destination.user_id == "carla" and message.ephemeral
+    assert message.body.plain().startswith("Esto es todo lo que guardo sobre ti: 2 registros")
+    assert message.attachment is not None
+    data = json.loads(message.attachment.content)
+    assert data["person"]["language"] == "es"
+    assert [i["user_id"] for i in data["identities"]] == ["carla"]
+    assert {e["kind"] for e in data["participation"]} == {"message_posted", "question_asked"}
+    assert data["questions"][0]["text"] == "Who has the workshop agenda?"
+    assert data["memberships"][0]["community"] == "demo"
+
+
+async def test_forgetme_asks_first_then_erases_and_stops_tracking(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("Who has the workshop agenda?")
+    await harness.say("Here: https://example.org/agenda")
+    [question] = await harness.say("/forgetme")
+    assert question.startswith("This erases everything I store about you")
+    assert harness.messenger.sent[-1][1].buttons[0][0].action == "privacy_forget"
+    assert await recorded(harness) > 0
+    origin = Origin(
+        platform=Platform.CONSOLE,
+        event_id="press:1",
+        chat_id="demo",
+        user=PlatformUser(Platform.CONSOLE, "carla", "Carla"),
+        occurred_at=harness.clock.now(),
+    )
+    [done] = await harness.dispatch(ButtonPressed(origin, "privacy_forget", "confirm"))
+    assert done.startswith("Done: I erased your data (")
+    assert await recorded(harness) == 0
+    await harness.say("still here, not recorded")
+    assert await recorded(harness) == 0
+    async with harness.app.uow_factory() as uow:
+        data = await uow.participation.export_person(await person_of(harness, "carla"))
+    assert data["questions"] == [] and data["participation"] == []
+
+
+async def test_retention_drops_old_events_and_old_question_texts(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("Who has the workshop agenda?")
+    harness.clock.advance(days=100)
+    await harness.say("A recent message")
+    job = Retention(harness.app.uow_factory, events_days=60, texts_days=30)
+    purged = await job.run(harness.clock.now())
+    assert (purged["participation"], purged["question_texts"]) == (2, 1)
+    assert await recorded(harness) == 1
+    assert await job.run(harness.clock.now()) == {
+        "participation": 0,
+        "question_texts": 0,
+        "unanswered_lookups": 0,
+    }
+
+
+async def test_the_retention_job_is_declared_for_every_process(harness: Harness) -> None:
+    jobs = {job.job_id: job for job in harness.app.jobs}
+    assert "retention.purge" in jobs
+    assert harness.app.settings.retention_days == 365
+    clock_now = harness.clock.now()
+    assert await jobs["retention.purge"].run(clock_now + timedelta(days=1)) is not None
+
+
+async def test_other_features_data_is_exported_and_erased_too(harness: Harness) -> None:
+    await harness.community()
+    await harness.say('/intro "Fondo Regional" "Chile" "facilitation, monitoring"')
+    before = len(harness.messenger.sent)
+    await harness.say("/mydata")
+    [(_, message)] = harness.messenger.sent[before:]
+    assert message.attachment is not None
+    other = json.loads(message.attachment.content)["other"]
+    assert "Fondo Regional" in json.dumps(other, ensure_ascii=False)
+    person = await person_of(harness, "carla")
+    async with harness.app.uow_factory() as uow:
+        await uow.participation.forget_person(person)
+        await uow.commit()
+    async with harness.app.uow_factory() as uow:
+        data = await uow.participation.export_person(person)
+    assert "Fondo Regional" not in json.dumps(data, ensure_ascii=False)
