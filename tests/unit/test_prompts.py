@@ -48,6 +48,8 @@ def test_every_prompt_key_used_in_code_exists_in_english() -> None:
     used: set[str] = set()
     prefixes: set[str] = set()
     for path in [*ROOT.glob("facilitator/**/*.py"), *ROOT.glob("adapters/**/*.py")]:
+        if "storage" in path.relative_to(ROOT).parts:
+            continue  # table and column names ("polls.id") are not prompts
         source = path.read_text("utf-8")
         used.update(k for k in KEY_LITERAL.findall(source) if not k.endswith(FILE_SUFFIXES))
         prefixes.update(FSTRING_KEY.findall(source))
