@@ -27,7 +27,7 @@ from facilitator.storage.models import (
     QuestionTopicRow,
     WebinarRsvpRow,
 )
-from facilitator.storage.repositories import insert_ignoring_conflicts
+from facilitator.storage.repositories import insert_ignoring_conflicts, to_question
 
 _ACTIVITY = (ParticipationKind.MESSAGE_POSTED.value,)
 
@@ -179,23 +179,6 @@ class SqlProfileRepository:
         return erased
 
 
-def _question(row: QuestionRow) -> Question:
-    return Question(
-        id=row.id,
-        community_id=row.community_id,
-        person_id=row.person_id,
-        identity_id=row.identity_id,
-        message_id=row.message_id,
-        thread_id=row.thread_id,
-        text=row.text,
-        lang=row.lang,
-        asked_at=row.asked_at,
-        answered_at=row.answered_at,
-        answered_by=row.answered_by,
-        bot_answered=row.bot_answered,
-    )
-
-
 class SqlNudgeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -266,4 +249,4 @@ class SqlNudgeRepository:
             .order_by(QuestionRow.asked_at)
             .limit(limit)
         )
-        return [_question(r) for r in rows]
+        return [to_question(r) for r in rows]

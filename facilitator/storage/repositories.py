@@ -556,7 +556,7 @@ class SqlInboxRepository:
         return {status: int(n) for status, n in result.all()}
 
 
-def _question(row: QuestionRow) -> Question:
+def to_question(row: QuestionRow) -> Question:
     return Question(
         id=row.id,
         community_id=row.community_id,
@@ -611,7 +611,7 @@ class SqlQuestionRepository:
                 QuestionRow.community_id == community_id, QuestionRow.message_id == message_id
             )
         )
-        return _question(row) if row else None
+        return to_question(row) if row else None
 
     async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool:
         """The first reply by someone else answers it; its text is no longer needed."""
@@ -637,7 +637,7 @@ class SqlQuestionRepository:
             .order_by(QuestionRow.asked_at)
             .limit(limit)
         )
-        return [_question(r) for r in rows]
+        return [to_question(r) for r in rows]
 
     async def mark_bot_checked(self, question_id: int, at: datetime, answered: bool) -> bool:
         """Claim a question for the bot; False if another process got there first."""
