@@ -25,7 +25,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from telegram import Bot, Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from adapters.telegram.decoder import AdminDirectory, BotIdentity, TelegramDecoder  # noqa: E402
+from bench.benchmarks_doc import machine, write_section  # noqa: E402
 from facilitator.bootstrap import build_app  # noqa: E402
 from facilitator.domain.model import Platform  # noqa: E402
 from facilitator.markup import Destination, OutboundMessage  # noqa: E402
@@ -85,21 +85,6 @@ WHERE_THE_TIME_GOES = (
     "rows with one `executemany`: a change to `Facilitator.handle` and `Inbox`, not made "
     "here."
 )
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
 
 
 def updates(count: int, people: int, seed: int) -> list[str]:
@@ -297,24 +282,6 @@ def report(command: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) this benchmark's section, keeping every other section."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = current.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        rest = "\n".join(lines[end:])
-        new = "\n".join(lines[:start]) + "\n" + section.rstrip("\n") + "\n"
-        if rest:
-            new += "\n" + rest + "\n"
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=3000)
@@ -331,7 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(result, indent=2, default=str))
     if args.write is not None:
         given = argv if argv is not None else sys.argv[1:]
-        write_section(args.write, report("python bench/ingest.py " + " ".join(given), result))
+        write_section(
+            args.write, SECTION, report("python bench/ingest.py " + " ".join(given), result)
+        )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pydantic import SecretStr  # noqa: E402
 from adapters.telegram.adapter import make_bot  # noqa: E402
 from adapters.telegram.limiter import FloodLimiter  # noqa: E402
 from adapters.telegram.messenger import TelegramMessenger  # noqa: E402
+from bench.benchmarks_doc import machine, write_section  # noqa: E402
 from facilitator.bootstrap import build_app  # noqa: E402
 from facilitator.domain.model import Platform  # noqa: E402
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus  # noqa: E402
@@ -36,20 +36,6 @@ from tests.adapters.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI  # 
 SECTION = "## Outbox delivery"
 GLOBAL_PER_SECOND = 30
 FIRST_USER_ID = 500_000_000
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    python = platform.python_version()
-    return f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {python}"
 
 
 def honoured_429s(api: FakeTelegramAPI) -> tuple[int, int]:
@@ -181,25 +167,6 @@ def report(command: str, result: dict) -> str:
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the `## Outbox delivery` section, keeping every other section."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        rest = "\n".join(lines[end:])
-        new = "\n".join(lines[:start]) + "\n" + section.rstrip("\n") + "\n"
-        if rest:
-            new += "\n" + rest + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=3000)
@@ -217,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
             if (argv if argv is not None else sys.argv[1:])
             else ""
         )
-        write_section(args.write, report(command, result))
+        write_section(args.write, SECTION, report(command, result))
 
 
 if __name__ == "__main__":

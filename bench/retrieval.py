@@ -7,7 +7,6 @@ import datetime as dt
 import gc
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -26,6 +25,7 @@ import numpy as np  # noqa: E402
 import Stemmer  # noqa: E402
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
+from bench.benchmarks_doc import machine, write_section  # noqa: E402
 from facilitator.knowledge.evaluation import (  # noqa: E402
     EvalResult,
     Query,
@@ -385,20 +385,6 @@ def speed(args: argparse.Namespace) -> dict[str, float]:
 # --------------------------------------------------------------------------------- report
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    python = platform.python_version()
-    return f"{platform.platform()}, {cpu}, {os.cpu_count()} cores, Python {python}"
-
-
 def fmt(x: float, digits: int = 3) -> str:
     return "n/a" if x != x else f"{x:.{digits}f}"  # NaN check without math import
 
@@ -487,25 +473,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the `## Knowledge lookup` section, keeping every other section."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        rest = "\n".join(lines[end:])
-        new = "\n".join(lines[:start]) + "\n" + section.rstrip("\n") + "\n"
-        if rest:
-            new += "\n" + rest + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "faq-eval")
@@ -533,7 +500,9 @@ def main(argv: list[str] | None = None) -> None:
     section = report(command, quality_rows, calibration_rows, perf)
     print(section)
     if args.out:
-        write_section(args.out if args.out.is_absolute() else Path.cwd() / args.out, section)
+        write_section(
+            args.out if args.out.is_absolute() else Path.cwd() / args.out, SECTION, section
+        )
 
 
 if __name__ == "__main__":

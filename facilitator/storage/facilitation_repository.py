@@ -27,7 +27,11 @@ from facilitator.storage.models import (
     QuestionTopicRow,
     WebinarRsvpRow,
 )
-from facilitator.storage.repositories import insert_ignoring_conflicts, to_question
+from facilitator.storage.repositories import (
+    insert_ignoring_conflicts,
+    open_questions_query,
+    to_question,
+)
 
 _ACTIVITY = (ParticipationKind.MESSAGE_POSTED.value,)
 
@@ -238,15 +242,12 @@ class SqlNudgeRepository:
         self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
     ) -> list[Question]:
         rows = await self.session.scalars(
-            select(QuestionRow)
-            .where(
-                QuestionRow.community_id == community_id,
-                QuestionRow.answered_at.is_(None),
+            open_questions_query(
+                community_id,
+                asked_after,
+                asked_before,
+                limit,
                 QuestionRow.bot_answered.is_(False),
-                QuestionRow.asked_at > asked_after,
-                QuestionRow.asked_at <= asked_before,
             )
-            .order_by(QuestionRow.asked_at)
-            .limit(limit)
         )
         return [to_question(r) for r in rows]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -556,6 +556,28 @@ class SqlInboxRepository:
         return {status: int(n) for status, n in result.all()}
 
 
+def open_questions_query(
+    community_id: int,
+    asked_after: datetime,
+    asked_before: datetime,
+    limit: int,
+    *conditions: ColumnElement[bool],
+) -> Select[QuestionRow]:
+    """Questions nobody has answered, asked in a window, oldest first, with extra conditions."""
+    return (
+        select(QuestionRow)
+        .where(
+            QuestionRow.community_id == community_id,
+            QuestionRow.answered_at.is_(None),
+            QuestionRow.asked_at > asked_after,
+            QuestionRow.asked_at <= asked_before,
+            *conditions,
+        )
+        .order_by(QuestionRow.asked_at)
+        .limit(limit)
+    )
+
+
 def to_question(row: QuestionRow) -> Question:
     return Question(
         id=row.id,
@@ -626,16 +648,13 @@ class SqlQuestionRepository:
         self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
     ) -> list[Question]:
         rows = await self.session.scalars(
-            select(QuestionRow)
-            .where(
-                QuestionRow.community_id == community_id,
-                QuestionRow.answered_at.is_(None),
+            open_questions_query(
+                community_id,
+                asked_after,
+                asked_before,
+                limit,
                 QuestionRow.bot_checked_at.is_(None),
-                QuestionRow.asked_at > asked_after,
-                QuestionRow.asked_at <= asked_before,
             )
-            .order_by(QuestionRow.asked_at)
-            .limit(limit)
         )
         return [to_question(r) for r in rows]
 
