@@ -3,10 +3,12 @@ python-telegram-bot's own Application handling the same updates with a no-op han
 
 Ours, per update: the raw update stored in the inbox and committed (what happens before
 Telegram is acknowledged, so that a crash loses nothing), then claimed, parsed by PTB, decoded
-into a core event, handled by `Facilitator.handle` (member, community, role, locale, the
-ledger writes, question tracking, participation credits, any reply decided) and marked done
-in one transaction. Two ways of storing: one commit per update (a webhook acknowledges each
-update on its own) and one commit per batch of 100 (long polling receives up to 100 at once).
+into a core event, handled by the core (member, community, role, locale, the ledger writes,
+question tracking, participation credits, any reply decided) and marked done. Two ways of
+receiving: one update per commit (a webhook acknowledges each update on its own) and batches
+of 100 (long polling receives up to 100 at once and stores them in one transaction). Either
+way the inbox hands the core up to 100 stored updates per transaction
+(`Facilitator.handle_all`).
 
 PTB's, per update: `Update.de_json` and `Application.process_update` with one
 `MessageHandler(filters.ALL, no-op)`: parsing and dispatch, nothing stored.
@@ -73,17 +75,14 @@ QUESTIONS = (
 
 
 WHERE_THE_TIME_GOES = (
-    "Where the time goes (cProfile of 600 updates on one core): the core's own queries for "
-    "each update, one await and one thread hop each through SQLAlchemy and aiosqlite: the "
-    "member (`members.ensure`, about a quarter of the time), the role (`role_of`: "
-    "identities, grants, membership, about a fifth), joining the community, the community "
-    "itself, the ledger insert, question tracking, marking the inbox row done and the "
-    "commit; the participation hook adds about 5%, PTB's parsing about 3%. Storing a batch "
-    "of 100 updates in one transaction gains about half. Reaching a quarter of PTB's rate "
-    "needs the core to handle a batch of updates in one unit of work, loading the batch's "
-    "members, memberships, grants and communities in a few queries and writing its ledger "
-    "rows with one `executemany`: a change to `Facilitator.handle` and `Inbox`, not made "
-    "here."
+    "How: the inbox hands the core up to 100 stored updates in one transaction; the core "
+    "loads their people, communities, memberships, linked identities and grants in a few "
+    "queries (`Facilitator.handle_all`), queues ledger entries and writes them in one "
+    "statement, and marks the rows done in one UPDATE; long polling stores its batch in one "
+    "INSERT. About 1.5 statements per update remain (questions and their answers, the "
+    "author of a replied-to message, new people). Each statement is a thread hop through "
+    "aiosqlite (or a round trip to PostgreSQL), which with PTB's parsing is most of the time "
+    "left."
 )
 
 
@@ -153,7 +152,7 @@ class CountingMessenger:
 
 
 async def our_rate(
-    raw: list[str], api: FakeTelegramAPI, url: str, schema: str | None, batch: int
+    raw: list[str], api: FakeTelegramAPI, url: str, schema: str | None, mode: str, batch: int
 ) -> dict[str, Any]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -179,17 +178,19 @@ async def our_rate(
         began = time.perf_counter()
         for offset in range(0, len(raw), batch):
             chunk = raw[offset : offset + batch]
-            if batch == 1:
-                await app.inbox.accept(Platform.TELEGRAM, f"u{offset}", chunk[0], chat)
+            if mode == "webhook":
+                # Each update stored and committed alone, as a webhook request is; the worker
+                # then finds `batch` of them waiting (1: an idle worker; 100: under load).
+                for n, payload in enumerate(chunk):
+                    await app.inbox.accept(Platform.TELEGRAM, f"u{offset + n}", payload, chat)
             else:
                 # A batch of polled updates stored in one transaction, committed before any
-                # is processed (and before the next poll acknowledges them).
-                async with app.uow_factory() as uow:
-                    for n, payload in enumerate(chunk):
-                        await uow.inbox.add(
-                            Platform.TELEGRAM, f"u{offset + n}", chat, payload, app.clock.now()
-                        )
-                    await uow.commit()
+                # is processed (and before the next poll acknowledges them), as the Telegram
+                # adapter's long polling does.
+                await app.inbox.accept_many(
+                    Platform.TELEGRAM,
+                    [(f"u{offset + n}", payload, chat) for n, payload in enumerate(chunk)],
+                )
             await app.inbox.process_pending()
         elapsed = time.perf_counter() - began
         async with app.uow_factory() as uow:
@@ -214,26 +215,27 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with FakeTelegramAPI() as api:
         await ptb_rate(raw[: min(500, len(raw))], api)  # warm-up
         result["ptb"] = await ptb_rate(raw, api)
-        databases: list[tuple[str, str, str | None]] = []
+        runs: list[tuple[str, str, str | None]] = []
         tmp = tempfile.mkdtemp()
-        for batch in (1, 100):
-            databases.append(
-                (f"sqlite, batch {batch}", f"sqlite+aiosqlite:///{tmp}/ingest-{batch}.db", None)
+        modes = (("webhook", 1), ("webhook", 100), ("polling", 100))
+        for mode, batch in modes:
+            runs.append(
+                (f"sqlite, {mode} {batch}", f"sqlite+aiosqlite:///{tmp}/{mode}-{batch}.db", None)
             )
         admin = None
         schemas: list[str] = []
         if args.postgres:
             admin = create_engine(args.postgres)
-            for batch in (1, 100):
+            for mode, batch in modes:
                 schema = f"ingest_{uuid.uuid4().hex[:8]}"
                 schemas.append(schema)
                 async with admin.begin() as conn:
                     await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                databases.append((f"postgresql, batch {batch}", args.postgres, schema))
+                runs.append((f"postgresql, {mode} {batch}", args.postgres, schema))
         try:
-            for label, url, schema in databases:
-                batch = int(label.rsplit(" ", 1)[1])
-                measured = await our_rate(raw, api, url, schema, batch)
+            for label, url, schema in runs:
+                mode, batch = label.split(", ")[1].split(" ")
+                measured = await our_rate(raw, api, url, schema, mode, int(batch))
                 measured["ratio_to_ptb"] = measured["rate"] / result["ptb"]
                 result[label] = measured
         finally:
@@ -254,10 +256,12 @@ def report(command: str, result: dict[str, Any]) -> str:
         f"- Command: `{command}` (pinned to one CPU)",
         f"- Updates: {result['updates']:,} Telegram group messages from {result['people']} "
         "people (plain text, questions, replies that answer or thank, links), the same list "
-        "for both. Ours: stored in the inbox and committed, then claimed, parsed (PTB "
+        "for both. Ours: stored in the inbox and committed (webhook: one update per commit, "
+        "the worker finding 1 waiting when idle or 100 under load; polling: a long poll's "
+        "100 per commit), then claimed, parsed (PTB "
         "`Update.de_json`), decoded, handled by the core (ledger writes, question tracking, "
-        "participation credits, reply decided) and marked done in one transaction per "
-        "update. PTB: `Update.de_json` + `Application.process_update` with one no-op "
+        "participation credits, reply decided) and marked done, up to 100 updates per "
+        "transaction. PTB: `Update.de_json` + `Application.process_update` with one no-op "
         "`MessageHandler`, nothing stored.",
         "",
         "| run | updates/s | ratio to PTB | target | ledger entries | inbox |",
@@ -265,10 +269,9 @@ def report(command: str, result: dict[str, Any]) -> str:
         f"| python-telegram-bot Application, no-op handler | {result['ptb']:,.0f} | 1 | | | |",
     ]
     for label in (
-        "sqlite, batch 1",
-        "sqlite, batch 100",
-        "postgresql, batch 1",
-        "postgresql, batch 100",
+        f"{database}, {mode}"
+        for database in ("sqlite", "postgresql")
+        for mode in ("webhook 1", "webhook 100", "polling 100")
     ):
         if label not in result:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
@@ -33,10 +33,12 @@ from facilitator.domain.model import (
     Community,
     LedgerEntry,
     Member,
+    Membership,
     ParticipationKind,
     Platform,
     PlatformUser,
     Role,
+    RoleGrant,
 )
 from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.knowledge.text import guess_language
@@ -133,6 +135,39 @@ class CommandContext:
         return self.t(f"core.roles.{role.label}")
 
 
+@dataclass
+class Known:
+    """What `Facilitator.handle_all` loads for a batch of events in a few queries: the people
+    of its plain group messages and reactions, their communities, memberships, linked
+    identities and grants. Any other kind of event may change these (a command, a join), so
+    after one the batch goes on without them, one event at a time as `handle` does."""
+
+    members: dict[tuple[Platform, str], Member] = field(default_factory=dict)
+    communities: dict[tuple[Platform, str], Community] = field(default_factory=dict)
+    memberships: dict[tuple[int, int], Membership] = field(default_factory=dict)
+    identities: dict[int, list[Member]] = field(default_factory=dict)
+    grants: dict[tuple[Platform, str], list[RoleGrant]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        for part in (
+            self.members,
+            self.communities,
+            self.memberships,
+            self.identities,
+            self.grants,
+        ):
+            part.clear()
+
+
+def _plain(event: InboundEvent) -> bool:
+    """An event that changes no person, community or role: what a batch may load together."""
+    if event.origin.is_direct or event.origin.user.is_bot:
+        return False
+    if isinstance(event, MessageReceived):
+        return split_command(event.text) is None
+    return isinstance(event, ReactionChanged)
+
+
 class Facilitator:
     """Handles inbound events; replies are returned so they are sent after the commit."""
 
@@ -143,19 +178,80 @@ class Facilitator:
     def registry(self) -> CommandRegistry:
         return self.services.registry
 
-    async def handle(self, event: InboundEvent, uow: UnitOfWork) -> list[Reply]:
+    async def handle_all(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> list[Reply]:
+        """Several events in one unit of work, in order, each as `handle` would; the people
+        and communities of the plain ones are loaded together first."""
+        known = await self._load_known(events, uow)
+        replies: list[Reply] = []
+        for event in events:
+            replies.extend(await self.handle(event, uow, known))
+        return replies
+
+    async def _load_known(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> Known | None:
+        plain = [event.origin for event in events if _plain(event)]
+        if len(plain) < 2:
+            return None
+        now = self.services.clock.now()
+        known = Known()
+        known.members = await uow.members.ensure_many([o.user for o in plain], now)
+        chats: dict[tuple[Platform, str], tuple[Origin, set[int]]] = {}
+        for origin in plain:
+            member = known.members[(origin.user.platform, origin.user.user_id)]
+            chats.setdefault((origin.platform, origin.chat_id), (origin, set()))[1].add(
+                member.person_id
+            )
+        for chat, (origin, people) in chats.items():
+            first = known.members[(origin.user.platform, origin.user.user_id)]
+            community = await self._community_for(uow, origin, first)
+            if community is None:
+                continue
+            known.communities[chat] = community
+            joined = await uow.members.join_many(people, community.id, now)
+            for person_id, membership in joined.items():
+                known.memberships[(person_id, community.id)] = membership
+        known.identities = await uow.members.identities_of(
+            m.person_id for m in known.members.values()
+        )
+        known.grants = await uow.grants.for_identities(
+            (i.platform, i.platform_user_id) for ids in known.identities.values() for i in ids
+        )
+        return known
+
+    async def handle(
+        self, event: InboundEvent, uow: UnitOfWork, known: Known | None = None
+    ) -> list[Reply]:
         origin = event.origin
         if origin.user.is_bot:
             return []
         if isinstance(event, ConversationMoved):
             await self._moved(uow, event)
             return []
+        if known is not None and not _plain(event):
+            known.clear()
         now = self.services.clock.now()
-        member = await uow.members.ensure(origin.user, now)
-        community = await self._community_for(uow, origin, member)
-        if community is not None and not origin.is_direct:
+        member = known.members.get((origin.user.platform, origin.user.user_id)) if known else None
+        if member is None:
+            member = await uow.members.ensure(origin.user, now)
+        community = None
+        if known is not None and not origin.is_direct:
+            community = known.communities.get((origin.platform, origin.chat_id))
+        if community is None:
+            community = await self._community_for(uow, origin, member)
+        membership = None
+        if known is not None and community is not None:
+            membership = known.memberships.get((member.person_id, community.id))
+        if community is not None and not origin.is_direct and membership is None:
             await uow.members.join(member.person_id, community.id, now)
-        role = await self.role_of(uow, member, community, origin.user)
+        if known is not None and membership is not None and member.person_id in known.identities:
+            identities = known.identities[member.person_id]
+            grants = [
+                grant
+                for i in identities
+                for grant in known.grants.get((i.platform, i.platform_user_id), [])
+            ]
+            role = self._role(identities, grants, membership, community, origin.user)
+        else:
+            role = await self.role_of(uow, member, community, origin.user)
         locale = resolve_locale(
             member.language,
             member.locale_hint or origin.user.locale_hint,
@@ -225,21 +321,39 @@ class Facilitator:
     async def role_of(
         self, uow: UnitOfWork, member: Member, community: Community | None, user: PlatformUser
     ) -> Role:
-        settings = self.services.settings
-        roles = [Role.MEMBER]
         identities = await uow.members.by_person(member.person_id)
-        for identity in identities:
-            if (identity.platform, identity.platform_user_id) in settings.admins:
-                return Role.ADMIN
+        grants = [
+            grant
+            for identity in identities
             for grant in await uow.grants.for_identity(
                 identity.platform, identity.platform_user_id
-            ):
-                if grant.community_id is None or (
-                    community and grant.community_id == community.id
-                ):
-                    roles.append(grant.role)
+            )
+        ]
+        membership = None
         if community is not None:
             membership = await uow.members.membership(member.person_id, community.id)
+        return self._role(identities, grants, membership, community, user)
+
+    def _role(
+        self,
+        identities: Sequence[Member],
+        grants: Sequence[RoleGrant],
+        membership: Membership | None,
+        community: Community | None,
+        user: PlatformUser,
+    ) -> Role:
+        """The highest of: configured admin, grants for this community or all, membership
+        role, and platform admin when that makes a moderator."""
+        settings = self.services.settings
+        if any((i.platform, i.platform_user_id) in settings.admins for i in identities):
+            return Role.ADMIN
+        roles = [Role.MEMBER]
+        roles.extend(
+            grant.role
+            for grant in grants
+            if grant.community_id is None or (community and grant.community_id == community.id)
+        )
+        if community is not None:
             if membership is not None:
                 roles.append(membership.role)
             if user.is_platform_admin and settings.platform_admins_are_moderators:
@@ -421,10 +535,10 @@ class Facilitator:
 
     async def _record(
         self, ctx: CommandContext, kind: ParticipationKind, ref: str | None = None
-    ) -> bool:
+    ) -> None:
         if ctx.community is None:
-            return False
-        return await ctx.uow.ledger.record(
+            return
+        await ctx.uow.ledger.add(
             LedgerEntry(
                 community_id=ctx.community.id,
                 person_id=ctx.member.person_id,

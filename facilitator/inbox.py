@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 LEASE_SECONDS = 60.0
+BATCH = 100  # rows handled in one transaction
 Sender = Callable[[Sequence[Reply]], Awaitable[None]]
 
 
@@ -63,8 +64,33 @@ class Inbox:
             log.info("duplicate delivery ignored", extra={"platform": platform.value})
         return added
 
+    async def accept_many(
+        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]]
+    ) -> int:
+        """Store a batch (delivery id, payload, ordering key) in one transaction, as a long
+        poll receives it; returns how many were new."""
+        async with self._uow_factory() as uow:
+            added = await uow.inbox.add_many(
+                platform, [(d, key, payload) for d, payload, key in deliveries], self._clock.now()
+            )
+            await uow.commit()
+        if added:
+            self._wakeup.set()
+        if added < len(deliveries):
+            log.info(
+                "duplicate deliveries ignored",
+                extra={"platform": platform.value, "duplicates": len(deliveries) - added},
+            )
+        return added
+
     async def process_pending(self, limit: int = 200) -> int:
-        """Claim and process stored events until none is left; returns how many were handled."""
+        """Claim and process stored events until none is left; returns how many were handled.
+
+        A claimed batch is split by conversation into lanes; the lanes are spread over
+        `concurrency` groups that run concurrently, and each group handles its events in
+        arrival order in transactions of up to `BATCH` rows (so a conversation keeps its
+        order). If a transaction fails, its rows are handled again one by one, so one bad
+        event never holds back the others."""
         total = 0
         while True:
             async with self._uow_factory() as uow:
@@ -75,14 +101,51 @@ class Inbox:
             lanes: dict[str, list[InboxRecord]] = defaultdict(list)
             for record in batch:
                 lanes[f"{record.platform}:{record.ordering_key}"].append(record)
-            gate = asyncio.Semaphore(self._concurrency)
-            await asyncio.gather(*(self._run_lane(gate, records) for records in lanes.values()))
+            groups: list[list[InboxRecord]] = [[] for _ in range(self._concurrency)]
+            for records in sorted(lanes.values(), key=len, reverse=True):
+                min(groups, key=len).extend(records)
+            await asyncio.gather(*(self._run_group(g) for g in groups if g))
             total += len(batch)
 
-    async def _run_lane(self, gate: asyncio.Semaphore, records: list[InboxRecord]) -> None:
-        async with gate:
-            for record in records:
-                await self._process(record)
+    async def _run_group(self, records: list[InboxRecord]) -> None:
+        records.sort(key=lambda r: r.id)  # arrival order, lane by lane
+        for start in range(0, len(records), BATCH):
+            chunk = records[start : start + BATCH]
+            if len(chunk) == 1 or not await self._process_together(chunk):
+                for record in chunk:
+                    await self._process(record)
+
+    async def _process_together(self, records: list[InboxRecord]) -> bool:
+        """Handle several rows in one transaction; False (nothing written) if any fails."""
+        decoded: list[tuple[InboxRecord, Sequence[InboundEvent]]] = []
+        rejected: list[tuple[InboxRecord, str]] = []
+        for record in records:
+            try:
+                decoded.append((record, await self._decode(record)))
+            except UndecodablePayload as error:
+                rejected.append((record, error.reason[:1000]))
+        try:
+            async with self._uow_factory() as uow:
+                now = self._clock.now()
+                replies = await self._core.handle_all(
+                    [event for _, events in decoded for event in events], uow
+                )
+                await uow.inbox.mark_all_done([record.id for record, _ in decoded], now)
+                for record, reason in rejected:
+                    await uow.inbox.mark_rejected(record.id, reason, now)
+                await uow.commit()
+        except Exception:  # noqa: BLE001 - retried one by one, which logs each failure
+            log.warning(
+                "inbound batch failed; handling its events one by one",
+                extra={"events": len(records)},
+            )
+            return False
+        for record, reason in rejected:
+            self._log_rejected(record, reason)
+        self.processed += len(decoded)
+        if replies:
+            await self._send(replies)
+        return True
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         while True:
@@ -95,15 +158,7 @@ class Inbox:
         try:
             events = await self._decode(record)
         except UndecodablePayload as error:
-            self.rejected += 1
-            log.warning(
-                "inbound payload rejected",
-                extra={
-                    "platform": record.platform.value,
-                    "inbox_id": record.id,
-                    "reason": error.reason[:300],
-                },
-            )
+            self._log_rejected(record, error.reason)
             async with self._uow_factory() as uow:
                 await uow.inbox.mark_rejected(record.id, error.reason[:1000], self._clock.now())
                 await uow.commit()
@@ -127,6 +182,17 @@ class Inbox:
         self.processed += 1
         if replies:
             await self._send(replies)
+
+    def _log_rejected(self, record: InboxRecord, reason: str) -> None:
+        self.rejected += 1
+        log.warning(
+            "inbound payload rejected",
+            extra={
+                "platform": record.platform.value,
+                "inbox_id": record.id,
+                "reason": reason[:300],
+            },
+        )
 
     async def _decode(self, record: InboxRecord) -> Sequence[InboundEvent]:
         decoder = self._decoders.get(record.platform)

@@ -38,4 +38,5 @@ def build(settings: Settings, app: Wiring) -> TelegramAdapter:
         app.services.registry,
         app.services.catalogue,
         app.clock,
+        accept_many=app.inbox.accept_many,
     )

@@ -27,6 +27,7 @@ from facilitator.settings import Settings
 log = logging.getLogger(__name__)
 
 Accept = Callable[[Platform, str, str, str], Awaitable[bool]]
+AcceptMany = Callable[[Platform, Sequence[tuple[str, str, str]]], Awaitable[int]]
 
 
 def base_file_url(settings: Settings) -> str:
@@ -84,12 +85,14 @@ class TelegramAdapter:
         poll_request: HTTPXRequest | None = None,
         limiter: FloodLimiter | None = None,
         sleep: Sleep = asyncio.sleep,
+        accept_many: AcceptMany,
     ) -> None:
         if bot is None or poll_request is None:
             bot, poll_request = make_bot(settings)
         self.settings = settings
         self.bot = bot
         self._accept = accept
+        self._accept_many = accept_many
         self._registry = registry
         self._catalogue = catalogue
         self.identity = BotIdentity(bot)
@@ -101,7 +104,7 @@ class TelegramAdapter:
         self.poller = Poller(
             bot,
             poll_request,
-            self.store,
+            self.store_batch,
             self.acknowledge,
             timeout=settings.telegram_poll_timeout,
             sleep=sleep,
@@ -109,9 +112,15 @@ class TelegramAdapter:
         self._started = False
 
     async def store(self, raw: str, envelope: Envelope) -> bool:
+        """One update, as a webhook receives it."""
         return await self._accept(
             Platform.TELEGRAM, envelope.delivery_id, raw, envelope.ordering_key
         )
+
+    async def store_batch(self, batch: Sequence[tuple[str, Envelope]]) -> int:
+        """A polled batch, stored in one transaction before Telegram is told it arrived."""
+        deliveries = [(e.delivery_id, raw, e.ordering_key) for raw, e in batch]
+        return await self._accept_many(Platform.TELEGRAM, deliveries)
 
     async def acknowledge(self, envelopes: Sequence[Envelope]) -> None:
         """Answer every stored button press at once, so its spinner stops; the core's reply,

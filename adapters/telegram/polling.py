@@ -21,13 +21,13 @@ from adapters.telegram.messenger import retry_seconds
 
 log = logging.getLogger(__name__)
 
-Store = Callable[[str, Envelope], Awaitable[bool]]
+Store = Callable[[Sequence[tuple[str, Envelope]]], Awaitable[int]]
 Acknowledge = Callable[[Sequence[Envelope]], Awaitable[None]]
 MAX_BACKOFF = 30.0
 
 
 class Poller:
-    """One long poll at a time: fetch raw updates, store each as it is, then confirm them.
+    """One long poll at a time: fetch raw updates, store them as they are, then confirm them.
 
     PTB's Updater confirms a batch as soon as it is fetched, and `Bot.get_updates` parses a
     whole batch at once and fails on its first unparseable update; so the raw list is fetched
@@ -74,16 +74,18 @@ class Poller:
         The next fetch sends the new offset, which is what confirms the batch to Telegram: a
         crash before that gets the same batch again, and the inbox stores each update once."""
         updates = await self.fetch()
-        envelopes: list[Envelope] = []
+        batch: list[tuple[str, Envelope]] = []
         highest: int | None = None
         for update in updates:
             raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
             stored = envelope(update, raw)
-            await self._store(raw, stored)
-            envelopes.append(stored)
+            batch.append((raw, stored))
             if stored.delivery_id.isdigit():
                 update_id = int(stored.delivery_id)
                 highest = update_id if highest is None else max(highest, update_id)
+        if batch:
+            await self._store(batch)  # one transaction for the whole batch
+        envelopes = [stored for _, stored in batch]
         self.stored += len(updates)
         if highest is not None:
             self.offset = highest + 1

@@ -148,10 +148,10 @@ async def credit(
     *,
     source: str | None = None,
     ref: str | None = None,
-) -> bool:
+) -> None:
     if ctx.community is None:
-        return False
-    return await ctx.uow.ledger.record(
+        return
+    await ctx.uow.ledger.add(
         LedgerEntry(
             community_id=ctx.community.id,
             person_id=whom.person_id,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -56,5 +57,47 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class UnitSession(Session):
+    """The session of one unit of work. An identity map holds rows weakly: a person loaded
+    for one event of a batch would be gone, and loaded again, by the next. A unit of work is
+    short, so its session keeps every row it has seen (SQLAlchemy's "strong reference"
+    recipe). A bulk UPDATE or DELETE does not refresh the rows held, so it lets go of those of
+    its table (and of `session.info["by_key"]`, where repositories keep rows by other keys):
+    the next read loads them again."""
+
+
+def _keep(session: Session, instance: object) -> None:
+    session.info.setdefault("rows", set()).add(instance)
+
+
+def _release_changed(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    info = state.session.info
+    info["rows"] = {
+        row for row in info.get("rows", ()) if getattr(row, "__tablename__", None) != table
+    }
+    info.pop("by_key", None)
+
+
+def _drop(session: Session, instance: object) -> None:
+    session.info.get("rows", set()).discard(instance)
+
+
+for _name in (
+    "pending_to_persistent",
+    "deleted_to_persistent",
+    "detached_to_persistent",
+    "loaded_as_persistent",
+):
+    event.listen(UnitSession, _name, _keep)
+for _name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
+    event.listen(UnitSession, _name, _drop)
+event.listen(UnitSession, "do_orm_execute", _release_changed)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=UnitSession
+    )

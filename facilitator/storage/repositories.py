@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql.util import find_tables
 
 from facilitator.domain.model import (
     Community,
@@ -151,17 +156,32 @@ class SqlMemberRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def _identities(self) -> dict[tuple[Platform, str], IdentityRow]:
+        """Identity rows this unit of work has loaded, by platform and user id; the session
+        keeps them current and drops them on a bulk change (`engine.UnitSession`)."""
+        by_key: dict[str, Any] = self.session.info.setdefault("by_key", {})
+        found: dict[tuple[Platform, str], IdentityRow] = by_key.setdefault("identities", {})
+        return found
+
     async def _load(self, identity: IdentityRow) -> Member:
         person = await self.session.get(PersonRow, identity.person_id)
         assert person is not None
         return _member(identity, person)
 
     async def _identity_row(self, platform: Platform, user_id: str) -> IdentityRow | None:
-        return await self.session.scalar(
+        # Rows this unit of work has loaded stay current in its session (updates go through
+        # it), so a person seen by an earlier event of a batch needs no query.
+        known = self._identities().get((platform, user_id))
+        if known is not None and not inspect(known).deleted and not inspect(known).detached:
+            return known
+        row = await self.session.scalar(
             select(IdentityRow).where(
                 IdentityRow.platform == platform.value, IdentityRow.platform_user_id == user_id
             )
         )
+        if row is not None:
+            self._identities()[(platform, user_id)] = row
+        return row
 
     async def identity(self, platform: Platform, platform_user_id: str) -> Member | None:
         row = await self._identity_row(platform, platform_user_id)
@@ -197,6 +217,81 @@ class SqlMemberRepository:
             row.locale_hint = hint
             await self.session.flush()
         return await self._load(row)
+
+    async def ensure_many(
+        self, users: Sequence[PlatformUser], now: datetime
+    ) -> dict[tuple[Platform, str], Member]:
+        """`ensure` for several people in a few statements, whoever is new."""
+        wanted = {(u.platform, u.user_id): u for u in users}
+        rows = await self._identity_rows(wanted)
+        new = [key for key in wanted if key not in rows]
+        if new:
+            people = {key: PersonRow(created_at=now) for key in new}
+            self.session.add_all(people.values())
+            await self.session.flush()
+            await self.session.execute(
+                insert_ignoring_conflicts(self.session, IdentityRow),
+                [
+                    {
+                        "person_id": people[key].id,
+                        "platform": key[0].value,
+                        "platform_user_id": key[1],
+                        "display_name": (wanted[key].display_name or key[1])[:200],
+                        "locale_hint": (wanted[key].locale_hint or "")[:16] or None,
+                        "created_at": now,
+                        "last_seen_at": now,
+                    }
+                    for key in new
+                ],
+            )
+            rows.update(await self._identity_rows({key: wanted[key] for key in new}))
+            for key, person in people.items():
+                if rows[key].person_id != person.id:  # another transaction created it first
+                    await self.session.delete(person)
+        persons = {row.person_id for row in rows.values()}
+        # Into the session's identity map, which keeps them: `_load` then needs no query.
+        (await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(persons)))).all()
+        renamed = False
+        for key, user in wanted.items():
+            row = rows[key]
+            name = user.display_name[:200] or row.display_name
+            hint = user.locale_hint[:16] if user.locale_hint else row.locale_hint
+            if row.display_name != name or row.locale_hint != hint:
+                row.display_name, row.locale_hint = name, hint
+                renamed = True
+        if renamed or new:
+            await self.session.flush()
+        return {key: await self._load(rows[key]) for key in wanted}
+
+    async def _identity_rows(
+        self, users: Mapping[tuple[Platform, str], PlatformUser]
+    ) -> dict[tuple[Platform, str], IdentityRow]:
+        rows: dict[tuple[Platform, str], IdentityRow] = {}
+        for platform in {p for p, _ in users}:
+            ids = [uid for p, uid in users if p is platform]
+            for row in await self.session.scalars(
+                select(IdentityRow).where(
+                    IdentityRow.platform == platform.value, IdentityRow.platform_user_id.in_(ids)
+                )
+            ):
+                rows[(platform, row.platform_user_id)] = row
+        self._identities().update(rows)
+        return rows
+
+    async def identities_of(self, person_ids: Iterable[int]) -> dict[int, list[Member]]:
+        wanted = set(person_ids)
+        if not wanted:
+            return {}
+        people = {
+            p.id: p
+            for p in await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(wanted)))
+        }
+        out: dict[int, list[Member]] = {}
+        for row in await self.session.scalars(
+            select(IdentityRow).where(IdentityRow.person_id.in_(wanted)).order_by(IdentityRow.id)
+        ):
+            out.setdefault(row.person_id, []).append(_member(row, people[row.person_id]))
+        return out
 
     async def by_person(self, person_id: int) -> list[Member]:
         person = await self.session.get(PersonRow, person_id)
@@ -297,6 +392,48 @@ class SqlMemberRepository:
             row.joined_at = now
             await self.session.flush()
         return _membership(row)
+
+    async def join_many(
+        self, person_ids: Iterable[int], community_id: int, now: datetime
+    ) -> dict[int, Membership]:
+        """`join` for several people of one community in a few statements."""
+        wanted = set(person_ids)
+        if not wanted:
+            return {}
+
+        async def current() -> dict[int, MembershipRow]:
+            rows = await self.session.scalars(
+                select(MembershipRow).where(
+                    MembershipRow.community_id == community_id,
+                    MembershipRow.person_id.in_(wanted),
+                )
+            )
+            return {row.person_id: row for row in rows}
+
+        rows = await current()
+        missing = sorted(wanted - rows.keys())
+        if missing:
+            await self.session.execute(
+                insert_ignoring_conflicts(self.session, MembershipRow),
+                [
+                    {
+                        "person_id": person_id,
+                        "community_id": community_id,
+                        "role": "member",
+                        "joined_at": now,
+                    }
+                    for person_id in missing
+                ],
+            )
+            rows = await current()
+        rejoined = False
+        for row in rows.values():
+            if row.left_at is not None:
+                row.left_at, row.joined_at = None, now
+                rejoined = True
+        if rejoined:
+            await self.session.flush()
+        return {person_id: _membership(row) for person_id, row in rows.items()}
 
     async def leave(self, person_id: int, community_id: int, now: datetime) -> None:
         await self.session.execute(
@@ -404,6 +541,22 @@ class SqlGrantRepository:
         )
         return [_grant(r) for r in rows]
 
+    async def for_identities(
+        self, identities: Iterable[tuple[Platform, str]]
+    ) -> dict[tuple[Platform, str], list[RoleGrant]]:
+        wanted = set(identities)
+        out: dict[tuple[Platform, str], list[RoleGrant]] = {}
+        for platform in {p for p, _ in wanted}:
+            ids = [uid for p, uid in wanted if p is platform]
+            for row in await self.session.scalars(
+                select(RoleGrantRow).where(
+                    RoleGrantRow.platform == platform.value,
+                    RoleGrantRow.platform_user_id.in_(ids),
+                )
+            ):
+                out.setdefault((platform, row.platform_user_id), []).append(_grant(row))
+        return out
+
     async def all(self) -> list[RoleGrant]:
         rows = await self.session.scalars(select(RoleGrantRow).order_by(RoleGrantRow.id))
         return [_grant(r) for r in rows]
@@ -418,28 +571,66 @@ def _grant(row: RoleGrantRow) -> RoleGrant:
     )
 
 
+def _may_touch(statement: Executable, table: FromClause) -> bool:
+    """Whether a statement may read or write `table`; raw SQL text always may."""
+    if isinstance(statement, TextClause):
+        return True
+    tables = find_tables(statement, include_joins=True, include_crud=True)  # type: ignore[arg-type]
+    return table in tables
+
+
+def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "community_id": entry.community_id,
+        "person_id": entry.person_id,
+        "identity_id": entry.identity_id,
+        "kind": entry.kind.value,
+        "occurred_at": entry.occurred_at,
+        "source_event_id": entry.source_event_id[:128],
+        "ref": entry.ref,
+    }
+
+
 class SqlLedgerRepository:
+    """`record` writes at once and tells whether the entry is new; `add` queues the entry and
+    writes the queue in one statement before the session's next query or at commit, so a
+    batch of events costs one insert, and any read of the ledger still sees every entry."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._queued: list[dict[str, Any]] = []
+        event.listen(session.sync_session, "do_orm_execute", self._before_query)
 
-    async def record(self, entry: LedgerEntry) -> bool:
+    async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
         # The person is nearly always in the session's identity map already: no extra query.
-        person = await self.session.get(PersonRow, entry.person_id)
-        if person is not None and person.opted_out_tracking:
+        person = await self.session.get(PersonRow, person_id)
+        return person is None or not person.opted_out_tracking
+
+    async def record(self, entry: LedgerEntry) -> bool:
+        if not await self._tracked(entry.person_id):
             return False
         result = await self.session.execute(
-            insert_ignoring_conflicts(self.session, LedgerRow).values(
-                community_id=entry.community_id,
-                person_id=entry.person_id,
-                identity_id=entry.identity_id,
-                kind=entry.kind.value,
-                occurred_at=entry.occurred_at,
-                source_event_id=entry.source_event_id[:128],
-                ref=entry.ref,
-            )
+            insert_ignoring_conflicts(self.session, LedgerRow).values(**_ledger_values(entry))
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def add(self, entry: LedgerEntry) -> None:
+        if await self._tracked(entry.person_id):
+            self._queued.append(_ledger_values(entry))
+
+    async def flush(self) -> None:
+        if self._queued:
+            queued, self._queued = self._queued, []
+            await self.session.execute(insert_ignoring_conflicts(self.session, LedgerRow), queued)
+
+    def _before_query(self, state: ORMExecuteState) -> None:
+        if self._queued and _may_touch(state.statement, LedgerRow.__table__):
+            queued, self._queued = self._queued, []
+            state.session.execute(insert_ignoring_conflicts(self.session, LedgerRow), queued)
+
+    def discard(self) -> None:
+        self._queued.clear()
 
     async def count(self, community_id: int, kind: str | None = None) -> int:
         query = (
@@ -481,19 +672,30 @@ class SqlInboxRepository:
     async def add(
         self, platform: Platform, delivery_id: str, ordering_key: str, payload: str, now: datetime
     ) -> bool:
-        result = await self.session.execute(
-            insert_ignoring_conflicts(self.session, InboxRow).values(
-                platform=platform.value,
-                delivery_id=delivery_id[:128],
-                ordering_key=ordering_key[:128],
-                payload=payload,
-                status="pending",
-                attempts=0,
-                received_at=now,
-                available_at=now,
-            )
+        return await self.add_many(platform, [(delivery_id, ordering_key, payload)], now) == 1
+
+    async def add_many(
+        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], now: datetime
+    ) -> int:
+        if not deliveries:
+            return 0
+        result = await self.session.scalars(
+            insert_ignoring_conflicts(self.session, InboxRow).returning(InboxRow.id),
+            [
+                {
+                    "platform": platform.value,
+                    "delivery_id": delivery_id[:128],
+                    "ordering_key": ordering_key[:128],
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "received_at": now,
+                    "available_at": now,
+                }
+                for delivery_id, ordering_key, payload in deliveries
+            ],
         )
-        return bool(getattr(result, "rowcount", 0))
+        return len(result.all())  # the rows added: a delivery stored before is skipped
 
     async def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[InboxRecord]:
         query = (
@@ -528,9 +730,12 @@ class SqlInboxRepository:
         ]
 
     async def mark_done(self, record_id: int, now: datetime) -> None:
+        await self.mark_all_done([record_id], now)
+
+    async def mark_all_done(self, record_ids: Sequence[int], now: datetime) -> None:
         await self.session.execute(
             update(InboxRow)
-            .where(InboxRow.id == record_id)
+            .where(InboxRow.id.in_(record_ids))
             .values(status="done", processed_at=now, error=None)
         )
 

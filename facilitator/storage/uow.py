@@ -64,7 +64,8 @@ class SqlUnitOfWork:
         self.communities = SqlCommunityRepository(self.session)
         self.members = SqlMemberRepository(self.session)
         self.grants = SqlGrantRepository(self.session)
-        self.ledger = SqlLedgerRepository(self.session)
+        self._ledger = SqlLedgerRepository(self.session)  # queued entries: flushed at commit
+        self.ledger = self._ledger
         self.link_codes = SqlLinkCodeRepository(self.session)
         self.inbox = SqlInboxRepository(self.session)
         self.knowledge = SqlKnowledgeRepository(self.session)
@@ -84,11 +85,13 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
+            self._ledger.discard()
             await self.session.rollback()
         finally:
             await self.session.close()
 
     async def commit(self) -> None:
+        await self._ledger.flush()
         await self.session.commit()
 
 

@@ -106,6 +106,7 @@ async def telegram_harness(
         poll_request=poll_request,
         limiter=FloodLimiter(clock=virtual.clock, sleep=virtual.sleep),
         sleep=virtual.sleep,
+        accept_many=app.inbox.accept_many,
     )
     app.attach(Platform.TELEGRAM, adapter.messenger, adapter.decoder)
     await adapter.start()

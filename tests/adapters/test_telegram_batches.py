@@ -1,0 +1,152 @@
+"""A polled batch is handled in one transaction: the outcome equals one update at a time.
+
+The inbox hands the core up to a hundred stored updates at once (`Facilitator.handle_all`),
+which loads their people and communities together and queues ledger writes. Whatever is in
+the batch (new and known people, questions and their answers, thanks, links, a command that
+changes a member's language, a newcomer, an edit), the ledger, the questions and the replies
+must be exactly those of handling each update alone.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from facilitator.storage.models import IdentityRow, LedgerRow, QuestionRow
+from tests.adapters.fakes.telegram_api import (
+    FakeTelegramAPI,
+    supergroup_chat,
+    text_update,
+    user,
+)
+from tests.adapters.telegram_support import TelegramHarness, telegram_harness
+from tests.conftest import FrozenClock
+
+GROUP = supergroup_chat(-1005550001, "Batch group")
+FIRST = 1_790_000_000
+PEOPLE = [user(7_000_000 + n, f"Person {n}", language_code="en") for n in range(12)]
+TEXTS = ("Les comparto el informe", "Great session today", "Bom dia a todos")
+QUESTIONS = ("¿Alguien tiene una plantilla?", "How do you measure engagement?")
+
+
+def conversation(count: int = 150, seed: int = 5) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    updates: list[dict[str, Any]] = []
+    authors: dict[int, dict[str, Any]] = {}
+    for n in range(1, count + 1):
+        sender = PEOPLE[rng.randrange(len(PEOPLE))]
+        roll = rng.random()
+        if n == 40:
+            body = "/lang es"
+        elif n == 41:
+            sender, body = PEOPLE[0], "/lang"
+        elif roll < 0.15:
+            body = rng.choice(QUESTIONS)
+        elif roll < 0.22:
+            body = f"Miren esto: https://example.org/recurso/{n}"
+        elif roll < 0.32:
+            body = "¡Gracias!"
+        else:
+            body = rng.choice(TEXTS)
+        if n == 40:
+            sender = PEOPLE[0]
+        scripted = {10: (1, QUESTIONS[1], None), 11: (2, "Count replies per week", 10)}
+        scripted[12] = (1, "Thanks, that helps!", 11)  # a thanked answer, all in one batch
+        if n in scripted:
+            who, body, reply = scripted[n]
+            sender = PEOPLE[who]
+            roll = 1.0 if reply is None else 0.2
+        update = text_update(
+            body, from_user=sender, chat=GROUP, message_id=n, update_id=n, date=FIRST + n
+        )
+        if 0.15 <= roll < 0.45 and n > 1:
+            target = scripted[n][2] if n in scripted else rng.randrange(max(1, n - 20), n)
+            update["message"]["reply_to_message"] = {
+                "message_id": target,
+                "from": authors[target],
+                "chat": GROUP,
+                "date": FIRST + target,
+                "text": "…",
+            }
+        if n == 90:  # a newcomer joins in the middle of the batch
+            newcomer = user(7_100_000, "Newcomer")
+            update = {
+                "update_id": n,
+                "message": {
+                    "message_id": n,
+                    "from": newcomer,
+                    "chat": GROUP,
+                    "date": FIRST + n,
+                    "new_chat_members": [newcomer],
+                },
+            }
+            sender = newcomer
+        if n == 120:  # an edit never counts
+            update = text_update(
+                "Great session today (edited)",
+                from_user=authors[119],
+                chat=GROUP,
+                message_id=119,
+                update_id=n,
+                date=FIRST + n,
+                edited=True,
+            )
+        authors[n] = sender
+        updates.append(update)
+    return updates
+
+
+async def outcome(tg: TelegramHarness) -> dict[str, Any]:
+    async with tg.app.uow_factory() as uow:
+        session = uow.session  # type: ignore[attr-defined]
+        identities = await session.scalars(select(IdentityRow))
+        people = {row.person_id: row.platform_user_id for row in identities}
+        ledger = sorted(
+            (row.kind, people[row.person_id], row.source_event_id, row.ref or "")
+            for row in await session.scalars(select(LedgerRow))
+        )
+        questions = sorted(
+            (
+                row.message_id,
+                people[row.person_id],
+                people.get(row.answered_by or -1, ""),
+                row.answered_at is not None,
+            )
+            for row in await session.scalars(select(QuestionRow))
+        )
+        inbox = await uow.inbox.counts()
+    return {"ledger": ledger, "questions": questions, "inbox": inbox, "sent": tg.sent_texts()}
+
+
+async def test_a_batch_ends_as_one_update_at_a_time(tmp_path: Path, clock: FrozenClock) -> None:
+    updates = conversation()
+    results = []
+    for batched in (True, False):
+        folder = tmp_path / ("batched" if batched else "single")
+        folder.mkdir()
+        async with (
+            FakeTelegramAPI() as api,
+            telegram_harness(api, folder, clock) as tg,
+        ):
+            if batched:
+                api.queue_updates(updates)
+                while await tg.adapter.poller.poll_once():
+                    pass
+                await tg.app.inbox.process_pending()
+            else:
+                for update in updates:
+                    await tg.poll(update)
+            results.append(await outcome(tg))
+            assert not api.internal_errors
+    batched_result, single_result = results
+    assert batched_result["inbox"] == {"done": len(updates)}
+    kinds = {entry[0] for entry in batched_result["ledger"]}
+    # The conversation exercises what a batch must get right.
+    assert {"message_posted", "question_asked", "answer_given", "thanks_received"} <= kinds
+    assert {"resource_shared", "member_joined", "answer_thanked"} <= kinds
+    assert any(answered for *_, answered in batched_result["questions"])
+    assert any("español" in text for text in batched_result["sent"])
+    assert batched_result == single_result
