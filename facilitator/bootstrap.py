@@ -12,6 +12,7 @@ from facilitator.commands import (
     basic,
     community,
     facilitation,
+    home,
     knowledge,
     participation,
     polls,
@@ -64,6 +65,7 @@ def command_specs() -> Sequence[CommandSpec]:
         *facilitation.COMMANDS,
         *polls.COMMANDS,
         *webinars.COMMANDS,
+        *home.COMMANDS,
     )
 
 
@@ -180,6 +182,7 @@ def build_app(
         settings.default_timezone,
     )
     privacy.register(services)
+    home.register(services)
     retention = Retention(uow_factory, settings.retention_days, settings.retention_text_days)
     core = Facilitator(services)
     sender = ReplySender()

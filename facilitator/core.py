@@ -8,6 +8,12 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
+from facilitator.commands.forms import (
+    FORM_PREFIX,
+    FormInput,
+    render_form,
+    submitted_values,
+)
 from facilitator.commands.spec import (
     ArgumentError,
     CommandRegistry,
@@ -42,7 +48,7 @@ from facilitator.domain.model import (
 )
 from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.knowledge.text import guess_language
-from facilitator.markup import Button, Destination, OutboundMessage, RichText
+from facilitator.markup import Button, Destination, Form, OutboundMessage, RichText
 from facilitator.participation.signals import is_thanks
 from facilitator.ports import Clock, UnitOfWork
 from facilitator.questions import is_question
@@ -133,6 +139,71 @@ class CommandContext:
 
     def role_label(self, role: Role) -> str:
         return self.t(f"core.roles.{role.label}")
+
+    async def role_in(self, community: Community) -> Role:
+        """The member's role in another community than the event's (the Home tab lists all)."""
+        if self.community is not None and community.id == self.community.id:
+            return self.role
+        return await effective_role(
+            self.uow, self.services.settings, self.member, community, self.origin.user
+        )
+
+    async def belongs_to(self, community_id: int) -> bool:
+        """Whether the member may act on this community's polls and webinars from here: in
+        the community itself, or from a direct conversation (the Home tab) as one of its
+        members."""
+        if self.community is not None and self.community.id == community_id:
+            return True
+        if not self.origin.is_direct:
+            return False
+        membership = await self.uow.members.membership(self.member.person_id, community_id)
+        return membership is not None and membership.left_at is None
+
+
+async def effective_role(
+    uow: UnitOfWork,
+    settings: CoreSettings,
+    member: Member,
+    community: Community | None,
+    user: PlatformUser,
+) -> Role:
+    """The member's role in a community, from what the database holds (`combine_role`)."""
+    identities = await uow.members.by_person(member.person_id)
+    grants = [
+        grant
+        for identity in identities
+        for grant in await uow.grants.for_identity(identity.platform, identity.platform_user_id)
+    ]
+    membership = None
+    if community is not None:
+        membership = await uow.members.membership(member.person_id, community.id)
+    return combine_role(settings, identities, grants, membership, community, user)
+
+
+def combine_role(
+    settings: CoreSettings,
+    identities: Sequence[Member],
+    grants: Sequence[RoleGrant],
+    membership: Membership | None,
+    community: Community | None,
+    user: PlatformUser,
+) -> Role:
+    """The highest of: installation admin, grants for this community or all, membership
+    role, and platform admin when that makes a moderator."""
+    if any((i.platform, i.platform_user_id) in settings.admins for i in identities):
+        return Role.ADMIN
+    roles = [Role.MEMBER]
+    roles.extend(
+        grant.role
+        for grant in grants
+        if grant.community_id is None or (community and grant.community_id == community.id)
+    )
+    if community is not None:
+        if membership is not None:
+            roles.append(membership.role)
+        if user.is_platform_admin and settings.platform_admins_are_moderators:
+            roles.append(Role.MODERATOR)
+    return max(roles)
 
 
 @dataclass
@@ -249,7 +320,9 @@ class Facilitator:
                 for i in identities
                 for grant in known.grants.get((i.platform, i.platform_user_id), [])
             ]
-            role = self._role(identities, grants, membership, community, origin.user)
+            role = combine_role(
+                self.services.settings, identities, grants, membership, community, origin.user
+            )
         else:
             role = await self.role_of(uow, member, community, origin.user)
         locale = resolve_locale(
@@ -321,44 +394,7 @@ class Facilitator:
     async def role_of(
         self, uow: UnitOfWork, member: Member, community: Community | None, user: PlatformUser
     ) -> Role:
-        identities = await uow.members.by_person(member.person_id)
-        grants = [
-            grant
-            for identity in identities
-            for grant in await uow.grants.for_identity(
-                identity.platform, identity.platform_user_id
-            )
-        ]
-        membership = None
-        if community is not None:
-            membership = await uow.members.membership(member.person_id, community.id)
-        return self._role(identities, grants, membership, community, user)
-
-    def _role(
-        self,
-        identities: Sequence[Member],
-        grants: Sequence[RoleGrant],
-        membership: Membership | None,
-        community: Community | None,
-        user: PlatformUser,
-    ) -> Role:
-        """The highest of: configured admin, grants for this community or all, membership
-        role, and platform admin when that makes a moderator."""
-        settings = self.services.settings
-        if any((i.platform, i.platform_user_id) in settings.admins for i in identities):
-            return Role.ADMIN
-        roles = [Role.MEMBER]
-        roles.extend(
-            grant.role
-            for grant in grants
-            if grant.community_id is None or (community and grant.community_id == community.id)
-        )
-        if community is not None:
-            if membership is not None:
-                roles.append(membership.role)
-            if user.is_platform_admin and settings.platform_admins_are_moderators:
-                roles.append(Role.MODERATOR)
-        return max(roles)
+        return await effective_role(uow, self.services.settings, member, community, user)
 
     async def _community_for(
         self, uow: UnitOfWork, origin: Origin, member: Member
@@ -395,31 +431,36 @@ class Facilitator:
             child = spec.subcommand(head.lower()) if head else None
             if child is not None:
                 spec, raw = child, rest
-        if ctx.role < spec.role:
-            log.warning(
-                "command refused for lack of role",
-                extra={"command": spec.path, "role": ctx.role.label, "needs": spec.role.label},
-            )
-            ctx.say(
-                "errors.not_allowed",
-                command=spec.path.replace(".", " "),
-                role=ctx.role_label(spec.role),
-                private=True,
-            )
+        if not permitted(ctx, spec):
             return
         try:
             args = parse_args(spec, raw)
         except ArgumentError as error:
             log.info("malformed arguments", extra={"command": spec.path, "error": error.key})
-            self._argument_error(ctx, spec, error)
+            # Run without arguments, a command with a form offers it (platforms without forms
+            # show the same usage as before).
+            form = self._form_for(ctx, spec) if not raw.strip() else None
+            self._argument_error(ctx, spec, error, form=form)
             return
         if spec.handler is None:
             self._unknown(ctx, name)
             return
         await spec.handler(ctx, args)
 
+    def _form_for(self, ctx: CommandContext, spec: CommandSpec) -> Form | None:
+        if spec.form is None or spec.handler is None:
+            return None
+        if spec.form.groups_only and ctx.origin.is_direct:
+            return None
+        zone = ctx.community.timezone if ctx.community else self.services.settings.default_timezone
+        return render_form(ctx, spec, ctx.origin.chat_id, zone)
+
     def _argument_error(
-        self, ctx: CommandContext, spec: CommandSpec, error: ArgumentError
+        self,
+        ctx: CommandContext,
+        spec: CommandSpec,
+        error: ArgumentError,
+        form: Form | None = None,
     ) -> None:
         values = dict(error.values)
         if "arg" in values:
@@ -427,7 +468,34 @@ class Facilitator:
         body = ctx.rich(error.key, **values) + ctx.rich(
             "errors.usage", usage=ctx.t(spec.usage_key)
         )
-        ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+        ctx.reply(OutboundMessage(body, ephemeral=True, form=form), private=True)
+
+    async def _submitted(self, ctx: CommandContext, event: ButtonPressed) -> None:
+        """A form came back: its fields become the command's arguments, and the command runs
+        as if typed (same role check, same validation, same handler)."""
+        spec = self.registry.find(event.action[len(FORM_PREFIX) :])
+        if (
+            spec is None
+            or spec.form is None
+            or spec.handler is None
+            or not spec.available_on(ctx.origin.platform)
+        ):
+            log.info("unknown form", extra={"action": event.action[:64]})
+            ctx.say("errors.stale_button", private=True)
+            return
+        if not permitted(ctx, spec):
+            return
+        zone = ctx.community.timezone if ctx.community else self.services.settings.default_timezone
+        submitted = FormInput(submitted_values(event.value), self.services.clock.now(), zone)
+        try:
+            args = spec.form.convert(submitted)
+        except ArgumentError as error:
+            # The form has closed by now (the platform was answered when the event was
+            # stored), so the explanation goes to the member privately.
+            log.info("form refused", extra={"command": spec.path, "error": error.key})
+            self._argument_error(ctx, spec, error)
+            return
+        await spec.handler(ctx, args)
 
     def _unknown(self, ctx: CommandContext, name: str) -> None:
         log.info("unknown command", extra={"command": name[:32]})
@@ -483,6 +551,9 @@ class Facilitator:
                 await self._record(ctx, ParticipationKind.QUESTION_ASKED)
 
     async def _button(self, ctx: CommandContext, event: ButtonPressed) -> None:
+        if event.action.startswith(FORM_PREFIX):
+            await self._submitted(ctx, event)
+            return
         handler = self.services.buttons.get(event.action)
         if handler is None:
             log.info("unknown button action", extra={"action": event.action[:64]})
@@ -549,3 +620,22 @@ class Facilitator:
                 ref=ref[:200] if ref else None,
             )
         )
+
+
+def permitted(ctx: CommandContext, spec: CommandSpec, role: Role | None = None) -> bool:
+    """The one role check of a command (by default with the member's role where the event
+    happened); a refusal is explained to the member privately."""
+    role = ctx.role if role is None else role
+    if role >= spec.role:
+        return True
+    log.warning(
+        "command refused for lack of role",
+        extra={"command": spec.path, "role": role.label, "needs": spec.role.label},
+    )
+    ctx.say(
+        "errors.not_allowed",
+        command=spec.path.replace(".", " "),
+        role=ctx.role_label(spec.role),
+        private=True,
+    )
+    return False

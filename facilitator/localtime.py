@@ -41,3 +41,39 @@ def show(moment: datetime, zone_name: str | None) -> str:
 
 def to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+# Offered first when a form asks for a time zone (the community's own zone comes first).
+COMMON_ZONES = (
+    "UTC",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Mexico_City",
+    "America/Guatemala",
+    "America/Bogota",
+    "America/Lima",
+    "America/Caracas",
+    "America/La_Paz",
+    "America/Santiago",
+    "America/Asuncion",
+    "America/Argentina/Buenos_Aires",
+    "America/Montevideo",
+    "America/Sao_Paulo",
+    "Atlantic/Azores",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Madrid",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Africa/Lagos",
+    "Africa/Luanda",
+    "Africa/Maputo",
+    "Africa/Nairobi",
+    "Asia/Kolkata",
+    "Asia/Jakarta",
+    "Asia/Manila",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)

@@ -87,6 +87,60 @@ class NativePoll:
     anonymous: bool = False
 
 
+class FieldKind(StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    OPTIONS = "options"  # a list, one item per line
+    DATE = "date"  # YYYY-MM-DD
+    TIME = "time"  # HH:MM
+    TIMEZONE = "timezone"  # an IANA zone, chosen among the options
+    CHOICE = "choice"  # one of the options
+    CHECKBOX = "checkbox"  # any of the options, each on or off
+
+
+@dataclass(frozen=True)
+class FieldOption:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form, already in the member's language."""
+
+    name: str
+    kind: FieldKind
+    label: str
+    required: bool = True
+    max_length: int | None = None
+    initial: str | tuple[str, ...] | None = None
+    options: tuple[FieldOption, ...] = ()
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form a platform can draw itself (a Slack modal). Its submission comes back as a
+    `ButtonPressed` whose action is `form_id` and whose value is the fields as JSON, from the
+    conversation named by `conversation`. Platforms without forms show the message's body,
+    so a message with a form carries the command's usage too."""
+
+    form_id: str
+    title: str
+    submit: str
+    fields: tuple[FormField, ...]
+    conversation: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """Part of a message with its own buttons, for surfaces that place buttons next to the text
+    they belong to (Slack's Home tab)."""
+
+    body: RichText
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     body: RichText
@@ -94,6 +148,22 @@ class OutboundMessage:
     ephemeral: bool = False
     attachment: Attachment | None = None
     poll: NativePoll | None = None
+    form: Form | None = None
+    # The same content as `body` and `buttons`, in parts; renderers that cannot interleave
+    # buttons with text use body and buttons.
+    sections: tuple[Section, ...] = ()
+
+    @classmethod
+    def of_sections(
+        cls, sections: Iterable[Section], *, ephemeral: bool = False
+    ) -> OutboundMessage:
+        parts = tuple(sections)
+        return cls(
+            RichText.join(s.body for s in parts),
+            buttons=tuple(row for s in parts for row in s.buttons),
+            ephemeral=ephemeral,
+            sections=parts,
+        )
 
 
 @dataclass(frozen=True)

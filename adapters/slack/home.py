@@ -1,4 +1,4 @@
-"""The App Home tab: what the core answers to "help", published with views.publish."""
+"""The App Home tab: the core's overview of the member, published with views.publish."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from adapters.slack.commands import UMBRELLA
 from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.markup import OutboundMessage
 
-# Opening the Home tab is decoded as the member asking for help in a direct conversation whose
-# chat id names the Home tab of that member; the messenger publishes the reply there.
+# Opening the Home tab is decoded as the member running the core's hidden `home` command in a
+# direct conversation whose chat id names the Home tab of that member; the messenger publishes
+# the reply there.
 HOME_PREFIX = "home:"
-HOME_COMMAND = "help"
+HOME_COMMAND = "home"
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home tab view
+FOOTER_BLOCKS = 2
 
 
 def home_chat(user_id: str) -> str:
@@ -34,12 +36,18 @@ def hint(catalogue: Catalogue, slack_locale: str | None) -> str:
 
 
 def home_view(message: OutboundMessage, footer: str | None) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = []
-    body = render.rich_text(message.body)
-    if body is not None:
-        blocks.append(body)
-    blocks.extend(render.actions(message.buttons))
+    """The view: the message's sections (each text with its own buttons), as many whole
+    sections as Slack's 100 blocks allow, and the footer always last."""
+    groups = render.section_blocks(message.sections)
+    if not groups:
+        body = render.rich_text(message.body)
+        groups = [
+            [body] if body is not None else [],
+            *([b] for b in render.actions(message.buttons)),
+        ]
+    room = MAX_HOME_BLOCKS - (FOOTER_BLOCKS if footer else 0)
+    blocks = render.fitting(groups, room)
     if footer:
         blocks.append({"type": "divider"})
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
-    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+    return {"type": "home", "blocks": blocks}

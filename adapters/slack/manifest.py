@@ -24,6 +24,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.info": ("channels:read", "groups:read", "mpim:read"),
     "users.info": ("users:read",),
     "views.publish": (),
+    "views.open": (),  # no scope: the trigger of the member's own action is the permission
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
     # Socket Mode: called with the app-level token, whose scope is connections:write.

@@ -9,11 +9,11 @@ from typing import Any
 from adapters.slack import home, render
 from adapters.slack.directory import Directory
 from adapters.slack.render import SlackMessage
-from adapters.slack.response_urls import INTERACTION_PREFIX, ResponseUrls
+from adapters.slack.response_urls import INTERACTION_PREFIX, ResponseUrls, trigger_of
 from adapters.slack.webapi import SlackWeb, post_to_response_url
-from facilitator.domain.errors import ConversationUnavailable
+from facilitator.domain.errors import ConversationUnavailable, DeliveryError
 from facilitator.i18n import Catalogue
-from facilitator.markup import Destination, OutboundMessage
+from facilitator.markup import Destination, Form, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ class SlackMessenger:
       a slash command, the response_url posts it in the channel instead.
     - a user id as the chat: a DM, opened with conversations.open.
     - the Home tab of a member (`home:<user>`): views.publish.
+    - a message with a form: a modal (views.open with the trigger_id of the interaction it
+      answers). The trigger lives three seconds; without one, or when Slack refuses it, the
+      message's body (the command's usage) is sent instead, as any message.
     """
 
     def __init__(
@@ -47,6 +50,8 @@ class SlackMessenger:
         self._catalogue = catalogue
 
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        if message.form is not None and await self._open_modal(destination, message.form):
+            return None
         home_user = home.home_user(destination.chat_id)
         if home_user is not None:
             await self._publish_home(home_user, message)
@@ -145,6 +150,21 @@ class SlackMessenger:
             "blocks": part.blocks,
         }
         return await post_to_response_url(url, body, self._response_urls.sdk_logger)
+
+    async def _open_modal(self, destination: Destination, form: Form) -> bool:
+        trigger = trigger_of(destination.reply_to_message_id)
+        if trigger is None:
+            log.info("form without a trigger, usage sent instead", extra={"form": form.form_id})
+            return False
+        try:
+            await self._web.open_view(trigger, render.modal(form))
+        except DeliveryError as error:
+            log.info(
+                "modal not opened, usage sent instead",
+                extra={"form": form.form_id, "error": str(error)[:100]},
+            )
+            return False
+        return True
 
     async def _publish_home(self, user_id: str, message: OutboundMessage) -> None:
         # The footer follows the member's Slack language; the body is the core's, in theirs.

@@ -15,6 +15,7 @@ interpret. Slack mrkdwn has no escape character, so substitution is the only rob
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -22,7 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from facilitator.markup import Block, Button, OutboundMessage, RichText, Span, Style
+from facilitator.markup import (
+    Block,
+    Button,
+    FieldKind,
+    Form,
+    FormField,
+    OutboundMessage,
+    RichText,
+    Section,
+    Span,
+    Style,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +48,21 @@ MAX_ACTION_ID = 255
 MAX_BUTTON_VALUE = 2000
 MAX_BUTTONS_PER_ROW = 25  # elements of one actions block
 MAX_BUTTON_ROWS = 20
+MAX_MESSAGE_BLOCKS = 50
+# Modals (docs.slack.dev/reference/views/modal-views and the Block Kit element references):
+# title and buttons 24 characters, 100 blocks, private_metadata 3,000 characters, callback_id
+# 255; an input's label 2,000; a plain_text_input holds at most 3,000 characters; a select at
+# most 100 options and checkboxes 10, whose text is at most 75 and value 150 characters.
+MAX_VIEW_TITLE = 24
+MAX_VIEW_BLOCKS = 100
+MAX_METADATA = 3000
+MAX_CALLBACK_ID = 255
+MAX_LABEL = 2000
+MAX_INPUT = 3000
+MAX_SELECT_OPTIONS = 100
+MAX_CHECKBOXES = 10
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
 ACTION_SUFFIX = re.compile(r"#\d{1,3}\.\d{1,3}$")
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -286,8 +313,38 @@ def split(body: RichText, limit: int = MAX_PART_CHARS) -> list[RichText]:
     return parts
 
 
+def section_blocks(sections: Sequence[Section]) -> list[list[JSONDict]]:
+    """Each section's blocks (its text, then its buttons), kept apart so that a caller short
+    of room can leave whole sections out."""
+    rendered = []
+    for section in sections:
+        blocks: list[JSONDict] = []
+        body = rich_text(section.body)
+        if body is not None:
+            blocks.append(body)
+        blocks.extend(actions(section.buttons))
+        if blocks:
+            rendered.append(blocks)
+    return rendered
+
+
+def fitting(groups: Sequence[Sequence[JSONDict]], room: int) -> list[JSONDict]:
+    """The groups of blocks, in order, as long as they fit in `room` blocks."""
+    blocks: list[JSONDict] = []
+    for group in groups:
+        if len(blocks) + len(group) > room:
+            log.warning("blocks left out for lack of room", extra={"room": room})
+            break
+        blocks.extend(group)
+    return blocks
+
+
 def compose(message: OutboundMessage, limit: int = MAX_PART_CHARS) -> list[SlackMessage]:
     """The Slack messages for one neutral message; buttons go with the last part."""
+    if message.sections and len(mrkdwn(message.body)) <= limit:
+        laid_out = fitting(section_blocks(message.sections), MAX_MESSAGE_BLOCKS)
+        if laid_out:
+            return [SlackMessage(text=mrkdwn(message.body) or "·", blocks=laid_out)]
     bodies = split(message.body, limit) or [RichText()]
     button_blocks = actions(message.buttons)
     composed = []
@@ -305,3 +362,82 @@ def compose(message: OutboundMessage, limit: int = MAX_PART_CHARS) -> list[Slack
             continue
         composed.append(SlackMessage(text=text if text.strip() else "·", blocks=blocks))
     return composed
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def _plain(text: str, limit: int) -> JSONDict:
+    return {"type": "plain_text", "text": (text.strip() or "·")[:limit], "emoji": True}
+
+
+def _option(value: str, label: str) -> JSONDict:
+    return {"text": _plain(label, MAX_OPTION_TEXT), "value": value[:MAX_OPTION_VALUE]}
+
+
+def _form_element(field: FormField) -> JSONDict:
+    initial = field.initial
+    kind = field.kind
+    if kind in (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT, FieldKind.OPTIONS):
+        element: JSONDict = {
+            "type": "plain_text_input",
+            "action_id": field.name,
+            "multiline": kind is not FieldKind.SHORT_TEXT,
+            "max_length": min(field.max_length or MAX_INPUT, MAX_INPUT),
+        }
+        if isinstance(initial, str) and initial:
+            element["initial_value"] = initial[:MAX_INPUT]
+        return element
+    if kind is FieldKind.DATE:
+        element = {"type": "datepicker", "action_id": field.name}
+        if isinstance(initial, str) and initial:
+            element["initial_date"] = initial
+        return element
+    if kind is FieldKind.TIME:
+        element = {"type": "timepicker", "action_id": field.name}
+        if isinstance(initial, str) and initial:
+            element["initial_time"] = initial
+        return element
+    if kind is FieldKind.CHECKBOX:
+        options = [_option(o.value, o.label) for o in field.options[:MAX_CHECKBOXES]]
+        element = {"type": "checkboxes", "action_id": field.name, "options": options}
+        chosen = {initial} if isinstance(initial, str) else set(initial or ())
+        selected = [o for o in options if o["value"] in chosen]
+        if selected:
+            element["initial_options"] = selected
+        return element
+    # A choice or a time zone: a menu Slack lets people filter by typing.
+    options = [_option(o.value, o.label) for o in field.options[:MAX_SELECT_OPTIONS]]
+    element = {"type": "static_select", "action_id": field.name, "options": options}
+    match = next((o for o in options if o["value"] == initial), None)
+    if match is not None:
+        element["initial_option"] = match
+    return element
+
+
+def input_block(field: FormField) -> JSONDict:
+    block: JSONDict = {
+        "type": "input",
+        "block_id": field.name,
+        "optional": not field.required,
+        "label": _plain(field.label, MAX_LABEL),
+        "element": _form_element(field),
+    }
+    if field.hint:
+        block["hint"] = _plain(field.hint, MAX_LABEL)
+    return block
+
+
+def modal(form: Form) -> JSONDict:
+    """A form as a modal view; the conversation it is for travels in private_metadata."""
+    metadata = json.dumps({"channel": form.conversation}) if form.conversation else ""
+    if len(metadata) > MAX_METADATA:
+        metadata = ""
+    return {
+        "type": "modal",
+        "callback_id": form.form_id[:MAX_CALLBACK_ID],
+        "title": _plain(form.title, MAX_VIEW_TITLE),
+        "submit": _plain(form.submit, MAX_VIEW_TITLE),
+        "private_metadata": metadata,
+        "blocks": [input_block(f) for f in form.fields[:MAX_VIEW_BLOCKS]],
+    }

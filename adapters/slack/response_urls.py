@@ -29,6 +29,13 @@ class _Hook:
     uses_left: int
 
 
+def trigger_of(reference: str | None) -> str | None:
+    """The trigger_id in an interaction reference: what opens a modal for that interaction."""
+    if not reference or not reference.startswith(INTERACTION_PREFIX):
+        return None
+    return reference[len(INTERACTION_PREFIX) :] or None
+
+
 class ResponseUrls:
     def __init__(
         self,

@@ -46,6 +46,8 @@ UNAVAILABLE = frozenset(
 UNREACHABLE = frozenset(
     {"user_not_found", "user_not_in_channel", "user_disabled", "cannot_dm_bot", "users_not_found"}
 )
+# A modal can no longer be opened with this trigger (it lives three seconds and opens one view).
+TRIGGER_GONE = frozenset({"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"})
 # The token no longer works: the app was uninstalled or its token revoked.
 REVOKED = frozenset(
     {"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"}
@@ -152,6 +154,9 @@ class SlackWeb:
         if code in UNREACHABLE:
             log.warning("slack recipient unreachable", extra=context)
             return RecipientUnreachable(f"{method}: {code}")
+        if code in TRIGGER_GONE:
+            log.info("slack trigger no longer usable", extra=context)
+            return DeliveryError(f"{method}: {code}")
         if code in REVOKED:
             self.suspend(code)
             return DeliveryError(f"{method}: {code}")
@@ -229,6 +234,12 @@ class SlackWeb:
     async def publish_home(self, user: str, view: Mapping[str, Any]) -> AsyncSlackResponse:
         return await self._call(
             "views.publish", lambda: self.client.views_publish(user_id=user, view=dict(view))
+        )
+
+    async def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> AsyncSlackResponse:
+        return await self._call(
+            "views.open",
+            lambda: self.client.views_open(trigger_id=trigger_id, view=dict(view)),
         )
 
     async def upload_file(

@@ -11,7 +11,16 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, sub
+from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
+from facilitator.commands.spec import (
+    Arg,
+    ArgKind,
+    ArgumentError,
+    CommandSpec,
+    ParsedArgs,
+    convert,
+    sub,
+)
 from facilitator.core import CommandContext, Services
 from facilitator.domain.events import MessageReceived
 from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
@@ -20,7 +29,7 @@ from facilitator.knowledge.render import clip as _clip
 from facilitator.knowledge.render import render_item
 from facilitator.knowledge.service import KnowledgeBase, Lookup, Outcome
 from facilitator.knowledge.text import fold, guess_language
-from facilitator.markup import Button, OutboundMessage, RichText
+from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +215,52 @@ async def faq_add(ctx: CommandContext, args: ParsedArgs) -> None:
     log.info("faq added", extra={"item": item.id, "community": ctx.community.key})
     ctx.say("kb.added", id=item.id, title=_clip(question, 200))
 
+
+FAQ_ADD_ARGS = (
+    Arg("question", max_length=300),
+    Arg("answer", max_length=3000),
+    Arg("extras", required=False, repeat=True, max_length=300),
+)
+MAX_ALTERNATES = 10
+
+
+def faq_from_form(form: FormInput) -> ParsedArgs:
+    """The FAQ form's fields -> `/faq add`'s arguments, checked by the same declarations."""
+    question_arg, answer_arg, extras_arg = FAQ_ADD_ARGS
+    values: dict[str, object] = {}
+    for arg in (question_arg, answer_arg):
+        text = form.text(arg.name)
+        if not text:
+            raise ArgumentError("errors.missing_argument", arg=arg.name)
+        values[arg.name] = convert(arg, text)
+    # An alternate phrasing is never a theme, even if someone starts it with "#".
+    extras = [line.lstrip("#").strip() for line in form.lines("alternates")]
+    extras = [e for e in extras if e][:MAX_ALTERNATES]
+    theme = form.text("theme").lstrip("#").strip()
+    if theme:
+        extras.append("#" + theme)
+    values[extras_arg.name] = [convert(extras_arg, e) for e in extras]
+    return ParsedArgs(values)
+
+
+FAQ_FORM = FormSpec(
+    title_key="forms.faq.title",
+    submit_key="forms.faq.submit",
+    fields=(
+        FieldSpec("question", "forms.faq.question", max_length=300),
+        FieldSpec("answer", "forms.faq.answer", FieldKind.LONG_TEXT, max_length=3000),
+        FieldSpec("theme", "forms.faq.theme", required=False, max_length=64),
+        FieldSpec(
+            "alternates",
+            "forms.faq.alternates",
+            FieldKind.OPTIONS,
+            required=False,
+            max_length=MAX_ALTERNATES * 301,
+            hint_key="forms.faq.alternates_hint",
+        ),
+    ),
+    convert=faq_from_form,
+)
 
 EDITABLE = ("question", "answer", "theme", "alternate", "review")
 
@@ -439,16 +494,7 @@ COMMANDS = (
         subcommands=(
             sub(
                 "faq",
-                CommandSpec(
-                    "add",
-                    faq_add,
-                    args=(
-                        Arg("question", max_length=300),
-                        Arg("answer", max_length=3000),
-                        Arg("extras", required=False, repeat=True, max_length=300),
-                    ),
-                    role=Role.MODERATOR,
-                ),
+                CommandSpec("add", faq_add, args=FAQ_ADD_ARGS, role=Role.MODERATOR, form=FAQ_FORM),
             ),
             sub(
                 "faq",

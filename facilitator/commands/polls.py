@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, ParsedArgs, sub
 from facilitator.core import CommandContext, Services
 from facilitator.domain.model import Role
-from facilitator.markup import OutboundMessage
-from facilitator.polls.parsing import parse_poll
+from facilitator.domain.polls import PollDraft
+from facilitator.markup import FieldKind, OutboundMessage
+from facilitator.polls.parsing import (
+    MAX_OPTION,
+    MAX_OPTIONS,
+    MAX_QUESTION,
+    build_poll,
+    closing_on,
+    parse_poll,
+)
 from facilitator.polls.service import VOTE_ACTION, Polls
+
+# A poll that came from a form arrives already built (and checked) under this argument.
+DRAFT = "draft"
+SETTINGS = ("multiple", "anonymous", "remind")
 
 
 def polls(ctx: CommandContext) -> Polls:
@@ -21,9 +34,11 @@ async def create(ctx: CommandContext, args: ParsedArgs) -> None:
         ctx.say("errors.needs_community", private=True)
         return
     try:
-        draft = parse_poll(
-            args.text("poll") or "", ctx.services.clock.now(), ctx.community.timezone
-        )
+        draft = args.get(DRAFT)
+        if not isinstance(draft, PollDraft):
+            draft = parse_poll(
+                args.text("poll") or "", ctx.services.clock.now(), ctx.community.timezone
+            )
     except ArgumentError as error:
         body = ctx.rich(error.key, **error.values) + ctx.rich(
             "errors.usage", usage=ctx.t("commands.poll.usage")
@@ -59,13 +74,59 @@ def register(services: Services, feature: Polls) -> None:
     services.poll_votes = feature.vote_native
 
 
-CLOSE = CommandSpec("close", close, args=(Arg("id", ArgKind.INT, required=False),))
+def from_form(form: FormInput) -> ParsedArgs:
+    """The poll form's fields -> the poll, checked as `/poll`'s text is."""
+    if not form.text("question"):
+        raise ArgumentError("polls.errors.no_question")
+    day, hour = form.text("closes_on"), form.text("closes_at")
+    if hour and not day:
+        raise ArgumentError("polls.errors.bad_close", value=hour[:20])
+    closes_at = closing_on(day, hour or None, form.now, form.timezone) if day else None
+    draft = build_poll(
+        form.text("question"),
+        form.lines("options"),
+        form.chosen("settings") & set(SETTINGS),
+        closes_at,
+    )
+    return ParsedArgs({DRAFT: draft})
+
+
+FORM = FormSpec(
+    title_key="forms.poll.title",
+    submit_key="forms.poll.submit",
+    fields=(
+        FieldSpec("question", "forms.poll.question", max_length=MAX_QUESTION),
+        FieldSpec(
+            "options",
+            "forms.poll.options",
+            FieldKind.OPTIONS,
+            max_length=MAX_OPTIONS * (MAX_OPTION + 1),
+            hint_key="forms.poll.options_hint",
+        ),
+        FieldSpec("closes_on", "forms.poll.closes_on", FieldKind.DATE, required=False),
+        FieldSpec("closes_at", "forms.poll.closes_at", FieldKind.TIME, required=False),
+        FieldSpec(
+            "settings",
+            "forms.poll.settings",
+            FieldKind.CHECKBOX,
+            required=False,
+            choices=(
+                Choice("multiple", "forms.poll.multiple"),
+                Choice("anonymous", "forms.poll.anonymous"),
+                Choice("remind", "forms.poll.remind"),
+            ),
+        ),
+    ),
+    convert=from_form,
+    groups_only=True,
+)
 
 COMMANDS = (
     CommandSpec(
         "poll",
         create,
         args=(Arg("poll", ArgKind.TEXT, max_length=2500),),
+        form=FORM,
         subcommands=(
             sub(
                 "poll", CommandSpec("close", close, args=(Arg("id", ArgKind.INT, required=False),))

@@ -14,6 +14,7 @@ from facilitator.domain.model import Platform, Role
 from facilitator.i18n import SUPPORTED_LOCALES
 
 if TYPE_CHECKING:
+    from facilitator.commands.forms import FormSpec
     from facilitator.core import CommandContext
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -57,6 +58,8 @@ class CommandSpec:
     subcommands: tuple[CommandSpec, ...] = ()
     parent: str | None = None
     hidden: bool = False
+    # The same command as a form (a Slack modal), offered when it is run without arguments.
+    form: FormSpec | None = None
 
     def __post_init__(self) -> None:
         if not NAME_PATTERN.match(self.name):
@@ -91,6 +94,7 @@ def sub(parent: str, spec: CommandSpec) -> CommandSpec:
         platforms=spec.platforms,
         parent=parent,
         hidden=spec.hidden,
+        form=spec.form,
     )
 
 
@@ -298,6 +302,14 @@ class CommandRegistry:
 
     def get(self, name: str) -> CommandSpec | None:
         return self._specs.get(name)
+
+    def find(self, path: str) -> CommandSpec | None:
+        """A command or subcommand by its path: `poll`, `webinar.add`."""
+        name, _, child = path.partition(".")
+        spec = self._specs.get(name)
+        if spec is None or not child:
+            return spec
+        return spec.subcommand(child)
 
     def all(self) -> list[CommandSpec]:
         return list(self._specs.values())

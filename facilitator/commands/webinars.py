@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import (
     Arg,
     ArgKind,
@@ -13,13 +14,22 @@ from facilitator.commands.spec import (
 )
 from facilitator.core import CommandContext, Services
 from facilitator.domain.model import Role
-from facilitator.domain.webinars import Rsvp, Webinar, WebinarStatus
+from facilitator.domain.webinars import Rsvp, Webinar, WebinarDraft, WebinarStatus
 from facilitator.localtime import show
-from facilitator.markup import OutboundMessage, RichText
-from facilitator.webinars.parsing import parse_webinar, parse_when
+from facilitator.markup import FieldKind, OutboundMessage, RichText
+from facilitator.webinars.parsing import (
+    MAX_SPEAKER,
+    MAX_TITLE,
+    build_webinar,
+    local_moment,
+    parse_webinar,
+    parse_when,
+)
 from facilitator.webinars.service import CHECKIN_ACTION, CHECKIN_EARLY, RSVP_ACTION, Webinars
 
 LISTED = 10
+# A webinar that came from a form arrives already built (and checked) under this argument.
+DRAFT = "draft"
 
 
 def webinars(ctx: CommandContext) -> Webinars:
@@ -39,9 +49,11 @@ async def add(ctx: CommandContext, args: ParsedArgs) -> None:
         ctx.say("errors.needs_community", private=True)
         return
     try:
-        draft = parse_webinar(
-            args.text("webinar") or "", ctx.services.clock.now(), ctx.community.timezone
-        )
+        draft = args.get(DRAFT)
+        if not isinstance(draft, WebinarDraft):
+            draft = parse_webinar(
+                args.text("webinar") or "", ctx.services.clock.now(), ctx.community.timezone
+            )
     except ArgumentError as error:
         _fail(ctx, error, "commands.webinar.add.usage")
         return
@@ -148,6 +160,41 @@ def register(services: Services, feature: Webinars) -> None:
     services.buttons[CHECKIN_ACTION] = feature.checkin_button
 
 
+def from_form(form: FormInput) -> ParsedArgs:
+    """The webinar form's fields -> the webinar, checked as `/webinar add`'s text is."""
+    title = form.text("title")
+    if not title:
+        raise ArgumentError("webinars.errors.title")
+    zone_name = form.text("timezone") or form.timezone
+    starts_at = local_moment(form.text("date"), form.text("time"), zone_name)
+    draft = build_webinar(
+        title,
+        starts_at,
+        zone_name,
+        form.text("link") or None,
+        form.text("speaker"),
+        form.text("theme"),
+        form.now,
+    )
+    return ParsedArgs({DRAFT: draft})
+
+
+FORM = FormSpec(
+    title_key="forms.webinar.title",
+    submit_key="forms.webinar.submit",
+    fields=(
+        FieldSpec("title", "forms.webinar.name", max_length=MAX_TITLE),
+        FieldSpec("date", "forms.webinar.date", FieldKind.DATE),
+        FieldSpec("time", "forms.webinar.time", FieldKind.TIME),
+        FieldSpec("timezone", "forms.webinar.timezone", FieldKind.TIMEZONE),
+        FieldSpec("link", "forms.webinar.link", required=False, max_length=2000),
+        FieldSpec("speaker", "forms.webinar.speaker", required=False, max_length=MAX_SPEAKER),
+        FieldSpec("theme", "forms.webinar.theme", required=False, max_length=64),
+    ),
+    convert=from_form,
+    groups_only=True,
+)
+
 _ID = Arg("id", ArgKind.INT)
 
 COMMANDS = (
@@ -163,6 +210,7 @@ COMMANDS = (
                     add,
                     args=(Arg("webinar", ArgKind.TEXT, max_length=1000),),
                     role=Role.MODERATOR,
+                    form=FORM,
                 ),
             ),
             sub(

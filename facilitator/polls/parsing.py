@@ -31,11 +31,9 @@ _FLAGS = {
 def parse_poll(raw: str, now: datetime, zone_name: str) -> PollDraft:
     """Raises ArgumentError naming a `polls.errors.*` prompt that says what to fix."""
     tokens = tokenize(raw)
-    if not tokens or not tokens[0].text.strip():
+    question = tokens[0].text.strip() if tokens else ""
+    if not question:
         raise ArgumentError("polls.errors.no_question")
-    question = tokens[0].text.strip()
-    if len(question) > MAX_QUESTION:
-        raise ArgumentError("polls.errors.question_too_long", limit=MAX_QUESTION)
     options: list[str] = []
     flags: set[str] = set()
     closes_at: datetime | None = None
@@ -55,6 +53,17 @@ def parse_poll(raw: str, now: datetime, zone_name: str) -> PollDraft:
         else:
             options.append(token.text.strip())
         i += 1
+    return build_poll(question, options, flags, closes_at)
+
+
+def build_poll(
+    question: str, options: Sequence[str], flags: set[str], closes_at: datetime | None
+) -> PollDraft:
+    """A poll from its parts, however they were given (a command's text or a form)."""
+    if not question:
+        raise ArgumentError("polls.errors.no_question")
+    if len(question) > MAX_QUESTION:
+        raise ArgumentError("polls.errors.question_too_long", limit=MAX_QUESTION)
     if any(not option for option in options):
         raise ArgumentError("polls.errors.empty_option")
     if len(options) < MIN_OPTIONS:
@@ -82,6 +91,27 @@ def parse_poll(raw: str, now: datetime, zone_name: str) -> PollDraft:
     )
 
 
+def closing_on(day: str, hour: str | None, now: datetime, zone_name: str) -> datetime:
+    """`2026-12-03` and an optional `15:00` (else 23:59) in the zone -> the UTC closing time."""
+    if not _DATE.match(day) or (hour is not None and not _TIME.match(hour)):
+        raise ArgumentError("polls.errors.bad_close", value=f"{day} {hour or ''}".strip()[:20])
+    try:
+        local = datetime.fromisoformat(f"{day}T{(hour or '23:59').zfill(5)}")
+    except ValueError:
+        raise ArgumentError("polls.errors.bad_close", value=f"{day} {hour or ''}"[:20]) from None
+    return _checked(local.replace(tzinfo=zone(zone_name)), now)
+
+
+def _checked(moment: datetime, now: datetime) -> datetime:
+    if moment <= now:
+        raise ArgumentError("polls.errors.in_the_past")
+    if moment - now < MIN_OPEN:
+        raise ArgumentError("polls.errors.too_soon")
+    if moment - now > MAX_OPEN:
+        raise ArgumentError("polls.errors.too_far", days=MAX_OPEN.days)
+    return moment.astimezone(now.tzinfo)
+
+
 def _closing(tokens: Sequence[Token], now: datetime, zone_name: str) -> tuple[datetime, int]:
     """`in 2d` | `in 3h` | `2026-12-03` | `2026-12-03 15:00` -> (UTC moment, tokens used)."""
     words = [t.text.strip().lower() for t in tokens]
@@ -90,22 +120,9 @@ def _closing(tokens: Sequence[Token], now: datetime, zone_name: str) -> tuple[da
         if not match:
             raise ArgumentError("polls.errors.bad_close", value=words[1][:20])
         moment = now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        used = 2
-    elif words and _DATE.match(words[0]):
+        return _checked(moment, now), 2
+    if words and _DATE.match(words[0]):
         has_time = len(words) > 1 and _TIME.match(words[1]) is not None
-        hour = words[1].zfill(5) if has_time else "23:59"
-        try:
-            local = datetime.fromisoformat(f"{words[0]}T{hour}")
-        except ValueError:
-            raise ArgumentError("polls.errors.bad_close", value=" ".join(words)[:20]) from None
-        moment = local.replace(tzinfo=zone(zone_name))
-        used = 2 if has_time else 1
-    else:
-        raise ArgumentError("polls.errors.bad_close", value=" ".join(words)[:20])
-    if moment <= now:
-        raise ArgumentError("polls.errors.in_the_past")
-    if moment - now < MIN_OPEN:
-        raise ArgumentError("polls.errors.too_soon")
-    if moment - now > MAX_OPEN:
-        raise ArgumentError("polls.errors.too_far", days=MAX_OPEN.days)
-    return moment.astimezone(now.tzinfo), used
+        hour = words[1] if has_time else None
+        return closing_on(words[0], hour, now, zone_name), 2 if has_time else 1
+    raise ArgumentError("polls.errors.bad_close", value=" ".join(words)[:20])

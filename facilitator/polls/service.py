@@ -204,10 +204,9 @@ class Polls:
         poll = await ctx.uow.polls.get(int(poll_part)) if poll_part.isdigit() else None
         if (
             poll is None
-            or ctx.community is None
-            or poll.community_id != ctx.community.id
             or not option_part.isdigit()
             or not 0 <= int(option_part) < len(poll.options)
+            or not await ctx.belongs_to(poll.community_id)
         ):
             ctx.say("errors.stale_button", private=True)
             return

@@ -79,6 +79,15 @@ class SqlPollRepository:
         )
         return _poll(row) if row else None
 
+    async def open_in(self, community_id: int, limit: int) -> list[Poll]:
+        rows = await self.session.scalars(
+            select(PollRow)
+            .where(PollRow.community_id == community_id, PollRow.status == PollStatus.OPEN.value)
+            .order_by(PollRow.id.desc())
+            .limit(limit)
+        )
+        return [_poll(row) for row in rows]
+
     async def set_refs(
         self, poll_id: int, message_ref: str | None, native_ref: str | None
     ) -> None:

@@ -500,6 +500,14 @@ class SqlMemberRepository:
             .limit(1)
         )
 
+    async def memberships(self, person_id: int) -> list[Membership]:
+        rows = await self.session.scalars(
+            select(MembershipRow)
+            .where(MembershipRow.person_id == person_id, MembershipRow.left_at.is_(None))
+            .order_by(MembershipRow.joined_at.desc(), MembershipRow.id.desc())
+        )
+        return [_membership(row) for row in rows]
+
 
 class SqlGrantRepository:
     def __init__(self, session: AsyncSession) -> None:

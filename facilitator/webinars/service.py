@@ -282,7 +282,8 @@ class Webinars:
             await self._credit(
                 ctx, webinar, ParticipationKind.WEBINAR_RSVP, f"webinar:{webinar.id}:rsvp"
             )
-        zone_name = ctx.member.timezone or webinar_zone(ctx)
+        here = ctx.community is not None and ctx.community.id == webinar.community_id
+        zone_name = ctx.member.timezone or (webinar_zone(ctx) if here else webinar.timezone)
         ctx.say(
             f"webinars.rsvp.noted_{answer.value}",
             title=webinar.title,
@@ -313,7 +314,7 @@ class Webinars:
 
     async def _own(self, ctx: CommandContext, raw_id: str) -> Webinar | None:
         webinar = await ctx.uow.webinars.get(int(raw_id)) if raw_id.isdigit() else None
-        if webinar is None or ctx.community is None or webinar.community_id != ctx.community.id:
+        if webinar is None or not await ctx.belongs_to(webinar.community_id):
             return None
         return webinar
 

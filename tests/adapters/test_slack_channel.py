@@ -410,7 +410,7 @@ async def test_hostile_names_and_values_are_rendered_inert(slack: SlackHarness) 
     assert '"type": "broadcast"' not in blocks and '"type": "user"' not in blocks
 
 
-async def test_opening_the_home_tab_publishes_role_language_and_commands(
+async def test_opening_the_home_tab_publishes_the_overview_in_the_members_language(
     slack: SlackHarness,
 ) -> None:
     await slack.event(
@@ -431,7 +431,8 @@ async def test_opening_the_home_tab_publishes_role_language_and_commands(
     view = publish.params["view"]
     assert view["type"] == "home"
     shown = " ".join(_rich_texts(type("C", (), {"params": {"blocks": view["blocks"]}})()))
-    assert "O que você pode fazer aqui" in shown and "/lang" in shown
+    assert "Olá" in shown and "maria" in shown
+    assert "ainda não está em uma comunidade comigo" in shown  # she is in none yet
     footer = view["blocks"][-1]["elements"][0]["text"]
     assert "/facilitator help" in footer and footer.startswith("No Slack")
     assert slack.posted() == []

@@ -22,15 +22,19 @@ from tests.conftest import REPO_ROOT
 CATALOGUE = Catalogue.load(REPO_ROOT / "prompts")
 URL = "https://bot.example.org/slack/events"
 
-# Slack's documented limits (app manifest reference, docs.slack.dev/reference/app-manifest):
+# Slack's documented limits for manifest fields, as Slack states them in the app manifest
+# reference (https://docs.slack.dev/reference/app-manifest) and, field by field, in the types of
+# its official Node SDK, which quote that reference: packages/web-api/src/types/request/
+# manifest.ts in https://github.com/slackapi/node-slack-sdk ("ManifestSlashCommand",
+# "ManifestDisplayInformation", "ManifestBotUser", "ManifestFeatures"):
+# - features.slash_commands: at most 50 commands.
 # - features.slash_commands[].command: at most 32 characters, the leading "/" included;
 #   Slack's own commands and the UI use lower case, so names are required to be lower case.
 # - features.slash_commands[].description: at most 2,000 characters.
 # - features.slash_commands[].usage_hint: at most 1,000 characters.
 # - display_information.name: at most 35 characters; description: at most 140 characters.
 # - features.bot_user.display_name: at most 80 characters (a-z, 0-9, "-", "_" and ".").
-# The lengths above are as the reference states them; they could not be re-read from the
-# page while writing this test, and the manifest stays far below each of them anyway.
+MAX_SLASH_COMMANDS = 50
 MAX_COMMAND = 32
 MAX_DESCRIPTION = 2000
 MAX_USAGE_HINT = 1000
@@ -52,6 +56,7 @@ def slash_names(built: dict[str, Any]) -> list[str]:
 def test_slash_commands_fit_slacks_documented_limits(language: str) -> None:
     built = manifest(language=language, socket_mode=False, request_url=URL)
 
+    assert len(built["features"]["slash_commands"]) <= MAX_SLASH_COMMANDS
     for entry in built["features"]["slash_commands"]:
         command = entry["command"]
         assert len(command) <= MAX_COMMAND, command

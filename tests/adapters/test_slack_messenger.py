@@ -13,7 +13,7 @@ from adapters.slack.manifest import METHOD_SCOPES
 from adapters.slack.response_urls import INTERACTION_PREFIX
 from facilitator.domain.errors import ConversationUnavailable, DeliveryError, RetryLater
 from facilitator.domain.model import Platform
-from facilitator.markup import Attachment, Destination, OutboundMessage, RichText
+from facilitator.markup import Attachment, Destination, Form, OutboundMessage, RichText
 from tests.adapters.fakes.slack_api import FakeSlackAPI, dm_channel_id
 from tests.adapters.slack_support import CHANNEL, SlackHarness, VirtualTime, slack_harness
 from tests.conftest import FrozenClock
@@ -288,6 +288,11 @@ async def test_every_web_api_method_called_is_in_the_scope_table(slack: SlackHar
     await messenger.send(
         here(), OutboundMessage(RichText(), attachment=Attachment("f.txt", b"x", "text/plain"))
     )
+    form = Form("form:poll", "New poll", "Post", fields=(), conversation=CHANNEL)
+    await messenger.send(
+        here(user_id=BRUNO, reply_to_message_id=f"{INTERACTION_PREFIX}1.2.3"),
+        OutboundMessage(RichText.of("usage"), ephemeral=True, form=form),
+    )
     ts = await messenger.send(here(), say("v1"))
     assert ts is not None
     await slack.adapter.slack_messenger.update(here(), ts, say("v2"))
@@ -297,4 +302,5 @@ async def test_every_web_api_method_called_is_in_the_scope_table(slack: SlackHar
 
     called = {c.method for c in slack.api.calls}
     assert called <= set(METHOD_SCOPES)
-    assert len(called) >= 10
+    assert "views.open" in called
+    assert len(called) >= 11

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from adapters.slack import render
+from adapters.slack import home, render
+from facilitator.bootstrap import build_registry
 from facilitator.i18n import Catalogue
-from facilitator.markup import Block, Button, OutboundMessage, RichText, Span, Style
+from facilitator.markup import (
+    Block,
+    Button,
+    FieldKind,
+    FieldOption,
+    Form,
+    FormField,
+    OutboundMessage,
+    RichText,
+    Section,
+    Span,
+    Style,
+)
 from tests.conftest import REPO_ROOT
 
 CATALOGUE = Catalogue.load(REPO_ROOT / "prompts")
@@ -189,3 +203,100 @@ def test_a_single_overlong_paragraph_is_cut_inside() -> None:
 
 def test_inbound_entities_are_undone() -> None:
     assert render.unescape("a &amp;lt; b &lt;c&gt;") == "a &lt; b <c>"
+
+
+# --------------------------------------------------------------------------- forms, Home tab
+
+
+def _field(kind: FieldKind, **extra: Any) -> FormField:
+    return FormField(name=kind.value, kind=kind, label=f"{kind.value} label", **extra)
+
+
+def test_a_form_becomes_a_modal_with_one_input_per_field() -> None:
+    zones = tuple(FieldOption(f"Zone/{n}", f"Zone/{n}") for n in range(120))
+    form = Form(
+        form_id="form:x",
+        title="A title longer than twenty-four characters",
+        submit="Send",
+        conversation="C0ONE",
+        fields=(
+            _field(FieldKind.SHORT_TEXT, max_length=300, initial="<!channel>"),
+            _field(FieldKind.LONG_TEXT, max_length=9000, hint="One per line"),
+            _field(FieldKind.OPTIONS, required=False),
+            _field(FieldKind.DATE, initial="2026-12-03"),
+            _field(FieldKind.TIME, required=False),
+            _field(FieldKind.TIMEZONE, initial="Zone/7", options=zones),
+            _field(
+                FieldKind.CHECKBOX,
+                required=False,
+                initial=("b",),
+                options=(FieldOption("a", "A" * 100), FieldOption("b", "B")),
+            ),
+        ),
+    )
+
+    view = render.modal(form)
+
+    assert view["callback_id"] == "form:x" and len(view["title"]["text"]) == 24
+    assert json.loads(view["private_metadata"]) == {"channel": "C0ONE"}
+    inputs = {b["block_id"]: b for b in view["blocks"]}
+    assert all(b["type"] == "input" and b["element"]["action_id"] == k for k, b in inputs.items())
+    short, long_ = inputs["short_text"]["element"], inputs["long_text"]["element"]
+    assert (short["multiline"], short["max_length"], short["initial_value"]) == (
+        False,
+        300,
+        "<!channel>",  # plain_text: Slack shows it as typed
+    )
+    assert (long_["multiline"], long_["max_length"]) == (True, 3000)
+    assert inputs["long_text"]["hint"]["text"] == "One per line"
+    assert inputs["options"]["optional"] is True and inputs["date"]["optional"] is False
+    assert inputs["date"]["element"] == {
+        "type": "datepicker",
+        "action_id": "date",
+        "initial_date": "2026-12-03",
+    }
+    assert inputs["time"]["element"]["type"] == "timepicker"
+    menu = inputs["timezone"]["element"]
+    assert menu["type"] == "static_select" and len(menu["options"]) == 100
+    assert menu["initial_option"]["value"] == "Zone/7"
+    boxes = inputs["checkbox"]["element"]
+    assert [len(o["text"]["text"]) for o in boxes["options"]] == [75, 1]
+    assert [o["value"] for o in boxes["initial_options"]] == ["b"]
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "pt"])
+def test_every_form_title_and_button_fits_a_modal_in_every_language(locale: str) -> None:
+    for top in build_registry().all():
+        for spec in (top, *top.subcommands):
+            if spec.form is not None:
+                for key in (spec.form.title_key, spec.form.submit_key):
+                    assert len(CATALOGUE.text(locale, key)) <= render.MAX_VIEW_TITLE, key
+
+
+def test_a_home_tab_keeps_whole_sections_within_100_blocks_and_the_footer_last() -> None:
+    sections = [
+        Section(RichText.of(f"item {n}"), ((Button(f"vote {n}", "poll_vote", f"{n}:0"),),))
+        for n in range(80)
+    ]
+
+    view = home.home_view(OutboundMessage.of_sections(sections), "how commands work")
+
+    blocks = view["blocks"]
+    assert len(blocks) == 100
+    assert [b["type"] for b in blocks[-3:]] == ["actions", "divider", "context"]
+    assert [b["type"] for b in blocks[:-2]] == ["rich_text", "actions"] * 49
+
+
+def test_a_message_in_sections_puts_each_sections_buttons_under_its_text() -> None:
+    message = OutboundMessage.of_sections(
+        [
+            Section(RichText.of("Poll one"), ((Button("Yes", "poll_vote", "1:0"),),)),
+            Section(RichText.of("Poll two"), ((Button("No", "poll_vote", "2:1"),),)),
+        ]
+    )
+
+    [part] = render.compose(message)
+
+    assert [b["type"] for b in part.blocks] == ["rich_text", "actions", "rich_text", "actions"]
+    assert part.blocks[3]["elements"][0]["value"] == "2:1"
+    assert part.text == "Poll one\nPoll two"

@@ -87,6 +87,24 @@ async def test_polls_keep_one_vote_per_member_and_their_final_counts(database: D
     assert closed.final_counts == (0, 1)
 
 
+async def test_open_polls_of_a_community_come_newest_first(database: Database) -> None:
+    community_id, person_id, _ = await setup(database)
+    async with uow(database) as u:
+        ids = [
+            (await u.polls.add(community_id, PollDraft(q, ("A", "B")), person_id, None, NOW)).id
+            for q in ("First?", "Second?", "Third?")
+        ]
+        await u.polls.close(ids[1], [0, 0], NOW)
+        await u.commit()
+    async with uow(database) as u:
+        assert [p.question for p in await u.polls.open_in(community_id, 5)] == [
+            "Third?",
+            "First?",
+        ]
+        assert [p.question for p in await u.polls.open_in(community_id, 1)] == ["Third?"]
+        assert await u.polls.open_in(community_id + 1, 5) == []
+
+
 async def test_forgetting_a_person_erases_their_facilitation_data(database: Database) -> None:
     community_id, person_id, identity_id = await setup(database)
     async with uow(database) as u:

@@ -98,6 +98,24 @@ async def test_roles_and_grants(database: Database) -> None:
         await u.commit()
 
 
+async def test_memberships_of_a_person_leave_out_the_communities_they_left(
+    database: Database,
+) -> None:
+    water = await add_community(database)
+    seeds = await add_community(database, chat="-100777", key="seeds")
+    rivers = await add_community(database, chat="-100778", key="rivers")
+    async with uow(database) as u:
+        member = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "7", "Ana"), NOW)
+        await u.members.join(member.person_id, water, NOW)
+        await u.members.join(member.person_id, seeds, NOW + timedelta(days=1))
+        await u.members.join(member.person_id, rivers, NOW + timedelta(days=2))
+        await u.members.leave(member.person_id, rivers, NOW + timedelta(days=3))
+        await u.commit()
+    async with uow(database) as u:
+        found = await u.members.memberships(member.person_id)
+    assert [m.community_id for m in found] == [seeds, water]
+
+
 async def test_ledger_records_a_redelivered_event_once(database: Database) -> None:
     community_id = await add_community(database)
     async with uow(database) as u:
