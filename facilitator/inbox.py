@@ -96,6 +96,7 @@ class Inbox:
             events = await self._decode(record)
         except UndecodablePayload as error:
             self.rejected += 1
+            self._core.services.metrics.inbound((), "rejected")
             log.warning(
                 "inbound payload rejected",
                 extra={
@@ -120,11 +121,13 @@ class Inbox:
             retry_at = None
             if record.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock.now() + timedelta(seconds=2**record.attempts)
+            self._core.services.metrics.inbound(events, "retry" if retry_at else "failed")
             async with self._uow_factory() as uow:
                 await uow.inbox.mark_failed(record.id, repr(error)[:1000], retry_at)
                 await uow.commit()
             return
         self.processed += 1
+        self._core.services.metrics.inbound(events, "done")
         if replies:
             await self._send(replies)
 

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`.
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     default_language: str = "en"
     default_timezone: str = "UTC"
