@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -151,7 +154,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL).")] = 1,
 ) -> None:
     """Serve Telegram webhooks and Slack HTTP events from one ASGI app (uvicorn), with
-    /healthz and /readyz."""
+    /healthz, /readyz and /metrics."""
     import uvicorn
 
     settings = _settings()
@@ -161,15 +164,47 @@ def serve(
         raise _fail("Several workers need PostgreSQL: set FACILITATOR_DATABASE_URL.")
     if settings.auto_migrate:
         migrate.upgrade(settings.database_url, schema=settings.database_schema)
-    uvicorn.run(
-        "facilitator.runtime:asgi_factory",
-        factory=True,
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-    )
+    with _worker_metrics(workers):
+        uvicorn.run(
+            "facilitator.runtime:asgi_factory",
+            factory=True,
+            host=host or settings.http_host,
+            port=port or settings.http_port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+        )
+
+
+# prometheus_client's multiprocess mode; read when it is first imported, so by the workers.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _worker_metrics(workers: int) -> Iterator[None]:
+    """Workers are processes: their counters meet in files of one directory, so that a scrape
+    of any worker reports them all. An operator's directory is emptied of an earlier run's
+    counters; without one, several workers get a temporary directory."""
+    log = logging.getLogger(__name__)
+    configured = os.environ.get(METRICS_DIR_ENV)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink(missing_ok=True)
+        log.info("worker metrics gathered in %s", directory)
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="facilitator-metrics-") as temporary:
+        os.environ[METRICS_DIR_ENV] = temporary
+        log.info("worker metrics gathered in %s", temporary)
+        try:
+            yield
+        finally:
+            os.environ.pop(METRICS_DIR_ENV, None)
 
 
 @app.command()

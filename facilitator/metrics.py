@@ -54,13 +54,6 @@ def multiprocess_dir() -> Path | None:
     return Path(value) if value else None
 
 
-def clear_multiprocess_dir(directory: Path) -> None:
-    """Counters of an earlier run would otherwise be added to this one's."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.db"):
-        stale.unlink(missing_ok=True)
-
-
 @dataclass(frozen=True)
 class Backlogs:
     inbox: Backlog
