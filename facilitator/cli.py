@@ -35,7 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations (Alembic), backups.", no_args_is_help=True)
 admin_app = typer.Typer(help="Roles given outside the chat.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
 kb_app = typer.Typer(help="The knowledge repository: load, export, search, evaluate.")
@@ -258,6 +258,54 @@ def db_current() -> None:
     """Show the database's revision."""
     settings = _settings()
     migrate.current(settings.database_url, schema=settings.database_schema)
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write (replaced if it exists).")],
+) -> None:
+    """Back up the database to PATH, also while the bot runs: SQLite's online backup, or
+    pg_dump's custom format of the bot's PostgreSQL schema (pg_dump must be on PATH)."""
+    from facilitator.storage.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        _run(lambda: backup(settings.database_url, settings.database_schema, path))
+    except BackupError as error:
+        raise _fail(str(error), code=1) from None
+    typer.echo(f"backup written to {path}")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `facilitator db backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data.")
+    ] = False,
+) -> None:
+    """Replace the database's contents with the backup at PATH. Stop the bot first."""
+    from facilitator.storage.backup import BackupError, restore
+
+    settings = _settings()
+    try:
+        restored = _run(
+            lambda: restore(settings.database_url, settings.database_schema, path, force=force)
+        )
+    except BackupError as error:
+        raise _fail(str(error), code=1) from None
+    typer.echo(f"restored {path} (revision {restored.revision or 'none'})")
+    if not restored.known:
+        raise _fail(
+            f"this version of facilitator does not know revision {restored.revision}: the "
+            f"backup comes from a newer version (this one's latest is {restored.head}); "
+            "install that version before starting the bot",
+            code=1,
+        )
+    if restored.needs_upgrade:
+        typer.echo(
+            f"the backup is older than this version ({restored.head}): run "
+            "`facilitator db upgrade` before starting the bot"
+        )
 
 
 def _identity(who: str) -> tuple[Platform, str]:
