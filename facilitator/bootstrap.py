@@ -170,7 +170,12 @@ def build_app(
 ) -> App:
     clock = clock or SystemClock()
     metrics = metrics or NoMetrics()
-    storage = Storage(settings.database_url, settings.database_schema)
+    storage = Storage(
+        settings.database_url,
+        settings.database_schema,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     uow_factory = storage.uow_factory
     services = Services(
         catalogue=catalogue or Catalogue.load(settings.prompts_dir),
