@@ -222,6 +222,11 @@ class InboxRepository(Protocol):
         """Rows waiting or in progress (and given up), by status; the oldest one waiting."""
         ...
 
+    async def purge(self, before: datetime) -> int:
+        """Delete finished rows (done, rejected, failed) that arrived before `before`: their raw
+        payloads hold message texts. How many."""
+        ...
+
 
 class KnowledgeRepository(Protocol):
     async def revision(self) -> int: ...

@@ -477,6 +477,7 @@ class SqlLinkCodeRepository:
 # Rows still to process (a claim is "processing" until done or its lease ends), and given up.
 INBOX_WAITING_STATUSES = ("pending", "processing", "retry")
 INBOX_BACKLOG_STATUSES = (*INBOX_WAITING_STATUSES, "failed")
+INBOX_FINISHED_STATUSES = ("done", "rejected", "failed")
 
 
 class SqlInboxRepository:
@@ -574,6 +575,14 @@ class SqlInboxRepository:
             )
         )
         return Backlog(counts, oldest)
+
+    async def purge(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(InboxRow).where(
+                InboxRow.status.in_(INBOX_FINISHED_STATUSES), InboxRow.received_at < before
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def open_questions_query(
