@@ -23,7 +23,7 @@ from facilitator.commands import outbox as outbox_commands
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.core import CoreSettings, Facilitator, Reply, Services
 from facilitator.delivery.dispatcher import Dispatcher
-from facilitator.domain.errors import DeliveryError
+from facilitator.domain.errors import DeliveryError, RetryLater
 from facilitator.domain.model import Platform
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
@@ -36,7 +36,7 @@ from facilitator.participation.rollup import ScoreRollup
 from facilitator.participation.service import Participation
 from facilitator.participation.weekly import WeeklyDigest
 from facilitator.polls.service import Polls
-from facilitator.ports import Clock, Decoder, Messenger, UnitOfWorkFactory
+from facilitator.ports import Clock, Decoder, Messenger, Metrics, NoMetrics, UnitOfWorkFactory
 from facilitator.roles import RoleService
 from facilitator.scheduling import CronSource, IntervalJob
 from facilitator.settings import Settings
@@ -86,22 +86,31 @@ def core_settings(settings: Settings) -> CoreSettings:
 class ReplySender:
     """Routes each reply to its platform's messenger; a failed delivery is logged, not raised."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
         self.messengers: dict[Platform, Messenger] = {}
+        self._metrics = metrics or NoMetrics()
 
     async def __call__(self, replies: Sequence[Reply]) -> None:
         for destination, message in replies:
-            messenger = self.messengers.get(destination.platform)
+            platform = destination.platform
+            messenger = self.messengers.get(platform)
             if messenger is None:
-                log.error("no messenger for platform", extra={"platform": destination.platform})
+                log.error("no messenger for platform", extra={"platform": platform})
+                self._metrics.reply(platform, "failed")
                 continue
             try:
                 await messenger.send(destination, message)
             except DeliveryError as error:
+                limited = isinstance(error, RetryLater)
+                if limited:
+                    self._metrics.rate_limited(platform)
+                self._metrics.reply(platform, "rate_limited" if limited else "failed")
                 log.warning(
                     "reply not delivered",
-                    extra={"platform": destination.platform.value, "error": type(error).__name__},
+                    extra={"platform": platform.value, "error": type(error).__name__},
                 )
+            else:
+                self._metrics.reply(platform, "sent")
 
 
 @dataclass
@@ -120,6 +129,8 @@ class App:
     dispatcher: Dispatcher
     # Jobs per community (a daily scan in its time zone), refreshed from the database.
     schedules: list[CronSource]
+    # What the core reports for monitoring (`/metrics` of `serve`); NoMetrics elsewhere.
+    metrics: Metrics
 
     @property
     def clock(self) -> Clock:
@@ -157,15 +168,23 @@ def build_app(
     clock: Clock | None = None,
     catalogue: Catalogue | None = None,
     adapters: Mapping[Platform, tuple[Messenger, Decoder]] | None = None,
+    metrics: Metrics | None = None,
 ) -> App:
     clock = clock or SystemClock()
-    storage = Storage(settings.database_url, settings.database_schema)
+    metrics = metrics or NoMetrics()
+    storage = Storage(
+        settings.database_url,
+        settings.database_schema,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     uow_factory = storage.uow_factory
     services = Services(
         catalogue=catalogue or Catalogue.load(settings.prompts_dir),
         registry=build_registry(),
         clock=clock,
         settings=core_settings(settings),
+        metrics=metrics,
     )
     knowledge.register(services, KnowledgeBase())
     nudges = Nudges(uow_factory, services)
@@ -185,7 +204,7 @@ def build_app(
     home.register(services)
     retention = Retention(uow_factory, settings.retention_days, settings.retention_text_days)
     core = Facilitator(services)
-    sender = ReplySender()
+    sender = ReplySender(metrics)
     auto_answer = AutoAnswer(uow_factory, services, sender)
     app = App(
         settings=settings,
@@ -202,8 +221,11 @@ def build_app(
             IntervalJob("scores.rollup", 600, ScoreRollup(uow_factory, scoring.config_for).run),
             IntervalJob("nudges:unanswered", 900, nudges.check_unanswered),
         ],
-        dispatcher=Dispatcher(uow_factory, sender.messengers, services.catalogue, clock),
+        dispatcher=Dispatcher(
+            uow_factory, sender.messengers, services.catalogue, clock, metrics=metrics
+        ),
         schedules=[nudges.schedules()],
+        metrics=metrics,
     )
     poll_feature = Polls(uow_factory, services, sender.messengers)
     polls.register(services, poll_feature)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -32,7 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations (Alembic), backups.", no_args_is_help=True)
 admin_app = typer.Typer(help="Roles given outside the chat.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
 kb_app = typer.Typer(help="The knowledge repository: load, export, search, evaluate.")
@@ -151,7 +154,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL).")] = 1,
 ) -> None:
     """Serve Telegram webhooks and Slack HTTP events from one ASGI app (uvicorn), with
-    /healthz and /readyz."""
+    /healthz, /readyz and /metrics."""
     import uvicorn
 
     settings = _settings()
@@ -161,15 +164,47 @@ def serve(
         raise _fail("Several workers need PostgreSQL: set FACILITATOR_DATABASE_URL.")
     if settings.auto_migrate:
         migrate.upgrade(settings.database_url, schema=settings.database_schema)
-    uvicorn.run(
-        "facilitator.runtime:asgi_factory",
-        factory=True,
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-    )
+    with _worker_metrics(workers):
+        uvicorn.run(
+            "facilitator.runtime:asgi_factory",
+            factory=True,
+            host=host or settings.http_host,
+            port=port or settings.http_port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+        )
+
+
+# prometheus_client's multiprocess mode; read when it is first imported, so by the workers.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _worker_metrics(workers: int) -> Iterator[None]:
+    """Workers are processes: their counters meet in files of one directory, so that a scrape
+    of any worker reports them all. An operator's directory is emptied of an earlier run's
+    counters; without one, several workers get a temporary directory."""
+    log = logging.getLogger(__name__)
+    configured = os.environ.get(METRICS_DIR_ENV)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink(missing_ok=True)
+        log.info("worker metrics gathered in %s", directory)
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="facilitator-metrics-") as temporary:
+        os.environ[METRICS_DIR_ENV] = temporary
+        log.info("worker metrics gathered in %s", temporary)
+        try:
+            yield
+        finally:
+            os.environ.pop(METRICS_DIR_ENV, None)
 
 
 @app.command()
@@ -223,6 +258,54 @@ def db_current() -> None:
     """Show the database's revision."""
     settings = _settings()
     migrate.current(settings.database_url, schema=settings.database_schema)
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="File to write (replaced if it exists).")],
+) -> None:
+    """Back up the database to PATH, also while the bot runs: SQLite's online backup, or
+    pg_dump's custom format of the bot's PostgreSQL schema (pg_dump must be on PATH)."""
+    from facilitator.storage.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        _run(lambda: backup(settings.database_url, settings.database_schema, path))
+    except BackupError as error:
+        raise _fail(str(error), code=1) from None
+    typer.echo(f"backup written to {path}")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `facilitator db backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data.")
+    ] = False,
+) -> None:
+    """Replace the database's contents with the backup at PATH. Stop the bot first."""
+    from facilitator.storage.backup import BackupError, restore
+
+    settings = _settings()
+    try:
+        restored = _run(
+            lambda: restore(settings.database_url, settings.database_schema, path, force=force)
+        )
+    except BackupError as error:
+        raise _fail(str(error), code=1) from None
+    typer.echo(f"restored {path} (revision {restored.revision or 'none'})")
+    if not restored.known:
+        raise _fail(
+            f"this version of facilitator does not know revision {restored.revision}: the "
+            f"backup comes from a newer version (this one's latest is {restored.head}); "
+            "install that version before starting the bot",
+            code=1,
+        )
+    if restored.needs_upgrade:
+        typer.echo(
+            f"the backup is older than this version ({restored.head}): run "
+            "`facilitator db upgrade` before starting the bot"
+        )
 
 
 def _identity(who: str) -> tuple[Platform, str]:

@@ -50,7 +50,7 @@ from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.knowledge.text import guess_language
 from facilitator.markup import Button, Destination, Form, OutboundMessage, RichText
 from facilitator.participation.signals import is_thanks
-from facilitator.ports import Clock, UnitOfWork
+from facilitator.ports import Clock, Metrics, NoMetrics, UnitOfWork
 from facilitator.questions import is_question
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class Services:
     event_hooks: list[EventHook] = field(default_factory=list)
     poll_votes: PollVoteHandler | None = None
     features: dict[str, object] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=NoMetrics)
 
 
 @dataclass

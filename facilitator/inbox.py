@@ -143,6 +143,8 @@ class Inbox:
         for record, reason in rejected:
             self._log_rejected(record, reason)
         self.processed += len(decoded)
+        for _, events in decoded:
+            self._core.services.metrics.inbound(events, "done")
         if replies:
             await self._send(replies)
         return True
@@ -175,16 +177,19 @@ class Inbox:
             retry_at = None
             if record.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock.now() + timedelta(seconds=2**record.attempts)
+            self._core.services.metrics.inbound(events, "retry" if retry_at else "failed")
             async with self._uow_factory() as uow:
                 await uow.inbox.mark_failed(record.id, repr(error)[:1000], retry_at)
                 await uow.commit()
             return
         self.processed += 1
+        self._core.services.metrics.inbound(events, "done")
         if replies:
             await self._send(replies)
 
     def _log_rejected(self, record: InboxRecord, reason: str) -> None:
         self.rejected += 1
+        self._core.services.metrics.inbound((), "rejected")
         log.warning(
             "inbound payload rejected",
             extra={

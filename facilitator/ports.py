@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.facilitation import Activity, MemberProfile, NudgeKind
@@ -31,6 +31,60 @@ from facilitator.markup import Destination, OutboundMessage
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+InboundOutcome = Literal["done", "rejected", "retry", "failed"]
+ReplyOutcome = Literal["sent", "failed", "rate_limited"]
+LookupOutcome = Literal["answered", "choices", "gap"]
+DeliveryOutcome = Literal["sent", "retry", "failed", "unreachable", "skipped"]
+
+
+class Metrics(Protocol):
+    """What the core reports for monitoring; `facilitator.metrics` counts it for Prometheus.
+
+    Each call is one thing that happened in this process; backlogs are read from the
+    database when scraped instead (`InboxRepository.backlog`, `OutboxRepository.backlog`)."""
+
+    def inbound(self, events: Sequence[InboundEvent], outcome: InboundOutcome) -> None:
+        """One stored inbound payload handled; its events (none: nothing for the core)."""
+        ...
+
+    def reply(self, platform: Platform, outcome: ReplyOutcome) -> None: ...
+    def lookup(self, outcome: LookupOutcome, seconds: float) -> None: ...
+    def delivery(self, platform: Platform, outcome: DeliveryOutcome) -> None:
+        """One outbox row's attempt finished by this process's dispatcher."""
+        ...
+
+    def outbox_recovered(self, requeued: int, uncertain: int) -> None:
+        """Rows a stopped dispatcher left: claimed ones queued again, sends in flight
+        marked uncertain."""
+        ...
+
+    def rate_limited(self, platform: Platform) -> None:
+        """A platform told us to slow down and a message was postponed or dropped."""
+        ...
+
+
+class NoMetrics:
+    """The default: nothing is measured (tests, the demo, one-off commands)."""
+
+    def inbound(self, events: Sequence[InboundEvent], outcome: InboundOutcome) -> None:
+        pass
+
+    def reply(self, platform: Platform, outcome: ReplyOutcome) -> None:
+        pass
+
+    def lookup(self, outcome: LookupOutcome, seconds: float) -> None:
+        pass
+
+    def delivery(self, platform: Platform, outcome: DeliveryOutcome) -> None:
+        pass
+
+    def outbox_recovered(self, requeued: int, uncertain: int) -> None:
+        pass
+
+    def rate_limited(self, platform: Platform) -> None:
+        pass
 
 
 class Messenger(Protocol):
@@ -76,6 +130,15 @@ class InboxRecord:
     payload: str
     attempts: int
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Rows of a queue (the inbox, the outbox) still to be handled, for monitoring."""
+
+    counts: Mapping[str, int]
+    # When the oldest of them arrived (inbox) or fell due (outbox); None when there is none.
+    oldest: datetime | None
 
 
 class CommunityRepository(Protocol):
@@ -183,6 +246,14 @@ class InboxRepository(Protocol):
     async def mark_rejected(self, record_id: int, reason: str, now: datetime) -> None: ...
     async def mark_failed(self, record_id: int, error: str, retry_at: datetime | None) -> None: ...
     async def counts(self) -> dict[str, int]: ...
+    async def backlog(self) -> Backlog:
+        """Rows waiting or in progress (and given up), by status; the oldest one waiting."""
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Delete finished rows (done, rejected, failed) that arrived before `before`: their raw
+        payloads hold message texts. How many."""
+        ...
 
 
 class KnowledgeRepository(Protocol):
@@ -273,6 +344,11 @@ class OutboxRepository(Protocol):
 
     async def cancel(self, key_prefix: str, now: datetime) -> int:
         """Cancel every held or pending row whose key starts with `key_prefix`."""
+        ...
+
+    async def backlog(self, now: datetime) -> Backlog:
+        """Rows not finished, and failed or uncertain ones, by status; the due time of the
+        oldest pending row that is due now."""
         ...
 
 

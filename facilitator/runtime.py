@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import signal
 from collections.abc import AsyncIterator, Sequence
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from facilitator.bootstrap import App, build_adapters, build_app
 from facilitator.domain.model import Platform
+from facilitator.metrics import CONTENT_TYPE, PrometheusMetrics, read_backlogs
 from facilitator.observability import configure_logging
 from facilitator.ports import Decoder, Messenger
 from facilitator.scheduling import Scheduler
@@ -113,9 +115,11 @@ def start_jobs(app: App) -> Scheduler:
 
 
 def create_asgi_app(settings: Settings | None = None) -> Starlette:
-    """The one ASGI app of `facilitator serve`: webhooks of every adapter, health, readiness."""
+    """The one ASGI app of `facilitator serve`: webhooks of every adapter, health, readiness,
+    metrics."""
     settings = settings or Settings()
     state: dict[str, object] = {}
+    metrics = PrometheusMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -127,6 +131,8 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
             await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
         for adapter in adapters:
             await adapter.start()
+        errors = metrics.error_counter()
+        logging.getLogger().addHandler(errors)
         worker = asyncio.create_task(app.inbox.run_forever())
         dispatcher = asyncio.create_task(app.dispatcher.run_forever())
         scheduler = start_jobs(app)
@@ -145,8 +151,9 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(Exception):
                     await adapter.stop()
             await app.aclose()
+            logging.getLogger().removeHandler(errors)
 
-    app = build_app(settings)
+    app = build_app(settings, metrics=metrics)
     adapters = build_adapters(settings, app)
     for adapter in adapters:
         app.attach(adapter.platform, adapter.messenger, adapter.decoder)
@@ -162,7 +169,21 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
         body = {"database": database, "adapters": platforms}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    async def exposition(request: Request) -> Response:
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return PlainTextResponse("unauthorized", status_code=401)
+        backlogs = await read_backlogs(app.uow_factory, app.clock.now())
+        return Response(metrics.exposition(backlogs), media_type=CONTENT_TYPE)
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", exposition),
+    ]
     for adapter in adapters:
         routes.extend(adapter.routes())
     return Starlette(routes=routes, lifespan=lifespan)

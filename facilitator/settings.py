@@ -19,10 +19,15 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/facilitator.db"
     database_schema: str | None = None
+    # PostgreSQL connections each process keeps open, and may open beyond them at a peak.
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     # Apply pending migrations when `run` or `serve` starts (turn off to run them yourself).
     auto_migrate: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`.
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     default_language: str = "en"
     default_timezone: str = "UTC"

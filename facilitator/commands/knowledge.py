@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,6 +31,7 @@ from facilitator.knowledge.render import render_item
 from facilitator.knowledge.service import KnowledgeBase, Lookup, Outcome
 from facilitator.knowledge.text import fold, guess_language
 from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
+from facilitator.ports import LookupOutcome
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,12 @@ GAP_WINDOW_DAYS = 30
 GAPS_SHOWN = 10
 LESSON_TYPES = tuple(t.value for t in ItemType if t is not ItemType.FAQ)
 _MENTION = re.compile(r"^(?:\s*(?:<@[A-Z0-9]+>|@\w{2,64})[,:]?)+\s*")
+# How a member's lookup is counted (`Metrics.lookup`).
+MEASURED: dict[Outcome, LookupOutcome] = {
+    Outcome.ANSWER: "answered",
+    Outcome.SUGGEST: "choices",
+    Outcome.UNKNOWN: "gap",
+}
 
 
 def knowledge(ctx: CommandContext) -> KnowledgeBase:
@@ -90,7 +98,9 @@ async def lookup_and_answer(
     # The query's own language decides its stemming: a member who reads English may still
     # ask in Spanish.
     lang = guess_language(query, default=ctx.locale)
+    started = time.perf_counter()
     result = base.lookup(_community_id(ctx), query, lang=lang, types=types, theme=theme)
+    ctx.services.metrics.lookup(MEASURED[result.outcome], time.perf_counter() - started)
     await answer(ctx, query, result)
 
 

@@ -36,7 +36,16 @@ from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
 from facilitator.i18n import Catalogue
 from facilitator.markup import Block, Destination, OutboundMessage, RichText, Span, Style
-from facilitator.ports import Clock, Messenger, StartLinks, UnitOfWork, UnitOfWorkFactory
+from facilitator.ports import (
+    Clock,
+    DeliveryOutcome,
+    Messenger,
+    Metrics,
+    NoMetrics,
+    StartLinks,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,14 @@ CLAIM_LEASE_SECONDS = 900.0
 SEND_LEASE_SECONDS = 900.0
 START_PAYLOAD = "hello"
 REDIRECT_SCAN_SECONDS = 300.0
+# How each attempt's outcome is counted (`Metrics.delivery`).
+MEASURED: dict[OutboxStatus, DeliveryOutcome] = {
+    OutboxStatus.SENT: "sent",
+    OutboxStatus.PENDING: "retry",
+    OutboxStatus.FAILED: "failed",
+    OutboxStatus.UNREACHABLE: "unreachable",
+    OutboxStatus.SKIPPED: "skipped",
+}
 
 
 # A row whose message is made when it is due (a poll's results, a reminder to non-voters);
@@ -84,8 +101,10 @@ class Dispatcher:
         batch: int = 200,
         concurrency: int = 64,
         max_attempts: int = MAX_ATTEMPTS,
+        metrics: Metrics | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._metrics = metrics or NoMetrics()
         # The composition root's live table: adapters attached later are used too.
         self._messengers = messengers
         self._catalogue = catalogue
@@ -200,6 +219,7 @@ class Dispatcher:
             )
             await uow.commit()
         if requeued or interrupted:
+            self._metrics.outbox_recovered(requeued, interrupted)
             log.warning(
                 "outbox rows of a stopped dispatcher recovered",
                 extra={"requeued": requeued, "uncertain": interrupted},
@@ -249,6 +269,7 @@ class Dispatcher:
                         row.id, self.worker_id, Outcome(OutboxStatus.SKIPPED, "opted out"), now
                     )
                     await uow.commit()
+                    self._metrics.delivery(row.destination.platform, "skipped")
                     return
             started = await uow.outbox.start_sending(
                 row.id, self.worker_id, now, SEND_LEASE_SECONDS
@@ -270,6 +291,7 @@ class Dispatcher:
                     destination.platform, destination.user_id or destination.chat_id, now
                 )
             await uow.commit()
+        self._metrics.delivery(row.destination.platform, MEASURED[outcome.status])
         if outcome.status is OutboxStatus.UNREACHABLE:
             self._unreachable_seen = True
         if outcome.status is OutboxStatus.SENT:
@@ -295,6 +317,7 @@ class Dispatcher:
                 message = composed
             ref = await messenger.send(row.destination, message)
         except RetryLater as error:
+            self._metrics.rate_limited(row.destination.platform)
             log.info(
                 "outbox send postponed by the platform",
                 extra={"outbox_id": row.id, "retry_after": error.retry_after},

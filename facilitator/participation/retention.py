@@ -11,9 +11,9 @@ log = logging.getLogger(__name__)
 
 
 class Retention:
-    """Deletes ledger entries older than `events_days`, and question texts and unanswered
-    lookups older than `texts_days` (an open question's text is kept only while the
-    auto-answer and the knowledge gaps can use it)."""
+    """Deletes ledger entries older than `events_days`, and question texts, unanswered
+    lookups and the raw inbound payloads already handled older than `texts_days` (an open
+    question's text is kept only while the auto-answer and the knowledge gaps can use it)."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, events_days: int, texts_days: int) -> None:
         self._uow_factory = uow_factory
@@ -21,11 +21,12 @@ class Retention:
         self.texts_days = texts_days
 
     async def run(self, now: datetime) -> dict[str, int]:
+        texts_before = now - timedelta(days=self.texts_days)
         async with self._uow_factory() as uow:
             purged = await uow.participation.purge(
-                events_before=now - timedelta(days=self.events_days),
-                texts_before=now - timedelta(days=self.texts_days),
+                events_before=now - timedelta(days=self.events_days), texts_before=texts_before
             )
+            purged["inbox_payloads"] = await uow.inbox.purge(texts_before)
             await uow.commit()
         if any(purged.values()):
             log.info("retention applied", extra=purged)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from facilitator.storage.engine import create_engine, session_factory
@@ -10,10 +12,23 @@ from facilitator.storage.uow import SqlUnitOfWorkFactory
 
 
 class Storage:
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str | None = None,
+        *,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> None:
         self.url = url
         self.schema = schema
-        self.engine = create_engine(url, schema=schema)
+        pool: dict[str, Any] = {}
+        if not url.startswith("sqlite"):
+            if pool_size is not None:
+                pool["pool_size"] = pool_size
+            if max_overflow is not None:
+                pool["max_overflow"] = max_overflow
+        self.engine = create_engine(url, schema=schema, **pool)
         self.uow_factory = SqlUnitOfWorkFactory(session_factory(self.engine))
 
     async def create_all(self) -> None:

@@ -24,10 +24,21 @@ from facilitator.domain.outbox import (
     OutboxStatus,
     Outcome,
 )
+from facilitator.ports import Backlog
 from facilitator.storage.models import OutboxRow
 from facilitator.storage.repositories import insert_ignoring_conflicts
 
 _ACTIVE = (OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value)
+# What monitoring counts: rows not finished, and those that need a moderator's eye.
+BACKLOG_STATUSES = (
+    OutboxStatus.HELD,
+    OutboxStatus.PENDING,
+    OutboxStatus.CLAIMED,
+    OutboxStatus.SENDING,
+    OutboxStatus.UNREACHABLE,
+    OutboxStatus.UNCERTAIN,
+    OutboxStatus.FAILED,
+)
 
 
 def _fallback(data: dict[str, Any] | None) -> Fallback | None:
@@ -305,6 +316,22 @@ class SqlOutboxRepository:
             query = query.where(OutboxRow.community_id == community_id)
         result = await self.session.execute(query)
         return {OutboxStatus(status): int(n) for status, n in result.all()}
+
+    async def backlog(self, now: datetime) -> Backlog:
+        statuses = [s.value for s in BACKLOG_STATUSES]
+        counts = dict.fromkeys(statuses, 0)
+        result = await self.session.execute(
+            select(OutboxRow.status, func.count())
+            .where(OutboxRow.status.in_(statuses))
+            .group_by(OutboxRow.status)
+        )
+        counts.update({status: int(n) for status, n in result.all()})
+        oldest = await self.session.scalar(
+            select(func.min(OutboxRow.due_at)).where(
+                OutboxRow.status == OutboxStatus.PENDING.value, OutboxRow.available_at <= now
+            )
+        )
+        return Backlog(counts, oldest)
 
     async def listing(
         self, community_id: int | None, statuses: Sequence[OutboxStatus], limit: int

@@ -26,7 +26,7 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
-from facilitator.ports import InboxRecord
+from facilitator.ports import Backlog, InboxRecord
 from facilitator.storage.models import (
     CommunityRow,
     IdentityRow,
@@ -673,6 +673,12 @@ class SqlLinkCodeRepository:
         return None if expired else identity_id
 
 
+# Rows still to process (a claim is "processing" until done or its lease ends), and given up.
+INBOX_WAITING_STATUSES = ("pending", "processing", "retry")
+INBOX_BACKLOG_STATUSES = (*INBOX_WAITING_STATUSES, "failed")
+INBOX_FINISHED_STATUSES = ("done", "rejected", "failed")
+
+
 class SqlInboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -767,6 +773,29 @@ class SqlInboxRepository:
             select(InboxRow.status, func.count()).group_by(InboxRow.status)
         )
         return {status: int(n) for status, n in result.all()}
+
+    async def backlog(self) -> Backlog:
+        counts = dict.fromkeys(INBOX_BACKLOG_STATUSES, 0)
+        result = await self.session.execute(
+            select(InboxRow.status, func.count())
+            .where(InboxRow.status.in_(INBOX_BACKLOG_STATUSES))
+            .group_by(InboxRow.status)
+        )
+        counts.update({status: int(n) for status, n in result.all()})
+        oldest = await self.session.scalar(
+            select(func.min(InboxRow.received_at)).where(
+                InboxRow.status.in_(INBOX_WAITING_STATUSES)
+            )
+        )
+        return Backlog(counts, oldest)
+
+    async def purge(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(InboxRow).where(
+                InboxRow.status.in_(INBOX_FINISHED_STATUSES), InboxRow.received_at < before
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def open_questions_query(

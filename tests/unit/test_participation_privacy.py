@@ -113,11 +113,13 @@ async def test_retention_drops_old_events_and_old_question_texts(harness: Harnes
     job = Retention(harness.app.uow_factory, events_days=60, texts_days=30)
     purged = await job.run(harness.clock.now())
     assert (purged["participation"], purged["question_texts"]) == (2, 1)
+    assert purged["inbox_payloads"] == 1  # the stored raw message, handled long ago
     assert await recorded(harness) == 1
     assert await job.run(harness.clock.now()) == {
         "participation": 0,
         "question_texts": 0,
         "unanswered_lookups": 0,
+        "inbox_payloads": 0,
     }
 
 
