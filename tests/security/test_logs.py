@@ -1,13 +1,19 @@
 """Logs hold no credentials and no message bodies: the scanner every test runs under finds
-them wherever a record carries them."""
+them wherever a record carries them, and a database error does not carry the values of its
+statement (message bodies, names) into the logs."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError
 
+from facilitator.storage.models import CommunityRow
+from tests.conftest import Database
 from tests.fake_credentials import KNOWN_SECRETS, SLACK_BOT_TOKEN, TELEGRAM_TOKEN, secrets_in
 from tests.log_scan import LogScan, record_text
 
@@ -59,3 +65,28 @@ def test_a_declared_body_may_be_logged_at_debug_only() -> None:
 
 def test_every_known_secret_is_long_enough_not_to_match_by_chance() -> None:
     assert all(len(secret) >= 7 for secret in KNOWN_SECRETS)
+
+
+async def test_a_database_error_does_not_carry_the_values_of_its_statement(
+    database: Database,
+) -> None:
+    row = {
+        "key": "canary-key-7f3a",
+        "platform": "telegram",
+        "chat_id": "-1001",
+        "title": "canary-title-7f3a",
+        "timezone": "UTC",
+        "language": "en",
+        "settings": {},
+        "active": True,
+        "created_at": datetime(2026, 11, 2, tzinfo=UTC),
+    }
+    async with database.engine.begin() as conn:
+        await conn.execute(insert(CommunityRow).values(**row))
+
+    with pytest.raises(DBAPIError) as raised:
+        async with database.engine.begin() as conn:
+            await conn.execute(insert(CommunityRow).values(**row))  # the same key again
+
+    assert "canary" not in str(raised.value)
+    assert "hidden" in str(raised.value)
