@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, sub
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, parse_id, sub
 from facilitator.core import CommandContext, Services
 from facilitator.domain.events import MessageReceived
 from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
@@ -116,7 +116,8 @@ async def lesson(ctx: CommandContext, args: ParsedArgs) -> None:
 async def show(ctx: CommandContext, value: str) -> None:
     base = knowledge(ctx)
     await base.sync(ctx.uow)
-    item = base.item(int(value)) if value.isdigit() else None
+    item_id = parse_id(value)
+    item = base.item(item_id) if item_id is not None else None
     if item is None or item.community_id not in (None, _community_id(ctx)):
         ctx.say("errors.stale_button", private=True)
         return
