@@ -128,7 +128,38 @@ def _flatten(prefix: str, data: Mapping[str, object], out: dict[str, Template]) 
 
 
 def _fill(template: str, values: Mapping[str, object]) -> str:
-    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return bidi_closed(str(values[name])) if name in values else match.group(0)
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+_EMBEDDINGS = "\u202a\u202b\u202d\u202e"  # LRE, RLE, LRO, RLO: closed by PDF
+_ISOLATES = "\u2066\u2067\u2068"  # LRI, RLI, FSI: closed by PDI
+_PDF, _PDI = "\u202c", "\u2069"
+_OPENERS = re.compile(f"[{_EMBEDDINGS}{_ISOLATES}]")
+
+
+def bidi_closed(value: str) -> str:
+    """`value` with every bidi embedding, override and isolate it opens closed at its end.
+
+    Inserted into a sentence, a name holding a right-to-left override would otherwise reverse
+    the rest of the sentence; closed, it affects only itself (a line break ends them anyway)."""
+    if not _OPENERS.search(value):
+        return value
+    open_: list[str] = []
+    for char in value:
+        if char == "\n":
+            open_.clear()
+        elif char in _EMBEDDINGS or char in _ISOLATES:
+            open_.append(char)
+        elif char == _PDF and open_ and open_[-1] in _EMBEDDINGS:
+            open_.pop()
+        elif char == _PDI and any(c in _ISOLATES for c in open_):
+            while open_.pop() not in _ISOLATES:
+                pass
+    return value + "".join(_PDI if c in _ISOLATES else _PDF for c in reversed(open_))
 
 
 def _strip_markup(template: str) -> str:

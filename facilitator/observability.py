@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Held at WARNING: httpx logs request URLs (Telegram's carry the bot token), the others are noise.
+QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "asyncio")
 
 
 class ContextFormatter(logging.Formatter):
@@ -31,6 +33,5 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs request URLs, and Telegram's carry the bot token.
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

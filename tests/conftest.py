@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,9 +21,11 @@ from facilitator.bootstrap import App, build_app
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Community, Platform, Role
 from facilitator.markup import Destination, OutboundMessage
+from facilitator.observability import QUIET_LOGGERS
 from facilitator.settings import Settings
 from facilitator.storage.engine import create_engine
 from facilitator.storage.models import Base
+from tests.log_scan import LogScan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -60,6 +63,37 @@ class RecordingMessenger:
 
     def clear(self) -> None:
         self.sent.clear()
+
+
+# Loggers the adapters hold at INFO themselves when they build a client, because they log
+# tokens below that: each test starts with them open, so that it sees what the adapter does.
+TOKEN_LOGGERS = ("telegram",)
+
+
+@pytest.fixture(autouse=True)
+def log_scan() -> Iterator[LogScan]:
+    """Every record of the test at DEBUG, with the loggers production holds at WARNING held
+    there too; the test fails if a record holds a credential, or a declared message body at
+    INFO or above (`log_scan.forbid_at_info`)."""
+    scan = LogScan()
+    root = logging.getLogger()
+    quiet = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    opened = [logging.getLogger(name) for name in TOKEN_LOGGERS]
+    levels = {logger: logger.level for logger in (root, *quiet, *opened)}
+    root.addHandler(scan)
+    root.setLevel(logging.DEBUG)
+    for logger in quiet:
+        logger.setLevel(max(logger.level, logging.WARNING))
+    for logger in opened:
+        logger.setLevel(logging.NOTSET)
+    try:
+        yield scan
+    finally:
+        root.removeHandler(scan)
+        for logger, level in levels.items():
+            logger.setLevel(level)
+    problems = scan.problems()
+    assert not problems, "\n".join(dict.fromkeys(problems))
 
 
 @pytest.fixture
@@ -193,12 +227,14 @@ class Harness:
         return [m.body.plain() for _, m in self.messenger.sent[before:]]
 
 
-@pytest_asyncio.fixture
-async def harness(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def harness_on(
+    database_url: str, clock: FrozenClock, schema: str | None = None
+) -> AsyncIterator[Harness]:
+    """A `Harness` on the given database (tables created from the models)."""
     from adapters.console.adapter import ConsoleDecoder
 
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}")
-    app = build_app(settings, clock=clock)
+    app = build_app(make_settings(database_url, schema), clock=clock)
     await app.storage.create_all()
     messenger = RecordingMessenger()
     app.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
@@ -208,6 +244,12 @@ async def harness(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
         yield Harness(app, messenger, clock)
     finally:
         await app.aclose()
+
+
+@pytest_asyncio.fixture
+async def harness(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+    async with harness_on(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}", clock) as found:
+        yield found
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from adapters.http_body import read_body
 from adapters.telegram.envelope import Envelope, envelope
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ def webhook_route(
         if expected is None or not hmac.compare_digest(given, expected):
             log.warning("telegram webhook refused: wrong or missing secret")
             return PlainTextResponse("forbidden", status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await read_body(request, MAX_BODY)
+        if body is None:
             return PlainTextResponse("too large", status_code=413)
         try:
             raw = body.decode("utf-8")

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, sub
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, parse_id, sub
 from facilitator.core import CommandContext, Services
 from facilitator.domain.facilitation import MemberProfile
 from facilitator.domain.model import Role
@@ -196,8 +196,8 @@ async def _decide(ctx: CommandContext, which: str, to: OutboxStatus) -> None:
     held = await _held(ctx)
     if which == "all":
         chosen = [r.id for r in held]
-    elif which.lstrip("#").isdigit() and int(which.lstrip("#")) in {r.id for r in held}:
-        chosen = [int(which.lstrip("#"))]
+    elif (number := parse_id(which.lstrip("#"))) is not None and number in {r.id for r in held}:
+        chosen = [number]
     else:
         ctx.say("nudges.decide.unknown", id=which[:20], private=True)
         return

@@ -20,6 +20,7 @@ from facilitator.commands.spec import (
     CommandSpec,
     ParsedArgs,
     convert,
+    parse_id,
     sub,
 )
 from facilitator.core import CommandContext, Services
@@ -135,7 +136,8 @@ async def lesson(ctx: CommandContext, args: ParsedArgs) -> None:
 async def show(ctx: CommandContext, value: str) -> None:
     base = knowledge(ctx)
     await base.sync(ctx.uow)
-    item = base.item(int(value)) if value.isdigit() else None
+    item_id = parse_id(value)
+    item = base.item(item_id) if item_id is not None else None
     if item is None or item.community_id not in (None, _community_id(ctx)):
         ctx.say("errors.stale_button", private=True)
         return

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_COMMAND_TEXT = 4000
 _QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
+_ID = re.compile(r"[0-9]{1,9}")
 
 
 class ArgKind(StrEnum):
@@ -266,6 +267,13 @@ def convert(arg: Arg, text: str) -> object:
         except ValueError:
             raise ArgumentError("errors.not_a_date", value=_clip(text)) from None
     raise AssertionError(arg.kind)
+
+
+def parse_id(text: str) -> int | None:
+    """The number of a stored object as typed or carried by a button: ASCII digits within the
+    range an INT argument accepts; None for anything else (`"²".isdigit()` is true, and an
+    id beyond the database's integers would fail the query)."""
+    return int(text) if _ID.fullmatch(text) else None
 
 
 def is_web_url(text: str) -> bool:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from facilitator.domain.model import Platform, PlatformUser
+from facilitator.domain.text import keep_printable
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,8 @@ class Origin:
     """Where and from whom an event came.
 
     `event_id` is the platform's own id for the event, unique per platform: redelivered
-    events carry the same id, which is what makes the ledger count them once.
+    events carry the same id, which is what makes the ledger count them once. Text in every
+    event (here the chat's title) is kept without control characters.
     """
 
     platform: Platform
@@ -25,6 +27,9 @@ class Origin:
     is_direct: bool = False
     thread_id: str | None = None
     message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "chat_title")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class MessageReceived:
     has_file: bool = False
     is_edit: bool = False
 
+    def __post_init__(self) -> None:
+        keep_printable(self, "text")
+
 
 @dataclass(frozen=True)
 class CommandInvoked:
@@ -51,12 +59,18 @@ class CommandInvoked:
     name: str
     args: str
 
+    def __post_init__(self) -> None:
+        keep_printable(self, "name", "args")
+
 
 @dataclass(frozen=True)
 class ButtonPressed:
     origin: Origin
     action: str
     value: str
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "action", "value")
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,9 @@ class ReactionChanged:
     target_message_id: str
     target_user_id: str | None
     added: bool
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "emoji")
 
 
 @dataclass(frozen=True)

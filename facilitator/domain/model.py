@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
+from facilitator.domain.text import keep_printable
+
 
 class Platform(StrEnum):
     TELEGRAM = "telegram"
@@ -71,6 +73,9 @@ class PlatformUser:
     locale_hint: str | None = None
     is_bot: bool = False
     is_platform_admin: bool = False
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "display_name")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from facilitator.commands.spec import parse_id
 from facilitator.core import CommandContext, Services
 from facilitator.delivery.dispatcher import Dispatcher, mention_message
 from facilitator.domain.events import PollVoteCast
@@ -201,11 +202,12 @@ class Polls:
 
     async def vote_button(self, ctx: CommandContext, value: str) -> None:
         poll_part, _, option_part = value.partition(":")
-        poll = await ctx.uow.polls.get(int(poll_part)) if poll_part.isdigit() else None
+        poll_id, index = parse_id(poll_part), parse_id(option_part)
+        poll = await ctx.uow.polls.get(poll_id) if poll_id is not None else None
         if (
             poll is None
-            or not option_part.isdigit()
-            or not 0 <= int(option_part) < len(poll.options)
+            or index is None
+            or not index < len(poll.options)
             or not await ctx.belongs_to(poll.community_id)
         ):
             ctx.say("errors.stale_button", private=True)
@@ -213,7 +215,6 @@ class Polls:
         if not poll.is_open:
             ctx.say("polls.vote.closed", question=poll.question, private=True)
             return
-        index = int(option_part)
         current = (await ctx.uow.polls.votes(poll.id)).get(ctx.member.person_id, ())
         # Several choices: a press toggles one; a single choice: a press replaces it.
         chosen = tuple(sorted(set(current) ^ {index})) if poll.multiple else (index,)

@@ -22,6 +22,9 @@ def create_engine(
     url: str, *, schema: str | None = None, echo: bool = False, **kwargs: Any
 ) -> AsyncEngine:
     """An engine for `url`; `schema` puts every table of a PostgreSQL database in that schema."""
+    # A database error's text would otherwise carry the statement's values (message bodies,
+    # names) into the logs and into the inbox row that records the failure.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from facilitator.commands.spec import parse_id
 from facilitator.core import CommandContext, Services
 from facilitator.delivery.dispatcher import Dispatcher, mention_message
 from facilitator.domain.knowledge import ItemType, KnowledgeItem
@@ -313,7 +314,8 @@ class Webinars:
         ctx.say("webinars.checkin.done", title=webinar.title, private=True)
 
     async def _own(self, ctx: CommandContext, raw_id: str) -> Webinar | None:
-        webinar = await ctx.uow.webinars.get(int(raw_id)) if raw_id.isdigit() else None
+        webinar_id = parse_id(raw_id)
+        webinar = await ctx.uow.webinars.get(webinar_id) if webinar_id is not None else None
         if webinar is None or not await ctx.belongs_to(webinar.community_id):
             return None
         return webinar

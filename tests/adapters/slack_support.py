@@ -25,9 +25,10 @@ from facilitator.domain.model import Platform
 from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.slack_api import DEFAULT_TOKEN, FakeSlackAPI, RecordedCall
 from tests.conftest import FrozenClock, make_settings
+from tests.fake_credentials import SLACK_APP_TOKEN, SLACK_SIGNING_SECRET
 
-SIGNING_SECRET = "test-signing-secret"
-APP_TOKEN = "xapp-1-A0FAKEAPP1-test"
+SIGNING_SECRET = SLACK_SIGNING_SECRET
+APP_TOKEN = SLACK_APP_TOKEN
 CHANNEL = "C0LEARNERS"
 
 

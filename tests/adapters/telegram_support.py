@@ -26,8 +26,9 @@ from facilitator.bootstrap import App, build_app
 from facilitator.domain.model import Platform
 from tests.adapters.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI, ManualClock
 from tests.conftest import REPO_ROOT, FrozenClock, make_settings
+from tests.fake_credentials import TELEGRAM_WEBHOOK_SECRET
 
-WEBHOOK_SECRET = "test-secret_123"
+WEBHOOK_SECRET = TELEGRAM_WEBHOOK_SECRET
 BOT_ID = 123456789
 BOT_USERNAME = "facilitator_test_bot"
 

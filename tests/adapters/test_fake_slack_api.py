@@ -14,8 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.slack_api import DEFAULT_TOKEN, FakeSlackAPI, dm_channel_id
+from tests.fake_credentials import SLACK_OTHER_SIGNING_SECRET, SLACK_WRONG_BOT_TOKEN
 
-SIGNING_SECRET = "fake-signing-secret"
+SIGNING_SECRET = SLACK_OTHER_SIGNING_SECRET
 
 
 def client_for(api: FakeSlackAPI, token: str = DEFAULT_TOKEN) -> AsyncWebClient:
@@ -52,7 +53,7 @@ async def test_auth_test_answers_the_bot_identity_for_a_valid_token(
 
 async def test_invalid_token_is_answered_with_invalid_auth(fake_slack: FakeSlackAPI) -> None:
     with pytest.raises(SlackApiError) as caught:
-        await client_for(fake_slack, token="xoxb-not-a-real-token").auth_test()
+        await client_for(fake_slack, token=SLACK_WRONG_BOT_TOKEN).auth_test()
 
     assert caught.value.response.status_code == 200
     assert caught.value.response["error"] == "invalid_auth"

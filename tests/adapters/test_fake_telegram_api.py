@@ -37,6 +37,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from adapters.telegram.adapter import quiet_token_loggers
 from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.telegram_api import (
     DEFAULT_TOKEN,
@@ -51,6 +52,12 @@ from tests.adapters.fakes.telegram_api import (
 
 BOT_ID = 123456789
 CHAT_ID = 42
+
+
+@pytest.fixture(autouse=True)
+def _quiet_token_loggers() -> None:
+    # These tests build PTB bots directly; the adapter quiets PTB's loggers when it builds one.
+    quiet_token_loggers()
 
 
 def _bot(api: FakeTelegramAPI) -> Bot:

@@ -15,6 +15,7 @@ import httpx
 
 from tests.adapters.fakes.slack_api import DEFAULT_TOKEN, FakeSlackAPI
 from tests.adapters.slack_support import SIGNING_SECRET, signed_headers
+from tests.fake_credentials import secrets_in
 
 CHANNEL = "C0SERVE01"
 
@@ -158,6 +159,6 @@ async def test_facilitator_serve_handles_signed_slack_requests(
     assert hello[0].params["channel"] == CHANNEL and "serve-test" in hello[0].params["text"]
     assert refusal.params["user"] == "U0BRUNO"
     assert refusal.params["text"].startswith("Sorry, /members is for a moderator or above.")
-    assert DEFAULT_TOKEN not in logs and SIGNING_SECRET not in logs
+    assert not secrets_in(logs)
     assert "7f3a9" not in logs  # message bodies are never logged at INFO
     assert "slack adapter started" in logs

@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from telegram import Bot
 
+from adapters.telegram.adapter import quiet_token_loggers
 from adapters.telegram.limiter import FloodLimiter
 from adapters.telegram.messenger import TelegramMessenger
 from facilitator.domain.errors import (
@@ -38,6 +39,12 @@ from tests.adapters.telegram_support import VirtualTime
 
 GROUP = -1001234567890
 PERSON = 4242
+
+
+@pytest.fixture(autouse=True)
+def _quiet_token_loggers() -> None:
+    # These tests build PTB bots directly; the adapter quiets PTB's loggers when it builds one.
+    quiet_token_loggers()
 
 
 @pytest.fixture(autouse=True)

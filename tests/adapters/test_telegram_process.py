@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from tests.adapters.fakes.telegram_api import (
-    DEFAULT_TOKEN,
     FakeTelegramAPI,
     private_chat,
     supergroup_chat,
@@ -32,6 +31,7 @@ from tests.adapters.telegram_support import (
     update_json,
     wait_until,
 )
+from tests.fake_credentials import secrets_in
 
 GROUP = supergroup_chat(-1007000, "Backlog group")
 PEOPLE = 60  # each sends /help in a private chat: one reply each
@@ -117,7 +117,7 @@ def _check_exactly_once(database: Path, api: FakeTelegramAPI, done_at_kill: set[
 def _logs_hold_no_secrets(*logs: Path) -> None:
     for log in logs:
         text = log.read_text("utf-8", errors="replace")
-        assert DEFAULT_TOKEN not in text and WEBHOOK_SECRET not in text
+        assert not secrets_in(text)
         assert "note 1" not in text  # message bodies are not logged
 
 
@@ -282,7 +282,7 @@ async def test_the_telegram_cli_talks_to_the_configured_api(
     else:
         assert len(fake_telegram.calls_to("setMyCommands")) == 12
         assert b"12 command lists published" in out
-    assert DEFAULT_TOKEN.encode() not in out + err
+    assert not secrets_in(out + err)
 
 
 async def test_set_webhook_refuses_without_a_usable_secret(
@@ -298,6 +298,7 @@ async def test_set_webhook_refuses_without_a_usable_secret(
 
     assert process.returncode == 2
     assert b"TELEGRAM_WEBHOOK_SECRET" in err
+    assert not secrets_in(err)
     assert fake_telegram.calls_to("setWebhook") == []
 
 

@@ -9,6 +9,7 @@ import pytest
 from telegram import Bot
 from telegram.constants import ParseMode
 
+from adapters.telegram.adapter import quiet_token_loggers
 from adapters.telegram.render import (
     MAX_TEXT,
     callback_data,
@@ -24,6 +25,12 @@ from tests.adapters.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 
 CATALOGUE = Catalogue.load(Path(__file__).resolve().parents[2] / "prompts")
 HOSTILE = ["<b>x</b>", "**bold**", "a & b", "@here", "`code`", "</a><script>", '"quoted"']
+
+
+@pytest.fixture(autouse=True)
+def _quiet_token_loggers() -> None:
+    # These tests build PTB bots directly; the adapter quiets PTB's loggers when it builds one.
+    quiet_token_loggers()
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fake_credentials import CLI_DATABASE_PASSWORD, CLI_TELEGRAM_TOKEN, secrets_in
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,7 +20,7 @@ def cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
         "FACILITATOR_DATA_DIR": str(ROOT / "data"),
         **env,
     }
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "facilitator.cli", *args],
         capture_output=True,
         text=True,
@@ -27,6 +29,9 @@ def cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
         timeout=120,
         check=False,
     )
+    # Nothing a process prints may carry a credential it was given.
+    assert not secrets_in(result.stdout + result.stderr)
+    return result
 
 
 def test_help_lists_the_subcommands_people_expect(tmp_path: Path) -> None:
@@ -44,14 +49,14 @@ def test_config_show_masks_secrets_and_database_passwords(tmp_path: Path) -> Non
         tmp_path,
         "config",
         "show",
-        TELEGRAM_BOT_TOKEN="123456:SECRET-TOKEN-VALUE",
-        FACILITATOR_DATABASE_URL="postgresql+asyncpg://bot:hunter2@db.internal:5432/fac",
+        TELEGRAM_BOT_TOKEN=CLI_TELEGRAM_TOKEN,
+        FACILITATOR_DATABASE_URL=f"postgresql+asyncpg://bot:{CLI_DATABASE_PASSWORD}@db.internal:5432/fac",
     )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["telegram_bot_token"] == "********"
     assert shown["database_url"] == "postgresql+asyncpg://bot:********@db.internal:5432/fac"
-    assert "SECRET-TOKEN-VALUE" not in result.stdout and "hunter2" not in result.stdout
+    assert not secrets_in(result.stdout)
 
 
 def test_admin_grant_list_and_revoke(tmp_path: Path) -> None:

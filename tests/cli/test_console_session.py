@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fake_credentials import secrets_in
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,7 +19,7 @@ def run_demo(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedPro
         "FACILITATOR_DATA_DIR": str(ROOT / "data"),
         "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
     }
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "facilitator.cli", "demo", *args],
         input=script,
         capture_output=True,
@@ -27,6 +29,9 @@ def run_demo(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedPro
         timeout=120,
         check=False,
     )
+    # Nothing a process prints may carry a credential it was given.
+    assert not secrets_in(result.stdout + result.stderr)
+    return result
 
 
 def test_scripted_console_session_behaves_and_exits_at_end_of_input(tmp_path: Path) -> None:

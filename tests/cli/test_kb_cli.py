@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fake_credentials import secrets_in
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,7 +19,7 @@ def kb(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}",
         "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
     }
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "facilitator.cli", "kb", *args],
         capture_output=True,
         text=True,
@@ -26,6 +28,9 @@ def kb(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+    # Nothing a process prints may carry a credential it was given.
+    assert not secrets_in(result.stdout + result.stderr)
+    return result
 
 
 def write_bank(root: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from facilitator.storage.database import Storage
+from tests.fake_credentials import secrets_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,7 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
         "FACILITATOR_LOG_LEVEL": "WARNING",
     }
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "facilitator.cli", *args],
         capture_output=True,
         text=True,
@@ -34,6 +35,9 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=180,
         check=False,
     )
+    # Nothing a process prints may carry a credential it was given.
+    assert not secrets_in(result.stdout + result.stderr)
+    return result
 
 
 @pytest.fixture(scope="module")

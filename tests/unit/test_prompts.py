@@ -122,6 +122,21 @@ def test_values_never_become_markup(hostile: str) -> None:
     assert value_spans[0].style is Style.BOLD  # the template's own markup around {name}
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("\u202eevil", "\u202eevil\u202c"),  # a right-to-left override, closed after the name
+        ("\u2067a\u202bb", "\u2067a\u202bb\u202c\u2069"),  # closed innermost first
+        ("\u202ex\u202c", "\u202ex\u202c"),  # already closed: unchanged
+        ("\u200fRLM", "\u200fRLM"),  # a mark opens nothing
+    ],
+)
+def test_a_value_cannot_reverse_the_sentence_around_it(name: str, shown: str) -> None:
+    text = CATALOGUE.text("en", "core.welcome", name=name, community="Water")
+    assert shown in text
+    assert text.endswith(CATALOGUE.text("en", "core.welcome", name="x", community="Water")[-20:])
+
+
 def test_template_markup_becomes_styles_and_bullets() -> None:
     body = CATALOGUE.render("en", "core.help.line", usage="/x", summary="does x")
     [block] = body.blocks

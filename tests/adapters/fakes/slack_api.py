@@ -19,13 +19,14 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.adapters.fakes import payloads_dir
+from tests.fake_credentials import SLACK_BOT_TOKEN
 
 JSONDict = dict[str, Any]
 Params = dict[str, Any]
 Clock = Callable[[], float]
 Handler = Callable[[Params, str], JSONDict]
 
-DEFAULT_TOKEN = "xoxb-fake-bot-token"
+DEFAULT_TOKEN = SLACK_BOT_TOKEN
 DEFAULT_SCOPES = (
     "chat:write",
     "commands",

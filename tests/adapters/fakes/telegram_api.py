@@ -21,6 +21,8 @@ from typing import Any, Self
 
 from aiohttp import BodyPartReader, web
 
+from tests.fake_credentials import TELEGRAM_TOKEN
+
 __all__ = [
     "DEFAULT_TOKEN",
     "SEND_METHODS",
@@ -41,7 +43,7 @@ __all__ = [
 JSON = dict[str, Any]
 Clock = Callable[[], float]
 
-DEFAULT_TOKEN = "123456789:AAH-fake-telegram-token"
+DEFAULT_TOKEN = TELEGRAM_TOKEN
 # Methods whose calls count against the flood limits of `FakeTelegramAPI.enforce_limits`.
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendPoll"})
 # Update types Telegram leaves out unless `allowed_updates` names them.

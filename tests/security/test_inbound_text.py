@@ -1,0 +1,67 @@
+"""Text from any platform reaches the core without control characters: PostgreSQL cannot
+store NUL, and a terminal obeys escape sequences. Line breaks and tabs stay."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from facilitator.domain.events import ButtonPressed, CommandInvoked, MessageReceived, Origin
+from facilitator.domain.model import Platform, PlatformUser
+from tests.conftest import POSTGRES_URL, FrozenClock, Harness, fresh_postgres_schema, harness_on
+
+CONTROL = "a\x00b\x07c\x1b[2Jd\x08e\x7ff\x9bg"
+
+
+def _origin(name: str = "Ana", title: str | None = "Group") -> Origin:
+    return Origin(
+        platform=Platform.TELEGRAM,
+        event_id="e1",
+        chat_id="-1001",
+        user=PlatformUser(Platform.TELEGRAM, "1", name),
+        occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+        chat_title=title,
+    )
+
+
+def test_events_keep_text_and_names_without_control_characters() -> None:
+    origin = _origin(name=f"Ana{CONTROL}", title=f"Group{CONTROL}")
+
+    assert origin.user.display_name == "Anaabc[2Jdefg"
+    assert MessageReceived(origin, CONTROL).text == "abc[2Jdefg"
+    assert CommandInvoked(origin, "faq", f"x{CONTROL}").args == "xabc[2Jdefg"
+    assert ButtonPressed(origin, "kb_show", f"1{CONTROL}").value == "1abc[2Jdefg"
+    assert origin.chat_title == "Groupabc[2Jdefg"
+
+
+def test_line_breaks_and_tabs_stay_and_a_carriage_return_becomes_a_line_break() -> None:
+    assert (
+        MessageReceived(_origin(), "one\r\ntwo\rthree\tfour\n").text == "one\ntwo\nthree\tfour\n"
+    )
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def any_harness(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'text.db'}", None
+        else:
+            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
+        yield await stack.enter_async_context(harness_on(url, clock, schema))
+
+
+async def test_a_question_holding_nul_is_answered_and_stored(any_harness: Harness) -> None:
+    await any_harness.community()
+
+    [reply] = await any_harness.say("where is the\x00 guide?")
+
+    assert reply.startswith("I don't know that one yet")
+    async with any_harness.app.uow_factory() as uow:
+        assert await uow.inbox.counts() == {"done": 1}
