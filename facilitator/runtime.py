@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import logging
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 from starlette.applications import Starlette
@@ -70,7 +70,7 @@ async def run_until_cancelled(settings: Settings) -> None:
         for adapter in adapters:
             await adapter.start()
         async with asyncio.TaskGroup() as group:
-            group.create_task(app.inbox.run_forever())
+            group.create_task(keep_running("inbox", app.inbox.run_forever))
             group.create_task(app.dispatcher.run_forever())
             for adapter in adapters:
                 group.create_task(adapter.receive())
@@ -86,6 +86,27 @@ async def run_until_cancelled(settings: Settings) -> None:
             with contextlib.suppress(Exception):
                 await adapter.stop()
         await app.aclose()
+
+
+async def keep_running(
+    name: str, work: Callable[[], Awaitable[None]], pause: float = 1.0, max_pause: float = 10.0
+) -> None:
+    """Run a worker loop for as long as the process lives. A failure (the database restarting,
+    say) is logged and the loop started again after a pause that grows while it keeps failing,
+    instead of ending the worker while the process goes on answering webhooks."""
+    loop = asyncio.get_running_loop()
+    delay = pause
+    while True:
+        started = loop.time()
+        try:
+            await work()
+            return
+        except Exception:  # whatever stopped it, the process needs the worker back
+            if loop.time() - started > 60:  # it had been working: the trouble is new
+                delay = pause
+            log.exception("worker stopped by an error; restarting", extra={"worker": name})
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_pause)
 
 
 def stop_on_sigterm() -> asyncio.Event:
@@ -133,7 +154,7 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
             await adapter.start()
         errors = metrics.error_counter()
         logging.getLogger().addHandler(errors)
-        worker = asyncio.create_task(app.inbox.run_forever())
+        worker = asyncio.create_task(keep_running("inbox", app.inbox.run_forever))
         dispatcher = asyncio.create_task(app.dispatcher.run_forever())
         scheduler = start_jobs(app)
         try:

@@ -119,6 +119,9 @@ class Dispatcher:
         self._progress = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._stopping = False
+        # Held while claimed rows are on their way into the lanes: `stop()` waits for it, so
+        # that a claim under way when it is called is handed back too.
+        self._claiming = asyncio.Lock()
         self.composers: dict[str, Composer] = {}
         self.sent_hooks: list[SentHook] = []
         self._unreachable_seen = False
@@ -176,15 +179,16 @@ class Dispatcher:
         """Stop claiming, finish the sends in flight, and hand back what was claimed."""
         self._stopping = True
         self._wakeup.set()
-        waiting = [row.id for lane in self._lanes.values() for row in lane]
-        for lane in self._lanes.values():
-            lane.clear()
-        if waiting:
-            async with self._uow_factory() as uow:
-                await uow.outbox.release(waiting, self.worker_id)
-                await uow.commit()
-            self._queued_ids.difference_update(waiting)
-            log.info("outbox rows handed back", extra={"count": len(waiting)})
+        async with self._claiming:
+            waiting = [row.id for lane in self._lanes.values() for row in lane]
+            for lane in self._lanes.values():
+                lane.clear()
+            if waiting:
+                async with self._uow_factory() as uow:
+                    await uow.outbox.release(waiting, self.worker_id)
+                    await uow.commit()
+                self._queued_ids.difference_update(waiting)
+                log.info("outbox rows handed back", extra={"count": len(waiting)})
         await self._drain()
 
     async def abort(self) -> None:
@@ -207,31 +211,37 @@ class Dispatcher:
     async def _refill(self) -> bool:
         """Claim due rows into the lanes, keeping about one batch in hand; True if any came."""
         await self._redirect_unreachable()
-        room = self._batch - len(self._queued_ids)
-        if room < self._batch // 2 or self._stopping:
-            return False
-        platforms = [p for p in Platform if p in self._messengers]
-        now = self._clock.now()
-        async with self._uow_factory() as uow:
-            requeued, interrupted = await uow.outbox.recover(now)
-            rows = await uow.outbox.claim(
-                now, self.worker_id, CLAIM_LEASE_SECONDS, room, platforms
-            )
-            await uow.commit()
+        # Shielded: cancelling `run_forever` must not leave rows claimed and never queued (they
+        # would wait for their lease to end); `stop()` waits for the claim and hands them back.
+        return await asyncio.shield(self._claim_into_lanes())
+
+    async def _claim_into_lanes(self) -> bool:
+        async with self._claiming:
+            room = self._batch - len(self._queued_ids)
+            if room < self._batch // 2 or self._stopping:
+                return False
+            platforms = [p for p in Platform if p in self._messengers]
+            now = self._clock.now()
+            async with self._uow_factory() as uow:
+                requeued, interrupted = await uow.outbox.recover(now)
+                rows = await uow.outbox.claim(
+                    now, self.worker_id, CLAIM_LEASE_SECONDS, room, platforms
+                )
+                await uow.commit()
+            for row in rows:
+                if row.id in self._queued_ids:
+                    continue
+                self._queued_ids.add(row.id)
+                self._lanes.setdefault(row.lane, deque()).append(row)
+                if row.lane not in self._lane_tasks:
+                    task = asyncio.create_task(self._run_lane(row.lane))
+                    self._lane_tasks[row.lane] = task
         if requeued or interrupted:
             self._metrics.outbox_recovered(requeued, interrupted)
             log.warning(
                 "outbox rows of a stopped dispatcher recovered",
                 extra={"requeued": requeued, "uncertain": interrupted},
             )
-        for row in rows:
-            if row.id in self._queued_ids:
-                continue
-            self._queued_ids.add(row.id)
-            self._lanes.setdefault(row.lane, deque()).append(row)
-            if row.lane not in self._lane_tasks:
-                task = asyncio.create_task(self._run_lane(row.lane))
-                self._lane_tasks[row.lane] = task
         return bool(rows)
 
     async def _run_lane(self, lane: str) -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from facilitator.bootstrap import App, build_app
+from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus
 from facilitator.markup import Destination, OutboundMessage, RichText
+from facilitator.ports import UnitOfWork
 from tests.conftest import FrozenClock, make_settings
 
 BURST = 150
@@ -165,4 +169,48 @@ async def test_a_message_queued_while_running_is_sent_without_waiting_for_the_id
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     assert messenger.sent == ["-100"]
+    await app.aclose()
+
+
+async def test_a_stop_while_a_claim_is_under_way_hands_back_what_that_claim_took(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    messenger = GatedMessenger(free=BURST)
+    app = await start_app(tmp_path, clock, messenger)
+    await queue_burst(app, clock)
+    claimed, proceed = asyncio.Event(), asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def slow_claims() -> AsyncIterator[UnitOfWork]:
+        """Units of work whose outbox claim, once made, waits for `proceed` to return."""
+        async with app.uow_factory() as uow:
+            claim = uow.outbox.claim
+
+            async def claim_then_wait(*args: object, **kwargs: object) -> object:
+                rows = await claim(*args, **kwargs)  # type: ignore[arg-type]
+                claimed.set()
+                await proceed.wait()
+                return rows
+
+            uow.outbox.claim = claim_then_wait  # type: ignore[method-assign]
+            yield uow
+
+    dispatcher = Dispatcher(
+        slow_claims,  # type: ignore[arg-type]
+        {Platform.TELEGRAM: messenger},
+        app.services.catalogue,
+        clock,
+    )
+    running = asyncio.create_task(dispatcher.run_forever())
+    await claimed.wait()
+    # As `serve` does at shutdown: stop() while the loop may be in the middle of a claim.
+    stopping = asyncio.create_task(dispatcher.stop())
+    await asyncio.sleep(0)
+    proceed.set()
+    await stopping
+    await running
+
+    assert messenger.sent == []
+    # Nothing is left claimed until its lease ends: the next process sends it at once.
+    assert await status_counts(app) == {OutboxStatus.PENDING: BURST}
     await app.aclose()
