@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from facilitator.storage import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -42,6 +44,10 @@ def create_engine(
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    if engine.dialect.driver == "aiosqlite":
+        turns = sqlite_driver.Turns(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        event.listen(engine.sync_engine, "do_connect", sqlite_driver.connect_hook(turns))
+
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us emit BEGIN ourselves (below) instead of the driver's deferred BEGIN.

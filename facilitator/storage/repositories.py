@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import FromClause
@@ -38,6 +39,8 @@ from facilitator.storage.models import (
     QuestionRow,
     RoleGrantRow,
 )
+
+T = TypeVar("T")
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
@@ -164,7 +167,9 @@ class SqlMemberRepository:
         return found
 
     async def _load(self, identity: IdentityRow) -> Member:
-        person = await self.session.get(PersonRow, identity.person_id)
+        person = in_session(self.session, PersonRow, identity.person_id)
+        if person is None:
+            person = await self.session.get(PersonRow, identity.person_id)
         assert person is not None
         return _member(identity, person)
 
@@ -579,6 +584,15 @@ def _grant(row: RoleGrantRow) -> RoleGrant:
     )
 
 
+def in_session(session: AsyncSession, model: type[T], key: Any) -> T | None:
+    """A row the session holds, current, without a query (and without the trip into the
+    session's greenlet that `session.get` takes even when it finds the row)."""
+    row = session.sync_session.identity_map.get(identity_key(model, key))
+    if row is None or inspect(row).expired_attributes:
+        return None
+    return row
+
+
 def _may_touch(statement: Executable, table: FromClause) -> bool:
     """Whether a statement may read or write `table`; raw SQL text always may."""
     if isinstance(statement, TextClause):
@@ -612,7 +626,9 @@ class SqlLedgerRepository:
     async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
         # The person is nearly always in the session's identity map already: no extra query.
-        person = await self.session.get(PersonRow, person_id)
+        person = in_session(self.session, PersonRow, person_id)
+        if person is None:
+            person = await self.session.get(PersonRow, person_id)
         return person is None or not person.opted_out_tracking
 
     async def record(self, entry: LedgerEntry) -> bool:
@@ -712,10 +728,20 @@ class SqlInboxRepository:
         return len(result.all())  # the rows added: a delivery stored before is skipped
 
     async def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[InboxRecord]:
+        # Plain columns and one UPDATE for the lot: loading a few hundred ORM rows and
+        # flushing each one's change cost more than handling the events.
         query = (
-            select(InboxRow)
+            select(
+                InboxRow.id,
+                InboxRow.platform,
+                InboxRow.delivery_id,
+                InboxRow.ordering_key,
+                InboxRow.payload,
+                InboxRow.attempts,
+                InboxRow.received_at,
+            )
             .where(
-                InboxRow.status.in_(("pending", "processing", "retry")),
+                InboxRow.status.in_(INBOX_WAITING_STATUSES),
                 InboxRow.available_at <= now,
             )
             .order_by(InboxRow.id)
@@ -723,13 +749,18 @@ class SqlInboxRepository:
         )
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        rows = list(await self.session.scalars(query))
-        lease_until = now + timedelta(seconds=lease_seconds)
-        for row in rows:
-            row.status = "processing"
-            row.attempts += 1
-            row.available_at = lease_until
-        await self.session.flush()
+        rows = (await self.session.execute(query)).all()
+        if not rows:
+            return []
+        await self.session.execute(
+            update(InboxRow)
+            .where(InboxRow.id.in_([r.id for r in rows]))
+            .values(
+                status="processing",
+                attempts=InboxRow.attempts + 1,
+                available_at=now + timedelta(seconds=lease_seconds),
+            )
+        )
         return [
             InboxRecord(
                 id=r.id,
@@ -737,7 +768,7 @@ class SqlInboxRepository:
                 delivery_id=r.delivery_id,
                 ordering_key=r.ordering_key,
                 payload=r.payload,
-                attempts=r.attempts,
+                attempts=r.attempts + 1,
                 received_at=r.received_at,
             )
             for r in rows
