@@ -250,6 +250,11 @@ class Facilitator:
     def registry(self) -> CommandRegistry:
         return self.services.registry
 
+    def batchable(self, events: Sequence[InboundEvent]) -> bool:
+        """Whether these events may share a transaction with others (`handle_all`): plain
+        group messages and reactions, and what bots do (ignored)."""
+        return all(event.origin.user.is_bot or _plain(event) for event in events)
+
     async def handle_all(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> list[Reply]:
         """Several events in one unit of work, in order, each as `handle` would; the people
         and communities of the plain ones are loaded together first."""
@@ -287,7 +292,37 @@ class Facilitator:
         known.grants = await uow.grants.for_identities(
             (i.platform, i.platform_user_id) for ids in known.identities.values() for i in ids
         )
+        await self._preload_targets(events, uow, known)
         return known
+
+    async def _preload_targets(
+        self, events: Sequence[InboundEvent], uow: UnitOfWork, known: Known
+    ) -> None:
+        """The messages the batch replies or reacts to: whether each asked a question, who
+        posted it, and that person, all looked up at once for the unit of work."""
+        messages: dict[int, set[str]] = {}
+        authors: dict[Platform, set[str]] = {}
+        for event in events:
+            origin = event.origin
+            community = known.communities.get((origin.platform, origin.chat_id))
+            if community is None or not _plain(event):
+                continue
+            if isinstance(event, MessageReceived):
+                if event.reply_to is None or event.reply_to.is_bot or event.is_edit:
+                    continue
+                message_id, user_id = event.reply_to.message_id, event.reply_to.user_id
+            elif isinstance(event, ReactionChanged):
+                message_id, user_id = event.target_message_id, event.target_user_id
+            else:
+                continue
+            messages.setdefault(community.id, set()).add(message_id)
+            if user_id is not None:
+                authors.setdefault(origin.platform, set()).add(user_id)
+        for community_id, message_ids in messages.items():
+            await uow.questions.preload(community_id, message_ids)
+            await uow.participation.preload_authors(community_id, message_ids)
+        for platform, user_ids in authors.items():
+            await uow.members.preload(platform, user_ids)
 
     async def handle(
         self, event: InboundEvent, uow: UnitOfWork, known: Known | None = None

@@ -108,42 +108,57 @@ class Inbox:
             total += len(batch)
 
     async def _run_group(self, records: list[InboxRecord]) -> None:
-        records.sort(key=lambda r: r.id)  # arrival order, lane by lane
-        for start in range(0, len(records), BATCH):
-            chunk = records[start : start + BATCH]
-            if len(chunk) == 1 or not await self._process_together(chunk):
-                for record in chunk:
-                    await self._process(record)
-
-    async def _process_together(self, records: list[InboxRecord]) -> bool:
-        """Handle several rows in one transaction; False (nothing written) if any fails."""
-        decoded: list[tuple[InboxRecord, Sequence[InboundEvent]]] = []
-        rejected: list[tuple[InboxRecord, str]] = []
+        """A group's rows in arrival order, lane by lane. Runs of plain events (group
+        messages and reactions: nothing to reply, nobody changed) share a transaction of up
+        to `BATCH` rows; any other event has one of its own, and its replies are sent before
+        the next is handled, so a crash can lose at most the replies of the one event being
+        sent (replies go out after the commit, at most once)."""
+        records.sort(key=lambda r: r.id)
+        run: list[tuple[InboxRecord, Sequence[InboundEvent]]] = []
         for record in records:
             try:
-                decoded.append((record, await self._decode(record)))
+                events = await self._decode(record)
             except UndecodablePayload as error:
-                rejected.append((record, error.reason[:1000]))
+                await self._run_together(run)
+                run = []
+                await self._reject(record, error.reason)
+                continue
+            if self._core.batchable(events):
+                run.append((record, events))
+                if len(run) >= BATCH:
+                    await self._run_together(run)
+                    run = []
+            else:
+                await self._run_together(run)
+                run = []
+                await self._process(record, events)
+        await self._run_together(run)
+
+    async def _run_together(self, run: list[tuple[InboxRecord, Sequence[InboundEvent]]]) -> None:
+        if len(run) == 1 or (run and not await self._process_together(run)):
+            for record, events in run:
+                await self._process(record, events)
+
+    async def _process_together(
+        self, run: list[tuple[InboxRecord, Sequence[InboundEvent]]]
+    ) -> bool:
+        """Handle several rows in one transaction; False (nothing written) if any fails."""
         try:
             async with self._uow_factory() as uow:
                 now = self._clock.now()
                 replies = await self._core.handle_all(
-                    [event for _, events in decoded for event in events], uow
+                    [event for _, events in run for event in events], uow
                 )
-                await uow.inbox.mark_all_done([record.id for record, _ in decoded], now)
-                for record, reason in rejected:
-                    await uow.inbox.mark_rejected(record.id, reason, now)
+                await uow.inbox.mark_all_done([record.id for record, _ in run], now)
                 await uow.commit()
         except Exception:  # noqa: BLE001 - retried one by one, which logs each failure
             log.warning(
                 "inbound batch failed; handling its events one by one",
-                extra={"events": len(records)},
+                extra={"events": len(run)},
             )
             return False
-        for record, reason in rejected:
-            self._log_rejected(record, reason)
-        self.processed += len(decoded)
-        for _, events in decoded:
+        self.processed += len(run)
+        for _, events in run:
             self._core.services.metrics.inbound(events, "done")
         if replies:
             await self._send(replies)
@@ -156,15 +171,13 @@ class Inbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_seconds)
 
-    async def _process(self, record: InboxRecord) -> None:
-        try:
-            events = await self._decode(record)
-        except UndecodablePayload as error:
-            self._log_rejected(record, error.reason)
-            async with self._uow_factory() as uow:
-                await uow.inbox.mark_rejected(record.id, error.reason[:1000], self._clock.now())
-                await uow.commit()
-            return
+    async def _reject(self, record: InboxRecord, reason: str) -> None:
+        self._log_rejected(record, reason)
+        async with self._uow_factory() as uow:
+            await uow.inbox.mark_rejected(record.id, reason[:1000], self._clock.now())
+            await uow.commit()
+
+    async def _process(self, record: InboxRecord, events: Sequence[InboundEvent]) -> None:
         replies: list[Reply] = []
         try:
             async with self._uow_factory() as uow:

@@ -167,6 +167,10 @@ class MemberRepository(Protocol):
     async def ensure_many(
         self, users: Sequence[PlatformUser], now: datetime
     ) -> dict[tuple[Platform, str], Member]: ...
+    async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
+        """Load these (known) people at once, for `identity` in this unit of work."""
+        ...
+
     async def identities_of(self, person_ids: Iterable[int]) -> dict[int, list[Member]]:
         """Every identity of each person (linked accounts), by person id."""
         ...
@@ -292,6 +296,10 @@ class QuestionRepository(Protocol):
         asked_at: datetime,
     ) -> bool: ...
     async def by_message(self, community_id: int, message_id: str) -> Question | None: ...
+    async def preload(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look these messages' questions up at once, for `by_message` in this unit of work."""
+        ...
+
     async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool: ...
     async def due_for_bot(
         self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
@@ -356,6 +364,11 @@ class ParticipationRepository(Protocol):
     """Queries over the participation ledger (facilitator/participation), and privacy."""
 
     async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None: ...
+    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look these messages' authors up at once, for `message_author` in this unit of
+        work."""
+        ...
+
     async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool: ...
     async def daily_counts(
         self,

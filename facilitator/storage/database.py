@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import configure_mappers
 
 from facilitator.storage.engine import create_engine, session_factory
 from facilitator.storage.models import Base
@@ -29,6 +30,9 @@ class Storage:
             if max_overflow is not None:
                 pool["max_overflow"] = max_overflow
         self.engine = create_engine(url, schema=schema, **pool)
+        # SQLAlchemy sets up the mappings on the first row made, a quarter of a second that
+        # the first inbound event would otherwise wait for.
+        configure_mappers()
         self.uow_factory = SqlUnitOfWorkFactory(session_factory(self.engine))
 
     async def create_all(self) -> None:

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import TextClause
 
 from facilitator.storage import sqlite_driver
+from facilitator.storage.memo import MEMO_KEPT, memo_of
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -71,8 +73,8 @@ class UnitSession(Session):
     for one event of a batch would be gone, and loaded again, by the next. A unit of work is
     short, so its session keeps every row it has seen (SQLAlchemy's "strong reference"
     recipe). A bulk UPDATE or DELETE does not refresh the rows held, so it lets go of those of
-    its table (and of `session.info["by_key"]`, where repositories keep rows by other keys):
-    the next read loads them again."""
+    its table (and of `session.info["by_key"]`, where repositories keep rows by other keys,
+    and of the unit of work's memo, `storage.memo`): the next read loads them again."""
 
 
 def _keep(session: Session, instance: object) -> None:
@@ -80,14 +82,24 @@ def _keep(session: Session, instance: object) -> None:
 
 
 def _release_changed(state: ORMExecuteState) -> None:
+    info = state.session.info
+    statement = state.statement
+    if isinstance(statement, TextClause):  # raw SQL may have changed anything
+        info.pop("by_key", None)
+        if "memo" in info:
+            memo_of(info).forget(None)
+        return
     if not (state.is_update or state.is_delete):
         return
-    table = getattr(getattr(state.statement, "table", None), "name", None)
-    info = state.session.info
+    table = getattr(getattr(statement, "table", None), "name", None)
     info["rows"] = {
         row for row in info.get("rows", ()) if getattr(row, "__tablename__", None) != table
     }
-    info.pop("by_key", None)
+    by_key = info.get("by_key")
+    if by_key:
+        by_key.pop(table, None)
+    if "memo" in info and not state.execution_options.get(MEMO_KEPT):
+        memo_of(info).forget(table)
 
 
 def _drop(session: Session, instance: object) -> None:

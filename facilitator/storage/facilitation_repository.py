@@ -124,7 +124,7 @@ class SqlProfileRepository:
         self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
     ) -> None:
         await self.session.execute(
-            insert_ignoring_conflicts(self.session, QuestionTopicRow).values(
+            insert_ignoring_conflicts(self.session, QuestionTopicRow.__table__).values(
                 question_id=question_id,
                 community_id=community_id,
                 theme=theme[:64],

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.storage.memo import memo_of
 from facilitator.storage.models import KnowledgeGapRow, KnowledgeItemRow, KnowledgeStateRow
 from facilitator.storage.repositories import insert_ignoring_conflicts
 
@@ -63,10 +64,14 @@ class SqlKnowledgeRepository:
         return int(revision)
 
     async def revision(self) -> int:
-        value = await self.session.scalar(
-            select(KnowledgeStateRow.revision).where(KnowledgeStateRow.id == 1)
-        )
-        return int(value or 0)
+        """The library's revision as this unit of work first saw it (or last changed it)."""
+        memo = memo_of(self.session.info)
+        if memo.knowledge_revision is None:
+            value = await self.session.scalar(
+                select(KnowledgeStateRow.revision).where(KnowledgeStateRow.id == 1)
+            )
+            memo.knowledge_revision = int(value or 0)
+        return memo.knowledge_revision
 
     async def upsert(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.domain.model import Member, ParticipationKind, Platform
 from facilitator.domain.participation import DailyCount, MemberFacts, MessageAuthor, ScoreState
+from facilitator.storage.memo import Post, memo_of
 from facilitator.storage.models import (
     Base,
     CommunityRow,
@@ -105,6 +106,16 @@ class SqlParticipationRepository:
     # -- crediting ---------------------------------------------------------------------------
 
     async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None:
+        memo = memo_of(self.session.info)
+        key = (community_id, message_id[:200])
+        if key in memo.posts:
+            post = memo.posts[key]
+            if post is None:
+                return None
+            was_answer = (community_id, post.source_event_id, post.person_id) in memo.answers
+            return MessageAuthor(
+                post.person_id, post.identity_id, post.source_event_id, was_answer
+            )
         row = (
             await self.session.execute(
                 select(LedgerRow.person_id, LedgerRow.identity_id, LedgerRow.source_event_id)
@@ -117,8 +128,10 @@ class SqlParticipationRepository:
             )
         ).first()
         if row is None:
+            memo.posts[key] = None
             return None
         person_id, identity_id, source_event_id = row
+        memo.posts[key] = Post(person_id, identity_id, source_event_id)
         answered = await self.session.scalar(
             select(
                 exists().where(
@@ -129,7 +142,46 @@ class SqlParticipationRepository:
                 )
             )
         )
+        if answered:
+            memo.answers.add((community_id, source_event_id, person_id))
         return MessageAuthor(person_id, identity_id, source_event_id, bool(answered))
+
+    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look up who posted these messages (and which were answers) at once:
+        `message_author` then knows them."""
+        memo = memo_of(self.session.info)
+        wanted = {m[:200] for m in message_ids} - {
+            ref for community, ref in memo.posts if community == community_id
+        }
+        if not wanted:
+            return
+        posts = await self.session.execute(
+            select(
+                LedgerRow.ref,
+                LedgerRow.person_id,
+                LedgerRow.identity_id,
+                LedgerRow.source_event_id,
+            ).where(
+                LedgerRow.community_id == community_id,
+                LedgerRow.ref.in_(wanted),
+                LedgerRow.kind == ParticipationKind.MESSAGE_POSTED.value,
+            )
+        )
+        found: dict[str, Post] = {}
+        for ref, person_id, identity_id, source_event_id in posts:
+            if ref is not None:
+                found.setdefault(ref, Post(person_id, identity_id, source_event_id))
+        if found:
+            answers = await self.session.execute(
+                select(LedgerRow.source_event_id, LedgerRow.person_id).where(
+                    LedgerRow.community_id == community_id,
+                    LedgerRow.source_event_id.in_({p.source_event_id for p in found.values()}),
+                    LedgerRow.kind == ParticipationKind.ANSWER_GIVEN.value,
+                )
+            )
+            memo.answers.update((community_id, source, person) for source, person in answers)
+        for ref in wanted:
+            memo.posts[(community_id, ref)] = found.get(ref)
 
     async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool:
         """Whether the person joined the community (a `member_joined` entry) since then."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from facilitator.domain.model import (
     LedgerEntry,
     Member,
     Membership,
+    ParticipationKind,
     Platform,
     PlatformUser,
     Question,
@@ -28,6 +30,7 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.ports import Backlog, InboxRecord
+from facilitator.storage.memo import MEMO_KEPT, Post, memo_of
 from facilitator.storage.models import (
     CommunityRow,
     IdentityRow,
@@ -41,6 +44,8 @@ from facilitator.storage.models import (
 )
 
 T = TypeVar("T")
+MESSAGE_POSTED = ParticipationKind.MESSAGE_POSTED.value
+ANSWER_GIVEN = ParticipationKind.ANSWER_GIVEN.value
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
@@ -49,6 +54,22 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+_PREPARED: dict[tuple[str, str], Any] = {}
+
+
+def _insert_returning_id(session: AsyncSession, model: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into the model's table, for values given
+    as parameters: built once per dialect, so a hot path does not build it per row."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, model.__tablename__)
+    statement = _PREPARED.get(key)
+    if statement is None:
+        table = model.__table__
+        statement = insert_ignoring_conflicts(session, table).returning(table.c.id)
+        _PREPARED[key] = statement
+    return statement
 
 
 def _community(row: CommunityRow) -> Community:
@@ -282,6 +303,20 @@ class SqlMemberRepository:
                 rows[(platform, row.platform_user_id)] = row
         self._identities().update(rows)
         return rows
+
+    async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
+        """Load these people (those already known) at once: `identity` then needs no query."""
+        known = self._identities()
+        wanted = {u: None for u in user_ids if (platform, u) not in known}
+        if not wanted:
+            return
+        rows = await self._identity_rows(
+            {(platform, u): PlatformUser(platform, u, "") for u in wanted}
+        )
+        persons = {row.person_id for row in rows.values()}
+        persons -= {p for p in persons if in_session(self.session, PersonRow, p) is not None}
+        if persons:
+            (await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(persons)))).all()
 
     async def identities_of(self, person_ids: Iterable[int]) -> dict[int, list[Member]]:
         wanted = set(person_ids)
@@ -634,24 +669,46 @@ class SqlLedgerRepository:
     async def record(self, entry: LedgerEntry) -> bool:
         if not await self._tracked(entry.person_id):
             return False
-        result = await self.session.execute(
-            insert_ignoring_conflicts(self.session, LedgerRow).values(**_ledger_values(entry))
-        )
+        values = _ledger_values(entry)
+        result = await self.session.execute(self._insert().values(**values))
+        self._remember(values)
         return bool(getattr(result, "rowcount", 0))
 
     async def add(self, entry: LedgerEntry) -> None:
         if await self._tracked(entry.person_id):
-            self._queued.append(_ledger_values(entry))
+            values = _ledger_values(entry)
+            self._queued.append(values)
+            self._remember(values)
+
+    def _remember(self, values: dict[str, Any]) -> None:
+        """What `message_author` asks of the ledger, answered for entries of this unit."""
+        kind = values["kind"]
+        if kind == MESSAGE_POSTED and values["ref"]:
+            memo = memo_of(self.session.info)
+            key = (values["community_id"], values["ref"])
+            if memo.posts.get(key) is None:
+                memo.posts[key] = Post(
+                    values["person_id"], values["identity_id"], values["source_event_id"]
+                )
+        elif kind == ANSWER_GIVEN:
+            memo_of(self.session.info).answers.add(
+                (values["community_id"], values["source_event_id"], values["person_id"])
+            )
 
     async def flush(self) -> None:
         if self._queued:
             queued, self._queued = self._queued, []
-            await self.session.execute(insert_ignoring_conflicts(self.session, LedgerRow), queued)
+            await self.session.execute(self._insert(), queued)
 
     def _before_query(self, state: ORMExecuteState) -> None:
         if self._queued and _may_touch(state.statement, LedgerRow.__table__):
             queued, self._queued = self._queued, []
-            state.session.execute(insert_ignoring_conflicts(self.session, LedgerRow), queued)
+            state.session.execute(self._insert(), queued)
+
+    def _insert(self) -> Any:
+        # The table, not the mapped class: an ORM bulk insert leaves out each row's None
+        # values, and so splits the rows into one statement per run of the same columns.
+        return insert_ignoring_conflicts(self.session, LedgerRow.__table__)
 
     def discard(self) -> None:
         self._queued.clear()
@@ -884,29 +941,70 @@ class SqlQuestionRepository:
         lang: str,
         asked_at: datetime,
     ) -> bool:
-        result = await self.session.execute(
-            insert_ignoring_conflicts(self.session, QuestionRow).values(
-                community_id=community_id,
-                person_id=member.person_id,
-                identity_id=member.identity_id,
-                source_event_id=source_event_id[:128],
-                message_id=message_id[:64],
-                thread_id=thread_id[:64] if thread_id else None,
-                text=text[:1000],
-                lang=lang,
-                asked_at=asked_at,
-                bot_answered=False,
-            )
+        question = Question(
+            id=0,
+            community_id=community_id,
+            person_id=member.person_id,
+            identity_id=member.identity_id,
+            message_id=message_id[:64],
+            thread_id=thread_id[:64] if thread_id else None,
+            text=text[:1000],
+            lang=lang,
+            asked_at=asked_at,
+            answered_at=None,
+            answered_by=None,
+            bot_answered=False,
         )
-        return bool(getattr(result, "rowcount", 0))
+        added = await self.session.scalar(
+            _insert_returning_id(self.session, QuestionRow),
+            {
+                "community_id": question.community_id,
+                "person_id": question.person_id,
+                "identity_id": question.identity_id,
+                "source_event_id": source_event_id[:128],
+                "message_id": question.message_id,
+                "thread_id": question.thread_id,
+                "text": question.text,
+                "lang": question.lang,
+                "asked_at": question.asked_at,
+                "bot_answered": False,
+            },
+        )
+        if added is None:  # asked before (a redelivered event)
+            return False
+        memo_of(self.session.info).questions[(community_id, question.message_id)] = replace(
+            question, id=added
+        )
+        return True
 
     async def by_message(self, community_id: int, message_id: str) -> Question | None:
+        memo = memo_of(self.session.info)
+        key = (community_id, message_id)
+        if key in memo.questions:
+            return memo.questions[key]
         row = await self.session.scalar(
             select(QuestionRow).where(
                 QuestionRow.community_id == community_id, QuestionRow.message_id == message_id
             )
         )
-        return to_question(row) if row else None
+        memo.questions[key] = question = to_question(row) if row else None
+        return question
+
+    async def preload(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look up the questions of these messages at once: `by_message` then knows them."""
+        memo = memo_of(self.session.info)
+        wanted = {m for m in message_ids if (community_id, m) not in memo.questions}
+        if not wanted:
+            return
+        for row in await self.session.scalars(
+            select(QuestionRow).where(
+                QuestionRow.community_id == community_id, QuestionRow.message_id.in_(wanted)
+            )
+        ):
+            memo.questions[(community_id, row.message_id)] = to_question(row)
+            wanted.discard(row.message_id)
+        for message_id in wanted:
+            memo.questions[(community_id, message_id)] = None
 
     async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool:
         """The first reply by someone else answers it; its text is no longer needed."""
@@ -914,8 +1012,20 @@ class SqlQuestionRepository:
             update(QuestionRow)
             .where(QuestionRow.id == question_id, QuestionRow.answered_at.is_(None))
             .values(answered_at=at, answered_by=person_id, text=None)
+            .execution_options(**{MEMO_KEPT: True})
         )
-        return bool(getattr(result, "rowcount", 0))
+        answered = bool(getattr(result, "rowcount", 0))
+        memo = memo_of(self.session.info)
+        for key, question in memo.questions.items():
+            if question is not None and question.id == question_id:
+                if answered:
+                    memo.questions[key] = replace(
+                        question, answered_at=at, answered_by=person_id, text=None
+                    )
+                else:  # answered meanwhile by someone else: ask the database next time
+                    del memo.questions[key]
+                break
+        return answered
 
     async def due_for_bot(
         self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int

@@ -1,0 +1,61 @@
+"""What a unit of work already knows, so that a batch of events does not ask again.
+
+A batch of inbound events (`Facilitator.handle_all`) asks the same few questions of each
+message: was the message it replies to a question, and who posted that message (and was it an
+answer)? Asked one at a time, that is a query or two per message, and each query that reads
+the ledger first writes the ledger entries queued so far. The memo answers them from what the
+unit of work has written itself (the entries it queued, the questions it added) and from what
+was loaded for the whole batch at its start (`preload_*`): for a preloaded key, "not found" is
+an answer too.
+
+It lives in the session's `info`, so it ends with the unit of work. A bulk UPDATE or DELETE
+of a table, or any raw SQL, forgets what the memo holds of that table
+(`engine._release_changed` calls `forget`), unless the statement keeps the memo current
+itself and says so with the execution option `MEMO_KEPT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from facilitator.domain.model import Question
+
+MEMO_KEPT = "facilitator_memo_kept"
+
+
+@dataclass
+class Post:
+    person_id: int
+    identity_id: int
+    source_event_id: str
+
+
+@dataclass
+class Memo:
+    # (community id, message ref) -> who posted it; None: known not to be in the ledger.
+    posts: dict[tuple[int, str], Post | None] = field(default_factory=dict)
+    # (community id, source event id, person id) of `answer_given` entries known to exist,
+    # complete for every post in `posts`.
+    answers: set[tuple[int, str, int]] = field(default_factory=set)
+    # (community id, message id) -> the question asked by that message, or None.
+    questions: dict[tuple[int, str], Question | None] = field(default_factory=dict)
+    knowledge_revision: int | None = None
+
+    def forget(self, table: str | None) -> None:
+        """Drop what was memoised of `table` (None: of every table)."""
+        if table in (None, "ledger"):
+            self.posts.clear()
+            self.answers.clear()
+        if table in (None, "questions"):
+            self.questions.clear()
+        if table in (None, "knowledge_state"):
+            self.knowledge_revision = None
+
+
+def memo_of(info: dict[str, Any]) -> Memo:
+    memo = info.get("memo")
+    if memo is None:
+        memo = info["memo"] = Memo()
+    assert isinstance(memo, Memo)
+    return memo
