@@ -75,14 +75,17 @@ QUESTIONS = (
 
 
 WHERE_THE_TIME_GOES = (
-    "How: the inbox hands the core up to 100 stored updates in one transaction; the core "
-    "loads their people, communities, memberships, linked identities and grants in a few "
-    "queries (`Facilitator.handle_all`), queues ledger entries and writes them in one "
-    "statement, and marks the rows done in one UPDATE; long polling stores its batch in one "
-    "INSERT. About 1.5 statements per update remain (questions and their answers, the "
-    "author of a replied-to message, new people). Each statement is a thread hop through "
-    "aiosqlite (or a round trip to PostgreSQL), which with PTB's parsing is most of the time "
-    "left."
+    "How: the inbox hands the core up to 100 stored plain updates (group messages and "
+    "reactions) in one transaction (`Facilitator.handle_all`). The core loads their people, "
+    "communities, memberships, linked identities and grants, and the messages they reply or "
+    "react to (was it a question, who posted it), in a few queries; the unit of work's memo "
+    "(`storage/memo.py`) answers the rest from what it has written. Ledger entries are "
+    "queued and written in one statement, and the rows are marked done in one UPDATE; long "
+    "polling stores its batch in one INSERT. About 0.7 statements per update remain (new "
+    "questions and their topics, new people). SQLite runs on the event loop's thread "
+    "(`storage/sqlite_driver.py`): a hand-off to aiosqlite's thread cost more than the "
+    "statement. What is left is mostly Python: PTB's own `Update.de_json` (which PTB's run "
+    "does too), SQLAlchemy's statement and row handling, and the core's rules."
 )
 
 
@@ -211,39 +214,55 @@ async def our_rate(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raw = updates(args.updates, args.people, args.seed)
-    result: dict[str, Any] = {"updates": len(raw), "people": args.people}
+    result: dict[str, Any] = {"updates": len(raw), "people": args.people, "repeats": args.repeats}
     async with FakeTelegramAPI() as api:
-        await ptb_rate(raw[: min(500, len(raw))], api)  # warm-up
-        result["ptb"] = await ptb_rate(raw, api)
-        runs: list[tuple[str, str, str | None]] = []
         tmp = tempfile.mkdtemp()
+        # Both sides warmed up first (imports, caches, compiled statements), on other data.
+        warm = updates(500, args.people, args.seed + 1)
+        await ptb_rate(warm, api)
+        await our_rate(warm, api, f"sqlite+aiosqlite:///{tmp}/warm.db", None, "polling", 100)
+        runs: list[tuple[str, str, str | None]] = []
         modes = (("webhook", 1), ("webhook", 100), ("polling", 100))
         for mode, batch in modes:
             runs.append(
-                (f"sqlite, {mode} {batch}", f"sqlite+aiosqlite:///{tmp}/{mode}-{batch}.db", None)
+                (f"sqlite, {mode} {batch}", f"sqlite+aiosqlite:///{tmp}/{mode}-{batch}", None)
             )
         admin = None
         schemas: list[str] = []
         if args.postgres:
             admin = create_engine(args.postgres)
             for mode, batch in modes:
-                schema = f"ingest_{uuid.uuid4().hex[:8]}"
-                schemas.append(schema)
-                async with admin.begin() as conn:
-                    await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                runs.append((f"postgresql, {mode} {batch}", args.postgres, schema))
+                runs.append((f"postgresql, {mode} {batch}", args.postgres, None))
+        ptb: list[float] = []
         try:
-            for label, url, schema in runs:
-                mode, batch = label.split(", ")[1].split(" ")
-                measured = await our_rate(raw, api, url, schema, mode, int(batch))
-                measured["ratio_to_ptb"] = measured["rate"] / result["ptb"]
-                result[label] = measured
+            # Each run `repeats` times, PTB's between ours, each on a new database; the best
+            # of each is reported (the least disturbed by whatever else the machine does).
+            for repeat in range(args.repeats):
+                ptb.append(await ptb_rate(raw, api))
+                for label, url, _ in runs:
+                    mode, batch = label.split(", ")[1].split(" ")
+                    schema = None
+                    if url.startswith("sqlite"):
+                        url = f"{url}-{repeat}.db"
+                    else:
+                        assert admin is not None
+                        schema = f"ingest_{uuid.uuid4().hex[:8]}"
+                        schemas.append(schema)
+                        async with admin.begin() as conn:
+                            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                    measured = await our_rate(raw, api, url, schema, mode, int(batch))
+                    best = result.get(label)
+                    if best is None or measured["rate"] > best["rate"]:
+                        result[label] = measured
         finally:
             if admin is not None:
                 async with admin.begin() as conn:
                     for schema in schemas:
                         await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 await admin.dispose()
+        result["ptb"] = max(ptb)
+        for label, _, _ in runs:
+            result[label]["ratio_to_ptb"] = result[label]["rate"] / result["ptb"]
     return result
 
 
@@ -253,7 +272,9 @@ def report(command: str, result: dict[str, Any]) -> str:
         "",
         f"- Machine: {machine()}",
         f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Command: `{command}` (pinned to one CPU)",
+        f"- Command: `{command}` (pinned to one CPU; both sides warmed up on other updates, "
+        f"then each run {result['repeats']} times, PTB's between ours, and the best of each "
+        "reported)",
         f"- Updates: {result['updates']:,} Telegram group messages from {result['people']} "
         "people (plain text, questions, replies that answer or thank, links), the same list "
         "for both. Ours: stored in the inbox and committed (webhook: one update per commit, "
@@ -291,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--cpu", type=int, default=0, help="the CPU to pin the process to")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best counts")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (a schema is made)")
     parser.add_argument("--write", type=Path, default=None, help="docs/benchmarks.md to update")
     args = parser.parse_args(argv)

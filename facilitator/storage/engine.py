@@ -81,6 +81,10 @@ def _keep(session: Session, instance: object) -> None:
     session.info.setdefault("rows", set()).add(instance)
 
 
+# Tables whose rows the database changes when these change (foreign keys ON DELETE CASCADE).
+_CASCADES_TO = {"persons": ("identities",)}
+
+
 def _release_changed(state: ORMExecuteState) -> None:
     info = state.session.info
     statement = state.statement
@@ -97,7 +101,8 @@ def _release_changed(state: ORMExecuteState) -> None:
     }
     by_key = info.get("by_key")
     if by_key:
-        by_key.pop(table, None)
+        for held in (table, *_CASCADES_TO.get(str(table), ())):
+            by_key.pop(held, None)
     if "memo" in info and not state.execution_options.get(MEMO_KEPT):
         memo_of(info).forget(table)
 

@@ -43,7 +43,10 @@ class Memo:
     knowledge_revision: int | None = None
 
     def forget(self, table: str | None) -> None:
-        """Drop what was memoised of `table` (None: of every table)."""
+        """Drop what was memoised of `table` (None: of every table). The ledger's and the
+        questions' rows go with their person, identity or community (ON DELETE CASCADE)."""
+        if table in ("persons", "identities", "communities"):
+            table = None
         if table in (None, "ledger"):
             self.posts.clear()
             self.answers.clear()

@@ -322,10 +322,17 @@ class SqlMemberRepository:
         wanted = set(person_ids)
         if not wanted:
             return {}
-        people = {
-            p.id: p
-            for p in await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(wanted)))
-        }
+        people: dict[int, PersonRow] = {}
+        for person_id in wanted:  # the session nearly always holds them (`ensure_many`)
+            person = in_session(self.session, PersonRow, person_id)
+            if person is not None:
+                people[person_id] = person
+        missing = wanted - people.keys()
+        if missing:
+            for person in await self.session.scalars(
+                select(PersonRow).where(PersonRow.id.in_(missing))
+            ):
+                people[person.id] = person
         out: dict[int, list[Member]] = {}
         for row in await self.session.scalars(
             select(IdentityRow).where(IdentityRow.person_id.in_(wanted)).order_by(IdentityRow.id)

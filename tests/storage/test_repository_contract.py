@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from facilitator.domain.model import (
     LedgerEntry,
+    Member,
     ParticipationKind,
     Platform,
     PlatformUser,
@@ -294,3 +295,90 @@ async def test_knowledge_gaps_and_items_due_for_review(database: Database) -> No
         due = await u.knowledge.due_for_review(community_id, NOW.date())
     assert [len(g.query) for g in gaps] == [500]
     assert [item.key for item in due] == ["a"]
+
+
+async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Database) -> None:
+    """Authors and questions of replied-to messages, preloaded or written in the same unit of
+    work, are what the database holds; a bulk change forgets them, so nothing stale is seen."""
+    community_id = await add_community(database)
+    ana, bea = (
+        PlatformUser(Platform.TELEGRAM, uid, name) for uid, name in (("1", "Ana"), ("2", "Bea"))
+    )
+
+    def entry(member: Member, event: str, ref: str | None, kind: ParticipationKind) -> LedgerEntry:
+        return LedgerEntry(
+            community_id=community_id,
+            person_id=member.person_id,
+            identity_id=member.identity_id,
+            kind=kind,
+            occurred_at=NOW,
+            source_event_id=event,
+            ref=ref,
+        )
+
+    def posted(member: Member, event: str, message: str) -> LedgerEntry:
+        return entry(member, event, message, ParticipationKind.MESSAGE_POSTED)
+
+    async def asks(u: SqlUnitOfWork, member: Member, event: str, message: str, text: str) -> bool:
+        return await u.questions.add(
+            community_id=community_id,
+            member=member,
+            source_event_id=event,
+            message_id=message,
+            thread_id=None,
+            text=text,
+            lang="en",
+            asked_at=NOW,
+        )
+
+    async with uow(database) as u:
+        a = await u.members.ensure(ana, NOW)
+        await u.ledger.add(posted(a, "e0", "m0"))  # an answer to something earlier
+        await u.ledger.add(entry(a, "e0", None, ParticipationKind.ANSWER_GIVEN))
+        await u.ledger.add(posted(a, "e1", "m1"))
+        await asks(u, a, "e1", "m1", "¿Alguien?")
+        await u.commit()
+
+    async with uow(database) as u:
+        b = await u.members.ensure(bea, NOW)
+        await u.questions.preload(community_id, ["m1", "m2", "m3"])
+        await u.participation.preload_authors(community_id, ["m0", "m1", "m2", "m3"])
+        await u.members.preload(Platform.TELEGRAM, ["1", "404"])
+        asked = await u.questions.by_message(community_id, "m1")
+        assert asked is not None and asked.person_id == a.person_id and asked.answered_at is None
+        assert await u.questions.by_message(community_id, "m2") is None
+        author = await u.participation.message_author(community_id, "m1")
+        assert author is not None and author.person_id == a.person_id and not author.was_answer
+        assert await u.participation.message_author(community_id, "m2") is None
+        earlier = await u.participation.message_author(community_id, "m0")
+        assert earlier is not None and earlier.was_answer
+        assert (await u.members.identity(Platform.TELEGRAM, "1")) == a
+        assert await u.members.identity(Platform.TELEGRAM, "404") is None
+
+        # Written in this unit: m2 is posted (as an answer) and asks a question itself.
+        await u.ledger.add(posted(b, "e2", "m2"))
+        await u.ledger.add(entry(b, "e2", "q", ParticipationKind.ANSWER_GIVEN))
+        assert await u.questions.mark_answered(asked.id, b.person_id, NOW)
+        answered = await u.questions.by_message(community_id, "m1")
+        assert answered is not None and answered.answered_by == b.person_id
+        assert answered.text is None
+        assert await asks(u, b, "e2", "m2", "And?")
+        memo_answer = await u.participation.message_author(community_id, "m2")
+        assert memo_answer is not None and memo_answer.was_answer
+        assert memo_answer.person_id == b.person_id
+        memo_question = await u.questions.by_message(community_id, "m2")
+        assert memo_question is not None and memo_question.person_id == b.person_id
+
+        # Forgetting Bea deletes her rows; the memo must not still know her post or question.
+        await u.participation.forget_person(b.person_id)
+        assert await u.participation.message_author(community_id, "m2") is None
+        assert await u.questions.by_message(community_id, "m2") is None
+        forgotten = await u.members.identity(Platform.TELEGRAM, "2")  # kept, name erased
+        assert forgotten is not None and forgotten.display_name == "2"
+        assert forgotten.opted_out_tracking
+        await u.commit()
+
+    async with uow(database) as u:  # what was committed agrees with what the memo said
+        assert await u.participation.message_author(community_id, "m2") is None
+        again = await u.participation.message_author(community_id, "m1")
+        assert again is not None and again.person_id == a.person_id
