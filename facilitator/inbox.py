@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from facilitator.core import Facilitator, Reply
-from facilitator.domain.errors import UndecodablePayload
+from facilitator.domain.errors import StorageUnavailable, UndecodablePayload
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Platform
 from facilitator.ports import Clock, Decoder, InboxRecord, UnitOfWorkFactory
@@ -173,7 +173,12 @@ class Inbox:
                 await uow.inbox.mark_done(record.id, self._clock.now())
                 await uow.commit()
         except Exception as error:  # one failing event must not stop the others
-            log.exception("inbound event failed", extra={"inbox_id": record.id})
+            if isinstance(error, StorageUnavailable):  # an outage: its traceback says nothing
+                log.warning("inbound event not handled: %s", error, extra={"inbox_id": record.id})
+            else:
+                log.exception("inbound event failed", extra={"inbox_id": record.id})
+            # While the database is down this fails too; the row then stays claimed and is
+            # taken up again when its lease ends.
             retry_at = None
             if record.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock.now() + timedelta(seconds=2**record.attempts)

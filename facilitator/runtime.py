@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from facilitator.bootstrap import App, build_adapters, build_app
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import Platform
 from facilitator.metrics import CONTENT_TYPE, PrometheusMetrics, read_backlogs
 from facilitator.observability import configure_logging
@@ -101,10 +102,13 @@ async def keep_running(
         try:
             await work()
             return
-        except Exception:  # whatever stopped it, the process needs the worker back
+        except Exception as error:  # whatever stopped it, the process needs the worker back
             if loop.time() - started > 60:  # it had been working: the trouble is new
                 delay = pause
-            log.exception("worker stopped by an error; restarting", extra={"worker": name})
+            if isinstance(error, StorageUnavailable):  # an outage: its traceback says nothing
+                log.warning("worker stopped: %s; restarting", error, extra={"worker": name})
+            else:
+                log.exception("worker stopped by an error; restarting", extra={"worker": name})
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_pause)
 
@@ -207,7 +211,18 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
     ]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={StorageUnavailable: answer_unavailable},
+    )
+
+
+async def answer_unavailable(request: Request, error: Exception) -> Response:
+    """Any route that needed the database while it was out of reach: 503 and one line, no
+    traceback (the webhook routes answer so themselves; this covers the rest)."""
+    log.warning("request not served: %s", error, extra={"path": request.url.path})
+    return PlainTextResponse("unavailable", status_code=503, headers={"Retry-After": "5"})
 
 
 def asgi_factory() -> Starlette:

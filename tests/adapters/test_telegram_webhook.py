@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from adapters.telegram.envelope import Envelope
+from facilitator.domain.errors import StorageUnavailable
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
     callback_query_update,
@@ -28,6 +30,7 @@ from tests.adapters.telegram_support import (
     telegram_harness,
 )
 from tests.conftest import FrozenClock
+from tests.log_scan import LogScan
 
 ADA = user(111, "Ada")
 GROUP = supergroup_chat()
@@ -134,11 +137,29 @@ async def test_a_button_press_is_answered_after_it_is_stored(tg: TelegramHarness
     assert tg.api.calls_to("answerCallbackQuery")[0].params == {"callback_query_id": "q-77"}
 
 
-async def test_when_storing_fails_telegram_gets_an_error_and_will_retry(
+async def test_when_the_database_is_unavailable_telegram_gets_503_and_will_retry(
+    tg: TelegramHarness, log_scan: LogScan
+) -> None:
+    async def broken(raw: str, envelope: Envelope) -> bool:
+        raise StorageUnavailable("ConnectionRefusedError")
+
+    tg.adapter.store = broken  # type: ignore[method-assign]
+    asgi = Starlette(routes=list(tg.adapter.routes()))
+    async with served(asgi) as base, httpx.AsyncClient() as client:
+        reply = await post_update(client, base + "/telegram/webhook", json.dumps(UPDATE))
+
+    assert reply.status_code == 503
+    [line] = [s for s in log_scan.seen if s.logger == "adapters.telegram.webhook"]
+    assert line.level == logging.WARNING
+    assert "ConnectionRefusedError" in line.text and "Traceback" not in line.text
+    assert "/help" not in line.text  # the update's text
+
+
+async def test_when_storing_fails_otherwise_telegram_gets_a_500_and_will_retry(
     tg: TelegramHarness,
 ) -> None:
     async def broken(raw: str, envelope: Envelope) -> bool:
-        raise ConnectionError("database unavailable")
+        raise RuntimeError("a fault of ours, not an outage")
 
     tg.adapter.store = broken  # type: ignore[method-assign]
     asgi = Starlette(routes=list(tg.adapter.routes()))
