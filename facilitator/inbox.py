@@ -104,8 +104,22 @@ class Inbox:
             groups: list[list[InboxRecord]] = [[] for _ in range(self._concurrency)]
             for records in sorted(lanes.values(), key=len, reverse=True):
                 min(groups, key=len).extend(records)
-            await asyncio.gather(*(self._run_group(g) for g in groups if g))
+            # Every group runs to its end even when another fails: a plain gather would return
+            # at the first failure and leave the other groups running unattended, their own
+            # failures never seen. Then the first failure ends this round (the worker loop
+            # logs it and starts again); any others are logged here.
+            results = await asyncio.gather(
+                *(self._run_group(g) for g in groups if g), return_exceptions=True
+            )
             total += len(batch)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            for failure in failures[1:]:
+                if isinstance(failure, StorageUnavailable):
+                    log.warning("inbox group stopped: %s", failure)
+                else:
+                    log.error("inbox group failed", exc_info=failure)
+            if failures:
+                raise failures[0]
 
     async def _run_group(self, records: list[InboxRecord]) -> None:
         records.sort(key=lambda r: r.id)  # arrival order, lane by lane

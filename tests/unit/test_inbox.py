@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -145,3 +146,38 @@ async def test_an_event_the_database_failed_is_retried_and_logged_in_one_line(
     ]
     assert line_.level == logging.WARNING
     assert "ConnectionResetError" in line_.text and "Traceback" not in line_.text
+
+
+async def test_a_conversation_that_fails_does_not_cut_short_the_others(harness: Harness) -> None:
+    """Two conversations handled concurrently; sending the first one's reply fails while the
+    second is half-way. The second still finishes, stored and answered, before the failure
+    comes out of `process_pending`."""
+    other_started, failed = asyncio.Event(), asyncio.Event()
+    handle, send = harness.app.core.handle, harness.messenger.send
+
+    async def handling(event, uow, known=None):  # type: ignore[no-untyped-def]
+        if event.origin.user.user_id == "bruno":  # the conversation stored as "first"
+            await other_started.wait()
+        else:
+            other_started.set()
+            await failed.wait()
+        return await handle(event, uow, known)
+
+    async def sending(destination, message):  # type: ignore[no-untyped-def]
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("a messenger fault")
+        return await send(destination, message)
+
+    harness.app.core.handle = handling  # type: ignore[method-assign]
+    harness.messenger.send = sending  # type: ignore[method-assign]
+    await harness.app.inbox.accept(Platform.CONSOLE, "b1", line(1, "/help", user="bruno"), "first")
+    await harness.app.inbox.accept(Platform.CONSOLE, "d2", line(2, "/help"), "second")
+
+    with pytest.raises(RuntimeError, match="a messenger fault"):
+        await harness.app.inbox.process_pending()
+    answered = len(harness.messenger.sent)  # read at once: nothing else runs before this line
+
+    assert answered == 1
+    async with harness.app.uow_factory() as uow:
+        assert await uow.inbox.counts() == {"done": 2}
