@@ -132,12 +132,12 @@ class Inbox:
     async def _process_together(self, records: list[InboxRecord]) -> bool:
         """Handle several rows in one transaction; False (nothing written) if any fails."""
         decoded: list[tuple[InboxRecord, Sequence[InboundEvent]]] = []
-        rejected: list[tuple[InboxRecord, str]] = []
+        rejected: list[tuple[InboxRecord, UndecodablePayload]] = []
         for record in records:
             try:
                 decoded.append((record, await self._decode(record)))
             except UndecodablePayload as error:
-                rejected.append((record, error.reason[:1000]))
+                rejected.append((record, error))
         try:
             async with self._uow_factory() as uow:
                 now = self._clock.now()
@@ -145,8 +145,8 @@ class Inbox:
                     [event for _, events in decoded for event in events], uow
                 )
                 await uow.inbox.mark_all_done([record.id for record, _ in decoded], now)
-                for record, reason in rejected:
-                    await uow.inbox.mark_rejected(record.id, reason, now)
+                for record, refusal in rejected:
+                    await uow.inbox.mark_rejected(record.id, refusal.reason[:1000], now)
                 await uow.commit()
         except Exception:  # noqa: BLE001 - retried one by one, which logs each failure
             log.warning(
@@ -154,8 +154,8 @@ class Inbox:
                 extra={"events": len(records)},
             )
             return False
-        for record, reason in rejected:
-            self._log_rejected(record, reason)
+        for record, refusal in rejected:
+            self._log_rejected(record, refusal)
         self.processed += len(decoded)
         for _, events in decoded:
             self._core.services.metrics.inbound(events, "done")
@@ -174,7 +174,7 @@ class Inbox:
         try:
             events = await self._decode(record)
         except UndecodablePayload as error:
-            self._log_rejected(record, error.reason)
+            self._log_rejected(record, error)
             async with self._uow_factory() as uow:
                 await uow.inbox.mark_rejected(record.id, error.reason[:1000], self._clock.now())
                 await uow.commit()
@@ -206,15 +206,19 @@ class Inbox:
         if replies:
             await self._send(replies)
 
-    def _log_rejected(self, record: InboxRecord, reason: str) -> None:
+    def _log_rejected(self, record: InboxRecord, error: UndecodablePayload) -> None:
+        """The reason is kept with the row; the log gets the error's type and the delivery id
+        only, since a decoder's message may quote the payload (a member's text)."""
         self.rejected += 1
         self._core.services.metrics.inbound((), "rejected")
+        cause = error.__cause__ if error.__cause__ is not None else error
         log.warning(
             "inbound payload rejected",
             extra={
                 "platform": record.platform.value,
                 "inbox_id": record.id,
-                "reason": reason[:300],
+                "delivery_id": record.delivery_id[:128],
+                "error": type(cause).__name__,
             },
         )
 
