@@ -23,6 +23,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from adapters.payloads import stored_json
 from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import Platform
 
@@ -149,7 +150,7 @@ class InboxGate(AsyncMiddleware):
             return BoltResponse(status=400, body="")
         delivery = delivery_for(body)
         retry = req.headers.get("x-slack-retry-num", [None])[0]
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        payload = stored_json(body)
         try:
             stored = await self._accept(
                 Platform.SLACK, delivery.delivery_id, payload, delivery.ordering_key

@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from adapters.telegram.envelope import Envelope
 from facilitator.domain.errors import StorageUnavailable
+from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
     callback_query_update,
@@ -184,3 +186,29 @@ async def test_without_a_configured_secret_every_request_is_refused(
         ]
         assert [r.status_code for r in replies] == [403, 403, 403]
         assert await tg.inbox_statuses() == {}
+
+
+async def test_a_lone_surrogate_in_an_update_is_dropped_and_the_update_handled(
+    tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str]
+) -> None:
+    """JSON may escape half of an emoji's surrogate pair (`\\ud83d` alone): Python decodes it
+    to a code point that no UTF-8 database, log file or terminal can encode."""
+    client, url = hook
+    recorded = (
+        payloads_dir() / "telegram" / "tg_javabots_update_text_supergroup.json"
+    ).read_text()
+    update = json.loads(recorded)
+    update["message"]["text"] = "Where is the visa guide? SURROGATE"
+    update["message"]["from"]["first_name"] = "Ana SURROGATE"
+    body = json.dumps(update).replace("SURROGATE", "\\ud83d")  # JSON escapes, as sent
+
+    reply = await post_update(client, url, body)
+    await tg.app.inbox.process_pending()
+
+    assert reply.status_code == 200
+    assert await tg.inbox_statuses() == {"done": 1}
+    async with tg.app.storage.engine.connect() as conn:
+        questions = (await conn.execute(text("select text from questions"))).scalars().all()
+        names = (await conn.execute(text("select display_name from identities"))).scalars().all()
+    assert questions == ["Where is the visa guide? "]
+    assert names == ["Ana "]

@@ -4,6 +4,7 @@ store NUL, and a terminal obeys escape sequences. Line breaks and tabs stay."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,12 @@ def test_events_keep_text_and_names_without_control_characters() -> None:
     assert CommandInvoked(origin, "faq", f"x{CONTROL}").args == "xabc[2Jdefg"
     assert ButtonPressed(origin, "kb_show", f"1{CONTROL}").value == "1abc[2Jdefg"
     assert origin.chat_title == "Groupabc[2Jdefg"
+
+
+def test_lone_surrogates_are_dropped_and_whole_characters_stay() -> None:
+    text = json.loads('"half \\ud83d, other half \\ude00, whole \\ud83d\\ude00"')
+
+    assert MessageReceived(_origin(), text).text == "half , other half , whole \U0001f600"
 
 
 def test_line_breaks_and_tabs_stay_and_a_carriage_return_becomes_a_line_break() -> None:
