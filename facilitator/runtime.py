@@ -23,7 +23,6 @@ from facilitator.observability import configure_logging
 from facilitator.ports import Decoder, Messenger
 from facilitator.scheduling import Scheduler
 from facilitator.settings import Settings
-from facilitator.storage import migrate
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +53,20 @@ class PlatformAdapter(Protocol):
 
 async def prepare(settings: Settings) -> tuple[App, list[PlatformAdapter]]:
     if settings.auto_migrate:
-        await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
+        await upgrade(settings)
     app = build_app(settings)
     adapters = build_adapters(settings, app)
     for adapter in adapters:
         app.attach(adapter.platform, adapter.messenger, adapter.decoder)
     return app, adapters
+
+
+async def upgrade(settings: Settings) -> None:
+    """Apply the migrations; Alembic is imported only when they run (`serve` runs them before
+    it starts its workers, which then skip them)."""
+    from facilitator.storage import migrate
+
+    await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
 
 
 async def run_until_cancelled(settings: Settings) -> None:
@@ -153,7 +160,7 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
         assert isinstance(app, App) and isinstance(adapters, list)
         if settings.auto_migrate:
             # uvicorn builds this app inside its event loop: Alembic runs in a thread.
-            await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
+            await upgrade(settings)
         for adapter in adapters:
             await adapter.start()
         errors = metrics.error_counter()
