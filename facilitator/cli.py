@@ -22,7 +22,6 @@ from facilitator.observability import configure_logging
 from facilitator.report_cli import report, seed_activity
 from facilitator.roles import parse_identity
 from facilitator.settings import Settings
-from facilitator.storage import migrate
 
 if TYPE_CHECKING:
     from facilitator.bootstrap import App
@@ -51,6 +50,14 @@ app.command("seed-activity")(seed_activity)
 
 def _settings() -> Settings:
     return Settings()
+
+
+def _upgrade(settings: Settings, revision: str = "head") -> None:
+    """Apply the migrations. Alembic is imported here, by the commands that need it: every
+    `serve --workers N` worker imports this module first, within uvicorn's health check."""
+    from facilitator.storage import migrate
+
+    migrate.upgrade(settings.database_url, revision, schema=settings.database_schema)
 
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
@@ -86,7 +93,7 @@ def demo(
             raise _fail(
                 f"unknown role {role!r}: use member, moderator, coordinator or admin"
             ) from None
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    _upgrade(settings)
 
     async def main() -> None:
         application = build_app(settings)
@@ -163,7 +170,10 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         raise _fail("Several workers need PostgreSQL: set FACILITATOR_DATABASE_URL.")
     if settings.auto_migrate:
-        migrate.upgrade(settings.database_url, schema=settings.database_schema)
+        _upgrade(settings)
+        # Done once here: the workers (which read their settings from this environment) need
+        # not run Alembic again, each of them, while they start.
+        os.environ[AUTO_MIGRATE_ENV] = "false"
     with _worker_metrics(workers):
         uvicorn.run(
             "facilitator.runtime:asgi_factory",
@@ -173,7 +183,13 @@ def serve(
             workers=workers,
             log_config=None,
             proxy_headers=True,
+            # How long uvicorn waits for a worker to answer its health check before it kills
+            # it; a worker still importing on a busy machine must not be taken for hung.
+            timeout_worker_healthcheck=settings.worker_startup_timeout,
         )
+
+
+AUTO_MIGRATE_ENV = "FACILITATOR_AUTO_MIGRATE"
 
 
 # prometheus_client's multiprocess mode; read when it is first imported, so by the workers.
@@ -215,7 +231,7 @@ def seed() -> None:
 
     settings = _settings()
     configure_logging(settings.log_level)
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    _upgrade(settings)
 
     async def main() -> bool:
         application = build_app(settings)
@@ -234,7 +250,7 @@ def seed() -> None:
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
     settings = _settings()
-    migrate.upgrade(settings.database_url, revision, schema=settings.database_schema)
+    _upgrade(settings, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -242,6 +258,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
     """Revert migrations down to REVISION (default: one step; `base` for all)."""
     settings = _settings()
+    from facilitator.storage import migrate
+
     migrate.downgrade(settings.database_url, revision, schema=settings.database_schema)
     typer.echo(f"database at {revision}")
 
@@ -250,6 +268,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
 def db_check() -> None:
     """Fail if the models and the migrations disagree."""
     settings = _settings()
+    from facilitator.storage import migrate
+
     migrate.check(settings.database_url, schema=settings.database_schema)
 
 
@@ -257,6 +277,8 @@ def db_check() -> None:
 def db_current() -> None:
     """Show the database's revision."""
     settings = _settings()
+    from facilitator.storage import migrate
+
     migrate.current(settings.database_url, schema=settings.database_schema)
 
 
@@ -332,7 +354,7 @@ def admin_grant(
     except ValueError:
         raise _fail(f"unknown role {role!r}") from None
     settings = _settings()
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    _upgrade(settings)
 
     async def main() -> None:
         application = build_app(settings)
@@ -358,7 +380,7 @@ def admin_revoke(
 
     platform, user_id = _identity(who)
     settings = _settings()
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    _upgrade(settings)
 
     async def main() -> bool:
         application = build_app(settings)
@@ -378,7 +400,7 @@ def admin_list() -> None:
     from facilitator.bootstrap import build_app
 
     settings = _settings()
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    _upgrade(settings)
 
     async def main() -> list[tuple[str, str, str, str]]:
         application = build_app(settings)
@@ -408,7 +430,7 @@ def _with_app(fn: Callable[[App], Awaitable[T]]) -> T:
 
     settings = _settings()
     configure_logging(settings.log_level)
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    _upgrade(settings)
 
     async def main() -> T:
         application = build_app(settings)

@@ -15,6 +15,7 @@ from facilitator.commands.forms import (
     submitted_values,
 )
 from facilitator.commands.spec import (
+    NAME_PATTERN,
     ArgumentError,
     CommandRegistry,
     CommandSpec,
@@ -534,7 +535,10 @@ class Facilitator:
         await spec.handler(ctx, args)
 
     def _unknown(self, ctx: CommandContext, name: str) -> None:
-        log.info("unknown command", extra={"command": name[:32]})
+        # The first word a member typed may be anything: only a name that could be a command
+        # goes to the log.
+        logged = name if NAME_PATTERN.fullmatch(name) else "(not a command name)"
+        log.info("unknown command", extra={"command": logged})
         names = [s.name for s in self.registry.visible(ctx.origin.platform, ctx.role)]
         match = process.extractOne(name, names, scorer=fuzz.WRatio, score_cutoff=60)
         shown = name[:32]

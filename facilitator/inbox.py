@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from facilitator.core import Facilitator, Reply
-from facilitator.domain.errors import UndecodablePayload
+from facilitator.domain.errors import StorageUnavailable, UndecodablePayload
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Platform
 from facilitator.ports import Clock, Decoder, InboxRecord, UnitOfWorkFactory
@@ -104,8 +104,22 @@ class Inbox:
             groups: list[list[InboxRecord]] = [[] for _ in range(self._concurrency)]
             for records in sorted(lanes.values(), key=len, reverse=True):
                 min(groups, key=len).extend(records)
-            await asyncio.gather(*(self._run_group(g) for g in groups if g))
+            # Every group runs to its end even when another fails: a plain gather would return
+            # at the first failure and leave the other groups running unattended, their own
+            # failures never seen. Then the first failure ends this round (the worker loop
+            # logs it and starts again); any others are logged here.
+            results = await asyncio.gather(
+                *(self._run_group(g) for g in groups if g), return_exceptions=True
+            )
             total += len(batch)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            for failure in failures[1:]:
+                if isinstance(failure, StorageUnavailable):
+                    log.warning("inbox group stopped: %s", failure)
+                else:
+                    log.error("inbox group failed", exc_info=failure)
+            if failures:
+                raise failures[0]
 
     async def _run_group(self, records: list[InboxRecord]) -> None:
         """A group's rows in arrival order, lane by lane. Runs of plain events (group
@@ -121,7 +135,7 @@ class Inbox:
             except UndecodablePayload as error:
                 await self._run_together(run)
                 run = []
-                await self._reject(record, error.reason)
+                await self._reject(record, error)
                 continue
             if self._core.batchable(events):
                 run.append((record, events))
@@ -171,10 +185,10 @@ class Inbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_seconds)
 
-    async def _reject(self, record: InboxRecord, reason: str) -> None:
-        self._log_rejected(record, reason)
+    async def _reject(self, record: InboxRecord, error: UndecodablePayload) -> None:
+        self._log_rejected(record, error)
         async with self._uow_factory() as uow:
-            await uow.inbox.mark_rejected(record.id, reason[:1000], self._clock.now())
+            await uow.inbox.mark_rejected(record.id, error.reason[:1000], self._clock.now())
             await uow.commit()
 
     async def _process(self, record: InboxRecord, events: Sequence[InboundEvent]) -> None:
@@ -186,7 +200,12 @@ class Inbox:
                 await uow.inbox.mark_done(record.id, self._clock.now())
                 await uow.commit()
         except Exception as error:  # one failing event must not stop the others
-            log.exception("inbound event failed", extra={"inbox_id": record.id})
+            if isinstance(error, StorageUnavailable):  # an outage: its traceback says nothing
+                log.warning("inbound event not handled: %s", error, extra={"inbox_id": record.id})
+            else:
+                log.exception("inbound event failed", extra={"inbox_id": record.id})
+            # While the database is down this fails too; the row then stays claimed and is
+            # taken up again when its lease ends.
             retry_at = None
             if record.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock.now() + timedelta(seconds=2**record.attempts)
@@ -200,15 +219,19 @@ class Inbox:
         if replies:
             await self._send(replies)
 
-    def _log_rejected(self, record: InboxRecord, reason: str) -> None:
+    def _log_rejected(self, record: InboxRecord, error: UndecodablePayload) -> None:
+        """The reason is kept with the row; the log gets the error's type and the delivery id
+        only, since a decoder's message may quote the payload (a member's text)."""
         self.rejected += 1
         self._core.services.metrics.inbound((), "rejected")
+        cause = error.__cause__ if error.__cause__ is not None else error
         log.warning(
             "inbound payload rejected",
             extra={
                 "platform": record.platform.value,
                 "inbox_id": record.id,
-                "reason": reason[:300],
+                "delivery_id": record.delivery_id[:128],
+                "error": type(cause).__name__,
             },
         )
 

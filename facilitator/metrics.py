@@ -24,6 +24,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Platform
 from facilitator.ports import (
@@ -66,7 +67,10 @@ async def read_backlogs(uow_factory: UnitOfWorkFactory, now: datetime) -> Backlo
     try:
         async with uow_factory() as uow:
             return Backlogs(await uow.inbox.backlog(), await uow.outbox.backlog(now), now)
-    except Exception:  # a scrape still reports this process's counters
+    except StorageUnavailable as error:  # a scrape still reports this process's counters
+        log.warning("backlogs not read for metrics: %s", error)
+        return None
+    except Exception:
         log.warning("backlogs not read for metrics", exc_info=True)
         return None
 

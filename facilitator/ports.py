@@ -562,7 +562,10 @@ class WebinarRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: every repository of one inbound event or job shares it."""
+    """One transaction: every repository of one inbound event or job shares it.
+
+    When the database cannot be reached, leaving the block raises `StorageUnavailable`
+    (`facilitator.domain.errors`) instead of the driver's error."""
 
     communities: CommunityRepository
     members: MemberRepository

@@ -15,9 +15,15 @@ from facilitator.participation.report import Format, network_text, render, to_ht
 from facilitator.participation.service import Participation
 from facilitator.participation.summary import IsoWeek, network_summary, weekly_summary
 from facilitator.settings import Settings
-from facilitator.storage import migrate
 
 REPORTS_DIR = Path("var/reports")
+
+
+def upgrade(settings: Settings) -> None:
+    """Apply the migrations (Alembic loads only when a command runs, not with the CLI)."""
+    from facilitator.storage import migrate
+
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
 
 
 class ReportError(Exception):
@@ -52,7 +58,7 @@ def report(
         raise typer.Exit(2) from None
     settings = Settings()
     configure_logging(settings.log_level)
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    upgrade(settings)
     try:
         data, name = asyncio.run(_produce(settings, community, chosen, output, lang))
     except ReportError as error:
@@ -121,7 +127,7 @@ def seed_activity() -> None:
 
     settings = Settings()
     configure_logging(settings.log_level)
-    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+    upgrade(settings)
     spec = yaml.safe_load((settings.data_dir / "demo" / "community.yaml").read_text("utf-8"))
 
     async def main() -> int:

@@ -16,13 +16,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from facilitator.bootstrap import App, build_adapters, build_app
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import Platform
 from facilitator.metrics import CONTENT_TYPE, PrometheusMetrics, read_backlogs
 from facilitator.observability import configure_logging
 from facilitator.ports import Decoder, Messenger
 from facilitator.scheduling import Scheduler
 from facilitator.settings import Settings
-from facilitator.storage import migrate
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,20 @@ class PlatformAdapter(Protocol):
 
 async def prepare(settings: Settings) -> tuple[App, list[PlatformAdapter]]:
     if settings.auto_migrate:
-        await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
+        await upgrade(settings)
     app = build_app(settings)
     adapters = build_adapters(settings, app)
     for adapter in adapters:
         app.attach(adapter.platform, adapter.messenger, adapter.decoder)
     return app, adapters
+
+
+async def upgrade(settings: Settings) -> None:
+    """Apply the migrations; Alembic is imported only when they run (`serve` runs them before
+    it starts its workers, which then skip them)."""
+    from facilitator.storage import migrate
+
+    await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
 
 
 async def run_until_cancelled(settings: Settings) -> None:
@@ -101,10 +109,13 @@ async def keep_running(
         try:
             await work()
             return
-        except Exception:  # whatever stopped it, the process needs the worker back
+        except Exception as error:  # whatever stopped it, the process needs the worker back
             if loop.time() - started > 60:  # it had been working: the trouble is new
                 delay = pause
-            log.exception("worker stopped by an error; restarting", extra={"worker": name})
+            if isinstance(error, StorageUnavailable):  # an outage: its traceback says nothing
+                log.warning("worker stopped: %s; restarting", error, extra={"worker": name})
+            else:
+                log.exception("worker stopped by an error; restarting", extra={"worker": name})
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_pause)
 
@@ -149,7 +160,7 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
         assert isinstance(app, App) and isinstance(adapters, list)
         if settings.auto_migrate:
             # uvicorn builds this app inside its event loop: Alembic runs in a thread.
-            await migrate.upgrade_async(settings.database_url, "head", settings.database_schema)
+            await upgrade(settings)
         for adapter in adapters:
             await adapter.start()
         errors = metrics.error_counter()
@@ -207,7 +218,18 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
     ]
     for adapter in adapters:
         routes.extend(adapter.routes())
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={StorageUnavailable: answer_unavailable},
+    )
+
+
+async def answer_unavailable(request: Request, error: Exception) -> Response:
+    """Any route that needed the database while it was out of reach: 503 and one line, no
+    traceback (the webhook routes answer so themselves; this covers the rest)."""
+    log.warning("request not served: %s", error, extra={"path": request.url.path})
+    return PlainTextResponse("unavailable", status_code=503, headers={"Retry-After": "5"})
 
 
 def asgi_factory() -> Starlette:

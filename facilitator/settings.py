@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Seconds uvicorn gives each `serve` worker to answer its health check (while it starts,
+    # then every half second) before it kills it as hung; uvicorn's own default is 5.
+    worker_startup_timeout: int = Field(default=30, ge=1)
     # When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`.
     metrics_token: SecretStr | None = None
     log_level: str = "INFO"

@@ -4,8 +4,9 @@
 SSL check and request verification (signature and five-minute timestamp window, HTTP only), and
 before bolt's authorization, which would call auth.test on the first request. It stores the
 parsed body under a stable delivery id and answers 200 with an empty body, which is Slack's
-acknowledgement for events, slash commands and interactions alike. If storing fails, bolt
-answers 500 (HTTP) or no acknowledgement is sent (Socket Mode) and Slack delivers again.
+acknowledgement for events, slash commands and interactions alike. If the database is out of
+reach the answer is 503 (HTTP) or no acknowledgement (Socket Mode); any other failure to store
+makes bolt answer 500. Either way Slack delivers again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from adapters.payloads import stored_json
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import Platform
 
 log = logging.getLogger(__name__)
@@ -147,10 +150,19 @@ class InboxGate(AsyncMiddleware):
             return BoltResponse(status=400, body="")
         delivery = delivery_for(body)
         retry = req.headers.get("x-slack-retry-num", [None])[0]
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        stored = await self._accept(
-            Platform.SLACK, delivery.delivery_id, payload, delivery.ordering_key
-        )
+        payload = stored_json(body)
+        try:
+            stored = await self._accept(
+                Platform.SLACK, delivery.delivery_id, payload, delivery.ordering_key
+            )
+        except StorageUnavailable as error:
+            # Slack delivers again (HTTP: any answer but 2xx; Socket Mode: no acknowledgement).
+            log.warning(
+                "slack request not stored: %s",
+                error,
+                extra={"delivery_id": delivery.delivery_id, "mode": req.mode},
+            )
+            return BoltResponse(status=503, body="", headers={"Retry-After": "5"})
         log.debug(
             "slack request stored" if stored else "slack request seen before",
             extra={"delivery_id": delivery.delivery_id, "retry": retry, "mode": req.mode},

@@ -76,7 +76,9 @@ class SlackMessenger:
             first = first or ts
         if message.attachment is not None:
             attachment = message.attachment
-            caption = render.mrkdwn(attachment.caption) if attachment.caption else None
+            caption = (
+                render.bounded(render.mrkdwn(attachment.caption)) if attachment.caption else None
+            )
             await self._web.upload_file(
                 channel,
                 attachment.content,

@@ -43,6 +43,11 @@ JSONDict = dict[str, Any]
 # A message's body is split so that each part stays well inside Slack's limits (40,000
 # characters of text, 50 blocks); 3,000 keeps parts readable and under every block limit.
 MAX_PART_CHARS = 3000
+# The top-level `text` is only the fallback of a message whose blocks carry it (notifications,
+# screen readers). Slack's chat.postMessage reference: "For best results, limit the number of
+# characters in the text field to 4,000 characters" (it truncates beyond 40,000). Escaping can
+# make a 3,000-character part five times longer (`&` -> `&amp;`), so the fallback is cut.
+MAX_FALLBACK_CHARS = 4000
 MAX_BUTTON_LABEL = 75  # plain_text of a button
 MAX_ACTION_ID = 255
 MAX_BUTTON_VALUE = 2000
@@ -339,12 +344,27 @@ def fitting(groups: Sequence[Sequence[JSONDict]], room: int) -> list[JSONDict]:
     return blocks
 
 
+def bounded(text: str, limit: int = MAX_FALLBACK_CHARS) -> str:
+    """mrkdwn cut to at most `limit` characters, ending with an ellipsis when cut, and never
+    inside an entity (`&amp;`) or a mention or link (`<@U123>`), which would break it."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    entity = cut.rfind("&")
+    if entity != -1 and ";" not in cut[entity:]:
+        cut = cut[:entity]
+    angle = cut.rfind("<")
+    if angle != -1 and ">" not in cut[angle:]:
+        cut = cut[:angle]
+    return cut + "…"
+
+
 def compose(message: OutboundMessage, limit: int = MAX_PART_CHARS) -> list[SlackMessage]:
     """The Slack messages for one neutral message; buttons go with the last part."""
     if message.sections and len(mrkdwn(message.body)) <= limit:
         laid_out = fitting(section_blocks(message.sections), MAX_MESSAGE_BLOCKS)
         if laid_out:
-            return [SlackMessage(text=mrkdwn(message.body) or "·", blocks=laid_out)]
+            return [SlackMessage(text=bounded(mrkdwn(message.body)) or "·", blocks=laid_out)]
     bodies = split(message.body, limit) or [RichText()]
     button_blocks = actions(message.buttons)
     composed = []
@@ -360,7 +380,7 @@ def compose(message: OutboundMessage, limit: int = MAX_PART_CHARS) -> list[Slack
                 text = inert(" · ".join(b.label for row in message.buttons for b in row))
         if not blocks:
             continue
-        composed.append(SlackMessage(text=text if text.strip() else "·", blocks=blocks))
+        composed.append(SlackMessage(text=bounded(text) if text.strip() else "·", blocks=blocks))
     return composed
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -15,6 +14,7 @@ from telegram.request import BaseRequest, RequestData
 # be called without PTB's parsing (see `Poller.fetch`), and that needs it.
 from telegram.request._requestparameter import RequestParameter
 
+from adapters.payloads import stored_json
 from adapters.telegram.envelope import ALLOWED_UPDATES, Envelope, envelope
 from adapters.telegram.limiter import Sleep
 from adapters.telegram.messenger import retry_seconds
@@ -77,7 +77,7 @@ class Poller:
         batch: list[tuple[str, Envelope]] = []
         highest: int | None = None
         for update in updates:
-            raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
+            raw = stored_json(update)
             stored = envelope(update, raw)
             batch.append((raw, stored))
             if stored.delivery_id.isdigit():

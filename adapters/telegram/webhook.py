@@ -15,11 +15,13 @@ from starlette.routing import Route
 
 from adapters.http_body import read_body
 from adapters.telegram.envelope import Envelope, envelope
+from facilitator.domain.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_BODY = 1024 * 1024  # Telegram's updates are a few kilobytes
+RETRY_AFTER = {"Retry-After": "5"}
 
 Store = Callable[[str, Envelope], Awaitable[bool]]
 Acknowledge = Callable[[Sequence[Envelope]], Awaitable[None]]
@@ -31,7 +33,8 @@ def webhook_route(
     """A POST route that answers 200 only once the raw update is stored in the inbox.
 
     Anything else makes Telegram deliver the update again later, which is harmless: the
-    inbox stores a delivery once. Without a configured secret every request is refused."""
+    inbox stores a delivery once; while the database is out of reach the answer is 503.
+    Without a configured secret every request is refused."""
     expected = secret.get_secret_value().encode() if secret is not None else None
     if expected is None:
         log.error("no TELEGRAM_WEBHOOK_SECRET: the Telegram webhook refuses every request")
@@ -52,7 +55,16 @@ def webhook_route(
         if not isinstance(update, dict):
             return PlainTextResponse("not an update", status_code=400)
         stored = envelope(update, raw)
-        await store(raw, stored)
+        try:
+            await store(raw, stored)
+        except StorageUnavailable as error:
+            # Telegram delivers the update again later; one line each, the outage is known.
+            log.warning(
+                "telegram update not stored: %s",
+                error,
+                extra={"delivery_id": stored.delivery_id},
+            )
+            return PlainTextResponse("unavailable", status_code=503, headers=RETRY_AFTER)
         background = None
         if stored.callback_query_id is not None:
             # After the response: the update is stored, so the spinner may stop.

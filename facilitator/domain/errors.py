@@ -15,6 +15,17 @@ class UndecodablePayload(FacilitatorError):
         self.reason = reason
 
 
+class StorageUnavailable(FacilitatorError):
+    """The database cannot be reached for now (down, restarting, out of connections).
+
+    Raised by a unit of work in place of the driver's error, so that callers can answer
+    "try again later" without knowing the driver; `cause` names the driver's error type."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"database unavailable ({cause})")
+        self.cause = cause
+
+
 class DeliveryError(FacilitatorError):
     """Sending failed; adapters raise one of the subclasses below for known causes."""
 

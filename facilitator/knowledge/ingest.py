@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeItem
+from facilitator.domain.text import printable
 
 __all__ = [
     "LANGUAGES",
@@ -306,10 +307,36 @@ def _parse_located(path: Path, root: Path | None) -> list[tuple[KnowledgeItem, i
                 located = _parse_toml_items(text)
             else:
                 located = [(_parse_text(text, rel), None)]
+        located = [(_printable_item(item), line) for item, line in located]
         _check_unique(located)
     except _ParseError as exc:
         raise IngestFormatError(IngestError(path, exc.line, exc.message)) from exc
     return located
+
+
+def _printable_item(item: KnowledgeItem) -> KnowledgeItem:
+    """The item with its texts as inbound text is kept (`domain.text.printable`).
+
+    Files carry control characters too: a NUL from a PDF's text layer or a YAML `"\\0"`
+    escape, which PostgreSQL cannot store, and terminal escapes that `kb export` would print."""
+
+    def optional(value: str | None) -> str | None:
+        return printable(value) if value is not None else None
+
+    return replace(
+        item,
+        key=printable(item.key),
+        title=printable(item.title),
+        body=printable(item.body),
+        lang=printable(item.lang),
+        theme=printable(item.theme),
+        tags=tuple(printable(tag) for tag in item.tags),
+        alternates=tuple(printable(text) for text in item.alternates),
+        url=optional(item.url),
+        source=optional(item.source),
+        owner=optional(item.owner),
+        extra={printable(k): printable(v) for k, v in item.extra.items()},
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -323,8 +350,9 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise _ParseError("file is not valid UTF-8 text", line) from exc
-    # Bodies should not depend on the editor that saved the file.
-    return text.replace("\r\n", "\n")
+    # Bodies should not depend on the editor that saved the file (line ends, stray controls
+    # that would stop the YAML and TOML parsers).
+    return printable(text)
 
 
 def _check_unique(located: list[tuple[KnowledgeItem, int | None]]) -> None:

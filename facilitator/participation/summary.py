@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from facilitator.commands.knowledge import group_similar
 from facilitator.domain.model import Community, ParticipationKind, Platform
 from facilitator.domain.participation import DailyCount
 from facilitator.participation.config import ParticipationConfig
@@ -235,6 +234,10 @@ async def weekly_summary(
     config: ParticipationConfig,
     admins: Collection[tuple[Platform, str]] = (),
 ) -> WeeklySummary:
+    # Imported here: it brings the lookup engine (numpy), which the command line, importing
+    # this module for `facilitator report`, should not load before a command runs.
+    from facilitator.commands.knowledge import group_similar
+
     repo = uow.participation
     start, end = week.bounds(community.timezone)
     previous_start, _ = week.previous().bounds(community.timezone)

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.ports import (
     CommunityRepository,
     GrantRepository,
@@ -25,6 +26,7 @@ from facilitator.ports import (
 )
 from facilitator.storage.facilitation_repository import SqlNudgeRepository, SqlProfileRepository
 from facilitator.storage.knowledge_repository import SqlKnowledgeRepository
+from facilitator.storage.outage import cause_name, unavailable
 from facilitator.storage.outbox_repository import SqlOutboxRepository
 from facilitator.storage.participation_repository import SqlParticipationRepository
 from facilitator.storage.polls_repository import SqlPollRepository
@@ -41,6 +43,9 @@ from facilitator.storage.webinars_repository import SqlWebinarRepository
 
 
 class SqlUnitOfWork:
+    """A session and its transaction. A failure that means the database is out of reach
+    leaves it as `StorageUnavailable`, the core's word for "try again later"."""
+
     communities: CommunityRepository
     members: MemberRepository
     grants: GrantRepository
@@ -85,10 +90,18 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self._ledger.discard()
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+            try:
+                self._ledger.discard()
+                await self.session.rollback()
+            finally:
+                await self.session.close()
+        except Exception as error:
+            # During an outage rolling back fails too; either way it is the outage to report.
+            if not unavailable(error):
+                raise
+            raise StorageUnavailable(cause_name(error)) from (exc or error)
+        if exc is not None and unavailable(exc):
+            raise StorageUnavailable(cause_name(exc)) from exc
 
     async def commit(self) -> None:
         await self._ledger.flush()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 
 from adapters.slack.adapter import SlackStartError
 from facilitator.domain.model import Platform
@@ -259,3 +260,28 @@ async def test_a_refused_bot_token_stops_start_up_with_a_clear_error(
     with pytest.raises(SlackStartError, match="invalid_auth"):
         async with slack_harness(fake_slack, tmp_path, clock):
             pass
+
+
+async def test_a_lone_surrogate_in_an_event_is_dropped_and_the_event_handled(
+    slack: SlackHarness,
+) -> None:
+    """JSON may escape half of an emoji's surrogate pair (`\\ud83d` alone): Python decodes it
+    to a code point that no UTF-8 database, log file or terminal can encode."""
+    slack.api.set_user("U0CARLA", name="carla")
+    message = {
+        "type": "message",
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "user": "U0CARLA",
+        "text": "where are the slides? \ud83d",  # json.dumps sends it as the escape
+        "ts": slack.next_ts(),
+    }
+
+    response = await slack.event(message)
+    await slack.process()
+
+    assert response.status_code == 200
+    assert await slack.inbox() == {"done": 1}
+    async with slack.app.storage.engine.connect() as conn:
+        questions = (await conn.execute(text("select text from questions"))).scalars().all()
+    assert questions == ["where are the slides? "]

@@ -304,3 +304,14 @@ async def test_every_web_api_method_called_is_in_the_scope_table(slack: SlackHar
     assert called <= set(METHOD_SCOPES)
     assert "views.open" in called
     assert len(called) >= 11
+
+
+async def test_the_text_fallback_stays_within_slacks_limit_however_much_escaping_grows_it(
+    slack: SlackHarness,
+) -> None:
+    await slack.adapter.messenger.send(here(), say("<&>" * 3000))
+
+    texts = [str(c.params["text"]) for c in slack.api.calls_to("chat.postMessage")]
+    assert len(texts) == 3  # 9,000 characters in parts of 3,000
+    assert all(len(t) <= 4000 and t.endswith("…") for t in texts)
+    assert all(t[:-1].replace("&lt;&amp;&gt;", "") in ("", "&lt;", "&lt;&amp;") for t in texts)

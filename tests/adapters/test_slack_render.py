@@ -300,3 +300,12 @@ def test_a_message_in_sections_puts_each_sections_buttons_under_its_text() -> No
     assert [b["type"] for b in part.blocks] == ["rich_text", "actions", "rich_text", "actions"]
     assert part.blocks[3]["elements"][0]["value"] == "2:1"
     assert part.text == "Poll one\nPoll two"
+
+
+def test_a_cut_fallback_never_ends_inside_an_entity_or_a_mention() -> None:
+    mention = "a" * 3990 + "<@U0BRUNO> done"
+    entity = "b" * 3997 + "&amp; done"
+
+    assert render.bounded(mention) == "a" * 3990 + "…"
+    assert render.bounded(entity) == "b" * 3997 + "…"
+    assert render.bounded("short") == "short"

@@ -163,3 +163,16 @@ async def test_the_token_never_reaches_the_logs_even_at_debug(
     assert len(tg.api.calls_to("sendMessage")) == 1
     assert DEFAULT_TOKEN not in caplog.text
     assert DEFAULT_TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_a_polled_update_holding_a_lone_surrogate_is_stored_and_handled(
+    tg: TelegramHarness,
+) -> None:
+    """Half of a surrogate pair (`\\ud83d` alone, as JSON escapes it) cannot be stored as a
+    character: the update is kept escaped, and decoding drops it."""
+    update = text_update("olá? \ud83d", from_user=ADA, chat=GROUP, message_id=5, date=9)
+
+    await tg.poll(update)
+
+    assert await tg.inbox_statuses() == {"done": 1}
+    assert tg.adapter.poller.offset is not None

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from adapters.telegram.envelope import Envelope
+from facilitator.domain.errors import StorageUnavailable
+from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
     callback_query_update,
@@ -28,6 +32,7 @@ from tests.adapters.telegram_support import (
     telegram_harness,
 )
 from tests.conftest import FrozenClock
+from tests.log_scan import LogScan
 
 ADA = user(111, "Ada")
 GROUP = supergroup_chat()
@@ -134,11 +139,29 @@ async def test_a_button_press_is_answered_after_it_is_stored(tg: TelegramHarness
     assert tg.api.calls_to("answerCallbackQuery")[0].params == {"callback_query_id": "q-77"}
 
 
-async def test_when_storing_fails_telegram_gets_an_error_and_will_retry(
+async def test_when_the_database_is_unavailable_telegram_gets_503_and_will_retry(
+    tg: TelegramHarness, log_scan: LogScan
+) -> None:
+    async def broken(raw: str, envelope: Envelope) -> bool:
+        raise StorageUnavailable("ConnectionRefusedError")
+
+    tg.adapter.store = broken  # type: ignore[method-assign]
+    asgi = Starlette(routes=list(tg.adapter.routes()))
+    async with served(asgi) as base, httpx.AsyncClient() as client:
+        reply = await post_update(client, base + "/telegram/webhook", json.dumps(UPDATE))
+
+    assert reply.status_code == 503
+    [line] = [s for s in log_scan.seen if s.logger == "adapters.telegram.webhook"]
+    assert line.level == logging.WARNING
+    assert "ConnectionRefusedError" in line.text and "Traceback" not in line.text
+    assert "/help" not in line.text  # the update's text
+
+
+async def test_when_storing_fails_otherwise_telegram_gets_a_500_and_will_retry(
     tg: TelegramHarness,
 ) -> None:
     async def broken(raw: str, envelope: Envelope) -> bool:
-        raise ConnectionError("database unavailable")
+        raise RuntimeError("a fault of ours, not an outage")
 
     tg.adapter.store = broken  # type: ignore[method-assign]
     asgi = Starlette(routes=list(tg.adapter.routes()))
@@ -163,3 +186,29 @@ async def test_without_a_configured_secret_every_request_is_refused(
         ]
         assert [r.status_code for r in replies] == [403, 403, 403]
         assert await tg.inbox_statuses() == {}
+
+
+async def test_a_lone_surrogate_in_an_update_is_dropped_and_the_update_handled(
+    tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str]
+) -> None:
+    """JSON may escape half of an emoji's surrogate pair (`\\ud83d` alone): Python decodes it
+    to a code point that no UTF-8 database, log file or terminal can encode."""
+    client, url = hook
+    recorded = (
+        payloads_dir() / "telegram" / "tg_javabots_update_text_supergroup.json"
+    ).read_text()
+    update = json.loads(recorded)
+    update["message"]["text"] = "Where is the visa guide? SURROGATE"
+    update["message"]["from"]["first_name"] = "Ana SURROGATE"
+    body = json.dumps(update).replace("SURROGATE", "\\ud83d")  # JSON escapes, as sent
+
+    reply = await post_update(client, url, body)
+    await tg.app.inbox.process_pending()
+
+    assert reply.status_code == 200
+    assert await tg.inbox_statuses() == {"done": 1}
+    async with tg.app.storage.engine.connect() as conn:
+        questions = (await conn.execute(text("select text from questions"))).scalars().all()
+        names = (await conn.execute(text("select display_name from identities"))).scalars().all()
+    assert questions == ["Where is the visa guide? "]
+    assert names == ["Ana "]

@@ -4,6 +4,7 @@ store NUL, and a terminal obeys escape sequences. Line breaks and tabs stay."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest_asyncio
 
 from facilitator.domain.events import ButtonPressed, CommandInvoked, MessageReceived, Origin
 from facilitator.domain.model import Platform, PlatformUser
+from facilitator.knowledge.loading import ingest_directory
 from tests.conftest import POSTGRES_URL, FrozenClock, Harness, fresh_postgres_schema, harness_on
 
 CONTROL = "a\x00b\x07c\x1b[2Jd\x08e\x7ff\x9bg"
@@ -37,6 +39,12 @@ def test_events_keep_text_and_names_without_control_characters() -> None:
     assert CommandInvoked(origin, "faq", f"x{CONTROL}").args == "xabc[2Jdefg"
     assert ButtonPressed(origin, "kb_show", f"1{CONTROL}").value == "1abc[2Jdefg"
     assert origin.chat_title == "Groupabc[2Jdefg"
+
+
+def test_lone_surrogates_are_dropped_and_whole_characters_stay() -> None:
+    text = json.loads('"half \\ud83d, other half \\ude00, whole \\ud83d\\ude00"')
+
+    assert MessageReceived(_origin(), text).text == "half , other half , whole \U0001f600"
 
 
 def test_line_breaks_and_tabs_stay_and_a_carriage_return_becomes_a_line_break() -> None:
@@ -65,3 +73,28 @@ async def test_a_question_holding_nul_is_answered_and_stored(any_harness: Harnes
     assert reply.startswith("I don't know that one yet")
     async with any_harness.app.uow_factory() as uow:
         assert await uow.inbox.counts() == {"done": 1}
+
+
+async def test_knowledge_files_holding_control_characters_are_stored_without_them(
+    any_harness: Harness, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "guide.md").write_text(
+        "---\nid: guide\ntitle: The\x00 guide\x1b[2J\nlang: en\n---\nRead\x00 it\x07 first.\n",
+        encoding="utf-8",
+    )
+    (folder / "faq.yaml").write_text(
+        '- id: visa\n  question: "Visa\\0 rules?"\n  answer: "Ask\\x1b the office."\n  lang: en\n',
+        encoding="utf-8",
+    )
+    (folder / "notes.txt").write_text("Notes\x00\nLine\x00 two\n", encoding="utf-8")
+
+    report = await ingest_directory(any_harness.app.uow_factory, folder, None, any_harness.clock)
+
+    assert (report.written, report.errors) == (3, [])
+    async with any_harness.app.uow_factory() as uow:
+        items = {item.key: item for item in await uow.knowledge.in_scope(None)}
+    assert (items["guide"].title, items["guide"].body) == ("The guide[2J", "Read it first.")
+    assert (items["visa"].title, items["visa"].body) == ("Visa rules?", "Ask the office.")
+    assert items["file:notes.txt"].body == "Line two"

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
+from facilitator.domain.events import CommandInvoked, InboundEvent, Origin
+from facilitator.domain.model import Platform, PlatformUser
 from facilitator.storage.models import CommunityRow
-from tests.conftest import Database
+from tests.conftest import Database, Harness
 from tests.fake_credentials import KNOWN_SECRETS, SLACK_BOT_TOKEN, TELEGRAM_TOKEN, secrets_in
 from tests.log_scan import LogScan, record_text
 
@@ -90,3 +92,48 @@ async def test_a_database_error_does_not_carry_the_values_of_its_statement(
 
     assert "canary" not in str(raised.value)
     assert "hidden" in str(raised.value)
+
+
+async def test_an_unknown_command_logs_only_a_name_that_could_be_a_command(
+    harness: Harness, log_scan: LogScan
+) -> None:
+    """Slack's `/facilitator <word>` takes any first word as the command's name."""
+    await harness.community()
+    origin = Origin(
+        platform=Platform.CONSOLE,
+        event_id="e1",
+        chat_id="demo",
+        user=PlatformUser(Platform.CONSOLE, "carla", "Carla"),
+        occurred_at=harness.clock.now(),
+    )
+    log_scan.forbid_at_info("canary7q")
+
+    await harness.dispatch(CommandInvoked(origin, "mi-clave:canary7q,ok", ""))
+    await harness.dispatch(CommandInvoked(origin, "hepl", ""))
+
+    logged = [s.text for s in log_scan.seen if "unknown command" in s.text]
+    assert len(logged) == 2
+    assert "(not a command name)" in logged[0] and "hepl" in logged[1]
+
+
+class QuotingDecoder:
+    """A decoder whose error quotes the payload, as parsers' errors often do."""
+
+    async def decode(self, payload: str) -> list[InboundEvent]:
+        raise ValueError(f"unexpected value in {payload!r}")
+
+
+async def test_a_rejected_payload_logs_the_error_type_and_delivery_id_only(
+    harness: Harness, log_scan: LogScan
+) -> None:
+    harness.app.inbox.register(Platform.TELEGRAM, QuotingDecoder())
+    log_scan.forbid_at_info("canary7q")
+
+    await harness.app.inbox.accept(Platform.TELEGRAM, "4711", '{"text": "canary7q"}', "-100")
+    await harness.app.inbox.process_pending()
+
+    [line] = [s for s in log_scan.seen if "inbound payload rejected" in s.text]
+    assert line.level == logging.WARNING
+    assert "ValueError" in line.text and "4711" in line.text
+    async with harness.app.uow_factory() as uow:
+        assert await uow.inbox.counts() == {"rejected": 1}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from adapters.console.adapter import ConsoleDecoder
 from facilitator.bootstrap import build_app
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import ParticipationKind, Platform
 from tests.conftest import FrozenClock, Harness, RecordingMessenger, make_settings
+from tests.log_scan import LogScan
 
 
 def line(n: int, text: str, user: str = "carla", at: str = "2026-11-02T12:00:00+00:00") -> str:
@@ -114,3 +118,66 @@ async def test_events_of_one_conversation_are_handled_in_arrival_order(harness: 
         "Pronto: vou falar com você em português.",
         "Falo com você em português. Mude com /lang en, /lang es ou /lang pt.",
     ]
+
+
+async def test_an_event_the_database_failed_is_retried_and_logged_in_one_line(
+    harness: Harness, log_scan: LogScan
+) -> None:
+    original = harness.app.core.handle
+    down = {"now": True}
+
+    async def handle(event, uow, known=None):  # type: ignore[no-untyped-def]
+        if down["now"]:
+            raise StorageUnavailable("ConnectionResetError")
+        return await original(event, uow, known)
+
+    harness.app.core.handle = handle  # type: ignore[method-assign]
+    await harness.app.inbox.accept(Platform.CONSOLE, "d1", line(1, "/help"), "demo")
+    await harness.app.inbox.process_pending()
+    async with harness.app.uow_factory() as uow:
+        assert await uow.inbox.counts() == {"retry": 1}
+    down["now"] = False
+    harness.clock.advance(seconds=5)
+    await harness.app.inbox.process_pending()
+
+    assert len(harness.messenger.sent) == 1
+    [line_] = [
+        s for s in log_scan.seen if s.logger == "facilitator.inbox" and s.level >= logging.INFO
+    ]
+    assert line_.level == logging.WARNING
+    assert "ConnectionResetError" in line_.text and "Traceback" not in line_.text
+
+
+async def test_a_conversation_that_fails_does_not_cut_short_the_others(harness: Harness) -> None:
+    """Two conversations handled concurrently; sending the first one's reply fails while the
+    second is half-way. The second still finishes, stored and answered, before the failure
+    comes out of `process_pending`."""
+    other_started, failed = asyncio.Event(), asyncio.Event()
+    handle, send = harness.app.core.handle, harness.messenger.send
+
+    async def handling(event, uow, known=None):  # type: ignore[no-untyped-def]
+        if event.origin.user.user_id == "bruno":  # the conversation stored as "first"
+            await other_started.wait()
+        else:
+            other_started.set()
+            await failed.wait()
+        return await handle(event, uow, known)
+
+    async def sending(destination, message):  # type: ignore[no-untyped-def]
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("a messenger fault")
+        return await send(destination, message)
+
+    harness.app.core.handle = handling  # type: ignore[method-assign]
+    harness.messenger.send = sending  # type: ignore[method-assign]
+    await harness.app.inbox.accept(Platform.CONSOLE, "b1", line(1, "/help", user="bruno"), "first")
+    await harness.app.inbox.accept(Platform.CONSOLE, "d2", line(2, "/help"), "second")
+
+    with pytest.raises(RuntimeError, match="a messenger fault"):
+        await harness.app.inbox.process_pending()
+    answered = len(harness.messenger.sent)  # read at once: nothing else runs before this line
+
+    assert answered == 1
+    async with harness.app.uow_factory() as uow:
+        assert await uow.inbox.counts() == {"done": 2}
