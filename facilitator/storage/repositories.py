@@ -30,6 +30,7 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.ports import Backlog, InboxRecord
+from facilitator.storage.engine import UnitSession
 from facilitator.storage.memo import MEMO_KEPT, Post, memo_of
 from facilitator.storage.models import (
     CommunityRow,
@@ -635,6 +636,13 @@ def in_session(session: AsyncSession, model: type[T], key: Any) -> T | None:
     return row
 
 
+@event.listens_for(UnitSession, "do_orm_execute")
+def _write_queued_ledger(state: ORMExecuteState) -> None:
+    ledger = state.session.info.get("ledger")
+    if isinstance(ledger, SqlLedgerRepository):
+        ledger._before_query(state)
+
+
 def _may_touch(statement: Executable, table: FromClause) -> bool:
     """Whether a statement may read or write `table`; raw SQL text always may."""
     if isinstance(statement, TextClause):
@@ -663,7 +671,8 @@ class SqlLedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._queued: list[dict[str, Any]] = []
-        event.listen(session.sync_session, "do_orm_execute", self._before_query)
+        # `_write_queued_ledger` (a listener of every unit's session) finds us here.
+        session.info["ledger"] = self
 
     async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
@@ -774,7 +783,7 @@ class SqlInboxRepository:
         if not deliveries:
             return 0
         result = await self.session.scalars(
-            insert_ignoring_conflicts(self.session, InboxRow).returning(InboxRow.id),
+            _insert_returning_id(self.session, InboxRow),
             [
                 {
                     "platform": platform.value,
