@@ -94,7 +94,12 @@ class Inbox:
         total = 0
         while True:
             async with self._uow_factory() as uow:
-                batch = await uow.inbox.claim(self._clock.now(), LEASE_SECONDS, limit)
+                # Only the platforms this process decodes: another process sharing the
+                # database (`demo` beside `serve`, a Slack `run` beside a Telegram `serve`)
+                # handles the others, instead of this one rejecting them as undecodable.
+                batch = await uow.inbox.claim(
+                    self._clock.now(), LEASE_SECONDS, limit, list(self._decoders)
+                )
                 await uow.commit()
             if not batch:
                 return total

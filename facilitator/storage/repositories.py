@@ -800,7 +800,13 @@ class SqlInboxRepository:
         )
         return len(result.all())  # the rows added: a delivery stored before is skipped
 
-    async def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[InboxRecord]:
+    async def claim(
+        self,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        platforms: Sequence[Platform] | None = None,
+    ) -> list[InboxRecord]:
         # Plain columns and one UPDATE for the lot: loading a few hundred ORM rows and
         # flushing each one's change cost more than handling the events.
         query = (
@@ -820,6 +826,10 @@ class SqlInboxRepository:
             .order_by(InboxRow.id)
             .limit(limit)
         )
+        if platforms is not None:
+            if not platforms:
+                return []
+            query = query.where(InboxRow.platform.in_([p.value for p in platforms]))
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = (await self.session.execute(query)).all()

@@ -1,5 +1,5 @@
-"""Fixtures of the fault tests: the fake Telegram Bot API, and a PostgreSQL cluster of a test's
-own for the tests that stop the database."""
+"""Fixtures of the fault tests: the fake Telegram Bot API, a schema of the shared test database,
+and a PostgreSQL cluster of a test's own for the tests that stop the database."""
 
 from collections.abc import AsyncIterator
 
@@ -7,10 +7,18 @@ import pytest
 import pytest_asyncio
 
 from tests.adapters.conftest import fake_telegram
-from tests.conftest import REQUIRE_POSTGRES
+from tests.conftest import REQUIRE_POSTGRES, fresh_postgres_schema
 from tests.faults.private_postgres import PrivateCluster, server_binaries
 
-__all__ = ["fake_telegram", "private_postgres"]
+__all__ = ["fake_telegram", "postgres_schema", "private_postgres"]
+
+
+@pytest_asyncio.fixture
+async def postgres_schema() -> AsyncIterator[str]:
+    """A schema of the test's own in the shared test database (FACILITATOR_TEST_POSTGRES_URL),
+    for bot processes that migrate it themselves; dropped afterwards."""
+    async with fresh_postgres_schema() as schema:
+        yield schema
 
 
 @pytest_asyncio.fixture

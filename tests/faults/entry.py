@@ -8,7 +8,7 @@ single-process `serve` (or `run`) takes these overrides: uvicorn's worker proces
 spawned afresh and would not see them.
 
     python -m tests.faults.entry [--inbox-lease S] [--outbox-lease S] [--telegram-rate N]
-        -- <facilitator arguments>
+        [--telegram-chat-rate N] -- <facilitator arguments>
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--outbox-lease", type=float)
     # Messages per second of Telegram's flood limiter: pacing is not what these tests are about.
     parser.add_argument("--telegram-rate", type=int)
+    parser.add_argument("--telegram-chat-rate", type=int)  # messages per second in one chat
     parser.add_argument("command", nargs=argparse.REMAINDER)
     options = parser.parse_args()
     if options.inbox_lease is not None:
@@ -34,12 +35,15 @@ def main() -> None:
 
         dispatcher.CLAIM_LEASE_SECONDS = options.outbox_lease
         dispatcher.SEND_LEASE_SECONDS = options.outbox_lease
-    if options.telegram_rate is not None:
+    if options.telegram_rate is not None or options.telegram_chat_rate is not None:
         from adapters.telegram.limiter import FloodLimiter
 
         defaults = FloodLimiter.__init__.__kwdefaults__
         assert defaults is not None
-        defaults["per_second"] = options.telegram_rate
+        if options.telegram_rate is not None:
+            defaults["per_second"] = options.telegram_rate
+        if options.telegram_chat_rate is not None:
+            defaults["per_chat_per_second"] = options.telegram_chat_rate
     from facilitator.cli import main as facilitator
 
     arguments = [a for a in options.command if a != "--"]

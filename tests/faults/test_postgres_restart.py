@@ -27,6 +27,7 @@ from tests.faults.support import (
     ledger_event_id,
     running,
     start_bot,
+    webhook_session,
 )
 
 RATE = 40  # updates a second, steadily
@@ -47,7 +48,11 @@ async def test_postgres_stopped_and_started_under_load_loses_no_acknowledged_upd
     port = free_port()
     env = bot_env(fake_telegram, cluster.url, None, port)
     reader = Reader(cluster.url, None)
-    async with httpx.AsyncClient(timeout=30) as client, running([]) as bots:
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        webhook_session() as telegram,
+        running([]) as bots,
+    ):
         # Rows being processed when the database went away are claimed again after their
         # lease: a second here (tests/faults/entry.py) instead of a minute.
         bot = await start_bot(["serve"], env, tmp_path / "serve.log", port, ["--inbox-lease", "1"])
@@ -61,7 +66,7 @@ async def test_postgres_stopped_and_started_under_load_loses_no_acknowledged_upd
                 return False
 
         sending = asyncio.create_task(
-            deliver_steadily(client, bot.webhook, updates, deliveries, RATE)
+            deliver_steadily(telegram, bot.webhook, updates, deliveries, RATE)
         )
         await wait_until(lambda: len(deliveries.statuses) >= STOP_AFTER, 30, "the first updates")
         await cluster.stop("fast")
@@ -77,9 +82,9 @@ async def test_postgres_stopped_and_started_under_load_loses_no_acknowledged_upd
 
         # Telegram delivers again whatever was not acknowledged.
         missing = [u for u in updates if u["update_id"] not in deliveries.acknowledged]
-        await deliver(client, bot.webhook, missing, deliveries)
+        await deliver(telegram, bot.webhook, missing, deliveries)
         # And the stream goes on: new updates are taken and processed as before.
-        await deliver(client, bot.webhook, later, deliveries)
+        await deliver(telegram, bot.webhook, later, deliveries)
         await reader.wait_for_inbox(UPDATES + LATER, 120)
 
     inbox = await reader.rows("select delivery_id, status from inbox")

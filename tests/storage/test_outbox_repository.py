@@ -103,6 +103,33 @@ async def test_expired_claims_return_and_interrupted_sends_become_uncertain(
     assert interrupted is not None and interrupted.status is OutboxStatus.UNCERTAIN
 
 
+async def test_rows_of_a_dead_worker_are_sent_first_and_never_stall_the_claims(
+    database: Database,
+) -> None:
+    # Two chats with three messages each; a worker claims the first of each, then dies.
+    await add(database, *(entry(f"{chat}:{n}", chat) for n in range(3) for chat in ("-1", "-2")))
+    async with uow(database) as u:
+        taken = await u.outbox.claim(NOW, "dead", 60, 2, [Platform.TELEGRAM])
+        await u.commit()
+    assert [r.dedup_key for r in taken] == ["-1:0", "-2:0"]
+    # After its lease, the rows it held are due again, later than the rows queued after them:
+    # a claim of two at a time must still take each chat's first message first.
+    later = NOW + timedelta(seconds=61)
+    sent: list[str] = []
+    for _ in range(6):
+        async with uow(database) as u:
+            await u.outbox.recover(later)  # as the dispatcher does before each claim
+            rows = await u.outbox.claim(later, "alive", 60, 2, [Platform.TELEGRAM])
+            for row in rows:
+                assert await u.outbox.start_sending(row.id, "alive", later, 60)
+                await u.outbox.finish(row.id, "alive", Outcome(OutboxStatus.SENT), later)
+            await u.commit()
+        sent.extend(r.dedup_key for r in rows)
+    assert sorted(sent) == sorted(f"{chat}:{n}" for n in range(3) for chat in ("-1", "-2"))
+    for chat in ("-1", "-2"):
+        assert [k for k in sent if k.startswith(chat)] == [f"{chat}:{n}" for n in range(3)]
+
+
 async def test_a_late_outcome_of_a_send_is_still_recorded(database: Database) -> None:
     await add(database, entry("k", "-1"))
     async with uow(database) as u:

@@ -214,6 +214,24 @@ async def test_inbox_claims_each_event_once_and_releases_after_the_lease(
     assert all(r.attempts == 2 for r in again)
 
 
+async def test_an_inbox_claim_for_some_platforms_leaves_the_others_stored(
+    database: Database,
+) -> None:
+    async with uow(database) as u:
+        await u.inbox.add(Platform.TELEGRAM, "t1", "chat", "{}", NOW)
+        await u.inbox.add(Platform.CONSOLE, "c1", "demo", "{}", NOW)
+        await u.commit()
+    async with uow(database) as u:
+        assert await u.inbox.claim(NOW, 30, 10, []) == []
+        console = await u.inbox.claim(NOW, 30, 10, [Platform.CONSOLE, Platform.SLACK])
+        await u.commit()
+    async with uow(database) as u:
+        telegram = await u.inbox.claim(NOW, 30, 10, [Platform.TELEGRAM])
+        await u.commit()
+    assert [r.delivery_id for r in console] == ["c1"]
+    assert [r.delivery_id for r in telegram] == ["t1"]
+
+
 async def test_concurrent_claims_never_hand_out_the_same_event(database: Database) -> None:
     async with uow(database) as u:
         for n in range(60):

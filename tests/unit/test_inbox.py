@@ -181,3 +181,16 @@ async def test_a_conversation_that_fails_does_not_cut_short_the_others(harness: 
     assert answered == 1
     async with harness.app.uow_factory() as uow:
         assert await uow.inbox.counts() == {"done": 2}
+
+
+async def test_events_of_a_platform_this_process_does_not_run_are_left_for_one_that_does(
+    harness: Harness,
+) -> None:
+    # `facilitator demo` (console only) on the database `serve` stores Telegram updates in.
+    update = json.dumps({"update_id": 7, "message": {"message_id": 7, "text": "hola"}})
+    await harness.app.inbox.accept(Platform.TELEGRAM, "7", update, "chat:-100")
+    await harness.app.inbox.accept(Platform.CONSOLE, "d1", line(1, "/help"), "demo")
+    assert await harness.app.inbox.process_pending() == 1
+    assert harness.app.inbox.rejected == 0
+    async with harness.app.uow_factory() as uow:
+        assert await uow.inbox.counts() == {"done": 1, "pending": 1}
