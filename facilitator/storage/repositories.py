@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, delete, event, func, inspect, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState
@@ -253,14 +264,18 @@ class SqlMemberRepository:
         rows = await self._identity_rows(wanted)
         new = [key for key in wanted if key not in rows]
         if new:
-            people = {key: PersonRow(created_at=now) for key in new}
-            self.session.add_all(people.values())
-            await self.session.flush()
+            # One Core statement for the lot (an ORM flush inserts new rows one at a time). The
+            # new people are alike, so the ids need not come back in the order of the rows.
+            table = cast(Table, PersonRow.__table__)
+            created = await self.session.scalars(
+                insert(table).returning(table.c.id), [{"created_at": now} for _ in new]
+            )
+            people = dict(zip(new, created.all(), strict=True))
             await self.session.execute(
-                insert_ignoring_conflicts(self.session, IdentityRow),
+                insert_ignoring_conflicts(self.session, IdentityRow.__table__),
                 [
                     {
-                        "person_id": people[key].id,
+                        "person_id": people[key],
                         "platform": key[0].value,
                         "platform_user_id": key[1],
                         "display_name": (wanted[key].display_name or key[1])[:200],
@@ -272,9 +287,9 @@ class SqlMemberRepository:
                 ],
             )
             rows.update(await self._identity_rows({key: wanted[key] for key in new}))
-            for key, person in people.items():
-                if rows[key].person_id != person.id:  # another transaction created it first
-                    await self.session.delete(person)
+            unused = [person for key, person in people.items() if rows[key].person_id != person]
+            if unused:  # another transaction created those people first
+                await self.session.execute(delete(PersonRow).where(PersonRow.id.in_(unused)))
         persons = {row.person_id for row in rows.values()}
         # Into the session's identity map, which keeps them: `_load` then needs no query.
         (await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(persons)))).all()
@@ -334,10 +349,19 @@ class SqlMemberRepository:
                 select(PersonRow).where(PersonRow.id.in_(missing))
             ):
                 people[person.id] = person
+        # Identity rows the session holds (`ensure_many` loaded the batch's) are current; only
+        # the others (linked accounts on other platforms, mostly none) need loading.
+        held = {
+            row.id: row
+            for row in self._identities().values()
+            if row.person_id in wanted and not inspect(row).deleted and not inspect(row).detached
+        }
+        query = select(IdentityRow).where(IdentityRow.person_id.in_(wanted))
+        if held:
+            query = query.where(IdentityRow.id.not_in(list(held)))
+        rows = [*held.values(), *await self.session.scalars(query)]
         out: dict[int, list[Member]] = {}
-        for row in await self.session.scalars(
-            select(IdentityRow).where(IdentityRow.person_id.in_(wanted)).order_by(IdentityRow.id)
-        ):
+        for row in sorted(rows, key=lambda r: r.id):
             out.setdefault(row.person_id, []).append(_member(row, people[row.person_id]))
         return out
 
