@@ -68,6 +68,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CONNECTIONS = 40  # Telegram's default max_connections for a webhook
 TARGET_P95_MS = 200.0
 WAITING = ("pending", "processing", "retry")
+FINISHED = ("done", "rejected", "failed")
 TEXTS = (
     "Les comparto el informe del taller de la semana pasada",
     "Great session today, thanks to everyone who joined",
@@ -336,6 +337,8 @@ class Phase:
     bench_cpu: float = 0.0
     server_errors: int = 0
     workers_changed: bool = False
+    handled: int = 0  # inbox rows finished during the phase (acknowledged or not)
+    backends_seen: int = 0
 
     @property
     def ok(self) -> list[Sent]:
@@ -344,7 +347,7 @@ class Phase:
     def summary(self, keep_up: float) -> dict[str, Any]:
         ok = sorted(s.latency for s in self.ok)
         quantiles = statistics.quantiles(ok, n=100, method="inclusive") if len(ok) > 1 else []
-        per_thousand = 1000 / len(ok) if ok else 0.0
+        per_thousand = 1000 / self.handled if self.handled else 0.0
         return {
             "rate": self.rate,
             "sent": len(self.sent),
@@ -365,6 +368,8 @@ class Phase:
             "drained_after_s": self.drained_after,
             "kept_up": self.drained_after is not None and self.drained_after <= keep_up,
             "inbox": self.finished,
+            "handled": self.handled,
+            "postgres_backends_seen": self.backends_seen,
             "server_cpu_per_1000": self.server_cpu * per_thousand,
             "postgres_cpu_per_1000": self.postgres_cpu * per_thousand,
             "bench_cpu_per_1000": self.bench_cpu * per_thousand,
@@ -381,10 +386,13 @@ async def backlog(engine: AsyncEngine) -> int:
     return int(found or 0)
 
 
-async def inbox_counts(engine: AsyncEngine) -> dict[str, int]:
+async def inbox_counts(
+    engine: AsyncEngine, statuses: tuple[str, ...] | None = None
+) -> dict[str, int]:
     async with engine.connect() as conn:
         rows = await conn.execute(text("select status, count(*) from inbox group by status"))
-        return {str(status): int(n) for status, n in rows.all()}
+        counts = {str(status): int(n) for status, n in rows.all()}
+    return {k: v for k, v in counts.items() if statuses is None or k in statuses}
 
 
 def error_lines(log: Path, start: int) -> tuple[int, int]:
@@ -393,6 +401,35 @@ def error_lines(log: Path, start: int) -> tuple[int, int]:
         fh.seek(start)
         chunk = fh.read()
     return chunk.count(b" ERROR "), start + len(chunk)
+
+
+class Backends:
+    """CPU of the PostgreSQL backends serving the server's connections, read at every sample.
+
+    A connection opened and closed between two samples (SQLAlchemy closes the overflow
+    connections it opened beyond the pool as soon as they are returned) is missed, so the
+    figure is a lower bound; `seen` counts the backends found."""
+
+    def __init__(self, engine: AsyncEngine, server_pids: list[int]) -> None:
+        self._engine = engine
+        self._server_pids = server_pids
+        self._before: dict[int, float] = {}
+        self._latest: dict[int, float] = {}
+
+    async def start(self) -> None:
+        self._before = cpu_times(await backends(self._engine, self._server_pids))
+        self._latest = dict(self._before)
+
+    async def sample(self) -> None:
+        self._latest.update(cpu_times(await backends(self._engine, self._server_pids)))
+
+    @property
+    def used(self) -> float:
+        return cpu_used(self._before, self._latest)
+
+    @property
+    def seen(self) -> int:
+        return len(self._latest)
 
 
 async def run_rate(
@@ -410,8 +447,11 @@ async def run_rate(
     url = server.url + WEBHOOK_PATH
     headers = {SECRET_HEADER: server.secret, "Content-Type": "application/json"}
     workers = descendants(server.process.pid)
-    server_before = cpu_times([server.process.pid, *workers])
-    postgres_before = cpu_times(await backends(server.engine, [server.process.pid, *workers]))
+    server_pids = [server.process.pid, *workers]
+    handled_before = sum((await inbox_counts(server.engine, FINISHED)).values())
+    server_before = cpu_times(server_pids)
+    database = Backends(server.engine, server_pids)
+    await database.start()
     bench_before = time.process_time()
     first_date = int(time.time())
 
@@ -426,14 +466,15 @@ async def run_rate(
             status = type(error).__name__
         phase.sent[index] = Sent(lag, loop.time() - at, status)
 
-    async def sample_backlog(stop: asyncio.Event) -> None:
+    async def sample(stop: asyncio.Event) -> None:
         while not stop.is_set():
             phase.backlog_max = max(phase.backlog_max, await backlog(server.engine))
+            await database.sample()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
 
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_backlog(stop))
+    sampler = asyncio.create_task(sample(stop))
     tasks: list[asyncio.Task[None]] = []
     start = loop.time() + 0.1
     for index in range(count):
@@ -446,26 +487,26 @@ async def run_rate(
     await asyncio.gather(*tasks)
     last_send = start + (count - 1) / rate
     phase.window = max(loop.time(), last_send) - start
-    stop.set()
-    await sampler
     # Then the inbox is worked off: how long after the last send it is empty.
     deadline = loop.time() + drain
     while True:
-        waiting = await backlog(server.engine)
-        phase.backlog_max = max(phase.backlog_max, waiting)
-        if waiting == 0:
+        if await backlog(server.engine) == 0:
             phase.drained_after = loop.time() - last_send
             break
         if loop.time() > deadline:
             break
         await asyncio.sleep(0.1)
+    stop.set()
+    await sampler
+    await database.sample()
     now_workers = descendants(server.process.pid)
     phase.server_cpu = cpu_used(server_before, cpu_times([server.process.pid, *now_workers]))
-    serving_now = await backends(server.engine, [server.process.pid, *now_workers])
-    phase.postgres_cpu = cpu_used(postgres_before, cpu_times(serving_now))
+    phase.postgres_cpu = database.used
+    phase.backends_seen = database.seen
     phase.bench_cpu = time.process_time() - bench_before
     phase.workers_changed = sorted(now_workers) != sorted(workers)
     phase.finished = await inbox_counts(server.engine)
+    phase.handled = sum((await inbox_counts(server.engine, FINISHED)).values()) - handled_before
     phase.server_errors, log_offset = error_lines(server.log, log_offset)
     return phase, log_offset
 
@@ -526,6 +567,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["rates"].append(summary)
             print(json.dumps(summary, default=str), flush=True)
         result["replies_sent"] = len([c for c in api.calls if c.method == "sendMessage"])
+    result["load_average_at_end"] = os.getloadavg()
     held = [r for r in result["rates"] if is_held(r)]
     result["highest_held"] = max((r["rate"] for r in held), default=None)
     kept = [r for r in result["rates"] if r["kept_up"]]
@@ -553,10 +595,12 @@ def _ms(value: float | None) -> str:
 
 def report(command: str, result: dict[str, Any]) -> str:
     load = ", ".join(f"{x:.2f}" for x in result["load_average"])
+    end = ", ".join(f"{x:.2f}" for x in result["load_average_at_end"])
     lines = [
         SECTION,
         "",
-        f"- Machine: {result['machine']}; load average at start {load}",
+        f"- Machine: {result['machine']}; load average {load} at the start, {end} at the end "
+        "(the machine is shared; the benchmark itself keeps both cores busy at high rates)",
         f"- Date: {result['date']}",
         f"- Command: `{command}`",
         f"- Setup: `facilitator serve --workers {result['workers']}` (uvicorn, default INFO "
@@ -571,10 +615,12 @@ def report(command: str, result: dict[str, Any]) -> str:
         f"generator and in the server. Each rate for {result['duration']:.0f} s, after a "
         "warm-up; then the inbox is given time to drain.",
         "- Processing kept up: the inbox (stored updates not yet handled) was empty within "
-        f"{result['keep_up']:.0f} s of the last send. CPU per 1,000 updates: user + system "
-        "time from /proc from the first send until the inbox was empty, for the server (the "
-        "uvicorn parent and its workers), the PostgreSQL backends of the server's connections "
-        "and the generator.",
+        f"{result['keep_up']:.0f} s of the last send. CPU per 1,000 updates handled (stored "
+        "and processed, whether or not the generator had waited for the answer): user + "
+        "system time from /proc from the first send until the inbox was empty, for the server "
+        "(the uvicorn parent and its workers), the PostgreSQL backends serving the server's "
+        "connections (read every half second: a connection opened and closed in between is "
+        "missed, so that column is a lower bound) and the generator.",
         "",
         "| target/s | achieved/s | p50 ms | p95 ms | p99 ms | errors | generator late, p99 ms "
         "| kept up (drained after) | most waiting | CPU s per 1,000: server | PostgreSQL "
