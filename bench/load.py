@@ -166,7 +166,7 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serving(
-    postgres: str, workers: int, api: FakeTelegramAPI, folder: Path
+    postgres: str, workers: int, api: FakeTelegramAPI, folder: Path, pool_size: int | None = None
 ) -> AsyncIterator[Server]:
     """`facilitator serve --workers N` on a new schema; stopped (SIGTERM) and dropped after."""
     schema = f"load_{uuid.uuid4().hex[:8]}"
@@ -187,6 +187,8 @@ async def serving(
         FACILITATOR_DATA_DIR=str(ROOT / "data"),
         PYTHONPATH=str(ROOT),
     )
+    if pool_size is not None:
+        env["FACILITATOR_DATABASE_POOL_SIZE"] = str(pool_size)
     log = folder / "serve.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -535,6 +537,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "workers": args.workers,
+        "pool_size": args.pool_size,
         "groups": args.groups,
         "people": args.people,
         "duration": args.duration,
@@ -546,7 +549,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for chat in conversations.chats:
             api.add_chat(chat, member_count=60)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load-")))
-        server = await stack.enter_async_context(serving(args.postgres, args.workers, api, folder))
+        server = await stack.enter_async_context(
+            serving(args.postgres, args.workers, api, folder, args.pool_size)
+        )
         stack.push_async_callback(server.engine.dispose)
         connector = aiohttp.TCPConnector(limit=CONNECTIONS)
         timeout = aiohttp.ClientTimeout(total=args.timeout)
@@ -596,6 +601,11 @@ def _ms(value: float | None) -> str:
 def report(command: str, result: dict[str, Any]) -> str:
     load = ", ".join(f"{x:.2f}" for x in result["load_average"])
     end = ", ".join(f"{x:.2f}" for x in result["load_average_at_end"])
+    pool = (
+        f"; `FACILITATOR_DATABASE_POOL_SIZE={result['pool_size']}`"
+        if result.get("pool_size")
+        else ""
+    )
     lines = [
         SECTION,
         "",
@@ -604,7 +614,7 @@ def report(command: str, result: dict[str, Any]) -> str:
         f"- Date: {result['date']}",
         f"- Command: `{command}`",
         f"- Setup: `facilitator serve --workers {result['workers']}` (uvicorn, default INFO "
-        "logging to a file) on PostgreSQL (a private schema of the local server), Telegram "
+        f"logging to a file{pool}) on PostgreSQL (a private schema of the local server), Telegram "
         "webhook mode with its secret; its Bot API calls go to the fake Bot API "
         "(`tests/adapters/fakes/telegram_api.py`) inside the load generator's process. The "
         "generator, on the same machine, POSTs Telegram group messages over loopback through "
@@ -620,12 +630,15 @@ def report(command: str, result: dict[str, Any]) -> str:
         "system time from /proc from the first send until the inbox was empty, for the server "
         "(the uvicorn parent and its workers), the PostgreSQL backends serving the server's "
         "connections (read every half second: a connection opened and closed in between is "
-        "missed, so that column is a lower bound) and the generator.",
+        "missed, so that column is a lower bound) and the generator. Database connections "
+        "seen: PostgreSQL backends found serving the server during the rate, at least the "
+        "number of connections it opened (SQLAlchemy opens one beyond the pool whenever the "
+        "pool is short, and closes it when it is returned).",
         "",
         "| target/s | achieved/s | p50 ms | p95 ms | p99 ms | errors | generator late, p99 ms "
-        "| kept up (drained after) | most waiting | CPU s per 1,000: server | PostgreSQL "
-        "| generator |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| kept up (drained after) | most waiting | database connections seen "
+        "| CPU s per 1,000: server | PostgreSQL | generator |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for row in result["rates"]:
         drained = row["drained_after_s"]
@@ -635,6 +648,7 @@ def report(command: str, result: dict[str, Any]) -> str:
             f"| {row['rate']} | {row['achieved']:,.1f} | {_ms(row['p50_ms'])} "
             f"| {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {row['errors']} "
             f"| {_ms(row['late_sends_p99_ms'])} | {kept} ({after}) | {row['backlog_max']:,} "
+            f"| {row['postgres_backends_seen']:,} "
             f"| {row['server_cpu_per_1000']:.2f} "
             f"| {row['postgres_cpu_per_1000']:.2f} | {row['bench_cpu_per_1000']:.2f} |"
         )
@@ -670,6 +684,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-up", type=float, default=5.0, help="drained within, seconds")
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--pool-size", type=int, default=None, help="FACILITATOR_DATABASE_POOL_SIZE (default 5)"
+    )
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--people", type=int, default=500)
     parser.add_argument("--seed", type=int, default=17)
