@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -37,14 +39,14 @@ async def handled(base: str) -> float:
     )
 
 
-async def test_every_worker_reports_the_counters_of_all_workers(
-    fake_slack: FakeSlackAPI, tmp_path: Path
-) -> None:
-    fake_slack.set_channel(CHANNEL, name="workers", members=[fake_slack.bot_user_id])
-    fake_slack.set_user("U0CARLA", name="carla")
+@contextlib.asynccontextmanager
+async def serve_workers(
+    fake_slack: FakeSlackAPI, tmp_path: Path, log_path: Path, **env_extra: str
+) -> AsyncIterator[str]:
+    """`facilitator serve --workers 2` for Slack on a fresh PostgreSQL schema, healthy; yields
+    its base URL and stops it afterwards (its output goes to `log_path`)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "serve.log"
     async with fresh_postgres_schema() as schema:
         env = {
             k: v
@@ -59,6 +61,7 @@ async def test_every_worker_reports_the_counters_of_all_workers(
             FACILITATOR_DATABASE_SCHEMA=schema,
             FACILITATOR_HTTP_PORT=str(port),
         )
+        env.update(env_extra)
         with log_path.open("wb") as log_file:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -70,37 +73,47 @@ async def test_every_worker_reports_the_counters_of_all_workers(
             )
             try:
                 await wait_healthy(base, process)
-                for n in range(MESSAGES):
-                    body = json.dumps(
-                        {
-                            "type": "event_callback",
-                            "event_id": f"Ev0W{n}",
-                            "event": {
-                                "type": "message",
-                                "channel": CHANNEL,
-                                "channel_type": "channel",
-                                "user": "U0CARLA",
-                                "text": f"note {n}",
-                                "ts": f"1767000000.00000{n}",
-                            },
-                        }
-                    )
-                    headers = signed_headers(body, "application/json")
-                    posted = await fresh_connection(
-                        "POST", f"{base}/slack/events", content=body, headers=headers
-                    )
-                    assert posted.status_code == 200
-                async with asyncio.timeout(60):
-                    while True:
-                        if await handled(base) >= MESSAGES:
-                            break
-                        await asyncio.sleep(0.1)
-                scraped = [await handled(base) for _ in range(SCRAPES)]
+                yield base
             finally:
                 if process.returncode is None:
                     process.terminate()
                     async with asyncio.timeout(30):
                         await process.wait()
+
+
+async def test_every_worker_reports_the_counters_of_all_workers(
+    fake_slack: FakeSlackAPI, tmp_path: Path
+) -> None:
+    fake_slack.set_channel(CHANNEL, name="workers", members=[fake_slack.bot_user_id])
+    fake_slack.set_user("U0CARLA", name="carla")
+    log_path = tmp_path / "serve.log"
+    async with serve_workers(fake_slack, tmp_path, log_path) as base:
+        for n in range(MESSAGES):
+            body = json.dumps(
+                {
+                    "type": "event_callback",
+                    "event_id": f"Ev0W{n}",
+                    "event": {
+                        "type": "message",
+                        "channel": CHANNEL,
+                        "channel_type": "channel",
+                        "user": "U0CARLA",
+                        "text": f"note {n}",
+                        "ts": f"1767000000.00000{n}",
+                    },
+                }
+            )
+            headers = signed_headers(body, "application/json")
+            posted = await fresh_connection(
+                "POST", f"{base}/slack/events", content=body, headers=headers
+            )
+            assert posted.status_code == 200
+        async with asyncio.timeout(60):
+            while True:
+                if await handled(base) >= MESSAGES:
+                    break
+                await asyncio.sleep(0.1)
+        scraped = [await handled(base) for _ in range(SCRAPES)]
     logs = log_path.read_text("utf-8", errors="replace")
 
     # Each scrape went to whichever worker accepted it; each reports both workers' counts.
