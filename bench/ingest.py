@@ -95,7 +95,9 @@ def updates(count: int, people: int, seed: int) -> list[str]:
     out: list[str] = []
     authors: dict[int, dict[str, Any]] = {}
     for n in range(count):
-        sender = user(5_000_000 + rng.randrange(people), f"Person {n % people}")
+        # One name per person, as in a real group (a changed name is a rename, stored anew).
+        person = rng.randrange(people)
+        sender = user(5_000_000 + person, f"Person {person}")
         roll = rng.random()
         if roll < 0.10:
             body = rng.choice(QUESTIONS)
