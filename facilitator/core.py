@@ -271,7 +271,8 @@ class Facilitator:
             return None
         now = self.services.clock.now()
         known = Known()
-        known.members = await uow.members.ensure_many([o.user for o in plain], now)
+        found = await uow.members.ensure_people([o.user for o in plain], now)
+        known.members, known.identities = found.members, found.identities
         chats: dict[tuple[Platform, str], tuple[Origin, set[int]]] = {}
         for origin in plain:
             member = known.members[(origin.user.platform, origin.user.user_id)]
@@ -287,9 +288,6 @@ class Facilitator:
             joined = await uow.members.join_many(people, community.id, now)
             for person_id, membership in joined.items():
                 known.memberships[(person_id, community.id)] = membership
-        known.identities = await uow.members.identities_of(
-            m.person_id for m in known.members.values()
-        )
         known.grants = await uow.grants.for_identities(
             (i.platform, i.platform_user_id) for ids in known.identities.values() for i in ids
         )

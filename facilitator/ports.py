@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, runtime_checkable
@@ -161,18 +161,25 @@ class CommunityRepository(Protocol):
     async def all(self) -> list[Community]: ...
 
 
+@dataclass
+class KnownPeople:
+    """Some people as a batch of events sees them: the member behind each (platform, user
+    id), and every identity of each person (linked accounts), by person id, in identity
+    order."""
+
+    members: dict[tuple[Platform, str], Member] = field(default_factory=dict)
+    identities: dict[int, list[Member]] = field(default_factory=dict)
+
+
 class MemberRepository(Protocol):
     async def identity(self, platform: Platform, platform_user_id: str) -> Member | None: ...
     async def ensure(self, user: PlatformUser, now: datetime) -> Member: ...
-    async def ensure_many(
-        self, users: Sequence[PlatformUser], now: datetime
-    ) -> dict[tuple[Platform, str], Member]: ...
-    async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
-        """Load these (known) people at once, for `identity` in this unit of work."""
+    async def ensure_people(self, users: Sequence[PlatformUser], now: datetime) -> KnownPeople:
+        """`ensure` for several people at once, with every identity of each."""
         ...
 
-    async def identities_of(self, person_ids: Iterable[int]) -> dict[int, list[Member]]:
-        """Every identity of each person (linked accounts), by person id."""
+    async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
+        """Load these (known) people at once, for `identity` in this unit of work."""
         ...
 
     async def by_person(self, person_id: int) -> list[Member]: ...

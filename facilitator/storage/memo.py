@@ -40,6 +40,9 @@ class Memo:
     answers: set[tuple[int, str, int]] = field(default_factory=set)
     # (community id, message id) -> the question asked by that message, or None.
     questions: dict[tuple[int, str], Question | None] = field(default_factory=dict)
+    # person id -> whether the ledger records them (not opted out of tracking), for the
+    # people a batch has loaded (`ensure_people`).
+    tracked: dict[int, bool] = field(default_factory=dict)
     knowledge_revision: int | None = None
 
     def forget(self, table: str | None) -> None:
@@ -47,6 +50,8 @@ class Memo:
         questions' rows go with their person, identity or community (ON DELETE CASCADE)."""
         if table in ("persons", "identities", "communities"):
             table = None
+        if table is None:
+            self.tracked.clear()
         if table in (None, "ledger"):
             self.posts.clear()
             self.answers.clear()

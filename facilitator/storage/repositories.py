@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    bindparam,
     delete,
     event,
     func,
@@ -40,7 +41,7 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
-from facilitator.ports import Backlog, InboxRecord
+from facilitator.ports import Backlog, InboxRecord, KnownPeople
 from facilitator.storage.engine import UnitSession
 from facilitator.storage.memo import MEMO_KEPT, Post, memo_of
 from facilitator.storage.models import (
@@ -56,6 +57,36 @@ from facilitator.storage.models import (
 )
 
 T = TypeVar("T")
+
+_WANTED = cast(Table, IdentityRow.__table__).alias("wanted")
+_LINKED = cast(Table, IdentityRow.__table__)
+_PERSON = cast(Table, PersonRow.__table__)
+# The people behind some identities of one platform, with every identity of each (linked
+# accounts on other platforms): one row per (wanted identity, identity of the same person).
+_PEOPLE = (
+    select(
+        _WANTED.c.platform_user_id.label("wanted"),
+        _LINKED.c.id,
+        _LINKED.c.person_id,
+        _LINKED.c.platform,
+        _LINKED.c.platform_user_id,
+        _LINKED.c.display_name,
+        _LINKED.c.locale_hint,
+        _PERSON.c.language,
+        _PERSON.c.timezone,
+        _PERSON.c.opted_out_tracking,
+        _PERSON.c.opted_out_nudges,
+    )
+    .select_from(
+        _WANTED.join(_LINKED, _LINKED.c.person_id == _WANTED.c.person_id).join(
+            _PERSON, _PERSON.c.id == _WANTED.c.person_id
+        )
+    )
+    .where(
+        _WANTED.c.platform == bindparam("platform"),
+        _WANTED.c.platform_user_id.in_(bindparam("ids", expanding=True)),
+    )
+)
 MESSAGE_POSTED = ParticipationKind.MESSAGE_POSTED.value
 ANSWER_GIVEN = ParticipationKind.ANSWER_GIVEN.value
 
@@ -256,13 +287,13 @@ class SqlMemberRepository:
             await self.session.flush()
         return await self._load(row)
 
-    async def ensure_many(
-        self, users: Sequence[PlatformUser], now: datetime
-    ) -> dict[tuple[Platform, str], Member]:
-        """`ensure` for several people in a few statements, whoever is new."""
+    async def ensure_people(self, users: Sequence[PlatformUser], now: datetime) -> KnownPeople:
+        """`ensure` for several people in a few statements, whoever is new, together with
+        every identity of each (linked accounts). Read as plain columns, not ORM rows: this
+        runs for every batch of inbound messages, and a row per person is all it needs."""
         wanted = {(u.platform, u.user_id): u for u in users}
-        rows = await self._identity_rows(wanted)
-        new = [key for key in wanted if key not in rows]
+        found = await self._people_rows(wanted)
+        new = [key for key in wanted if key not in found.members]
         if new:
             # One Core statement for the lot (an ORM flush inserts new rows one at a time). The
             # new people are alike, so the ids need not come back in the order of the rows.
@@ -286,24 +317,63 @@ class SqlMemberRepository:
                     for key in new
                 ],
             )
-            rows.update(await self._identity_rows({key: wanted[key] for key in new}))
-            unused = [person for key, person in people.items() if rows[key].person_id != person]
+            added = await self._people_rows({key: wanted[key] for key in new})
+            found.members.update(added.members)
+            found.identities.update(added.identities)
+            unused = [
+                person for key, person in people.items() if found.members[key].person_id != person
+            ]
             if unused:  # another transaction created those people first
                 await self.session.execute(delete(PersonRow).where(PersonRow.id.in_(unused)))
-        persons = {row.person_id for row in rows.values()}
-        # Into the session's identity map, which keeps them: `_load` then needs no query.
-        (await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(persons)))).all()
-        renamed = False
         for key, user in wanted.items():
-            row = rows[key]
-            name = user.display_name[:200] or row.display_name
-            hint = user.locale_hint[:16] if user.locale_hint else row.locale_hint
-            if row.display_name != name or row.locale_hint != hint:
-                row.display_name, row.locale_hint = name, hint
-                renamed = True
-        if renamed or new:
-            await self.session.flush()
-        return {key: await self._load(rows[key]) for key in wanted}
+            member = found.members[key]
+            name = user.display_name[:200] or member.display_name
+            hint = user.locale_hint[:16] if user.locale_hint else member.locale_hint
+            if member.display_name != name or member.locale_hint != hint:  # rare: a rename
+                await self.session.execute(
+                    update(IdentityRow)
+                    .where(IdentityRow.id == member.identity_id)
+                    .values(display_name=name, locale_hint=hint)
+                )
+                renamed = replace(member, display_name=name, locale_hint=hint)
+                found.members[key] = renamed
+                linked = found.identities[member.person_id]
+                linked[:] = [renamed if m.identity_id == member.identity_id else m for m in linked]
+        # For the ledger, which records nobody who opted out (`SqlLedgerRepository._tracked`).
+        tracked = memo_of(self.session.info).tracked
+        for member in found.members.values():
+            tracked[member.person_id] = not member.opted_out_tracking
+        return found
+
+    async def _people_rows(
+        self, users: Mapping[tuple[Platform, str], PlatformUser]
+    ) -> KnownPeople:
+        found = KnownPeople()
+        seen: dict[int, Member] = {}  # by identity id: a person may be wanted twice (linked)
+        for platform in {p for p, _ in users}:
+            ids = [uid for p, uid in users if p is platform]
+            rows = await self.session.execute(_PEOPLE, {"platform": platform.value, "ids": ids})
+            for row in rows:
+                member = seen.get(row.id)
+                if member is None:
+                    member = seen[row.id] = Member(
+                        identity_id=row.id,
+                        person_id=row.person_id,
+                        platform=Platform(row.platform),
+                        platform_user_id=row.platform_user_id,
+                        display_name=row.display_name,
+                        language=row.language,
+                        timezone=row.timezone,
+                        locale_hint=row.locale_hint,
+                        opted_out_tracking=row.opted_out_tracking,
+                        opted_out_nudges=row.opted_out_nudges,
+                    )
+                if member.platform is platform and member.platform_user_id == row.wanted:
+                    found.members[(platform, row.wanted)] = member
+        for identity_id in sorted(seen):
+            member = seen[identity_id]
+            found.identities.setdefault(member.person_id, []).append(member)
+        return found
 
     async def _identity_rows(
         self, users: Mapping[tuple[Platform, str], PlatformUser]
@@ -333,37 +403,6 @@ class SqlMemberRepository:
         persons -= {p for p in persons if in_session(self.session, PersonRow, p) is not None}
         if persons:
             (await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(persons)))).all()
-
-    async def identities_of(self, person_ids: Iterable[int]) -> dict[int, list[Member]]:
-        wanted = set(person_ids)
-        if not wanted:
-            return {}
-        people: dict[int, PersonRow] = {}
-        for person_id in wanted:  # the session nearly always holds them (`ensure_many`)
-            person = in_session(self.session, PersonRow, person_id)
-            if person is not None:
-                people[person_id] = person
-        missing = wanted - people.keys()
-        if missing:
-            for person in await self.session.scalars(
-                select(PersonRow).where(PersonRow.id.in_(missing))
-            ):
-                people[person.id] = person
-        # Identity rows the session holds (`ensure_many` loaded the batch's) are current; only
-        # the others (linked accounts on other platforms, mostly none) need loading.
-        held = {
-            row.id: row
-            for row in self._identities().values()
-            if row.person_id in wanted and not inspect(row).deleted and not inspect(row).detached
-        }
-        query = select(IdentityRow).where(IdentityRow.person_id.in_(wanted))
-        if held:
-            query = query.where(IdentityRow.id.not_in(list(held)))
-        rows = [*held.values(), *await self.session.scalars(query)]
-        out: dict[int, list[Member]] = {}
-        for row in sorted(rows, key=lambda r: r.id):
-            out.setdefault(row.person_id, []).append(_member(row, people[row.person_id]))
-        return out
 
     async def by_person(self, person_id: int) -> list[Member]:
         person = await self.session.get(PersonRow, person_id)
@@ -473,20 +512,16 @@ class SqlMemberRepository:
         if not wanted:
             return {}
 
-        async def current() -> dict[int, MembershipRow]:
-            rows = await self.session.scalars(
-                select(MembershipRow).where(
-                    MembershipRow.community_id == community_id,
-                    MembershipRow.person_id.in_(wanted),
-                )
-            )
-            return {row.person_id: row for row in rows}
-
-        rows = await current()
+        # Plain columns, not ORM rows: this runs for every batch of inbound messages.
+        table = cast(Table, MembershipRow.__table__)
+        query = select(table.c.person_id, table.c.role, table.c.joined_at, table.c.left_at).where(
+            table.c.community_id == community_id, table.c.person_id.in_(wanted)
+        )
+        rows = {row.person_id: row for row in await self.session.execute(query)}
         missing = sorted(wanted - rows.keys())
         if missing:
             await self.session.execute(
-                insert_ignoring_conflicts(self.session, MembershipRow),
+                insert_ignoring_conflicts(self.session, table),
                 [
                     {
                         "person_id": person_id,
@@ -497,15 +532,30 @@ class SqlMemberRepository:
                     for person_id in missing
                 ],
             )
-            rows = await current()
-        rejoined = False
-        for row in rows.values():
-            if row.left_at is not None:
-                row.left_at, row.joined_at = None, now
-                rejoined = True
+            rows = {row.person_id: row for row in await self.session.execute(query)}
+        out = {
+            person_id: Membership(
+                person_id=person_id,
+                community_id=community_id,
+                role=Role.parse(row.role),
+                joined_at=row.joined_at,
+                left_at=row.left_at,
+            )
+            for person_id, row in rows.items()
+        }
+        rejoined = [person_id for person_id, m in out.items() if m.left_at is not None]
         if rejoined:
-            await self.session.flush()
-        return {person_id: _membership(row) for person_id, row in rows.items()}
+            await self.session.execute(
+                update(MembershipRow)
+                .where(
+                    MembershipRow.community_id == community_id,
+                    MembershipRow.person_id.in_(rejoined),
+                )
+                .values(left_at=None, joined_at=now)
+            )
+            for person_id in rejoined:
+                out[person_id] = replace(out[person_id], left_at=None, joined_at=now)
+        return out
 
     async def leave(self, person_id: int, community_id: int, now: datetime) -> None:
         await self.session.execute(
@@ -700,7 +750,11 @@ class SqlLedgerRepository:
 
     async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
-        # The person is nearly always in the session's identity map already: no extra query.
+        # A batch's people are in the memo (`ensure_people`), others nearly always in the
+        # session's identity map already: no extra query.
+        tracked = memo_of(self.session.info).tracked.get(person_id)
+        if tracked is not None:
+            return tracked
         person = in_session(self.session, PersonRow, person_id)
         if person is None:
             person = await self.session.get(PersonRow, person_id)

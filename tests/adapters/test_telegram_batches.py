@@ -3,8 +3,9 @@
 The inbox hands the core up to a hundred stored updates at once (`Facilitator.handle_all`),
 which loads their people and communities together and queues ledger writes. Whatever is in
 the batch (new and known people, questions and their answers, thanks, links, a command that
-changes a member's language, a newcomer, an edit), the ledger, the questions and the replies
-must be exactly those of handling each update alone.
+changes a member's language, a member who opts out, a newcomer, a rename, a member who leaves
+and comes back, an edit), the ledger, the questions, the people, the memberships and the
+replies must be exactly those of handling each update alone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from facilitator.storage.models import IdentityRow, LedgerRow, QuestionRow
+from facilitator.storage.models import IdentityRow, LedgerRow, MembershipRow, QuestionRow
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
     supergroup_chat,
@@ -53,6 +54,10 @@ def conversation(count: int = 150, seed: int = 5) -> list[dict[str, Any]]:
             body = rng.choice(TEXTS)
         if n == 40:
             sender = PEOPLE[0]
+        if n == 30:  # from here on, nothing of Person 5 is recorded
+            sender, body = PEOPLE[5], "/optout"
+        if sender is PEOPLE[3] and n >= 70:  # a new name (and language) from here on
+            sender = user(PEOPLE[3]["id"], "Person 3 renamed", language_code="pt")
         scripted = {10: (1, QUESTIONS[1], None), 11: (2, "Count replies per week", 10)}
         scripted[12] = (1, "Thanks, that helps!", 11)  # a thanked answer, all in one batch
         if n in scripted:
@@ -84,6 +89,18 @@ def conversation(count: int = 150, seed: int = 5) -> list[dict[str, Any]]:
                 },
             }
             sender = newcomer
+        if n == 100:  # Person 6 leaves; their next message brings them back
+            update = {
+                "update_id": n,
+                "message": {
+                    "message_id": n,
+                    "from": PEOPLE[6],
+                    "chat": GROUP,
+                    "date": FIRST + n,
+                    "left_chat_member": PEOPLE[6],
+                },
+            }
+            sender = PEOPLE[6]
         if n == 120:  # an edit never counts
             update = text_update(
                 "Great session today (edited)",
@@ -102,8 +119,15 @@ def conversation(count: int = 150, seed: int = 5) -> list[dict[str, Any]]:
 async def outcome(tg: TelegramHarness) -> dict[str, Any]:
     async with tg.app.uow_factory() as uow:
         session = uow.session  # type: ignore[attr-defined]
-        identities = await session.scalars(select(IdentityRow))
+        identities = list(await session.scalars(select(IdentityRow)))
         people = {row.person_id: row.platform_user_id for row in identities}
+        names = sorted(
+            (row.platform_user_id, row.display_name, row.locale_hint or "") for row in identities
+        )
+        memberships = sorted(
+            (people[row.person_id], row.role, row.left_at is None)
+            for row in await session.scalars(select(MembershipRow))
+        )
         ledger = sorted(
             (row.kind, people[row.person_id], row.source_event_id, row.ref or "")
             for row in await session.scalars(select(LedgerRow))
@@ -118,7 +142,14 @@ async def outcome(tg: TelegramHarness) -> dict[str, Any]:
             for row in await session.scalars(select(QuestionRow))
         )
         inbox = await uow.inbox.counts()
-    return {"ledger": ledger, "questions": questions, "inbox": inbox, "sent": tg.sent_texts()}
+    return {
+        "ledger": ledger,
+        "questions": questions,
+        "names": names,
+        "memberships": memberships,
+        "inbox": inbox,
+        "sent": tg.sent_texts(),
+    }
 
 
 async def test_a_batch_ends_as_one_update_at_a_time(tmp_path: Path, clock: FrozenClock) -> None:
@@ -149,4 +180,15 @@ async def test_a_batch_ends_as_one_update_at_a_time(tmp_path: Path, clock: Froze
     assert {"resource_shared", "member_joined", "answer_thanked"} <= kinds
     assert any(answered for *_, answered in batched_result["questions"])
     assert any("español" in text for text in batched_result["sent"])
+    opted_out = str(PEOPLE[5]["id"])
+    spoke_later = [u for u in updates[30:] if u.get("message", {}).get("from") == PEOPLE[5]]
+    assert spoke_later
+    assert all(
+        who != opted_out
+        for _, who, source, _ in batched_result["ledger"]
+        if int(source.split(":")[-1]) > 30
+    )
+    assert (str(PEOPLE[3]["id"]), "Person 3 renamed", "pt") in batched_result["names"]
+    assert (str(PEOPLE[6]["id"]), "member", True) in batched_result["memberships"]
+    assert "member_left" in kinds
     assert batched_result == single_result
