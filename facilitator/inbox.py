@@ -45,6 +45,7 @@ class Inbox:
         self._wakeup = asyncio.Event()
         self.rejected = 0
         self.processed = 0
+        self._stored = 0  # rows this process has stored: `process_pending` looks again if any
 
     def register(self, platform: Platform, decoder: Decoder) -> None:
         self._decoders[platform] = decoder
@@ -59,6 +60,7 @@ class Inbox:
             )
             await uow.commit()
         if added:
+            self._stored += 1
             self._wakeup.set()
         else:
             log.info("duplicate delivery ignored", extra={"platform": platform.value})
@@ -75,6 +77,7 @@ class Inbox:
             )
             await uow.commit()
         if added:
+            self._stored += added
             self._wakeup.set()
         if added < len(deliveries):
             log.info(
@@ -93,6 +96,7 @@ class Inbox:
         event never holds back the others."""
         total = 0
         while True:
+            stored = self._stored
             async with self._uow_factory() as uow:
                 # Only the platforms this process decodes: another process sharing the
                 # database (`demo` beside `serve`, a Slack `run` beside a Telegram `serve`)
@@ -125,6 +129,11 @@ class Inbox:
                     log.error("inbox group failed", exc_info=failure)
             if failures:
                 raise failures[0]
+            if len(batch) < limit and self._stored == stored:
+                # The claim took every row that was waiting, and this process has stored
+                # none since: asking again would find nothing. Rows another process stores
+                # meanwhile are found at the next round (`run_forever`).
+                return total
 
     async def _run_group(self, records: list[InboxRecord]) -> None:
         """A group's rows in arrival order, lane by lane. Runs of plain events (group

@@ -885,43 +885,40 @@ class SqlInboxRepository:
         limit: int,
         platforms: Sequence[Platform] | None = None,
     ) -> list[InboxRecord]:
-        # Plain columns and one UPDATE for the lot: loading a few hundred ORM rows and
-        # flushing each one's change cost more than handling the events.
-        query = (
-            select(
-                InboxRow.id,
-                InboxRow.platform,
-                InboxRow.delivery_id,
-                InboxRow.ordering_key,
-                InboxRow.payload,
-                InboxRow.attempts,
-                InboxRow.received_at,
-            )
-            .where(
-                InboxRow.status.in_(INBOX_WAITING_STATUSES),
-                InboxRow.available_at <= now,
-            )
-            .order_by(InboxRow.id)
+        # One UPDATE … RETURNING of plain columns for the lot: loading a few hundred ORM rows
+        # and flushing each one's change cost more than handling the events.
+        if platforms is not None and not platforms:
+            return []
+        table = cast(Table, InboxRow.__table__)
+        waiting = (
+            select(table.c.id)
+            .where(table.c.status.in_(INBOX_WAITING_STATUSES), table.c.available_at <= now)
+            .order_by(table.c.id)
             .limit(limit)
         )
         if platforms is not None:
-            if not platforms:
-                return []
-            query = query.where(InboxRow.platform.in_([p.value for p in platforms]))
+            waiting = waiting.where(table.c.platform.in_([p.value for p in platforms]))
         if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = (await self.session.execute(query)).all()
-        if not rows:
-            return []
-        await self.session.execute(
-            update(InboxRow)
-            .where(InboxRow.id.in_([r.id for r in rows]))
+            waiting = waiting.with_for_update(skip_locked=True)
+        claimed = (
+            update(table)
+            .where(table.c.id.in_(waiting.scalar_subquery()))
             .values(
                 status="processing",
-                attempts=InboxRow.attempts + 1,
+                attempts=table.c.attempts + 1,
                 available_at=now + timedelta(seconds=lease_seconds),
             )
+            .returning(
+                table.c.id,
+                table.c.platform,
+                table.c.delivery_id,
+                table.c.ordering_key,
+                table.c.payload,
+                table.c.attempts,
+                table.c.received_at,
+            )
         )
+        rows = (await self.session.execute(claimed)).all()
         return [
             InboxRecord(
                 id=r.id,
@@ -929,10 +926,10 @@ class SqlInboxRepository:
                 delivery_id=r.delivery_id,
                 ordering_key=r.ordering_key,
                 payload=r.payload,
-                attempts=r.attempts + 1,
+                attempts=r.attempts,
                 received_at=r.received_at,
             )
-            for r in rows
+            for r in sorted(rows, key=lambda r: r.id)  # RETURNING keeps no order
         ]
 
     async def mark_done(self, record_id: int, now: datetime) -> None:
