@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.domain.facilitation import Activity, MemberProfile, NudgeKind
@@ -27,6 +28,7 @@ from facilitator.storage.models import (
     QuestionTopicRow,
     WebinarRsvpRow,
 )
+from facilitator.storage.queued import QueuedRows
 from facilitator.storage.repositories import (
     insert_ignoring_conflicts,
     open_questions_query,
@@ -49,6 +51,7 @@ def _profile(row: MemberProfileRow) -> MemberProfile:
 class SqlProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._topics: QueuedRows | None = None
 
     async def get(self, person_id: int) -> MemberProfile | None:
         row = await self.session.get(MemberProfileRow, person_id)
@@ -123,13 +126,16 @@ class SqlProfileRepository:
     async def set_question_topic(
         self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
     ) -> None:
-        await self.session.execute(
-            insert_ignoring_conflicts(self.session, QuestionTopicRow.__table__).values(
-                question_id=question_id,
-                community_id=community_id,
-                theme=theme[:64],
-                terms=list(terms)[:20],
-            )
+        # Queued: a batch's new questions get their topics in one statement (`queued`).
+        if self._topics is None:
+            self._topics = QueuedRows(self.session, cast(Table, QuestionTopicRow.__table__))
+        self._topics.add(
+            {
+                "question_id": question_id,
+                "community_id": community_id,
+                "theme": theme[:64],
+                "terms": list(terms)[:20],
+            }
         )
 
     async def answered_topics(self, community_id: int) -> list[tuple[int, str, tuple[str, ...]]]:

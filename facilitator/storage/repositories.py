@@ -13,7 +13,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -22,12 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql import Executable
-from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import FromClause
-from sqlalchemy.sql.util import find_tables
 
 from facilitator.domain.model import (
     Community,
@@ -42,7 +36,6 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.ports import Backlog, InboxRecord, KnownPeople
-from facilitator.storage.engine import UnitSession
 from facilitator.storage.memo import MEMO_KEPT, Post, memo_of
 from facilitator.storage.models import (
     CommunityRow,
@@ -55,6 +48,7 @@ from facilitator.storage.models import (
     QuestionRow,
     RoleGrantRow,
 )
+from facilitator.storage.queued import QueuedRows
 
 T = TypeVar("T")
 
@@ -710,21 +704,6 @@ def in_session(session: AsyncSession, model: type[T], key: Any) -> T | None:
     return row
 
 
-@event.listens_for(UnitSession, "do_orm_execute")
-def _write_queued_ledger(state: ORMExecuteState) -> None:
-    ledger = state.session.info.get("ledger")
-    if isinstance(ledger, SqlLedgerRepository):
-        ledger._before_query(state)
-
-
-def _may_touch(statement: Executable, table: FromClause) -> bool:
-    """Whether a statement may read or write `table`; raw SQL text always may."""
-    if isinstance(statement, TextClause):
-        return True
-    tables = find_tables(statement, include_joins=True, include_crud=True)  # type: ignore[arg-type]
-    return table in tables
-
-
 def _ledger_values(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "community_id": entry.community_id,
@@ -744,9 +723,9 @@ class SqlLedgerRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._queued: list[dict[str, Any]] = []
-        # `_write_queued_ledger` (a listener of every unit's session) finds us here.
-        session.info["ledger"] = self
+        # The table, not the mapped class: an ORM bulk insert leaves out each row's None
+        # values, and so splits the rows into one statement per run of the same columns.
+        self._queued = QueuedRows(session, cast(Table, LedgerRow.__table__))
 
     async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
@@ -771,7 +750,7 @@ class SqlLedgerRepository:
     async def add(self, entry: LedgerEntry) -> None:
         if await self._tracked(entry.person_id):
             values = _ledger_values(entry)
-            self._queued.append(values)
+            self._queued.add(values)
             self._remember(values)
 
     def _remember(self, values: dict[str, Any]) -> None:
@@ -789,23 +768,8 @@ class SqlLedgerRepository:
                 (values["community_id"], values["source_event_id"], values["person_id"])
             )
 
-    async def flush(self) -> None:
-        if self._queued:
-            queued, self._queued = self._queued, []
-            await self.session.execute(self._insert(), queued)
-
-    def _before_query(self, state: ORMExecuteState) -> None:
-        if self._queued and _may_touch(state.statement, LedgerRow.__table__):
-            queued, self._queued = self._queued, []
-            state.session.execute(self._insert(), queued)
-
     def _insert(self) -> Any:
-        # The table, not the mapped class: an ORM bulk insert leaves out each row's None
-        # values, and so splits the rows into one statement per run of the same columns.
         return insert_ignoring_conflicts(self.session, LedgerRow.__table__)
-
-    def discard(self) -> None:
-        self._queued.clear()
 
     async def count(self, community_id: int, kind: str | None = None) -> int:
         query = (

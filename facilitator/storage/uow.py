@@ -30,6 +30,7 @@ from facilitator.storage.outage import cause_name, unavailable
 from facilitator.storage.outbox_repository import SqlOutboxRepository
 from facilitator.storage.participation_repository import SqlParticipationRepository
 from facilitator.storage.polls_repository import SqlPollRepository
+from facilitator.storage.queued import discard_all, write_all
 from facilitator.storage.repositories import (
     SqlCommunityRepository,
     SqlGrantRepository,
@@ -69,8 +70,7 @@ class SqlUnitOfWork:
         self.communities = SqlCommunityRepository(self.session)
         self.members = SqlMemberRepository(self.session)
         self.grants = SqlGrantRepository(self.session)
-        self._ledger = SqlLedgerRepository(self.session)  # queued entries: flushed at commit
-        self.ledger = self._ledger
+        self.ledger = SqlLedgerRepository(self.session)  # queued entries: written at commit
         self.link_codes = SqlLinkCodeRepository(self.session)
         self.inbox = SqlInboxRepository(self.session)
         self.knowledge = SqlKnowledgeRepository(self.session)
@@ -91,7 +91,7 @@ class SqlUnitOfWork:
     ) -> None:
         try:
             try:
-                self._ledger.discard()
+                discard_all(self.session)
                 await self.session.rollback()
             finally:
                 await self.session.close()
@@ -104,7 +104,7 @@ class SqlUnitOfWork:
             raise StorageUnavailable(cause_name(exc)) from exc
 
     async def commit(self) -> None:
-        await self._ledger.flush()
+        await write_all(self.session)
         await self.session.commit()
 
 

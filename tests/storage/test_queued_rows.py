@@ -1,0 +1,104 @@
+"""Queued rows (ledger entries, question topics) on SQLite and PostgreSQL: written in one
+statement, yet never missed by a read, never lost at commit, never left behind by a delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+
+from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
+from facilitator.storage.models import LedgerRow, PersonRow, QuestionTopicRow
+from facilitator.storage.queued import QueuedRows
+from tests.conftest import Database
+from tests.storage.test_repository_contract import add_community, uow
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def entry(community_id: int, person_id: int, identity_id: int, n: int) -> LedgerEntry:
+    return LedgerEntry(
+        community_id=community_id,
+        person_id=person_id,
+        identity_id=identity_id,
+        kind=ParticipationKind.MESSAGE_POSTED,
+        occurred_at=NOW,
+        source_event_id=f"chat:1:msg:{n}",
+        ref=str(n),
+    )
+
+
+async def person(db: Database, user_id: str) -> tuple[int, int]:
+    async with uow(db) as u:
+        member = await u.members.ensure(PlatformUser(Platform.TELEGRAM, user_id, "Ana"), NOW)
+        await u.commit()
+    return member.person_id, member.identity_id
+
+
+def queues(u: object) -> list[QueuedRows]:
+    return list(u.session.info["queued_rows"])  # type: ignore[attr-defined]
+
+
+async def test_queued_rows_wait_for_a_read_of_their_table_or_the_commit(
+    database: Database,
+) -> None:
+    community_id = await add_community(database)
+    person_id, identity_id = await person(database, "1")
+    async with uow(database) as u:
+        for n in range(5):
+            await u.ledger.add(entry(community_id, person_id, identity_id, n))
+        question = await u.questions.add(
+            community_id=community_id,
+            member=(await u.members.identity(Platform.TELEGRAM, "1")),  # type: ignore[arg-type]
+            source_event_id="chat:1:msg:9",
+            message_id="9",
+            thread_id=None,
+            text="¿Quién sabe?",
+            lang="es",
+            asked_at=NOW,
+        )
+        assert question
+        asked = await u.questions.by_message(community_id, "9")
+        assert asked is not None
+        await u.profiles.set_question_topic(asked.id, community_id, "water", ["tariffs"])
+        # Statements on other tables leave the queues alone: one insert per table in the end.
+        await u.communities.by_key("water")
+        assert [len(q.rows) for q in queues(u)] == [5, 1]
+        # A read of the table sees every queued row.
+        assert await u.ledger.count(community_id) == 5
+        assert [len(q.rows) for q in queues(u)] == [0, 1]
+        await u.commit()
+    async with uow(database) as u:
+        assert await u.ledger.count(community_id) == 5
+        topics = await u.session.scalars(select(QuestionTopicRow.theme))  # type: ignore[attr-defined]
+        assert list(topics) == ["water"]
+
+
+async def test_a_rolled_back_unit_writes_none_of_its_queue(database: Database) -> None:
+    community_id = await add_community(database)
+    person_id, identity_id = await person(database, "1")
+    async with uow(database) as u:
+        await u.ledger.add(entry(community_id, person_id, identity_id, 1))
+    async with uow(database) as u:
+        assert await u.ledger.count(community_id) == 0
+
+
+async def test_a_delete_writes_the_queue_first_so_its_cascade_takes_the_rows(
+    database: Database,
+) -> None:
+    """Entries queued for a person deleted later in the same unit (`/forgetme`) are written
+    before the DELETE, so ON DELETE CASCADE removes them; written at commit instead, they
+    would point at a person who is gone."""
+    community_id = await add_community(database)
+    person_id, identity_id = await person(database, "1")
+    other_id, other_identity = await person(database, "2")
+    async with uow(database) as u:
+        await u.ledger.add(entry(community_id, person_id, identity_id, 1))
+        await u.ledger.add(entry(community_id, other_id, other_identity, 2))
+        await u.session.execute(delete(PersonRow).where(PersonRow.id == person_id))  # type: ignore[attr-defined]
+        await u.commit()
+    async with uow(database) as u:
+        rows = await u.session.execute(  # type: ignore[attr-defined]
+            select(LedgerRow.person_id, func.count()).group_by(LedgerRow.person_id)
+        )
+        assert dict(rows.all()) == {other_id: 1}
