@@ -107,6 +107,21 @@ def _release_changed(state: ORMExecuteState) -> None:
         memo_of(info).forget(table)
 
 
+_PEOPLE_TABLES = ("persons", "identities", "communities")
+
+
+def _release_flushed(session: Session, _context: Any, _instances: Any) -> None:
+    """A flush that changes or deletes ORM rows (a rename, a merge of two people) makes the
+    memo's people stale: it forgets them, as a bulk UPDATE would. New rows change nothing
+    the memo holds."""
+    if "memo" not in session.info:
+        return
+    for instance in (*session.dirty, *session.deleted):
+        if getattr(instance, "__tablename__", None) in _PEOPLE_TABLES:
+            memo_of(session.info).forget(None)
+            return
+
+
 def _drop(session: Session, instance: object) -> None:
     session.info.get("rows", set()).discard(instance)
 
@@ -121,6 +136,7 @@ for _name in (
 for _name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
     event.listen(UnitSession, _name, _drop)
 event.listen(UnitSession, "do_orm_execute", _release_changed)
+event.listen(UnitSession, "before_flush", _release_flushed)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,10 +8,13 @@ unit of work has written itself (the entries it queued, the questions it added) 
 was loaded for the whole batch at its start (`preload_*`): for a preloaded key, "not found" is
 an answer too.
 
+It also keeps the people a batch has loaded (`ensure_people`, `preload`), as plain members.
+
 It lives in the session's `info`, so it ends with the unit of work. A bulk UPDATE or DELETE
 of a table, or any raw SQL, forgets what the memo holds of that table
 (`engine._release_changed` calls `forget`), unless the statement keeps the memo current
-itself and says so with the execution option `MEMO_KEPT`.
+itself and says so with the execution option `MEMO_KEPT`; so does a flush that changes a
+person, an identity or a community (`engine._release_flushed`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from facilitator.domain.model import Question
+from facilitator.domain.model import Member, Platform, Question
 
 MEMO_KEPT = "facilitator_memo_kept"
 
@@ -40,8 +43,11 @@ class Memo:
     answers: set[tuple[int, str, int]] = field(default_factory=set)
     # (community id, message id) -> the question asked by that message, or None.
     questions: dict[tuple[int, str], Question | None] = field(default_factory=dict)
+    # (platform, user id) -> the member, for the people a batch has loaded (`ensure_people`,
+    # `preload`); someone missing here may still exist.
+    members: dict[tuple[Platform, str], Member] = field(default_factory=dict)
     # person id -> whether the ledger records them (not opted out of tracking), for the
-    # people a batch has loaded (`ensure_people`).
+    # same people.
     tracked: dict[int, bool] = field(default_factory=dict)
     knowledge_revision: int | None = None
 
@@ -51,6 +57,7 @@ class Memo:
         if table in ("persons", "identities", "communities"):
             table = None
         if table is None:
+            self.members.clear()
             self.tracked.clear()
         if table in (None, "ledger"):
             self.posts.clear()

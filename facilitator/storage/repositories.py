@@ -247,6 +247,9 @@ class SqlMemberRepository:
         return row
 
     async def identity(self, platform: Platform, platform_user_id: str) -> Member | None:
+        known = memo_of(self.session.info).members.get((platform, platform_user_id))
+        if known is not None:
+            return known
         row = await self._identity_row(platform, platform_user_id)
         return await self._load(row) if row else None
 
@@ -333,10 +336,7 @@ class SqlMemberRepository:
                 found.members[key] = renamed
                 linked = found.identities[member.person_id]
                 linked[:] = [renamed if m.identity_id == member.identity_id else m for m in linked]
-        # For the ledger, which records nobody who opted out (`SqlLedgerRepository._tracked`).
-        tracked = memo_of(self.session.info).tracked
-        for member in found.members.values():
-            tracked[member.person_id] = not member.opted_out_tracking
+        self._remember(found.members)
         return found
 
     async def _people_rows(
@@ -369,34 +369,21 @@ class SqlMemberRepository:
             found.identities.setdefault(member.person_id, []).append(member)
         return found
 
-    async def _identity_rows(
-        self, users: Mapping[tuple[Platform, str], PlatformUser]
-    ) -> dict[tuple[Platform, str], IdentityRow]:
-        rows: dict[tuple[Platform, str], IdentityRow] = {}
-        for platform in {p for p, _ in users}:
-            ids = [uid for p, uid in users if p is platform]
-            for row in await self.session.scalars(
-                select(IdentityRow).where(
-                    IdentityRow.platform == platform.value, IdentityRow.platform_user_id.in_(ids)
-                )
-            ):
-                rows[(platform, row.platform_user_id)] = row
-        self._identities().update(rows)
-        return rows
-
     async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
         """Load these people (those already known) at once: `identity` then needs no query."""
-        known = self._identities()
-        wanted = {u: None for u in user_ids if (platform, u) not in known}
-        if not wanted:
-            return
-        rows = await self._identity_rows(
-            {(platform, u): PlatformUser(platform, u, "") for u in wanted}
-        )
-        persons = {row.person_id for row in rows.values()}
-        persons -= {p for p in persons if in_session(self.session, PersonRow, p) is not None}
-        if persons:
-            (await self.session.scalars(select(PersonRow).where(PersonRow.id.in_(persons)))).all()
+        members = memo_of(self.session.info).members
+        wanted = {(platform, u): PlatformUser(platform, u, "") for u in user_ids}
+        missing = {key: user for key, user in wanted.items() if key not in members}
+        if missing:
+            self._remember((await self._people_rows(missing)).members)
+
+    def _remember(self, members: Mapping[tuple[Platform, str], Member]) -> None:
+        """Into the memo: `identity` answers these people, and the ledger knows whether it
+        may record them (`SqlLedgerRepository._tracked`)."""
+        memo = memo_of(self.session.info)
+        memo.members.update(members)
+        for member in members.values():
+            memo.tracked[member.person_id] = not member.opted_out_tracking
 
     async def by_person(self, person_id: int) -> list[Member]:
         person = await self.session.get(PersonRow, person_id)
@@ -670,15 +657,19 @@ class SqlGrantRepository:
     ) -> dict[tuple[Platform, str], list[RoleGrant]]:
         wanted = set(identities)
         out: dict[tuple[Platform, str], list[RoleGrant]] = {}
+        table = cast(Table, RoleGrantRow.__table__)
+        columns = (table.c.platform_user_id, table.c.role, table.c.community_id)
         for platform in {p for p, _ in wanted}:
             ids = [uid for p, uid in wanted if p is platform]
-            for row in await self.session.scalars(
-                select(RoleGrantRow).where(
-                    RoleGrantRow.platform == platform.value,
-                    RoleGrantRow.platform_user_id.in_(ids),
+            rows = await self.session.execute(
+                select(*columns).where(
+                    table.c.platform == platform.value, table.c.platform_user_id.in_(ids)
                 )
-            ):
-                out.setdefault((platform, row.platform_user_id), []).append(_grant(row))
+            )
+            for user_id, role, community_id in rows:
+                out.setdefault((platform, user_id), []).append(
+                    RoleGrant(platform, user_id, Role.parse(role), community_id)
+                )
         return out
 
     async def all(self) -> list[RoleGrant]:

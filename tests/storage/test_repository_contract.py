@@ -400,3 +400,57 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
         assert await u.participation.message_author(community_id, "m2") is None
         again = await u.participation.message_author(community_id, "m1")
         assert again is not None and again.person_id == a.person_id
+
+
+async def test_people_the_unit_of_work_remembers_stay_current(database: Database) -> None:
+    """A batch loads its people once (`ensure_people`, `preload`); a rename, an opt-out or a
+    merge later in the same unit of work is what `identity` and the ledger see next."""
+    community_id = await add_community(database)
+    ana, bea = (
+        PlatformUser(Platform.TELEGRAM, "1", "Ana"),
+        PlatformUser(Platform.SLACK, "U2", "Bea"),
+    )
+    async with uow(database) as u:
+        a, b = await u.members.ensure(ana, NOW), await u.members.ensure(bea, NOW)
+        await u.commit()
+
+    async with uow(database) as u:
+        found = await u.members.ensure_people([ana, bea], NOW)
+        assert found.members[(Platform.TELEGRAM, "1")] == a
+        assert found.identities == {a.person_id: [a], b.person_id: [b]}
+        await u.members.preload(Platform.SLACK, ["U2", "U404"])
+        assert await u.members.identity(Platform.SLACK, "U2") == b
+        assert await u.members.identity(Platform.SLACK, "U404") is None
+
+        # A rename through `ensure` (an ORM flush), then an opt-out (a bulk UPDATE).
+        await u.members.ensure(PlatformUser(Platform.TELEGRAM, "1", "Ana María"), NOW)
+        renamed = await u.members.identity(Platform.TELEGRAM, "1")
+        assert renamed is not None and renamed.display_name == "Ana María"
+        await u.members.set_opt_out(a.person_id, tracking=True)
+        opted = await u.members.identity(Platform.TELEGRAM, "1")
+        assert opted is not None and opted.opted_out_tracking
+        await u.ledger.add(
+            LedgerEntry(
+                community_id=community_id,
+                person_id=a.person_id,
+                identity_id=a.identity_id,
+                kind=ParticipationKind.MESSAGE_POSTED,
+                occurred_at=NOW,
+                source_event_id="e1",
+                ref="m1",
+            )
+        )
+        assert await u.ledger.count(community_id) == 0  # opted out: not recorded
+
+        # A rename seen by a batch, then a merge: Bea's Slack account becomes Ana's.
+        again = await u.members.ensure_people([PlatformUser(Platform.SLACK, "U2", "Bea R.")], NOW)
+        assert again.members[(Platform.SLACK, "U2")].display_name == "Bea R."
+        await u.members.merge_people(a.person_id, b.person_id)
+        merged = await u.members.identity(Platform.SLACK, "U2")
+        assert merged is not None and merged.person_id == a.person_id
+        linked = await u.members.ensure_people([ana], NOW)
+        assert [m.platform_user_id for m in linked.identities[a.person_id]] == ["1", "U2"]
+        await u.commit()
+
+    async with uow(database) as u:
+        assert (await u.members.identity(Platform.SLACK, "U2")) == merged
