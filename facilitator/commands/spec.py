@@ -290,9 +290,14 @@ def is_web_url(text: str) -> bool:
     )
 
 
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)(.*)$", re.S)
+
+
 def split_command(text: str) -> tuple[str, str] | None:
     """`/name@bot args` -> (name, args); None when the text is not a command."""
-    match = re.match(r"^/([A-Za-z0-9_]{1,64})(?:@[A-Za-z0-9_]{1,64})?(?=\s|$)(.*)$", text, re.S)
+    if not text.startswith("/"):  # nearly every message: asked several times for each
+        return None
+    match = _COMMAND.match(text)
     if not match:
         return None
     return match.group(1).lower(), match.group(2).strip()

@@ -891,9 +891,10 @@ class SqlInboxRepository:
         await self.mark_all_done([record_id], now)
 
     async def mark_all_done(self, record_ids: Sequence[int], now: datetime) -> None:
+        table = cast(Table, InboxRow.__table__)  # the table: no ORM rows to keep in step
         await self.session.execute(
-            update(InboxRow)
-            .where(InboxRow.id.in_(record_ids))
+            update(table)
+            .where(table.c.id.in_(record_ids))
             .values(status="done", processed_at=now, error=None)
         )
 
