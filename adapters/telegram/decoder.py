@@ -1,4 +1,8 @@
-"""Stored raw updates -> core events: PTB parses each update, this module translates it."""
+"""Stored raw updates -> core events: PTB parses each update, this module translates it.
+
+The commonest update, a person's plain message in a group or private chat, is read straight
+from the JSON instead (`_fast_post`), but only when every key in it is one this module knows
+reads the same as through PTB; anything else goes through PTB as before."""
 
 from __future__ import annotations
 
@@ -7,27 +11,36 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any, NamedTuple, Protocol
 
 from telegram import (
+    Animation,
+    Audio,
     Bot,
     CallbackQuery,
-    Chat,
     ChatMember,
     ChatMemberRestricted,
     ChatMemberUpdated,
+    Document,
+    ForumTopicCreated,
+    LinkPreviewOptions,
     Message,
     MessageEntity,
     MessageReactionUpdated,
+    PhotoSize,
     PollAnswer,
     ReactionType,
     ReactionTypeCustomEmoji,
     ReactionTypeEmoji,
     Update,
     User,
+    Video,
+    VideoNote,
+    Voice,
 )
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ZERO_DATE, ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from adapters.telegram.render import parse_callback_data
@@ -78,6 +91,346 @@ _CONTENT = (
     "voice",
 )
 _FILES = ("animation", "audio", "document", "photo", "video", "video_note", "voice")
+_MENTION_KINDS: list[str | None] = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+_LINK_KINDS = {MessageEntity.URL, MessageEntity.TEXT_LINK}
+
+
+# -- what the decoder reads of a message, however it was parsed ---------------------------------
+
+
+class _UserLike(Protocol):
+    """What the decoder reads of a person: PTB's `User`, or a `_User` read from the JSON."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_bot(self) -> bool: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def language_code(self) -> str | None: ...
+
+
+class _ChatLike(Protocol):
+    """What the decoder reads of a chat: PTB's `Chat`, or a `_Chat` read from the JSON."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def title(self) -> str | None: ...
+
+
+class _User(NamedTuple):
+    id: int
+    is_bot: bool
+    full_name: str
+    language_code: str | None
+
+
+class _Chat(NamedTuple):
+    id: int
+    type: str
+    title: str | None
+
+
+class _Replied(NamedTuple):
+    """The message replied to: its id, whether it opened a forum topic, and its author."""
+
+    message_id: int
+    opens_topic: bool
+    author: _UserLike | None
+
+
+# A mention or text_mention entity: its type, its text, and the user a text_mention names.
+_Mention = tuple[str, str, int | None]
+
+
+class _Post(NamedTuple):
+    """A person's message (text, caption, file) as the decoder reads it: from PTB's `Message`
+    (`_post_of`), or on the fast path straight from the update's JSON (`_fast_post`).
+
+    Everything the decoder decides about such a message (`TelegramDecoder._post`) reads only
+    this, so both ways of parsing share one set of rules."""
+
+    chat: _ChatLike
+    sender: _UserLike
+    message_id: int
+    date: datetime
+    edit_date: datetime | None
+    is_topic_message: bool | None
+    message_thread_id: int | None
+    text: str | None
+    caption: str | None
+    contents: tuple[str, ...]  # the `_CONTENT` fields the message carries
+    entity_types: tuple[str, ...]  # of its entities, then its caption entities
+    mentions: Callable[[], Iterable[_Mention]]  # parsed only when asked, as before
+    reply: _Replied | None
+
+
+def _post_of(message: Message, sender: User) -> _Post:
+    replied = message.reply_to_message
+
+    def mentions() -> list[_Mention]:
+        # Offsets count UTF-16 code units: PTB's parse_entities slices the text accordingly.
+        found = {
+            **message.parse_entities(_MENTION_KINDS),
+            **message.parse_caption_entities(_MENTION_KINDS),
+        }
+        return [
+            (e.type, text, e.user.id if e.user is not None else None) for e, text in found.items()
+        ]
+
+    return _Post(
+        chat=message.chat,
+        sender=sender,
+        message_id=message.message_id,
+        date=message.date,
+        edit_date=message.edit_date,
+        is_topic_message=message.is_topic_message,
+        message_thread_id=message.message_thread_id,
+        text=message.text,
+        caption=message.caption,
+        contents=tuple(name for name in _CONTENT if getattr(message, name, None)),
+        entity_types=tuple(e.type for e in (*message.entities, *message.caption_entities)),
+        mentions=mentions,
+        reply=None
+        if replied is None
+        else _Replied(
+            replied.message_id, replied.forum_topic_created is not None, replied.from_user
+        ),
+    )
+
+
+# -- the fast path: a person's plain message read without PTB -----------------------------------
+#
+# Only updates made entirely of the keys below, each with exactly the JSON type given, are read
+# here; any other key (a service message, a channel post, a field of a newer Bot API …), a
+# missing required key or a value of another type sends the update through PTB. Each key is
+# one the decoder reads the same way PTB would, or one it does not read at all and that PTB
+# takes as it is. Objects the decoder does not look into (files, link preview options, the
+# topic a reply opened) are parsed by PTB's own classes, so that whatever PTB refuses sends the
+# update to PTB, which refuses it.
+
+_UPDATE_FIELDS: dict[str, type] = {"update_id": int, "message": dict, "edited_message": dict}
+_USER_FIELDS: dict[str, type] = {
+    "id": int,
+    "is_bot": bool,
+    "first_name": str,
+    "last_name": str,
+    "username": str,
+    "language_code": str,
+    "is_premium": bool,
+    "added_to_attachment_menu": bool,
+}
+_CHAT_FIELDS: dict[str, type] = {
+    "id": int,
+    "type": str,
+    "title": str,
+    "username": str,
+    "first_name": str,
+    "last_name": str,
+    "is_forum": bool,
+}
+_ENTITY_FIELDS: dict[str, type] = {
+    "type": str,
+    "offset": int,
+    "length": int,
+    "url": str,
+    "user": dict,
+    "language": str,
+    "custom_emoji_id": str,
+}
+# The files a caption comes with, each parsed as PTB's Message.de_json parses it.
+_ATTACHMENTS: dict[str, tuple[type, Callable[[Any, Bot], object]]] = {
+    "animation": (dict, Animation.de_json),
+    "audio": (dict, Audio.de_json),
+    "document": (dict, Document.de_json),
+    "photo": (list, PhotoSize.de_list),
+    "video": (dict, Video.de_json),
+    "video_note": (dict, VideoNote.de_json),
+    "voice": (dict, Voice.de_json),
+}
+_MESSAGE_FIELDS: dict[str, type] = {
+    "message_id": int,
+    "from": dict,
+    "chat": dict,
+    "date": int,
+    "edit_date": int,
+    "text": str,
+    "entities": list,
+    "caption": str,
+    "caption_entities": list,
+    "message_thread_id": int,
+    "is_topic_message": bool,
+    "reply_to_message": dict,
+    "link_preview_options": dict,
+    "media_group_id": str,
+    "has_media_spoiler": bool,
+    "show_caption_above_media": bool,
+    "has_protected_content": bool,
+    "is_from_offline": bool,
+    **{name: kind for name, (kind, _) in _ATTACHMENTS.items()},
+}
+# A replied-to message comes without its own reply; in a forum topic it may be the topic's
+# first (service) message.
+_REPLIED_FIELDS: dict[str, type] = {
+    **{k: v for k, v in _MESSAGE_FIELDS.items() if k != "reply_to_message"},
+    "forum_topic_created": dict,
+}
+_PERSON_CHATS = frozenset({ChatType.PRIVATE, ChatType.GROUP, ChatType.SUPERGROUP})
+
+
+def _typed(obj: Mapping[str, Any], fields: Mapping[str, type]) -> bool:
+    """Every key of `obj` is one of `fields`, its value of exactly that JSON type."""
+    # A loop: all() over a generator costs about twice as much, on every update.
+    for key, value in obj.items():  # noqa: SIM110
+        if type(value) is not fields.get(key):
+            return False
+    return True
+
+
+def _fast_user(raw: Any) -> _User | None:
+    if (
+        type(raw) is not dict
+        or not _typed(raw, _USER_FIELDS)
+        or "id" not in raw
+        or "is_bot" not in raw
+        or not raw.get("first_name")  # PTB's full_name is None for an empty first name
+    ):
+        return None
+    first, last = raw["first_name"], raw.get("last_name")
+    full_name = f"{first} {last}" if last else first  # as PTB's User.full_name
+    return _User(raw["id"], raw["is_bot"], full_name, raw.get("language_code"))
+
+
+def _fast_chat(raw: dict[str, Any]) -> _Chat | None:
+    if not _typed(raw, _CHAT_FIELDS) or "id" not in raw or "type" not in raw:
+        return None
+    return _Chat(raw["id"], raw["type"], raw.get("title"))
+
+
+def _zoned(stamp: int, zone: tzinfo | None) -> datetime:
+    """A timestamp as PTB's from_timestamp makes it: in the zone of the bot's Defaults, if it
+    has any, else in UTC."""
+    return datetime.fromtimestamp(stamp, UTC if zone is None else zone)
+
+
+def _moment(stamp: int, zone: tzinfo | None) -> datetime:
+    """A message's `date` as PTB makes it: 0 (an inaccessible message) is always UTC's."""
+    return ZERO_DATE if stamp == 0 else _zoned(stamp, zone)
+
+
+def _fast_contents(
+    raw: dict[str, Any], fields: Mapping[str, type], bot: Bot
+) -> tuple[str, ...] | None:
+    """The `_CONTENT` fields of a message PTB would parse like this, or None if unsure.
+
+    Its chat and sender are the caller's to read. Raises what PTB's classes raise on files
+    they cannot parse."""
+    if not _typed(raw, fields) or not ("message_id" in raw and "date" in raw and "chat" in raw):
+        return None
+    # PTB fails on a mention in entities without the text (or caption) they belong to.
+    if ("entities" in raw and "text" not in raw) or (
+        "caption_entities" in raw and "caption" not in raw
+    ):
+        return None
+    for key in ("entities", "caption_entities"):
+        for entity in raw.get(key, ()):
+            if (
+                type(entity) is not dict
+                or not _typed(entity, _ENTITY_FIELDS)
+                or not ("type" in entity and "offset" in entity and "length" in entity)
+                or ("user" in entity and _fast_user(entity["user"]) is None)
+            ):
+                return None
+    if "link_preview_options" in raw:
+        LinkPreviewOptions.de_json(raw["link_preview_options"], bot)
+    if "forum_topic_created" in raw:
+        ForumTopicCreated.de_json(raw["forum_topic_created"], bot)
+    return tuple(
+        name for name, (_, parse) in _ATTACHMENTS.items() if name in raw and parse(raw[name], bot)
+    )
+
+
+def _fast_mentions(message: dict[str, Any]) -> list[_Mention]:
+    """PTB's `{**parse_entities(kinds), **parse_caption_entities(kinds)}`, from the JSON.
+
+    Entities are equal (one key of that dict) when type, offset and length are: the first
+    keeps its place and its user, the text is the last one's."""
+    found: dict[tuple[str, int, int], tuple[int | None, str]] = {}
+    for text_key, entities_key in (("text", "entities"), ("caption", "caption_entities")):
+        for entity in message.get(entities_key, ()):
+            kind = entity["type"]
+            if kind not in _MENTION_KINDS:
+                continue
+            offset, length = entity["offset"], entity["length"]
+            # Offsets and lengths count UTF-16 code units, sliced as PTB slices them.
+            encoded = message[text_key].encode("utf-16-le")
+            text = encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le")
+            key = (kind, offset, length)
+            earlier = found.get(key)
+            if earlier is not None:
+                found[key] = (earlier[0], text)
+            else:
+                user = entity.get("user")
+                found[key] = (user["id"] if user is not None else None, text)
+    return [(kind, text, user_id) for (kind, _, _), (user_id, text) in found.items()]
+
+
+def _fast_post(data: dict[str, Any], bot: Bot, zone: tzinfo | None) -> tuple[_Post, bool] | None:
+    """The message of a plain message update read straight from its JSON, and whether it is an
+    edit; None for anything not known to read exactly as through PTB.
+
+    May raise on malformed input (PTB then parses the update and fails on it as it must)."""
+    # update_id and exactly one of message / edited_message
+    if len(data) != 2 or "update_id" not in data or not _typed(data, _UPDATE_FIELDS):
+        return None
+    edited = "edited_message" in data
+    message: dict[str, Any] = data["edited_message" if edited else "message"]
+    contents = _fast_contents(message, _MESSAGE_FIELDS, bot)
+    if contents is None:
+        return None
+    sender, chat = _fast_user(message.get("from")), _fast_chat(message["chat"])
+    if sender is None or chat is None or chat.type not in _PERSON_CHATS:
+        return None  # no person to attribute it to, or a channel: PTB's path says what it is
+    reply = None
+    if "reply_to_message" in message:
+        replied: dict[str, Any] = message["reply_to_message"]
+        if _fast_contents(replied, _REPLIED_FIELDS, bot) is None:
+            return None
+        author = _fast_user(replied["from"]) if "from" in replied else None
+        if _fast_chat(replied["chat"]) is None or ("from" in replied and author is None):
+            return None
+        _moment(replied["date"], zone)  # PTB converts it: fail as PTB would
+        if "edit_date" in replied:
+            _zoned(replied["edit_date"], zone)
+        reply = _Replied(replied["message_id"], "forum_topic_created" in replied, author)
+    edit_date = message.get("edit_date")
+    post = _Post(
+        chat=chat,
+        sender=sender,
+        message_id=message["message_id"],
+        date=_moment(message["date"], zone),
+        edit_date=None if edit_date is None else _zoned(edit_date, zone),
+        is_topic_message=message.get("is_topic_message"),
+        message_thread_id=message.get("message_thread_id"),
+        text=message.get("text"),
+        caption=message.get("caption"),
+        contents=contents,
+        entity_types=tuple(
+            e["type"] for key in ("entities", "caption_entities") for e in message.get(key, ())
+        ),
+        mentions=lambda: _fast_mentions(message),
+        reply=reply,
+    )
+    return post, edited
 
 
 class BotIdentity:
@@ -156,15 +509,28 @@ def _reaction_key(reaction: ReactionType) -> str:
 
 
 class TelegramDecoder:
-    """Implements the core's `Decoder` port for Telegram updates."""
+    """Implements the core's `Decoder` port for Telegram updates.
+
+    `fast=False` parses every update with PTB: the tests compare the fast path against it."""
 
     def __init__(
-        self, bot: Bot, identity: BotIdentity, admins: AdminDirectory, clock: Clock
+        self,
+        bot: Bot,
+        identity: BotIdentity,
+        admins: AdminDirectory,
+        clock: Clock,
+        *,
+        fast: bool = True,
     ) -> None:
         self._bot = bot
         self._identity = identity
         self._admins = admins
         self._clock = clock
+        self._fast = fast
+        # PTB gives dates in the time zone of the bot's Defaults, if it has any (ExtBot).
+        defaults = getattr(bot, "defaults", None)
+        self._zone: tzinfo | None = defaults.tzinfo if defaults else None
+        self.fast_decoded = 0  # updates read on the fast path, without PTB
 
     async def decode(self, payload: str) -> Sequence[InboundEvent]:
         try:
@@ -173,6 +539,14 @@ class TelegramDecoder:
             raise UndecodablePayload(f"not JSON: {error}") from error
         if not isinstance(data, dict):
             raise UndecodablePayload("an update must be a JSON object")
+        if self._fast:
+            try:
+                fast = _fast_post(data, self._bot, self._zone)
+            except Exception:  # noqa: BLE001 - malformed: PTB parses it below and fails as it must
+                fast = None
+            if fast is not None:
+                self.fast_decoded += 1
+                return await self._post(fast[0], edited=fast[1])
         try:
             update = Update.de_json(data, self._bot)
         except Exception as error:  # PTB raises TypeError/KeyError/ValueError on bad input
@@ -197,7 +571,7 @@ class TelegramDecoder:
 
     # -- people and places ----------------------------------------------------------------------
 
-    async def _person(self, user: User, chat: Chat | None = None) -> PlatformUser:
+    async def _person(self, user: _UserLike, chat: _ChatLike | None = None) -> PlatformUser:
         """`chat` is given where the role matters (commands, buttons in a group)."""
         admin = False
         if chat is not None and chat.type in _GROUPS and not user.is_bot:
@@ -214,7 +588,7 @@ class TelegramDecoder:
     @staticmethod
     def _origin(
         event_id: str,
-        chat: Chat,
+        chat: _ChatLike,
         user: PlatformUser,
         occurred_at: datetime,
         *,
@@ -254,29 +628,33 @@ class TelegramDecoder:
             return await self._joined_by_message(message, sender)
         if message.left_chat_member is not None:
             return await self._left_by_message(message, sender, message.left_chat_member)
-        text = message.text or message.caption or ""
-        if not text and not any(getattr(message, name, None) for name in _CONTENT):
+        return await self._post(_post_of(message, sender), edited=edited)
+
+    async def _post(self, post: _Post, *, edited: bool) -> list[InboundEvent]:
+        """A person's message, whichever way it was parsed."""
+        text = post.text or post.caption or ""
+        if not text and not post.contents:
             return []  # service messages: pins, video chats, topics, timers, migrations …
-        thread_id = message.message_thread_id if message.is_topic_message else None
-        event_id = f"chat:{chat.id}:msg:{message.message_id}"
-        if edited and message.edit_date is not None:
-            event_id += f":edit:{_stamp(message.edit_date)}"
+        thread_id = post.message_thread_id if post.is_topic_message else None
+        event_id = f"chat:{post.chat.id}:msg:{post.message_id}"
+        if edited and post.edit_date is not None:
+            event_id += f":edit:{_stamp(post.edit_date)}"
         me = await self._identity.me()
         command = None if edited else self._command(text, me)
         if command == "elsewhere":
             return []  # `/cmd@other_bot`: addressed to another bot in the group
-        person = await self._person(sender, chat if command else None)
+        person = await self._person(post.sender, post.chat if command else None)
         origin = self._origin(
             event_id,
-            chat,
+            post.chat,
             person,
-            message.edit_date if edited and message.edit_date else message.date,
+            post.edit_date if edited and post.edit_date else post.date,
             thread_id=thread_id,
-            message_id=message.message_id,
+            message_id=post.message_id,
         )
         if isinstance(command, tuple):
             return [CommandInvoked(origin, *command)]
-        reply_to = self._reply_target(message)
+        reply_to = self._reply_target(post.reply)
         return [
             MessageReceived(
                 origin,
@@ -284,9 +662,9 @@ class TelegramDecoder:
                 reply_to=reply_to,
                 mentions_bot=origin.is_direct
                 or (reply_to is not None and reply_to.user_id == str(me.id))
-                or self._mentions(message, me),
-                has_link=self._has_link(message, text),
-                has_file=any(getattr(message, name, None) for name in _FILES),
+                or self._mentions(post, me),
+                has_link=self._has_link(post, text),
+                has_file=any(name in post.contents for name in _FILES),
                 is_edit=edited,
             )
         ]
@@ -302,12 +680,11 @@ class TelegramDecoder:
         return split_command(text)
 
     @staticmethod
-    def _reply_target(message: Message) -> ReplyTarget | None:
-        replied = message.reply_to_message
+    def _reply_target(replied: _Replied | None) -> ReplyTarget | None:
         # In a forum topic every message "replies" to the topic's first service message.
-        if replied is None or replied.forum_topic_created is not None:
+        if replied is None or replied.opens_topic:
             return None
-        author = replied.from_user
+        author = replied.author
         return ReplyTarget(
             message_id=str(replied.message_id),
             user_id=str(author.id) if author is not None else None,
@@ -315,28 +692,24 @@ class TelegramDecoder:
         )
 
     @staticmethod
-    def _mentions(message: Message, me: User) -> bool:
+    def _mentions(post: _Post, me: User) -> bool:
         handle = f"@{me.username}".lower() if me.username else None
-        kinds: list[str | None] = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
-        found = {**message.parse_entities(kinds), **message.parse_caption_entities(kinds)}
-        for entity, text in found.items():
-            if entity.type == MessageEntity.TEXT_MENTION:
-                if entity.user is not None and entity.user.id == me.id:
+        for kind, text, user_id in post.mentions():
+            if kind == MessageEntity.TEXT_MENTION:
+                if user_id is not None and user_id == me.id:
                     return True
             elif handle is not None and text.lower() == handle:
                 return True
         # Telegram marks mentions as entities; recorded or relayed payloads may lack them.
-        text = message.text or message.caption or ""
+        text = post.text or post.caption or ""
         return (
             handle is not None
             and re.search(rf"(?<!\w){re.escape(handle)}\b", text, re.I) is not None
         )
 
     @staticmethod
-    def _has_link(message: Message, text: str) -> bool:
-        kinds = {MessageEntity.URL, MessageEntity.TEXT_LINK}
-        entities = (*message.entities, *message.caption_entities)
-        return any(e.type in kinds for e in entities) or bool(_LINK.search(text))
+    def _has_link(post: _Post, text: str) -> bool:
+        return any(kind in _LINK_KINDS for kind in post.entity_types) or bool(_LINK.search(text))
 
     async def _joined_by_message(self, message: Message, sender: User) -> list[InboundEvent]:
         me = await self._identity.me()
