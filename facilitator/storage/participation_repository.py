@@ -41,7 +41,7 @@ from facilitator.storage.models import (
     QuestionRow,
     RoleGrantRow,
 )
-from facilitator.storage.repositories import _member, insert_ignoring_conflicts
+from facilitator.storage.repositories import _member, among, insert_ignoring_conflicts
 
 # Zone transitions are months apart; probing every few hours finds each of them.
 _PROBE = timedelta(hours=6)
@@ -163,7 +163,7 @@ class SqlParticipationRepository:
                 LedgerRow.source_event_id,
             ).where(
                 LedgerRow.community_id == community_id,
-                LedgerRow.ref.in_(wanted),
+                among(self.session, LedgerRow.ref, wanted),
                 LedgerRow.kind == ParticipationKind.MESSAGE_POSTED.value,
             )
         )
@@ -175,7 +175,11 @@ class SqlParticipationRepository:
             answers = await self.session.execute(
                 select(LedgerRow.source_event_id, LedgerRow.person_id).where(
                     LedgerRow.community_id == community_id,
-                    LedgerRow.source_event_id.in_({p.source_event_id for p in found.values()}),
+                    among(
+                        self.session,
+                        LedgerRow.source_event_id,
+                        {p.source_event_id for p in found.values()},
+                    ),
                     LedgerRow.kind == ParticipationKind.ANSWER_GIVEN.value,
                 )
             )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    any_,
     bindparam,
     delete,
     func,
@@ -57,30 +58,38 @@ _LINKED = cast(Table, IdentityRow.__table__)
 _PERSON = cast(Table, PersonRow.__table__)
 # The people behind some identities of one platform, with every identity of each (linked
 # accounts on other platforms): one row per (wanted identity, identity of the same person).
-_PEOPLE = (
-    select(
-        _WANTED.c.platform_user_id.label("wanted"),
-        _LINKED.c.id,
-        _LINKED.c.person_id,
-        _LINKED.c.platform,
-        _LINKED.c.platform_user_id,
-        _LINKED.c.display_name,
-        _LINKED.c.locale_hint,
-        _PERSON.c.language,
-        _PERSON.c.timezone,
-        _PERSON.c.opted_out_tracking,
-        _PERSON.c.opted_out_nudges,
-    )
-    .select_from(
-        _WANTED.join(_LINKED, _LINKED.c.person_id == _WANTED.c.person_id).join(
-            _PERSON, _PERSON.c.id == _WANTED.c.person_id
-        )
-    )
+_PEOPLE_COLUMNS = (
+    _WANTED.c.platform_user_id.label("wanted"),
+    _LINKED.c.id,
+    _LINKED.c.person_id,
+    _LINKED.c.platform,
+    _LINKED.c.platform_user_id,
+    _LINKED.c.display_name,
+    _LINKED.c.locale_hint,
+    _PERSON.c.language,
+    _PERSON.c.timezone,
+    _PERSON.c.opted_out_tracking,
+    _PERSON.c.opted_out_nudges,
+)
+_PEOPLE_JOIN = _WANTED.join(_LINKED, _LINKED.c.person_id == _WANTED.c.person_id).join(
+    _PERSON, _PERSON.c.id == _WANTED.c.person_id
+)
+_PEOPLE = {
+    # PostgreSQL: the ids as one array (see `among`); SQLite: an expanding IN.
+    "postgresql": select(*_PEOPLE_COLUMNS)
+    .select_from(_PEOPLE_JOIN)
+    .where(
+        _WANTED.c.platform == bindparam("platform"),
+        _WANTED.c.platform_user_id
+        == any_(bindparam("ids", type_=postgresql.ARRAY(_WANTED.c.platform_user_id.type))),
+    ),
+    "sqlite": select(*_PEOPLE_COLUMNS)
+    .select_from(_PEOPLE_JOIN)
     .where(
         _WANTED.c.platform == bindparam("platform"),
         _WANTED.c.platform_user_id.in_(bindparam("ids", expanding=True)),
-    )
-)
+    ),
+}
 MESSAGE_POSTED = ParticipationKind.MESSAGE_POSTED.value
 ANSWER_GIVEN = ParticipationKind.ANSWER_GIVEN.value
 
@@ -94,6 +103,19 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
 
 
 _PREPARED: dict[tuple[str, str], Any] = {}
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN (values)` for the hot paths, whatever the number of values. On PostgreSQL
+    it is `column = ANY(:array)`: one parameter and one statement text, so asyncpg prepares
+    the statement once (an IN list is a new statement for every count of values, and binds
+    each value on its own). On SQLite, an expanding IN."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(
+            ColumnElement[bool],
+            column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type))),
+        )
+    return cast(ColumnElement[bool], column.in_(list(values)))
 
 
 def _insert_returning_id(session: AsyncSession, model: Any) -> Any:
@@ -346,7 +368,8 @@ class SqlMemberRepository:
         seen: dict[int, Member] = {}  # by identity id: a person may be wanted twice (linked)
         for platform in {p for p, _ in users}:
             ids = [uid for p, uid in users if p is platform]
-            rows = await self.session.execute(_PEOPLE, {"platform": platform.value, "ids": ids})
+            query = _PEOPLE[self.session.get_bind().dialect.name]
+            rows = await self.session.execute(query, {"platform": platform.value, "ids": ids})
             for row in rows:
                 member = seen.get(row.id)
                 if member is None:
@@ -496,7 +519,7 @@ class SqlMemberRepository:
         # Plain columns, not ORM rows: this runs for every batch of inbound messages.
         table = cast(Table, MembershipRow.__table__)
         query = select(table.c.person_id, table.c.role, table.c.joined_at, table.c.left_at).where(
-            table.c.community_id == community_id, table.c.person_id.in_(wanted)
+            table.c.community_id == community_id, among(self.session, table.c.person_id, wanted)
         )
         rows = {row.person_id: row for row in await self.session.execute(query)}
         missing = sorted(wanted - rows.keys())
@@ -663,7 +686,8 @@ class SqlGrantRepository:
             ids = [uid for p, uid in wanted if p is platform]
             rows = await self.session.execute(
                 select(*columns).where(
-                    table.c.platform == platform.value, table.c.platform_user_id.in_(ids)
+                    table.c.platform == platform.value,
+                    among(self.session, table.c.platform_user_id, ids),
                 )
             )
             for user_id, role, community_id in rows:
@@ -894,7 +918,7 @@ class SqlInboxRepository:
         table = cast(Table, InboxRow.__table__)  # the table: no ORM rows to keep in step
         await self.session.execute(
             update(table)
-            .where(table.c.id.in_(record_ids))
+            .where(among(self.session, table.c.id, record_ids))
             .values(status="done", processed_at=now, error=None)
         )
 
@@ -1055,7 +1079,8 @@ class SqlQuestionRepository:
             return
         for row in await self.session.scalars(
             select(QuestionRow).where(
-                QuestionRow.community_id == community_id, QuestionRow.message_id.in_(wanted)
+                QuestionRow.community_id == community_id,
+                among(self.session, QuestionRow.message_id, wanted),
             )
         ):
             memo.questions[(community_id, row.message_id)] = to_question(row)
