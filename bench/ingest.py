@@ -2,13 +2,14 @@
 python-telegram-bot's own Application handling the same updates with a no-op handler.
 
 Ours, per update: the raw update stored in the inbox and committed (what happens before
-Telegram is acknowledged, so that a crash loses nothing), then claimed, parsed by PTB, decoded
-into a core event, handled by the core (member, community, role, locale, the ledger writes,
-question tracking, participation credits, any reply decided) and marked done. Two ways of
-receiving: one update per commit (a webhook acknowledges each update on its own) and batches
-of 100 (long polling receives up to 100 at once and stores them in one transaction). Either
-way the inbox hands the core up to 100 stored updates per transaction
-(`Facilitator.handle_all`).
+Telegram is acknowledged, so that a crash loses nothing), then claimed, parsed (straight from
+the JSON for a plain message, by PTB otherwise), decoded into a core event, handled by the core
+(member, community, role, locale, the ledger writes, question tracking, participation credits,
+any reply decided) and marked done. Two ways of receiving: one update per commit (a webhook
+acknowledges each update on its own) and batches of 100 (long polling receives up to 100 at
+once and stores them in one transaction, already leased to the process, which handles them at
+once instead of claiming them). Either way the inbox hands the core up to 100 stored updates
+per transaction (`Facilitator.handle_all`).
 
 PTB's, per update: `Update.de_json` and `Application.process_update` with one
 `MessageHandler(filters.ALL, no-op)`: parsing and dispatch, nothing stored.
@@ -191,15 +192,17 @@ async def our_rate(
                 # then finds `batch` of them waiting (1: an idle worker; 100: under load).
                 for n, payload in enumerate(chunk):
                     await app.inbox.accept(Platform.TELEGRAM, f"u{offset + n}", payload, chat)
+                await app.inbox.process_pending()
             else:
                 # A batch of polled updates stored in one transaction, committed before any
-                # is processed (and before the next poll acknowledges them), as the Telegram
-                # adapter's long polling does.
+                # is processed (and before the next poll acknowledges them), already leased
+                # to this process, then handled at once: what the Telegram adapter's long
+                # polling does (`TelegramAdapter.store_batch`).
                 await app.inbox.accept_many(
                     Platform.TELEGRAM,
                     [(f"u{offset + n}", payload, chat) for n, payload in enumerate(chunk)],
+                    handle=True,
                 )
-            await app.inbox.process_pending()
         elapsed = time.perf_counter() - began
         async with app.uow_factory() as uow:
             counts = await uow.inbox.counts()
@@ -286,9 +289,10 @@ def report(command: str, result: dict[str, Any]) -> str:
         f"- Updates: {result['updates']:,} Telegram group messages from {result['people']} "
         "people (plain text, questions, replies that answer or thank, links), the same list "
         "for both. Ours: stored in the inbox and committed (webhook: one update per commit, "
-        "the worker finding 1 waiting when idle or 100 under load; polling: a long poll's "
-        "100 per commit), then claimed, parsed (PTB "
-        "`Update.de_json`), decoded, handled by the core (ledger writes, question tracking, "
+        "the worker claiming 1 waiting when idle or 100 under load; polling: a long poll's "
+        "100 per commit, stored already leased and handled at once), then parsed (straight "
+        "from the JSON for a plain message, by PTB's `Update.de_json` otherwise), decoded, "
+        "handled by the core (ledger writes, question tracking, "
         "participation credits, reply decided) and marked done, up to 100 updates per "
         "transaction. PTB: `Update.de_json` + `Application.process_update` with one no-op "
         "`MessageHandler`, nothing stored.",

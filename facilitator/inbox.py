@@ -67,23 +67,45 @@ class Inbox:
         return added
 
     async def accept_many(
-        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]]
+        self,
+        platform: Platform,
+        deliveries: Sequence[tuple[str, str, str]],
+        *,
+        handle: bool = False,
     ) -> int:
         """Store a batch (delivery id, payload, ordering key) in one transaction, as a long
-        poll receives it; returns how many were new."""
+        poll receives it; returns how many were new.
+
+        With `handle`, the new rows are stored already leased to this process and handled
+        at once, before this returns (long polling: the next poll waits for them). That
+        saves claiming them again. If handling fails, they stay leased and the worker
+        (`run_forever`) takes them up when the lease ends, as after a crash."""
+        rows = [(d, key, payload) for d, payload, key in deliveries]
+        now = self._clock.now()
+        handle = handle and platform in self._decoders
         async with self._uow_factory() as uow:
-            added = await uow.inbox.add_many(
-                platform, [(d, key, payload) for d, payload, key in deliveries], self._clock.now()
-            )
+            if handle:
+                records = await uow.inbox.add_claimed(platform, rows, now, LEASE_SECONDS)
+                added = len(records)
+            else:
+                added = await uow.inbox.add_many(platform, rows, now)
             await uow.commit()
-        if added:
-            self._stored += added
-            self._wakeup.set()
         if added < len(deliveries):
             log.info(
                 "duplicate deliveries ignored",
                 extra={"platform": platform.value, "duplicates": len(deliveries) - added},
             )
+        if handle:
+            try:
+                await self._handle(records)
+            except Exception as error:  # noqa: BLE001 - the rows stay leased, taken up later
+                log.warning(
+                    "stored batch not handled; the worker takes it up when its lease ends",
+                    extra={"platform": platform.value, "error": type(error).__name__},
+                )
+        elif added:
+            self._stored += added
+            self._wakeup.set()
         return added
 
     async def process_pending(self, limit: int = 200) -> int:
@@ -107,33 +129,38 @@ class Inbox:
                 await uow.commit()
             if not batch:
                 return total
-            lanes: dict[str, list[InboxRecord]] = defaultdict(list)
-            for record in batch:
-                lanes[f"{record.platform}:{record.ordering_key}"].append(record)
-            groups: list[list[InboxRecord]] = [[] for _ in range(self._concurrency)]
-            for records in sorted(lanes.values(), key=len, reverse=True):
-                min(groups, key=len).extend(records)
-            # Every group runs to its end even when another fails: a plain gather would return
-            # at the first failure and leave the other groups running unattended, their own
-            # failures never seen. Then the first failure ends this round (the worker loop
-            # logs it and starts again); any others are logged here.
-            results = await asyncio.gather(
-                *(self._run_group(g) for g in groups if g), return_exceptions=True
-            )
+            await self._handle(batch)
             total += len(batch)
-            failures = [r for r in results if isinstance(r, BaseException)]
-            for failure in failures[1:]:
-                if isinstance(failure, StorageUnavailable):
-                    log.warning("inbox group stopped: %s", failure)
-                else:
-                    log.error("inbox group failed", exc_info=failure)
-            if failures:
-                raise failures[0]
             if len(batch) < limit and self._stored == stored:
                 # The claim took every row that was waiting, and this process has stored
                 # none since: asking again would find nothing. Rows another process stores
                 # meanwhile are found at the next round (`run_forever`).
                 return total
+
+    async def _handle(self, batch: Sequence[InboxRecord]) -> None:
+        """Handle claimed rows: split by conversation into lanes, spread over `concurrency`
+        groups that run concurrently; raises the first group's failure."""
+        lanes: dict[str, list[InboxRecord]] = defaultdict(list)
+        for record in batch:
+            lanes[f"{record.platform}:{record.ordering_key}"].append(record)
+        groups: list[list[InboxRecord]] = [[] for _ in range(self._concurrency)]
+        for records in sorted(lanes.values(), key=len, reverse=True):
+            min(groups, key=len).extend(records)
+        # Every group runs to its end even when another fails: a plain gather would return
+        # at the first failure and leave the other groups running unattended, their own
+        # failures never seen. Then the first failure ends this round (the worker loop
+        # logs it and starts again); any others are logged here.
+        results = await asyncio.gather(
+            *(self._run_group(g) for g in groups if g), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for failure in failures[1:]:
+            if isinstance(failure, StorageUnavailable):
+                log.warning("inbox group stopped: %s", failure)
+            else:
+                log.error("inbox group failed", exc_info=failure)
+        if failures:
+            raise failures[0]
 
     async def _run_group(self, records: list[InboxRecord]) -> None:
         """A group's rows in arrival order, lane by lane. Runs of plain events (group

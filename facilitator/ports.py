@@ -129,7 +129,6 @@ class InboxRecord:
     ordering_key: str
     payload: str
     attempts: int
-    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -247,6 +246,17 @@ class InboxRepository(Protocol):
         self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], now: datetime
     ) -> int:
         """Store (delivery id, ordering key, payload) triples; how many were new."""
+        ...
+
+    async def add_claimed(
+        self,
+        platform: Platform,
+        deliveries: Sequence[tuple[str, str, str]],
+        now: datetime,
+        lease_seconds: float,
+    ) -> list[InboxRecord]:
+        """`add_many`, the new rows stored already leased to the caller (as `claim` would
+        lease them), for the caller to handle at once; returns them in the order given."""
         ...
 
     async def claim(

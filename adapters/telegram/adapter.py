@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from starlette.routing import BaseRoute
 from telegram import Bot
@@ -27,7 +28,14 @@ from facilitator.settings import Settings
 log = logging.getLogger(__name__)
 
 Accept = Callable[[Platform, str, str, str], Awaitable[bool]]
-AcceptMany = Callable[[Platform, Sequence[tuple[str, str, str]]], Awaitable[int]]
+
+
+class AcceptMany(Protocol):
+    """`Inbox.accept_many`: store a polled batch and, with `handle`, handle it at once."""
+
+    def __call__(
+        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], *, handle: bool
+    ) -> Awaitable[int]: ...
 
 
 def base_file_url(settings: Settings) -> str:
@@ -118,9 +126,10 @@ class TelegramAdapter:
         )
 
     async def store_batch(self, batch: Sequence[tuple[str, Envelope]]) -> int:
-        """A polled batch, stored in one transaction before Telegram is told it arrived."""
+        """A polled batch, stored in one transaction before Telegram is told it arrived, then
+        handled at once (leased to this process as it is stored: no claim needed)."""
         deliveries = [(e.delivery_id, raw, e.ordering_key) for raw, e in batch]
-        return await self._accept_many(Platform.TELEGRAM, deliveries)
+        return await self._accept_many(Platform.TELEGRAM, deliveries, handle=True)
 
     async def acknowledge(self, envelopes: Sequence[Envelope]) -> None:
         """Answer every stored button press at once, so its spinner stops; the core's reply,

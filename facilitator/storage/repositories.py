@@ -131,6 +131,20 @@ def _insert_returning_id(session: AsyncSession, model: Any) -> Any:
     return statement
 
 
+def _inbox_insert(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING delivery_id, id into the inbox, built once
+    per dialect: a delivery stored before comes back as no row."""
+    dialect = session.get_bind().dialect.name
+    statement = _PREPARED.get((dialect, "inbox:delivery"))
+    if statement is None:
+        table = InboxRow.__table__
+        statement = insert_ignoring_conflicts(session, table).returning(
+            table.c.delivery_id, table.c.id
+        )
+        _PREPARED[(dialect, "inbox:delivery")] = statement
+    return statement
+
+
 def _community(row: CommunityRow) -> Community:
     return Community(
         id=row.id,
@@ -837,25 +851,61 @@ class SqlInboxRepository:
     async def add_many(
         self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], now: datetime
     ) -> int:
+        return len(await self._insert(platform, deliveries, now, None))
+
+    async def add_claimed(
+        self,
+        platform: Platform,
+        deliveries: Sequence[tuple[str, str, str]],
+        now: datetime,
+        lease_seconds: float,
+    ) -> list[InboxRecord]:
+        return await self._insert(platform, deliveries, now, lease_seconds)
+
+    async def _insert(
+        self,
+        platform: Platform,
+        deliveries: Sequence[tuple[str, str, str]],
+        now: datetime,
+        lease_seconds: float | None,
+    ) -> list[InboxRecord]:
+        """The new rows (a delivery stored before is skipped), pending or already leased."""
         if not deliveries:
-            return 0
-        result = await self.session.scalars(
-            _insert_returning_id(self.session, InboxRow),
+            return []
+        leased = lease_seconds is not None
+        available_at = now if lease_seconds is None else now + timedelta(seconds=lease_seconds)
+        rows = await self.session.execute(
+            _inbox_insert(self.session),
             [
                 {
                     "platform": platform.value,
                     "delivery_id": delivery_id[:128],
                     "ordering_key": ordering_key[:128],
                     "payload": payload,
-                    "status": "pending",
-                    "attempts": 0,
+                    "status": "processing" if leased else "pending",
+                    "attempts": 1 if leased else 0,
                     "received_at": now,
-                    "available_at": now,
+                    "available_at": available_at,
                 }
                 for delivery_id, ordering_key, payload in deliveries
             ],
         )
-        return len(result.all())  # the rows added: a delivery stored before is skipped
+        ids: dict[str, int] = {d: i for d, i in rows}  # delivery id -> row id, rows added
+        added: list[InboxRecord] = []
+        for delivery_id, ordering_key, payload in deliveries:
+            row_id = ids.pop(delivery_id[:128], None)  # once, should a batch repeat it
+            if row_id is not None:
+                added.append(
+                    InboxRecord(
+                        id=row_id,
+                        platform=platform,
+                        delivery_id=delivery_id[:128],
+                        ordering_key=ordering_key[:128],
+                        payload=payload,
+                        attempts=1 if leased else 0,
+                    )
+                )
+        return added
 
     async def claim(
         self,
@@ -894,7 +944,6 @@ class SqlInboxRepository:
                 table.c.ordering_key,
                 table.c.payload,
                 table.c.attempts,
-                table.c.received_at,
             )
         )
         rows = (await self.session.execute(claimed)).all()
@@ -906,7 +955,6 @@ class SqlInboxRepository:
                 ordering_key=r.ordering_key,
                 payload=r.payload,
                 attempts=r.attempts,
-                received_at=r.received_at,
             )
             for r in sorted(rows, key=lambda r: r.id)  # RETURNING keeps no order
         ]

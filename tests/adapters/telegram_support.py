@@ -57,7 +57,7 @@ class TelegramHarness:
     time: VirtualTime
 
     async def poll(self, *updates: Mapping[str, Any]) -> list[int]:
-        """Queue updates, poll once (storing them), then process the inbox."""
+        """Queue updates, poll once (storing and handling them), then process the inbox."""
         ids = self.api.queue_updates(updates) if updates else []
         await self.adapter.poller.poll_once()
         await self.app.inbox.process_pending()

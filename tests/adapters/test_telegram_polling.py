@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from adapters.telegram.envelope import ALLOWED_UPDATES, Envelope
 from adapters.telegram.polling import Poller
+from facilitator.inbox import LEASE_SECONDS, Inbox
+from facilitator.storage.models import InboxRow
 from tests.adapters.fakes.telegram_api import (
     DEFAULT_TOKEN,
     FakeTelegramAPI,
@@ -75,7 +78,7 @@ async def test_the_offset_moves_only_after_the_whole_batch_is_stored(tg: Telegra
     assert stored == ["failed", *map(str, ids)]
     assert tg.api.offsets_requested == [None, None, ids[-1] + 1]
     assert tg.api.pending_updates == []
-    assert await tg.inbox_statuses() == {"pending": 3}  # each stored once
+    assert await tg.inbox_statuses() == {"done": 3}  # each stored once, handled as polled
 
 
 async def test_each_raw_update_is_stored_as_received_with_its_chat_as_ordering_key(
@@ -87,10 +90,12 @@ async def test_each_raw_update_is_stored_as_received_with_its_chat_as_ordering_k
     await tg.adapter.poller.poll_once()
 
     async with tg.app.uow_factory() as uow:
-        [record] = await uow.inbox.claim(tg.clock.now(), 60, 10)
-    assert record.delivery_id == str(update_id)
-    assert record.ordering_key == str(GROUP["id"])
-    assert json.loads(record.payload) == {"update_id": update_id, **update}
+        [row] = await uow.session.execute(  # type: ignore[attr-defined]
+            select(InboxRow.delivery_id, InboxRow.ordering_key, InboxRow.payload)
+        )
+    assert row.delivery_id == str(update_id)
+    assert row.ordering_key == str(GROUP["id"])
+    assert json.loads(row.payload) == {"update_id": update_id, **update}
 
 
 async def test_polling_asks_for_member_and_reaction_updates(tg: TelegramHarness) -> None:
@@ -122,7 +127,7 @@ async def test_button_presses_are_answered_once_stored(tg: TelegramHarness) -> N
     tg.adapter.poller._acknowledge = spy
     await tg.adapter.poller.poll_once()
 
-    assert seen_at_answer == [{"pending": 1}]
+    assert seen_at_answer == [{"done": 1}]  # stored (and handled) before it is answered
     [answer] = tg.api.calls_to("answerCallbackQuery")
     assert answer.params == {"callback_query_id": "q1"} and answer.ok
     assert update_id
@@ -176,3 +181,33 @@ async def test_a_polled_update_holding_a_lone_surrogate_is_stored_and_handled(
 
     assert await tg.inbox_statuses() == {"done": 1}
     assert tg.adapter.poller.offset is not None
+
+
+async def test_a_polled_batch_is_handled_as_stored_and_taken_up_later_if_that_fails(
+    tg: TelegramHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polled rows are stored already leased to the poller's process and handled at once,
+    with no claim. If handling fails, Telegram has still been told the batch arrived (it is
+    stored), and the rows wait, leased, until the worker takes them up at the lease's end."""
+    ids = tg.api.queue_updates(
+        [text_update(f"message {n}", from_user=ADA, chat=GROUP) for n in range(3)]
+    )
+    handle = Inbox._handle
+    failing = True
+
+    async def fails_once(inbox: Inbox, batch: Sequence[object]) -> None:
+        if failing:
+            raise ConnectionError("database went away")
+        await handle(inbox, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Inbox, "_handle", fails_once)
+    assert await tg.adapter.poller.poll_once() == 3
+    assert tg.adapter.poller.offset == ids[-1] + 1
+    assert await tg.inbox_statuses() == {"processing": 3}
+    assert "stored batch not handled" in caplog.text
+
+    failing = False
+    assert await tg.app.inbox.process_pending() == 0  # still leased to the poller
+    tg.clock.advance(seconds=LEASE_SECONDS + 1)
+    assert await tg.app.inbox.process_pending() == 3
+    assert await tg.inbox_statuses() == {"done": 3}
