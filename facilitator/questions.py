@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from facilitator.knowledge.text import fold
 
@@ -85,6 +86,7 @@ _PHRASES = ("por que", "por qué", "o que", "what about", "any idea", "alguna id
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+@lru_cache(maxsize=256)  # asked of each message by the core and by the nudges' hook
 def is_question(text: str) -> bool:
     """A question mark (or an opening ¿) anywhere, or an interrogative first word."""
     stripped = text.strip()

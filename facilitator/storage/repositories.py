@@ -335,24 +335,43 @@ class SqlMemberRepository:
                 insert(table).returning(table.c.id), [{"created_at": now} for _ in new]
             )
             people = dict(zip(new, created.all(), strict=True))
-            await self.session.execute(
-                insert_ignoring_conflicts(self.session, IdentityRow.__table__),
-                [
-                    {
-                        "person_id": people[key],
-                        "platform": key[0].value,
-                        "platform_user_id": key[1],
-                        "display_name": (wanted[key].display_name or key[1])[:200],
-                        "locale_hint": (wanted[key].locale_hint or "")[:16] or None,
-                        "created_at": now,
-                        "last_seen_at": now,
-                    }
-                    for key in new
-                ],
+            identities = cast(Table, IdentityRow.__table__)
+            values = [
+                {
+                    "person_id": people[key],
+                    "platform": key[0].value,
+                    "platform_user_id": key[1],
+                    "display_name": (wanted[key].display_name or key[1])[:200],
+                    "locale_hint": (wanted[key].locale_hint or "")[:16] or None,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
+                for key in new
+            ]
+            inserted = await self.session.execute(
+                insert_ignoring_conflicts(self.session, identities).returning(
+                    identities.c.id, identities.c.platform, identities.c.platform_user_id
+                ),
+                values,
             )
-            added = await self._people_rows({key: wanted[key] for key in new})
-            found.members.update(added.members)
-            found.identities.update(added.identities)
+            ids = {(Platform(p), u): i for i, p, u in inserted}
+            for key, row in zip(new, values, strict=True):
+                if key in ids:  # a new person, as just written: nothing to read back
+                    member = Member(
+                        identity_id=ids[key],
+                        person_id=row["person_id"],
+                        platform=key[0],
+                        platform_user_id=key[1],
+                        display_name=row["display_name"],
+                        locale_hint=row["locale_hint"],
+                    )
+                    found.members[key] = member
+                    found.identities[member.person_id] = [member]
+            taken = {key: wanted[key] for key in new if key not in ids}
+            if taken:  # another transaction created these people first: theirs are read
+                added = await self._people_rows(taken)
+                found.members.update(added.members)
+                found.identities.update(added.identities)
             unused = [
                 person for key, person in people.items() if found.members[key].person_id != person
             ]
@@ -536,21 +555,6 @@ class SqlMemberRepository:
             table.c.community_id == community_id, among(self.session, table.c.person_id, wanted)
         )
         rows = {row.person_id: row for row in await self.session.execute(query)}
-        missing = sorted(wanted - rows.keys())
-        if missing:
-            await self.session.execute(
-                insert_ignoring_conflicts(self.session, table),
-                [
-                    {
-                        "person_id": person_id,
-                        "community_id": community_id,
-                        "role": "member",
-                        "joined_at": now,
-                    }
-                    for person_id in missing
-                ],
-            )
-            rows = {row.person_id: row for row in await self.session.execute(query)}
         out = {
             person_id: Membership(
                 person_id=person_id,
@@ -561,6 +565,34 @@ class SqlMemberRepository:
             )
             for person_id, row in rows.items()
         }
+        missing = sorted(wanted - rows.keys())
+        if missing:
+            inserted = await self.session.scalars(
+                insert_ignoring_conflicts(self.session, table).returning(table.c.person_id),
+                [
+                    {
+                        "person_id": person_id,
+                        "community_id": community_id,
+                        "role": "member",
+                        "joined_at": now,
+                    }
+                    for person_id in missing
+                ],
+            )
+            for person_id in inserted:  # as just written: nothing to read back
+                out[person_id] = Membership(person_id, community_id, Role.MEMBER, now)
+            if len(out) < len(wanted):  # another transaction added the others first
+                for row in await self.session.execute(query):
+                    out.setdefault(
+                        row.person_id,
+                        Membership(
+                            row.person_id,
+                            community_id,
+                            Role.parse(row.role),
+                            row.joined_at,
+                            row.left_at,
+                        ),
+                    )
         rejoined = [person_id for person_id, m in out.items() if m.left_at is not None]
         if rejoined:
             await self.session.execute(
