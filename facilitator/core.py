@@ -41,6 +41,7 @@ from facilitator.domain.model import (
     LedgerEntry,
     Member,
     Membership,
+    NewQuestion,
     ParticipationKind,
     Platform,
     PlatformUser,
@@ -232,6 +233,25 @@ class Known:
             part.clear()
 
 
+def _new_question(
+    event: MessageReceived, community: Community | None, member: Member, locale: str
+) -> NewQuestion | None:
+    """The question a message asks, to be stored; None if it asks none."""
+    origin = event.origin
+    if community is None or event.is_edit or not origin.message_id or not is_question(event.text):
+        return None
+    return NewQuestion(
+        community_id=community.id,
+        member=member,
+        source_event_id=origin.event_id,
+        message_id=origin.message_id,
+        thread_id=origin.thread_id,
+        text=event.text,
+        lang=guess_language(event.text, default=locale),
+        asked_at=origin.occurred_at,
+    )
+
+
 def _plain(event: InboundEvent) -> bool:
     """An event that changes no person, community or role: what a batch may load together."""
     if event.origin.is_direct or event.origin.user.is_bot:
@@ -291,8 +311,31 @@ class Facilitator:
         known.grants = await uow.grants.for_identities(
             (i.platform, i.platform_user_id) for ids in known.identities.values() for i in ids
         )
+        await self._ask_together(events, uow, known)
         await self._preload_targets(events, uow, known)
         return known
+
+    async def _ask_together(
+        self, events: Sequence[InboundEvent], uow: UnitOfWork, known: Known
+    ) -> None:
+        """The batch's new questions, stored in one statement ahead of their events; each
+        event's `questions.add` then finds its own (`_track_question`)."""
+        asked: list[NewQuestion] = []
+        for event in events:
+            if not isinstance(event, MessageReceived) or not _plain(event):
+                continue
+            origin = event.origin
+            community = known.communities.get((origin.platform, origin.chat_id))
+            member = known.members.get((origin.user.platform, origin.user.user_id))
+            if community is None or member is None:
+                continue
+            question = _new_question(
+                event, community, member, self._locale(member, origin, community)
+            )
+            if question is not None:
+                asked.append(question)
+        if len(asked) > 1:
+            await uow.questions.add_many(asked)
 
     async def _preload_targets(
         self, events: Sequence[InboundEvent], uow: UnitOfWork, known: Known
@@ -360,11 +403,7 @@ class Facilitator:
             )
         else:
             role = await self.role_of(uow, member, community, origin.user)
-        locale = resolve_locale(
-            member.language,
-            member.locale_hint or origin.user.locale_hint,
-            community.language if community else self.services.settings.default_language,
-        )
+        locale = self._locale(member, origin, community)
         ctx = CommandContext(uow, self.services, origin, member, community, role, locale)
         match event:
             case CommandInvoked():
@@ -393,6 +432,13 @@ class Facilitator:
         for event_hook in self.services.event_hooks:
             await event_hook(ctx, event)
         return ctx.replies
+
+    def _locale(self, member: Member, origin: Origin, community: Community | None) -> str:
+        return resolve_locale(
+            member.language,
+            member.locale_hint or origin.user.locale_hint,
+            community.language if community else self.services.settings.default_language,
+        )
 
     async def _moved(self, uow: UnitOfWork, event: ConversationMoved) -> None:
         origin = event.origin
@@ -574,19 +620,9 @@ class Facilitator:
                 now = self.services.clock.now()
                 if await questions.mark_answered(asked.id, ctx.member.person_id, now):
                     await self._record(ctx, ParticipationKind.ANSWER_GIVEN, ref=f"q:{asked.id}")
-        if ctx.origin.message_id and is_question(event.text):
-            added = await questions.add(
-                community_id=ctx.community.id,
-                member=ctx.member,
-                source_event_id=ctx.origin.event_id,
-                message_id=ctx.origin.message_id,
-                thread_id=ctx.origin.thread_id,
-                text=event.text,
-                lang=guess_language(event.text, default=ctx.locale),
-                asked_at=ctx.origin.occurred_at,
-            )
-            if added:
-                await self._record(ctx, ParticipationKind.QUESTION_ASKED)
+        question = _new_question(event, ctx.community, ctx.member, ctx.locale)
+        if question is not None and await questions.add(question):
+            await self._record(ctx, ParticipationKind.QUESTION_ASKED)
 
     async def _button(self, ctx: CommandContext, event: ButtonPressed) -> None:
         if event.action.startswith(FORM_PREFIX):

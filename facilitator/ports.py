@@ -16,6 +16,7 @@ from facilitator.domain.model import (
     LedgerEntry,
     Member,
     Membership,
+    NewQuestion,
     Platform,
     PlatformUser,
     Question,
@@ -307,18 +308,16 @@ class KnowledgeRepository(Protocol):
 
 
 class QuestionRepository(Protocol):
-    async def add(
-        self,
-        *,
-        community_id: int,
-        member: Member,
-        source_event_id: str,
-        message_id: str,
-        thread_id: str | None,
-        text: str,
-        lang: str,
-        asked_at: datetime,
-    ) -> bool: ...
+    async def add(self, question: NewQuestion) -> bool:
+        """Store a new question; False if it was stored before (a redelivered event). A
+        question `add_many` wrote in this unit of work is new here once."""
+        ...
+
+    async def add_many(self, questions: Sequence[NewQuestion]) -> None:
+        """Store several new questions in one statement, ahead of `add` for each (a batch of
+        events: `Facilitator.handle_all`)."""
+        ...
+
     async def by_message(self, community_id: int, message_id: str) -> Question | None: ...
     async def preload(self, community_id: int, message_ids: Iterable[str]) -> None:
         """Look these messages' questions up at once, for `by_message` in this unit of work."""

@@ -149,6 +149,20 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
+class NewQuestion:
+    """A question just asked, to be stored (`QuestionRepository.add`)."""
+
+    community_id: int
+    member: Member
+    source_event_id: str
+    message_id: str
+    thread_id: str | None
+    text: str
+    lang: str
+    asked_at: datetime
+
+
+@dataclass(frozen=True)
 class Question:
     """A question asked in a community's conversation; open until someone else replies."""
 

@@ -50,6 +50,9 @@ class Memo:
     # same people.
     tracked: dict[int, bool] = field(default_factory=dict)
     knowledge_revision: int | None = None
+    # (community id, source event id) of questions `questions.add_many` wrote ahead of their
+    # own `add`: what this unit wrote, not a copy of the database, so never forgotten.
+    asked: set[tuple[int, str]] = field(default_factory=set)
 
     def forget(self, table: str | None) -> None:
         """Drop what was memoised of `table` (None: of every table). The ledger's and the

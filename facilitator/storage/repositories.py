@@ -29,6 +29,7 @@ from facilitator.domain.model import (
     LedgerEntry,
     Member,
     Membership,
+    NewQuestion,
     ParticipationKind,
     Platform,
     PlatformUser,
@@ -1069,6 +1070,21 @@ def open_questions_query(
     )
 
 
+def _question_values(question: NewQuestion) -> dict[str, Any]:
+    return {
+        "community_id": question.community_id,
+        "person_id": question.member.person_id,
+        "identity_id": question.member.identity_id,
+        "source_event_id": question.source_event_id[:128],
+        "message_id": question.message_id[:64],
+        "thread_id": question.thread_id[:64] if question.thread_id else None,
+        "text": question.text[:1000],
+        "lang": question.lang,
+        "asked_at": question.asked_at,
+        "bot_answered": False,
+    }
+
+
 def to_question(row: QuestionRow) -> Question:
     return Question(
         id=row.id,
@@ -1090,53 +1106,52 @@ class SqlQuestionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(
-        self,
-        *,
-        community_id: int,
-        member: Member,
-        source_event_id: str,
-        message_id: str,
-        thread_id: str | None,
-        text: str,
-        lang: str,
-        asked_at: datetime,
-    ) -> bool:
-        question = Question(
-            id=0,
-            community_id=community_id,
-            person_id=member.person_id,
-            identity_id=member.identity_id,
-            message_id=message_id[:64],
-            thread_id=thread_id[:64] if thread_id else None,
-            text=text[:1000],
-            lang=lang,
-            asked_at=asked_at,
-            answered_at=None,
-            answered_by=None,
-            bot_answered=False,
-        )
-        added = await self.session.scalar(
-            _insert_returning_id(self.session, QuestionRow),
-            {
-                "community_id": question.community_id,
-                "person_id": question.person_id,
-                "identity_id": question.identity_id,
-                "source_event_id": source_event_id[:128],
-                "message_id": question.message_id,
-                "thread_id": question.thread_id,
-                "text": question.text,
-                "lang": question.lang,
-                "asked_at": question.asked_at,
-                "bot_answered": False,
-            },
-        )
+    async def add(self, question: NewQuestion) -> bool:
+        asked = memo_of(self.session.info).asked
+        key = (question.community_id, question.source_event_id[:128])
+        if key in asked:  # written by `add_many` for this very event
+            asked.discard(key)
+            return True
+        values = _question_values(question)
+        added = await self.session.scalar(_insert_returning_id(self.session, QuestionRow), values)
         if added is None:  # asked before (a redelivered event)
             return False
-        memo_of(self.session.info).questions[(community_id, question.message_id)] = replace(
-            question, id=added
-        )
+        self._remember(values, added)
         return True
+
+    async def add_many(self, questions: Sequence[NewQuestion]) -> None:
+        if not questions:
+            return
+        table = cast(Table, QuestionRow.__table__)
+        rows = [_question_values(q) for q in questions]
+        added = await self.session.execute(
+            insert_ignoring_conflicts(self.session, table).returning(
+                table.c.id, table.c.source_event_id
+            ),
+            rows,
+        )
+        ids: dict[str, int] = {source: row_id for row_id, source in added}
+        asked = memo_of(self.session.info).asked
+        for values in rows:
+            row_id = ids.pop(values["source_event_id"], None)
+            if row_id is not None:  # not asked before (a redelivered event is not new)
+                self._remember(values, row_id)
+                asked.add((values["community_id"], values["source_event_id"]))
+
+    def _remember(self, values: dict[str, Any], question_id: int) -> None:
+        memo_of(self.session.info).questions[(values["community_id"], values["message_id"])] = (
+            Question(
+                id=question_id,
+                community_id=values["community_id"],
+                person_id=values["person_id"],
+                identity_id=values["identity_id"],
+                message_id=values["message_id"],
+                thread_id=values["thread_id"],
+                text=values["text"],
+                lang=values["lang"],
+                asked_at=values["asked_at"],
+            )
+        )
 
     async def by_message(self, community_id: int, message_id: str) -> Question | None:
         memo = memo_of(self.session.info)

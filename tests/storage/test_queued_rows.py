@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 
-from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
+from facilitator.domain.model import (
+    LedgerEntry,
+    NewQuestion,
+    ParticipationKind,
+    Platform,
+    PlatformUser,
+)
 from facilitator.storage.models import LedgerRow, PersonRow, QuestionTopicRow
 from facilitator.storage.queued import QueuedRows
 from tests.conftest import Database
@@ -48,14 +54,16 @@ async def test_queued_rows_wait_for_a_read_of_their_table_or_the_commit(
         for n in range(5):
             await u.ledger.add(entry(community_id, person_id, identity_id, n))
         question = await u.questions.add(
-            community_id=community_id,
-            member=(await u.members.identity(Platform.TELEGRAM, "1")),  # type: ignore[arg-type]
-            source_event_id="chat:1:msg:9",
-            message_id="9",
-            thread_id=None,
-            text="¿Quién sabe?",
-            lang="es",
-            asked_at=NOW,
+            NewQuestion(
+                community_id=community_id,
+                member=(await u.members.identity(Platform.TELEGRAM, "1")),  # type: ignore[arg-type]
+                source_event_id="chat:1:msg:9",
+                message_id="9",
+                thread_id=None,
+                text="¿Quién sabe?",
+                lang="es",
+                asked_at=NOW,
+            )
         )
         assert question
         asked = await u.questions.by_message(community_id, "9")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from facilitator.domain.model import (
     LedgerEntry,
     Member,
+    NewQuestion,
     ParticipationKind,
     Platform,
     PlatformUser,
@@ -15,6 +18,7 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.storage.engine import session_factory
+from facilitator.storage.models import QuestionRow
 from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.conftest import Database
 
@@ -339,14 +343,16 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
 
     async def asks(u: SqlUnitOfWork, member: Member, event: str, message: str, text: str) -> bool:
         return await u.questions.add(
-            community_id=community_id,
-            member=member,
-            source_event_id=event,
-            message_id=message,
-            thread_id=None,
-            text=text,
-            lang="en",
-            asked_at=NOW,
+            NewQuestion(
+                community_id=community_id,
+                member=member,
+                source_event_id=event,
+                message_id=message,
+                thread_id=None,
+                text=text,
+                lang="en",
+                asked_at=NOW,
+            )
         )
 
     async with uow(database) as u:
@@ -454,3 +460,44 @@ async def test_people_the_unit_of_work_remembers_stay_current(database: Database
 
     async with uow(database) as u:
         assert (await u.members.identity(Platform.SLACK, "U2")) == merged
+
+
+async def test_questions_stored_together_are_new_once_each(database: Database) -> None:
+    """`add_many` stores a batch's questions in one statement; each event's own `add` then
+    finds its question new exactly once, and a question asked before is not new."""
+    community_id = await add_community(database)
+
+    def asked(member: Member, n: int) -> NewQuestion:
+        return NewQuestion(
+            community_id=community_id,
+            member=member,
+            source_event_id=f"chat:1:msg:{n}",
+            message_id=str(n),
+            thread_id=None,
+            text=f"¿Pregunta {n}?",
+            lang="es",
+            asked_at=NOW,
+        )
+
+    async with uow(database) as u:
+        ana = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "1", "Ana"), NOW)
+        assert await u.questions.add(asked(ana, 1))
+        await u.commit()
+    async with uow(database) as u:
+        await u.questions.add_many([asked(ana, 1), asked(ana, 2), asked(ana, 3)])
+        stored = await u.questions.by_message(community_id, "2")
+        assert stored is not None and stored.text == "¿Pregunta 2?" and stored.answered_at is None
+        assert [await u.questions.add(asked(ana, n)) for n in (1, 2, 3, 2)] == [
+            False,
+            True,
+            True,
+            False,
+        ]
+        await u.commit()
+    async with uow(database) as u:
+        again = await u.questions.by_message(community_id, "2")
+        assert again == stored
+        rows = await u.session.execute(  # type: ignore[attr-defined]
+            select(QuestionRow.message_id).order_by(QuestionRow.message_id)
+        )
+        assert list(rows.scalars()) == ["1", "2", "3"]
