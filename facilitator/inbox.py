@@ -21,6 +21,18 @@ MAX_ATTEMPTS = 5
 LEASE_SECONDS = 60.0
 BATCH = 100  # rows handled in one transaction
 Sender = Callable[[Sequence[Reply]], Awaitable[None]]
+Delivery = tuple[Platform, str, str, str]  # platform, delivery id, payload, ordering key
+
+
+def _settle(
+    arrived: asyncio.Future[bool], *, result: bool = False, error: BaseException | None = None
+) -> None:
+    if arrived.done() or arrived.get_loop().is_closed():
+        return  # its caller gave up waiting (a dropped request): nothing to tell
+    if error is not None:
+        arrived.set_exception(error)
+    else:
+        arrived.set_result(result)
 
 
 class Inbox:
@@ -46,6 +58,8 @@ class Inbox:
         self.rejected = 0
         self.processed = 0
         self._stored = 0  # rows this process has stored: `process_pending` looks again if any
+        self._arriving: list[tuple[Delivery, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def register(self, platform: Platform, decoder: Decoder) -> None:
         self._decoders[platform] = decoder
@@ -53,18 +67,54 @@ class Inbox:
     async def accept(
         self, platform: Platform, delivery_id: str, payload: str, ordering_key: str
     ) -> bool:
-        """Store one raw event durably; False if this delivery was stored before."""
+        """Store one raw event durably; False if this delivery was stored before.
+
+        Events that arrive together (webhook requests under load) share one transaction, a
+        group commit: the first to arrive starts a writer, which stores everything waiting
+        by the time it runs, and each caller returns once its own row is committed."""
+        loop = asyncio.get_running_loop()
+        arrived: asyncio.Future[bool] = loop.create_future()
+        self._arriving.append(((platform, delivery_id, payload, ordering_key), arrived))
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_arrived())
+        return await arrived
+
+    async def _write_arrived(self) -> None:
+        while self._arriving:
+            batch, self._arriving = self._arriving[:BATCH], self._arriving[BATCH:]
+            try:
+                await self._store_arrived(batch)
+            except Exception as error:  # noqa: BLE001 - handed to each caller
+                if len(batch) == 1:
+                    _settle(batch[0][1], error=error)
+                    continue
+                # One bad row must not fail the others: each alone, as before.
+                for one in batch:
+                    try:
+                        await self._store_arrived([one])
+                    except Exception as alone:  # noqa: BLE001 - handed to its caller
+                        _settle(one[1], error=alone)
+
+    async def _store_arrived(self, batch: list[tuple[Delivery, asyncio.Future[bool]]]) -> None:
+        now = self._clock.now()
+        added: set[tuple[Platform, str]] = set()
         async with self._uow_factory() as uow:
-            added = await uow.inbox.add(
-                platform, delivery_id, ordering_key, payload, self._clock.now()
-            )
+            for platform in dict.fromkeys(p for (p, *_), _ in batch):
+                rows = [(d, key, payload) for (p, d, payload, key), _ in batch if p is platform]
+                for record in await uow.inbox.add_many(platform, rows, now):
+                    added.add((platform, record.delivery_id))
             await uow.commit()
         if added:
-            self._stored += 1
+            self._stored += len(added)
             self._wakeup.set()
-        else:
-            log.info("duplicate delivery ignored", extra={"platform": platform.value})
-        return added
+        for (platform, delivery_id, _, _), arrived in batch:
+            key = (platform, delivery_id[:128])
+            new = key in added
+            added.discard(key)  # the same delivery twice in a batch: stored once
+            if not new:
+                log.info("duplicate delivery ignored", extra={"platform": platform.value})
+            _settle(arrived, result=new)
 
     async def accept_many(
         self,
@@ -84,12 +134,10 @@ class Inbox:
         now = self._clock.now()
         handle = handle and platform in self._decoders
         async with self._uow_factory() as uow:
-            if handle:
-                records = await uow.inbox.add_claimed(platform, rows, now, LEASE_SECONDS)
-                added = len(records)
-            else:
-                added = await uow.inbox.add_many(platform, rows, now)
+            lease = LEASE_SECONDS if handle else None
+            records = await uow.inbox.add_many(platform, rows, now, lease)
             await uow.commit()
+        added = len(records)
         if added < len(deliveries):
             log.info(
                 "duplicate deliveries ignored",

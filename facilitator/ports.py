@@ -244,20 +244,15 @@ class InboxRepository(Protocol):
         self, platform: Platform, delivery_id: str, ordering_key: str, payload: str, now: datetime
     ) -> bool: ...
     async def add_many(
-        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], now: datetime
-    ) -> int:
-        """Store (delivery id, ordering key, payload) triples; how many were new."""
-        ...
-
-    async def add_claimed(
         self,
         platform: Platform,
         deliveries: Sequence[tuple[str, str, str]],
         now: datetime,
-        lease_seconds: float,
+        lease_seconds: float | None = None,
     ) -> list[InboxRecord]:
-        """`add_many`, the new rows stored already leased to the caller (as `claim` would
-        lease them), for the caller to handle at once; returns them in the order given."""
+        """Store (delivery id, ordering key, payload) triples; returns the new rows (a delivery
+        stored before is skipped) in the order given. With `lease_seconds` they are stored
+        already leased to the caller (as `claim` would lease them), for it to handle at once."""
         ...
 
     async def claim(

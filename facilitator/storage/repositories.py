@@ -869,19 +869,14 @@ class SqlInboxRepository:
     async def add(
         self, platform: Platform, delivery_id: str, ordering_key: str, payload: str, now: datetime
     ) -> bool:
-        return await self.add_many(platform, [(delivery_id, ordering_key, payload)], now) == 1
+        return len(await self.add_many(platform, [(delivery_id, ordering_key, payload)], now)) == 1
 
     async def add_many(
-        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], now: datetime
-    ) -> int:
-        return len(await self._insert(platform, deliveries, now, None))
-
-    async def add_claimed(
         self,
         platform: Platform,
         deliveries: Sequence[tuple[str, str, str]],
         now: datetime,
-        lease_seconds: float,
+        lease_seconds: float | None = None,
     ) -> list[InboxRecord]:
         return await self._insert(platform, deliveries, now, lease_seconds)
 
