@@ -252,6 +252,19 @@ async def harness(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
         yield found
 
 
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def any_harness(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """A `Harness` on SQLite, then on PostgreSQL (a fresh schema of the local server)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'any.db'}", None
+        else:
+            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
+        yield await stack.enter_async_context(harness_on(url, clock, schema))
+
+
 @pytest.fixture
 def repo_root() -> Iterator[Path]:
     yield REPO_ROOT

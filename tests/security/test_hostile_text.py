@@ -7,13 +7,9 @@ and no message body is logged at INFO or above.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 
 from adapters.slack.render import compose
@@ -21,7 +17,7 @@ from adapters.telegram.render import render_chunks
 from facilitator.commands.spec import MAX_COMMAND_TEXT, ArgKind, CommandSpec
 from facilitator.domain.model import Platform, Role
 from facilitator.storage.models import Base, IdentityRow
-from tests.conftest import POSTGRES_URL, FrozenClock, Harness, fresh_postgres_schema, harness_on
+from tests.conftest import Harness
 from tests.log_scan import LogScan
 from tests.security.rendering import render_problems
 from tests.security.support import (
@@ -35,18 +31,6 @@ from tests.security.support import (
 )
 
 FREE_TEXT = (ArgKind.TEXT, ArgKind.WORD)
-
-
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def any_harness(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[Harness]:
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'hostile.db'}", None
-        else:
-            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
-        yield await stack.enter_async_context(harness_on(url, clock, schema))
 
 
 def free_text_commands() -> list[CommandSpec]:

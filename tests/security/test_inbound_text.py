@@ -3,19 +3,14 @@ store NUL, and a terminal obeys escape sequences. Line breaks and tabs stay."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
-import pytest_asyncio
 
 from facilitator.domain.events import ButtonPressed, CommandInvoked, MessageReceived, Origin
 from facilitator.domain.model import Platform, PlatformUser
 from facilitator.knowledge.loading import ingest_directory
-from tests.conftest import POSTGRES_URL, FrozenClock, Harness, fresh_postgres_schema, harness_on
+from tests.conftest import Harness
 
 CONTROL = "a\x00b\x07c\x1b[2Jd\x08e\x7ff\x9bg"
 
@@ -51,18 +46,6 @@ def test_line_breaks_and_tabs_stay_and_a_carriage_return_becomes_a_line_break() 
     assert (
         MessageReceived(_origin(), "one\r\ntwo\rthree\tfour\n").text == "one\ntwo\nthree\tfour\n"
     )
-
-
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def any_harness(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[Harness]:
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'text.db'}", None
-        else:
-            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
-        yield await stack.enter_async_context(harness_on(url, clock, schema))
 
 
 async def test_a_question_holding_nul_is_answered_and_stored(any_harness: Harness) -> None:

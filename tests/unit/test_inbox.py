@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import event
 
 from adapters.console.adapter import ConsoleDecoder
@@ -18,12 +15,9 @@ from facilitator.bootstrap import build_app
 from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import ParticipationKind, Platform
 from tests.conftest import (
-    POSTGRES_URL,
     FrozenClock,
     Harness,
     RecordingMessenger,
-    fresh_postgres_schema,
-    harness_on,
     make_settings,
 )
 from tests.log_scan import LogScan
@@ -208,31 +202,19 @@ async def test_events_of_a_platform_this_process_does_not_run_are_left_for_one_t
         assert await uow.inbox.counts() == {"done": 1, "pending": 1}
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def either(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[Harness]:
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}", None
-        else:
-            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
-        yield await stack.enter_async_context(harness_on(url, clock, schema))
-
-
 async def test_events_arriving_together_share_one_commit_each_answered_alone(
-    either: Harness,
+    any_harness: Harness,
 ) -> None:
     """Webhook requests under load: what arrives together is stored in one transaction (a
     group commit), and each caller learns whether its own delivery was new."""
-    inbox = either.app.inbox
+    inbox = any_harness.app.inbox
     commits = 0
 
     def count(_connection: object) -> None:
         nonlocal commits
         commits += 1
 
-    engine = either.app.storage.engine.sync_engine
+    engine = any_harness.app.storage.engine.sync_engine
     event.listen(engine, "commit", count)
     try:
         answers = await asyncio.gather(
@@ -247,16 +229,16 @@ async def test_events_arriving_together_share_one_commit_each_answered_alone(
     assert answers == [True] * 40 + [False]
     assert commits == 1
     assert await inbox.process_pending() == 40
-    async with either.app.uow_factory() as uow:
+    async with any_harness.app.uow_factory() as uow:
         assert await uow.inbox.counts() == {"done": 40}
 
 
 async def test_a_delivery_the_database_refuses_fails_only_its_own_caller(
-    either: Harness,
+    any_harness: Harness,
 ) -> None:
     """A lone surrogate cannot be encoded for the database: that caller gets the error (its
     webhook answers 503, the platform retries), and those stored with it are not held up."""
-    inbox = either.app.inbox
+    inbox = any_harness.app.inbox
     bad = line(9, "broken \ud800 text")
     answers = await asyncio.gather(
         *(inbox.accept(Platform.CONSOLE, f"d{n}", line(n, f"hi {n}"), "demo") for n in range(5)),
@@ -268,8 +250,8 @@ async def test_a_delivery_the_database_refuses_fails_only_its_own_caller(
     assert await inbox.process_pending() == 5
 
 
-async def test_a_caller_that_stops_waiting_does_not_stop_the_others(either: Harness) -> None:
-    inbox = either.app.inbox
+async def test_a_caller_that_stops_waiting_does_not_stop_the_others(any_harness: Harness) -> None:
+    inbox = any_harness.app.inbox
     first = asyncio.create_task(inbox.accept(Platform.CONSOLE, "d1", line(1, "one"), "demo"))
     gone = asyncio.create_task(inbox.accept(Platform.CONSOLE, "d2", line(2, "two"), "demo"))
     await asyncio.sleep(0)  # both waiting for the writer
