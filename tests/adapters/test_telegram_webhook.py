@@ -139,16 +139,20 @@ async def test_a_button_press_is_answered_after_it_is_stored(tg: TelegramHarness
     assert tg.api.calls_to("answerCallbackQuery")[0].params == {"callback_query_id": "q-77"}
 
 
-async def test_when_the_database_is_unavailable_telegram_gets_503_and_will_retry(
-    tg: TelegramHarness, log_scan: LogScan
-) -> None:
+async def post_while_storing_fails(tg: TelegramHarness, error: Exception) -> httpx.Response:
     async def broken(raw: str, envelope: Envelope) -> bool:
-        raise StorageUnavailable("ConnectionRefusedError")
+        raise error
 
     tg.adapter.store = broken  # type: ignore[method-assign]
     asgi = Starlette(routes=list(tg.adapter.routes()))
     async with served(asgi) as base, httpx.AsyncClient() as client:
-        reply = await post_update(client, base + "/telegram/webhook", json.dumps(UPDATE))
+        return await post_update(client, base + "/telegram/webhook", json.dumps(UPDATE))
+
+
+async def test_when_the_database_is_unavailable_telegram_gets_503_and_will_retry(
+    tg: TelegramHarness, log_scan: LogScan
+) -> None:
+    reply = await post_while_storing_fails(tg, StorageUnavailable("ConnectionRefusedError"))
 
     assert reply.status_code == 503
     [line] = [s for s in log_scan.seen if s.logger == "adapters.telegram.webhook"]
@@ -160,13 +164,7 @@ async def test_when_the_database_is_unavailable_telegram_gets_503_and_will_retry
 async def test_when_storing_fails_otherwise_telegram_gets_a_500_and_will_retry(
     tg: TelegramHarness,
 ) -> None:
-    async def broken(raw: str, envelope: Envelope) -> bool:
-        raise RuntimeError("a fault of ours, not an outage")
-
-    tg.adapter.store = broken  # type: ignore[method-assign]
-    asgi = Starlette(routes=list(tg.adapter.routes()))
-    async with served(asgi) as base, httpx.AsyncClient() as client:
-        reply = await post_update(client, base + "/telegram/webhook", json.dumps(UPDATE))
+    reply = await post_while_storing_fails(tg, RuntimeError("a fault of ours, not an outage"))
 
     assert reply.status_code == 500
 

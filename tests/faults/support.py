@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.telegram.webhook import SECRET_HEADER
 from facilitator.storage.engine import create_engine
-from tests.adapters.fakes.telegram_api import FakeTelegramAPI, supergroup_chat, text_update, user
+from tests.adapters.fakes.telegram_api import (
+    FakeTelegramAPI,
+    private_chat,
+    supergroup_chat,
+    text_update,
+    user,
+)
 from tests.adapters.telegram_support import WEBHOOK_SECRET, process_env, update_json, wait_until
 from tests.conftest import REPO_ROOT
 
@@ -54,6 +60,25 @@ def group_messages(
         )
         updates.append(update)
     return updates
+
+
+def with_commands(updates: list[dict[str, Any]], every: int, asker_base: int) -> dict[int, int]:
+    """Replace every `every`-th update (from the first) by a member's private `/help`, which
+    gets a reply; returns, by update id, the private chat each reply goes to."""
+    commands: dict[int, int] = {}
+    for n in range(0, len(updates), every):
+        update_id = updates[n]["update_id"]
+        asker = user(asker_base + n, f"Asker {n}")
+        updates[n] = text_update(
+            "/help",
+            from_user=asker,
+            chat=private_chat(asker),
+            message_id=update_id,
+            date=updates[n]["message"]["date"],
+            update_id=update_id,
+        )
+        commands[update_id] = asker["id"]
+    return commands
 
 
 def ledger_event_id(update: dict[str, Any]) -> str:

@@ -24,12 +24,11 @@ from facilitator.domain.outbox import OutboxEntry
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.storage import migrate
 from facilitator.storage.database import Storage
-from tests.adapters.fakes.telegram_api import FakeTelegramAPI, private_chat, text_update, user
+from tests.adapters.fakes.telegram_api import FakeTelegramAPI
 from tests.adapters.telegram_support import free_port, process_env, query, wait_until
 from tests.conftest import REPO_ROOT
 from tests.fake_credentials import secrets_in
 from tests.faults.support import (
-    FIRST_DATE,
     Deliveries,
     bot_env,
     deliver_steadily,
@@ -38,6 +37,7 @@ from tests.faults.support import (
     running,
     start_bot,
     webhook_session,
+    with_commands,
 )
 
 UPDATES = 1_000
@@ -53,20 +53,7 @@ DEMO_SCRIPT = "\n".join(
 
 def updates_and_commands() -> tuple[list[dict[str, Any]], dict[int, int]]:
     updates = group_messages(UPDATES, first_update_id=1, groups=8)
-    commands: dict[int, int] = {}
-    for n in range(0, UPDATES, COMMAND_EVERY):
-        update_id = updates[n]["update_id"]
-        asker = user(8_500_000 + n, f"Asker {n}")
-        updates[n] = text_update(
-            "/help",
-            from_user=asker,
-            chat=private_chat(asker),
-            message_id=update_id,
-            date=FIRST_DATE,
-            update_id=update_id,
-        )
-        commands[update_id] = asker["id"]
-    return updates, commands
+    return updates, with_commands(updates, COMMAND_EVERY, asker_base=8_500_000)
 
 
 async def queue_outbox(url: str) -> None:

@@ -19,11 +19,10 @@ from typing import Any
 
 import httpx
 
-from tests.adapters.fakes.telegram_api import FakeTelegramAPI, private_chat, text_update, user
+from tests.adapters.fakes.telegram_api import FakeTelegramAPI
 from tests.adapters.telegram_support import free_port, wait_until
 from tests.conftest import POSTGRES_URL
 from tests.faults.support import (
-    FIRST_DATE,
     Deliveries,
     Reader,
     bot_env,
@@ -33,6 +32,7 @@ from tests.faults.support import (
     running,
     start_bot,
     webhook_session,
+    with_commands,
 )
 
 UPDATES = 10_000
@@ -44,20 +44,7 @@ log = logging.getLogger(__name__)
 def burst() -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The updates, and for each command update the private chat its reply goes to."""
     updates = group_messages(UPDATES, first_update_id=1)
-    commands: dict[int, int] = {}
-    for n in range(0, UPDATES, COMMAND_EVERY):
-        update_id = updates[n]["update_id"]
-        asker = user(8_000_000 + n, f"Asker {n}")
-        updates[n] = text_update(
-            "/help",
-            from_user=asker,
-            chat=private_chat(asker),
-            message_id=update_id,
-            date=FIRST_DATE + n // 50,
-            update_id=update_id,
-        )
-        commands[update_id] = asker["id"]
-    return updates, commands
+    return updates, with_commands(updates, COMMAND_EVERY, asker_base=8_000_000)
 
 
 async def test_worker_killed_mid_burst_records_every_update_exactly_once(
