@@ -26,7 +26,7 @@ import Stemmer  # noqa: E402
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
 from bench.benchmarks_doc import machine, write_section  # noqa: E402
-from facilitator.knowledge.evaluation import (  # noqa: E402
+from facilitator.features.knowledge.evaluation import (  # noqa: E402
     EvalResult,
     Query,
     evaluate,
@@ -35,7 +35,7 @@ from facilitator.knowledge.evaluation import (  # noqa: E402
     load_faq_bank,
     load_queries,
 )
-from facilitator.knowledge.search import Document, SearchConfig, SearchIndex  # noqa: E402
+from facilitator.features.knowledge.search import Document, SearchConfig, SearchIndex  # noqa: E402
 
 BANKS = ("stackfaq-en", "aia-bde-pt")
 SNOWBALL = {"en": "english", "pt": "portuguese", "es": "spanish"}
@@ -405,11 +405,11 @@ def report(
         "- Dev sets: `faq-eval` (stackfaq-en, aia-bde-pt), whole bank searched, FAQs with the "
         "same normalised question count as one (aia-bde-pt ids 0094/0102, 0235/0264, 0341/0378, "
         "0509/0741).",
-        "- Ours (`facilitator/knowledge/search.py`): BM25 on Snowball stems of accent-folded "
-        "words, separately for question + alternates (+ tags) and for the answer, with unknown "
-        "query words mapped to close index words; the best candidates are reranked with "
-        "character n-gram BM25 on the questions, a cosine in a latent semantic space (LSA) of "
-        "the bank, and rapidfuzz token-set similarity. Baseline A uses rapidfuzz's "
+        "- Ours (`facilitator/features/knowledge/search.py`): BM25 on Snowball stems of "
+        "accent-folded words, separately for question + alternates (+ tags) and for the answer, "
+        "with unknown query words mapped to close index words; the best candidates are reranked "
+        "with character n-gram BM25 on the questions, a cosine in a latent semantic space (LSA) "
+        "of the bank, and rapidfuzz token-set similarity. Baseline A uses rapidfuzz's "
         "`default_process`; baseline B the bank language's Snowball stemmer and stopwords.",
         "",
         "### Quality",

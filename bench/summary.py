@@ -36,10 +36,10 @@ from facilitator.bootstrap import build_app  # noqa: E402
 from facilitator.domain.events import CommandInvoked, Origin  # noqa: E402
 from facilitator.domain.model import ParticipationKind as K  # noqa: E402
 from facilitator.domain.model import Platform, PlatformUser  # noqa: E402
-from facilitator.domain.participation import ScoreState  # noqa: E402
-from facilitator.participation.rollup import config_key, roll_forward  # noqa: E402
-from facilitator.participation.service import Participation  # noqa: E402
-from facilitator.participation.summary import IsoWeek, weekly_summary  # noqa: E402
+from facilitator.features.participation.domain import ScoreState  # noqa: E402
+from facilitator.features.participation.rollup import config_key, roll_forward  # noqa: E402
+from facilitator.features.participation.service import Participation  # noqa: E402
+from facilitator.features.participation.summary import IsoWeek, weekly_summary  # noqa: E402
 from facilitator.settings import Settings  # noqa: E402
 from facilitator.storage.engine import create_engine  # noqa: E402
 from facilitator.storage.models import (  # noqa: E402

@@ -8,40 +8,38 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from facilitator.commands import (
-    basic,
-    community,
-    facilitation,
-    home,
-    knowledge,
-    participation,
-    polls,
-    privacy,
-    webinars,
-)
-from facilitator.commands import outbox as outbox_commands
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.core import CoreSettings, Facilitator, Reply, Services
 from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.errors import DeliveryError, RetryLater
 from facilitator.domain.model import Platform
+from facilitator.features.community import basics as basic
+from facilitator.features.community import commands as community
+from facilitator.features.home import commands as home
+from facilitator.features.knowledge import commands as knowledge
+from facilitator.features.knowledge.auto_answer import AutoAnswer
+from facilitator.features.knowledge.service import KnowledgeBase
+from facilitator.features.nudges.service import Nudges
+from facilitator.features.outbox import commands as outbox_commands
+from facilitator.features.participation import commands as participation
+from facilitator.features.participation.config import load_config
+from facilitator.features.participation.retention import Retention
+from facilitator.features.participation.rollup import ScoreRollup
+from facilitator.features.participation.service import Participation
+from facilitator.features.participation.weekly import WeeklyDigest
+from facilitator.features.polls import commands as polls
+from facilitator.features.polls.service import Polls
+from facilitator.features.privacy import commands as privacy
+from facilitator.features.profiles import commands as facilitation
+from facilitator.features.webinars import commands as webinars
+from facilitator.features.webinars.service import Webinars
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
-from facilitator.knowledge.auto_answer import AutoAnswer
-from facilitator.knowledge.service import KnowledgeBase
-from facilitator.nudges.service import Nudges
-from facilitator.participation.config import load_config
-from facilitator.participation.retention import Retention
-from facilitator.participation.rollup import ScoreRollup
-from facilitator.participation.service import Participation
-from facilitator.participation.weekly import WeeklyDigest
-from facilitator.polls.service import Polls
 from facilitator.ports import Clock, Decoder, Messenger, Metrics, NoMetrics, UnitOfWorkFactory
 from facilitator.roles import RoleService
 from facilitator.scheduling import CronSource, IntervalJob
 from facilitator.settings import Settings
 from facilitator.storage.database import Storage
-from facilitator.webinars.service import Webinars
 
 if TYPE_CHECKING:
     from facilitator.runtime import PlatformAdapter

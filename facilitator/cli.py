@@ -18,14 +18,14 @@ import typer
 from adapters.slack.cli import slack_app
 from adapters.telegram.cli import telegram_app
 from facilitator.domain.model import Platform, Role
+from facilitator.features.participation.report_cli import report, seed_activity
 from facilitator.observability import configure_logging
-from facilitator.report_cli import report, seed_activity
 from facilitator.roles import parse_identity
 from facilitator.settings import Settings
 
 if TYPE_CHECKING:
     from facilitator.bootstrap import App
-    from facilitator.knowledge.loading import IngestReport
+    from facilitator.features.knowledge.loading import IngestReport
 
 T = TypeVar("T")
 
@@ -451,7 +451,7 @@ def kb_ingest(
 
     Items are matched by their id, so loading again updates them. A malformed file is
     reported with its path and line and nothing of it is written."""
-    from facilitator.knowledge.loading import UnknownCommunity, ingest_directory
+    from facilitator.features.knowledge.loading import UnknownCommunity, ingest_directory
 
     async def go(application: App) -> IngestReport:
         return await ingest_directory(
@@ -478,7 +478,7 @@ def kb_export(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Write the repository as YAML that `kb ingest` reads back."""
-    from facilitator.knowledge.loading import UnknownCommunity, export_scope
+    from facilitator.features.knowledge.loading import UnknownCommunity, export_scope
 
     async def go(application: App) -> str:
         return await export_scope(application.uow_factory, community)
@@ -501,7 +501,7 @@ def kb_search(
     limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
 ) -> None:
     """Show the best matches for a query, with their confidence."""
-    from facilitator.knowledge.service import KnowledgeBase
+    from facilitator.features.knowledge.service import KnowledgeBase
 
     async def go(application: App) -> list[tuple[str, float, str, str]]:
         base = application.services.features["knowledge"]
@@ -534,13 +534,13 @@ def kb_eval(
 ) -> None:
     """Measure lookup quality on an FAQ bank: one JSON line with p@1, mrr@10, r@5 and
     ms_per_query, searching the whole bank."""
-    from facilitator.knowledge.evaluation import (
+    from facilitator.features.knowledge.evaluation import (
         evaluate,
         find_equivalent_ids,
         load_faq_bank,
         load_queries,
     )
-    from facilitator.knowledge.search import SearchIndex
+    from facilitator.features.knowledge.search import SearchIndex
 
     docs = load_faq_bank(faqs)
     index = SearchIndex()

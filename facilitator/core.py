@@ -48,10 +48,10 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
+from facilitator.features.knowledge.text import guess_language
+from facilitator.features.participation.signals import is_thanks
 from facilitator.i18n import Catalogue, resolve_locale
-from facilitator.knowledge.text import guess_language
 from facilitator.markup import Button, Destination, Form, OutboundMessage, RichText
-from facilitator.participation.signals import is_thanks
 from facilitator.ports import Clock, Metrics, NoMetrics, UnitOfWork
 from facilitator.questions import is_question
 

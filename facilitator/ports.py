@@ -9,8 +9,6 @@ from types import TracebackType
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 from facilitator.domain.events import InboundEvent
-from facilitator.domain.facilitation import Activity, MemberProfile, NudgeKind
-from facilitator.domain.knowledge import ItemStatus, KnowledgeGap, KnowledgeItem
 from facilitator.domain.model import (
     Community,
     LedgerEntry,
@@ -24,9 +22,16 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
-from facilitator.domain.participation import DailyCount, MemberFacts, MessageAuthor, ScoreState
-from facilitator.domain.polls import Poll, PollDraft
-from facilitator.domain.webinars import Attendee, Rsvp, Webinar, WebinarDraft
+from facilitator.features.knowledge.domain import ItemStatus, KnowledgeGap, KnowledgeItem
+from facilitator.features.participation.domain import (
+    DailyCount,
+    MemberFacts,
+    MessageAuthor,
+    ScoreState,
+)
+from facilitator.features.polls.domain import Poll, PollDraft
+from facilitator.features.profiles.domain import Activity, MemberProfile, NudgeKind
+from facilitator.features.webinars.domain import Attendee, Rsvp, Webinar, WebinarDraft
 from facilitator.markup import Destination, OutboundMessage
 
 
@@ -379,7 +384,7 @@ class OutboxRepository(Protocol):
 
 
 class ParticipationRepository(Protocol):
-    """Queries over the participation ledger (facilitator/participation), and privacy."""
+    """Queries over the participation ledger (facilitator/features/participation), and privacy."""
 
     async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None: ...
     async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:

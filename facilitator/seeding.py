@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from facilitator.domain.model import Platform, PlatformUser, Role
-from facilitator.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.loading import ingest_directory
 from facilitator.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     admins: str = ""
     platform_admins_are_moderators: bool = True
     # Participation scoring (weights, caps, half-life, levels, badges, summary schedule) as
-    # TOML; unset: the defaults of facilitator/participation/config.py.
+    # TOML; unset: the defaults of facilitator/features/participation/config.py.
     participation_config: Path | None = None
     # How long participation events are kept, and message texts (open questions, unanswered
     # lookups) that a feature still needs.

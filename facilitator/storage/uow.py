@@ -8,6 +8,11 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitator.domain.errors import StorageUnavailable
+from facilitator.features.knowledge.storage import SqlKnowledgeRepository
+from facilitator.features.participation.storage import SqlParticipationRepository
+from facilitator.features.polls.storage import SqlPollRepository
+from facilitator.features.profiles.storage import SqlNudgeRepository, SqlProfileRepository
+from facilitator.features.webinars.storage import SqlWebinarRepository
 from facilitator.ports import (
     CommunityRepository,
     GrantRepository,
@@ -24,12 +29,8 @@ from facilitator.ports import (
     QuestionRepository,
     WebinarRepository,
 )
-from facilitator.storage.facilitation_repository import SqlNudgeRepository, SqlProfileRepository
-from facilitator.storage.knowledge_repository import SqlKnowledgeRepository
 from facilitator.storage.outage import cause_name, unavailable
 from facilitator.storage.outbox_repository import SqlOutboxRepository
-from facilitator.storage.participation_repository import SqlParticipationRepository
-from facilitator.storage.polls_repository import SqlPollRepository
 from facilitator.storage.queued import discard_all, write_all
 from facilitator.storage.repositories import (
     SqlCommunityRepository,
@@ -40,7 +41,6 @@ from facilitator.storage.repositories import (
     SqlMemberRepository,
     SqlQuestionRepository,
 )
-from facilitator.storage.webinars_repository import SqlWebinarRepository
 
 
 class SqlUnitOfWork:

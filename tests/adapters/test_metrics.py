@@ -13,9 +13,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from facilitator.domain.knowledge import ItemType, KnowledgeItem
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry
+from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.metrics import PrometheusMetrics
 from facilitator.runtime import create_asgi_app

@@ -12,8 +12,8 @@ import pytest_asyncio
 
 from facilitator.core import CommandContext
 from facilitator.domain.model import ParticipationKind, Platform
-from facilitator.knowledge.loading import ingest_directory
-from facilitator.knowledge.service import KnowledgeBase
+from facilitator.features.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.service import KnowledgeBase
 from tests.adapters.fakes.slack_api import FakeSlackAPI, dm_channel_id
 from tests.adapters.slack_support import CHANNEL, SlackHarness, slack_harness, texts
 from tests.conftest import REPO_ROOT, FrozenClock

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest_asyncio
 
-from facilitator.domain.knowledge import ItemType
 from facilitator.domain.model import Platform
+from facilitator.features.knowledge.domain import ItemType
 from tests.adapters.fakes.slack_api import FakeSlackAPI, RecordedCall, dm_channel_id
 from tests.adapters.slack_support import CHANNEL, SlackHarness, slack_harness, slack_payload, texts
 from tests.conftest import FrozenClock

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from facilitator.domain.events import ButtonPressed, CommandInvoked, MessageReceived, Origin
 from facilitator.domain.model import Platform, PlatformUser
-from facilitator.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.loading import ingest_directory
 from tests.conftest import Harness
 
 CONTROL = "a\x00b\x07c\x1b[2Jd\x08e\x7ff\x9bg"

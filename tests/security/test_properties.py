@@ -30,12 +30,12 @@ from facilitator.commands.spec import (
 from facilitator.domain.events import ButtonPressed, MessageReceived, Origin
 from facilitator.domain.model import Platform, PlatformUser, Role
 from facilitator.domain.text import printable
+from facilitator.features.nudges.config import NudgeConfig
+from facilitator.features.participation.summary import IsoWeek
+from facilitator.features.polls.parsing import parse_poll
+from facilitator.features.webinars.parsing import parse_webinar
 from facilitator.i18n import SUPPORTED_LOCALES, Catalogue, placeholders
 from facilitator.markup import Block, Button, OutboundMessage, RichText, Span, Style, from_markdown
-from facilitator.nudges.config import NudgeConfig
-from facilitator.participation.summary import IsoWeek
-from facilitator.polls.parsing import parse_poll
-from facilitator.webinars.parsing import parse_webinar
 from tests.conftest import REPO_ROOT, FrozenClock, Harness, harness_on
 from tests.security.rendering import console_problems, slack_problems, telegram_problems
 from tests.security.support import every_command

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from facilitator.domain.facilitation import MemberProfile, NudgeKind
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
 from facilitator.domain.outbox import OutboxEntry
-from facilitator.domain.polls import PollDraft
-from facilitator.domain.webinars import Rsvp, WebinarDraft
+from facilitator.features.polls.domain import PollDraft
+from facilitator.features.profiles.domain import MemberProfile, NudgeKind
+from facilitator.features.webinars.domain import Rsvp, WebinarDraft
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.storage.engine import session_factory
 from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory

@@ -12,8 +12,8 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
-from facilitator.domain.participation import DailyCount
-from facilitator.storage.participation_repository import offset_segments
+from facilitator.features.participation.domain import DailyCount
+from facilitator.features.participation.storage import offset_segments
 from tests.conftest import Database
 from tests.storage.test_repository_contract import add_community, uow
 

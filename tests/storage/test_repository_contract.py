@@ -260,7 +260,7 @@ async def test_concurrent_claims_never_hand_out_the_same_event(database: Databas
 async def test_knowledge_upsert_is_keyed_and_every_change_gets_a_new_revision(
     database: Database,
 ) -> None:
-    from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeItem
+    from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
 
     community_id = await add_community(database)
     item = KnowledgeItem(
@@ -295,7 +295,7 @@ async def test_knowledge_upsert_is_keyed_and_every_change_gets_a_new_revision(
 
 
 async def test_knowledge_gaps_and_items_due_for_review(database: Database) -> None:
-    from facilitator.domain.knowledge import ItemType, KnowledgeGap, KnowledgeItem
+    from facilitator.features.knowledge.domain import ItemType, KnowledgeGap, KnowledgeItem
 
     community_id = await add_community(database)
     async with uow(database) as u:

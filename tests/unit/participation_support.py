@@ -11,7 +11,7 @@ import yaml
 from facilitator.bootstrap import App, build_app
 from facilitator.domain.events import CommandInvoked, Origin
 from facilitator.domain.model import Community, Platform, PlatformUser
-from facilitator.participation.simulation import (
+from facilitator.features.participation.simulation import (
     CHAT_ID,
     ScriptClock,
     SimulatedMonth,

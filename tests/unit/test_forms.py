@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 import pytest
 
 from facilitator.bootstrap import build_registry
-from facilitator.commands import knowledge, polls, webinars
 from facilitator.commands.forms import FORM_PREFIX, FormInput
 from facilitator.commands.spec import ArgumentError, parse_args
 from facilitator.domain.events import ButtonPressed, Origin
 from facilitator.domain.model import Platform, PlatformUser, Role
+from facilitator.features.knowledge import commands as knowledge
+from facilitator.features.polls import commands as polls
+from facilitator.features.polls.parsing import parse_poll
+from facilitator.features.webinars import commands as webinars
+from facilitator.features.webinars.parsing import parse_webinar
 from facilitator.i18n import Catalogue
 from facilitator.markup import FieldKind, Form
-from facilitator.polls.parsing import parse_poll
-from facilitator.webinars.parsing import parse_webinar
 from tests.conftest import REPO_ROOT, Harness
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

@@ -3,7 +3,6 @@ their communities with the buttons to answer, and the forms their role allows.""
 
 from __future__ import annotations
 
-from facilitator.commands.home import OPEN_FORM_ACTION
 from facilitator.domain.events import (
     BotAdded,
     ButtonPressed,
@@ -12,6 +11,7 @@ from facilitator.domain.events import (
     Origin,
 )
 from facilitator.domain.model import Platform, PlatformUser
+from facilitator.features.home.commands import OPEN_FORM_ACTION
 from facilitator.markup import OutboundMessage
 from tests.conftest import Harness
 

@@ -14,11 +14,11 @@ from facilitator.domain.events import (
     ReplyTarget,
 )
 from facilitator.domain.model import Community, Platform, PlatformUser, Role
+from facilitator.features.nudges.config import NudgeConfig
+from facilitator.features.nudges.quiet import after_quiet_hours
+from facilitator.features.nudges.service import Nudges
 from facilitator.localtime import local
 from facilitator.markup import Destination, OutboundMessage, Style
-from facilitator.nudges.config import NudgeConfig
-from facilitator.nudges.quiet import after_quiet_hours
-from facilitator.nudges.service import Nudges
 from facilitator.scheduling import fire_times
 from tests.conftest import Harness
 

@@ -23,11 +23,11 @@ from facilitator.domain.events import (
 )
 from facilitator.domain.model import Community, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxRecord, OutboxStatus
+from facilitator.features.nudges.config import NudgeConfig
+from facilitator.features.nudges.quiet import in_window
+from facilitator.features.nudges.service import Nudges
 from facilitator.localtime import local
 from facilitator.markup import Style
-from facilitator.nudges.config import NudgeConfig
-from facilitator.nudges.quiet import in_window
-from facilitator.nudges.service import Nudges
 from facilitator.scheduling import fire_times
 from tests.conftest import Harness
 

@@ -11,10 +11,10 @@ import pytest_asyncio
 
 from facilitator.domain.events import MessageReceived, PollVoteCast, ReactionChanged
 from facilitator.domain.model import Platform, Role
-from facilitator.participation.rollup import roll_forward
-from facilitator.participation.scoring import tally
-from facilitator.participation.service import Participation, Period
-from facilitator.participation.simulation import SimulatedMonth, play, week_start
+from facilitator.features.participation.rollup import roll_forward
+from facilitator.features.participation.scoring import tally
+from facilitator.features.participation.service import Participation, Period
+from facilitator.features.participation.simulation import SimulatedMonth, play, week_start
 from tests.unit.participation_support import PlayedMonth, play_demo_month
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

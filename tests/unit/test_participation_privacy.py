@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from facilitator.domain.events import ButtonPressed, Origin
 from facilitator.domain.model import Platform, PlatformUser
-from facilitator.participation.retention import Retention
+from facilitator.features.participation.retention import Retention
 from tests.conftest import Harness
 
 

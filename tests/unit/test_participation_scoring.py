@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from facilitator.domain.participation import DailyCount
-from facilitator.participation.config import ParticipationConfig, load_config
-from facilitator.participation.scoring import (
+from facilitator.features.participation.config import ParticipationConfig, load_config
+from facilitator.features.participation.domain import DailyCount
+from facilitator.features.participation.scoring import (
     badges_for,
     level_for,
     next_level,

@@ -12,11 +12,11 @@ import pytest
 import pytest_asyncio
 
 from facilitator.domain.model import Platform, Role
+from facilitator.features.participation.report import Format, render, to_html, to_markdown
+from facilitator.features.participation.service import Participation
+from facilitator.features.participation.summary import IsoWeek, WeeklySummary, weekly_summary
+from facilitator.features.participation.weekly import WeeklyDigest
 from facilitator.markup import Block, RichText, Span, Style
-from facilitator.participation.report import Format, render, to_html, to_markdown
-from facilitator.participation.service import Participation
-from facilitator.participation.summary import IsoWeek, WeeklySummary, weekly_summary
-from facilitator.participation.weekly import WeeklyDigest
 from tests.unit.participation_support import PlayedMonth, play_demo_month
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

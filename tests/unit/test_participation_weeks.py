@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from facilitator.participation.config import ParticipationConfig
-from facilitator.participation.summary import IsoWeek
-from facilitator.participation.weekly import due_week
+from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.summary import IsoWeek
+from facilitator.features.participation.weekly import due_week
 
 W47 = IsoWeek(2026, 47)
 

@@ -10,8 +10,8 @@ import pytest
 from facilitator.commands.spec import ArgumentError
 from facilitator.domain.events import ButtonPressed, CommandInvoked, Origin, PollVoteCast
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
+from facilitator.features.polls.parsing import parse_poll
 from facilitator.markup import Destination, OutboundMessage, Style
-from facilitator.polls.parsing import parse_poll
 from tests.conftest import Harness
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pytest
 
 from facilitator.domain.events import MessageReceived, Origin, ReplyTarget
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
-from facilitator.knowledge.auto_answer import AutoAnswer
-from facilitator.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.auto_answer import AutoAnswer
+from facilitator.features.knowledge.loading import ingest_directory
 from facilitator.questions import is_question
 from tests.conftest import REPO_ROOT, Harness
 

@@ -10,10 +10,10 @@ from icalendar import Calendar
 
 from facilitator.commands.spec import ArgumentError
 from facilitator.domain.events import ButtonPressed, Origin
-from facilitator.domain.knowledge import ItemType
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
+from facilitator.features.knowledge.domain import ItemType
+from facilitator.features.webinars.parsing import parse_webinar
 from facilitator.markup import OutboundMessage
-from facilitator.webinars.parsing import parse_webinar
 from tests.conftest import Harness
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

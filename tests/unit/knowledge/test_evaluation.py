@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facilitator.knowledge.evaluation import (
+from facilitator.features.knowledge.evaluation import (
     Query,
     evaluate,
     find_equivalent_ids,
     load_faq_bank,
     load_queries,
 )
-from facilitator.knowledge.search import Document, SearchIndex
+from facilitator.features.knowledge.search import Document, SearchIndex
 
 
 def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:

@@ -8,8 +8,8 @@ from textwrap import dedent
 
 import pytest
 
-from facilitator.domain.knowledge import ItemStatus, ItemType, KnowledgeItem
-from facilitator.knowledge.ingest import (
+from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
+from facilitator.features.knowledge.ingest import (
     IngestError,
     IngestFormatError,
     export_items,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from facilitator.domain.events import CommandInvoked, MessageReceived, Origin, ReplyTarget
-from facilitator.domain.knowledge import ItemType, KnowledgeItem
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
-from facilitator.knowledge.loading import ingest_directory
-from facilitator.knowledge.service import KnowledgeBase
+from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
+from facilitator.features.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.service import KnowledgeBase
 from tests.conftest import REPO_ROOT, Harness
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator.knowledge.search import (
+from facilitator.features.knowledge.search import (
     ANSWER_THRESHOLD,
     SUGGEST_THRESHOLD,
     Document,

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from facilitator.domain.knowledge import ItemType, KnowledgeItem
-from facilitator.knowledge.ingest import (
+from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
+from facilitator.features.knowledge.ingest import (
     LANGUAGES,
     IngestResult,
     export_items,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator.knowledge import text
+from facilitator.features.knowledge import text
 
 
 def test_fold_removes_case_and_accents() -> None:

@@ -1,0 +1,1 @@
+"""The features: one folder each, declared once and listed in `bootstrap.FEATURES`."""

@@ -1,0 +1,573 @@
+"""Knowledge commands: lookups, contributions, moderation of proposals, gaps and reviews."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+
+from rapidfuzz import fuzz
+
+from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
+from facilitator.commands.spec import (
+    Arg,
+    ArgKind,
+    ArgumentError,
+    CommandSpec,
+    ParsedArgs,
+    convert,
+    parse_id,
+    sub,
+)
+from facilitator.core import CommandContext, Services
+from facilitator.domain.events import MessageReceived
+from facilitator.domain.model import LedgerEntry, ParticipationKind, Role
+from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.features.knowledge.render import clip as _clip
+from facilitator.features.knowledge.render import render_item
+from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcome
+from facilitator.features.knowledge.text import fold, guess_language
+from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
+from facilitator.ports import LookupOutcome
+
+log = logging.getLogger(__name__)
+
+SHOW_ACTION = "kb_show"
+MAX_QUERY = 1000
+GAP_WINDOW_DAYS = 30
+GAPS_SHOWN = 10
+LESSON_TYPES = tuple(t.value for t in ItemType if t is not ItemType.FAQ)
+_MENTION = re.compile(r"^(?:\s*(?:<@[A-Z0-9]+>|@\w{2,64})[,:]?)+\s*")
+# How a member's lookup is counted (`Metrics.lookup`).
+MEASURED: dict[Outcome, LookupOutcome] = {
+    Outcome.ANSWER: "answered",
+    Outcome.SUGGEST: "choices",
+    Outcome.UNKNOWN: "gap",
+}
+
+
+def knowledge(ctx: CommandContext) -> KnowledgeBase:
+    base = ctx.services.features["knowledge"]
+    assert isinstance(base, KnowledgeBase)
+    return base
+
+
+def _community_id(ctx: CommandContext) -> int | None:
+    return ctx.community.id if ctx.community else None
+
+
+async def answer(ctx: CommandContext, query: str, result: Lookup) -> None:
+    """Reply to a lookup: the answer, choices, or an honest "I don't know" (recorded)."""
+    if result.outcome is Outcome.ANSWER and result.best is not None:
+        ctx.reply(OutboundMessage(render_item(ctx, result.best, result.see_also)))
+        return
+    if result.outcome is Outcome.SUGGEST:
+        buttons = tuple(
+            (Button(_clip(item.title, 60), SHOW_ACTION, str(item.id)),)
+            for item in result.suggestions
+        )
+        ctx.say("kb.suggest", buttons=buttons)
+        return
+    if ctx.community is not None:
+        await ctx.uow.knowledge.add_gap(
+            KnowledgeGap(
+                community_id=ctx.community.id,
+                query=_clip(query, 500),
+                lang=guess_language(query, default=ctx.locale),
+                created_at=ctx.services.clock.now(),
+                person_id=ctx.member.person_id,
+            )
+        )
+    log.info("lookup not answered", extra={"confidence": round(result.confidence, 3)})
+    ctx.say("kb.unknown")
+
+
+async def lookup_and_answer(
+    ctx: CommandContext,
+    query: str,
+    *,
+    types: tuple[str, ...] | None = None,
+    theme: str | None = None,
+) -> None:
+    query = _clip(query.strip(), MAX_QUERY)
+    base = knowledge(ctx)
+    await base.sync(ctx.uow)
+    # The query's own language decides its stemming: a member who reads English may still
+    # ask in Spanish.
+    lang = guess_language(query, default=ctx.locale)
+    started = time.perf_counter()
+    result = base.lookup(_community_id(ctx), query, lang=lang, types=types, theme=theme)
+    ctx.services.metrics.lookup(MEASURED[result.outcome], time.perf_counter() - started)
+    await answer(ctx, query, result)
+
+
+async def faq(ctx: CommandContext, args: ParsedArgs) -> None:
+    await lookup_and_answer(ctx, args.text("question") or "", types=(ItemType.FAQ.value,))
+
+
+def _split_filters(text: str) -> tuple[str, str | None, str | None]:
+    """`topic words #theme type` -> (topic, theme, type)."""
+    words, theme, kind = [], None, None
+    for word in text.split():
+        if word.startswith("#") and len(word) > 1:
+            theme = word[1:].lower()
+        elif word.lower() in LESSON_TYPES and kind is None:
+            kind = word.lower()
+        else:
+            words.append(word)
+    return " ".join(words), theme, kind
+
+
+async def lesson(ctx: CommandContext, args: ParsedArgs) -> None:
+    topic, theme, kind = _split_filters(args.text("topic") or "")
+    if not topic and theme:
+        topic = theme.replace("-", " ")
+    if not topic:
+        ctx.say("errors.missing_argument", arg=ctx.t("core.args.topic"), private=True)
+        return
+    types = (kind,) if kind else LESSON_TYPES
+    await lookup_and_answer(ctx, topic, types=types, theme=theme)
+
+
+async def show(ctx: CommandContext, value: str) -> None:
+    base = knowledge(ctx)
+    await base.sync(ctx.uow)
+    item_id = parse_id(value)
+    item = base.item(item_id) if item_id is not None else None
+    if item is None or item.community_id not in (None, _community_id(ctx)):
+        ctx.say("errors.stale_button", private=True)
+        return
+    ctx.reply(OutboundMessage(render_item(ctx, item)))
+
+
+async def answer_addressed_question(ctx: CommandContext, event: MessageReceived) -> None:
+    """A plain question to the bot (mention, reply to the bot, or a direct message)."""
+    addressed = (
+        event.mentions_bot
+        or ctx.origin.is_direct
+        or (event.reply_to is not None and event.reply_to.is_bot)
+    )
+    if not addressed:
+        return
+    query = _MENTION.sub("", event.text).strip()
+    if query:
+        await lookup_and_answer(ctx, query)
+
+
+async def _credit(
+    ctx: CommandContext,
+    kind: ParticipationKind,
+    ref: str,
+    person_id: int | None = None,
+    identity_id: int | None = None,
+) -> None:
+    if ctx.community is None:
+        return
+    await ctx.uow.ledger.record(
+        LedgerEntry(
+            community_id=ctx.community.id,
+            person_id=person_id or ctx.member.person_id,
+            identity_id=identity_id or ctx.member.identity_id,
+            kind=kind,
+            occurred_at=ctx.origin.occurred_at,
+            source_event_id=ctx.origin.event_id,
+            ref=ref,
+        )
+    )
+
+
+async def _own_item(ctx: CommandContext, item_id: int | None) -> KnowledgeItem | None:
+    """The item, if it belongs to this community (or the shared library, for admins)."""
+    item = await ctx.uow.knowledge.get(item_id) if item_id is not None else None
+    if item is None or item.status is ItemStatus.REMOVED:
+        ctx.say("kb.not_found", id=item_id, private=True)
+        return None
+    in_scope = item.community_id == _community_id(ctx) and item.community_id is not None
+    if not in_scope and not (item.community_id is None and ctx.role >= Role.ADMIN):
+        log.warning("knowledge item outside the community", extra={"item": item.id})
+        ctx.say("kb.not_found", id=item_id, private=True)
+        return None
+    return item
+
+
+async def faq_add(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    question = (args.text("question") or "").strip()
+    body = (args.text("answer") or "").strip()
+    theme = ""
+    alternates: list[str] = []
+    for extra in args.words("extras"):
+        if extra.startswith("#") and len(extra) > 1:
+            theme = extra[1:].lower()[:64]
+        elif extra.strip():
+            alternates.append(extra.strip())
+    now = ctx.services.clock.now()
+    item = await ctx.uow.knowledge.upsert(
+        KnowledgeItem(
+            key=f"faq:{uuid.uuid4().hex[:12]}",
+            type=ItemType.FAQ,
+            title=question,
+            body=body,
+            lang=guess_language(f"{question} {body}", default=ctx.locale),
+            theme=theme,
+            alternates=tuple(alternates[:10]),
+            owner=ctx.member.display_name,
+        ),
+        ctx.community.id,
+        now,
+        created_by=ctx.member.identity_id,
+    )
+    await _credit(ctx, ParticipationKind.KNOWLEDGE_CONTRIBUTED, f"faq:{item.id}")
+    log.info("faq added", extra={"item": item.id, "community": ctx.community.key})
+    ctx.say("kb.added", id=item.id, title=_clip(question, 200))
+
+
+FAQ_ADD_ARGS = (
+    Arg("question", max_length=300),
+    Arg("answer", max_length=3000),
+    Arg("extras", required=False, repeat=True, max_length=300),
+)
+MAX_ALTERNATES = 10
+
+
+def faq_from_form(form: FormInput) -> ParsedArgs:
+    """The FAQ form's fields -> `/faq add`'s arguments, checked by the same declarations."""
+    question_arg, answer_arg, extras_arg = FAQ_ADD_ARGS
+    values: dict[str, object] = {}
+    for arg in (question_arg, answer_arg):
+        text = form.text(arg.name)
+        if not text:
+            raise ArgumentError("errors.missing_argument", arg=arg.name)
+        values[arg.name] = convert(arg, text)
+    # An alternate phrasing is never a theme, even if someone starts it with "#".
+    extras = [line.lstrip("#").strip() for line in form.lines("alternates")]
+    extras = [e for e in extras if e][:MAX_ALTERNATES]
+    theme = form.text("theme").lstrip("#").strip()
+    if theme:
+        extras.append("#" + theme)
+    values[extras_arg.name] = [convert(extras_arg, e) for e in extras]
+    return ParsedArgs(values)
+
+
+FAQ_FORM = FormSpec(
+    title_key="forms.faq.title",
+    submit_key="forms.faq.submit",
+    fields=(
+        FieldSpec("question", "forms.faq.question", max_length=300),
+        FieldSpec("answer", "forms.faq.answer", FieldKind.LONG_TEXT, max_length=3000),
+        FieldSpec("theme", "forms.faq.theme", required=False, max_length=64),
+        FieldSpec(
+            "alternates",
+            "forms.faq.alternates",
+            FieldKind.OPTIONS,
+            required=False,
+            max_length=MAX_ALTERNATES * 301,
+            hint_key="forms.faq.alternates_hint",
+        ),
+    ),
+    convert=faq_from_form,
+)
+
+EDITABLE = ("question", "answer", "theme", "alternate", "review")
+
+
+async def faq_edit(ctx: CommandContext, args: ParsedArgs) -> None:
+    item = await _own_item(ctx, args.number("id"))
+    if item is None:
+        return
+    field = args.text("field")
+    value = (args.text("value") or "").strip()
+    if field == "question":
+        item = replace(item, title=value)
+    elif field == "answer":
+        item = replace(item, body=value)
+    elif field == "theme":
+        item = replace(item, theme=value.lstrip("#").lower()[:64])
+    elif field == "alternate":
+        item = replace(item, alternates=(*item.alternates, value)[-10:])
+    else:
+        try:
+            item = replace(item, review_by=date.fromisoformat(value))
+        except ValueError:
+            ctx.say("errors.not_a_date", value=_clip(value, 40), private=True)
+            return
+    await ctx.uow.knowledge.save(item, ctx.services.clock.now())
+    await _credit(ctx, ParticipationKind.KNOWLEDGE_CONTRIBUTED, f"edit:{item.id}")
+    ctx.say("kb.edited", id=item.id, field=field)
+
+
+async def faq_remove(ctx: CommandContext, args: ParsedArgs) -> None:
+    item = await _own_item(ctx, args.number("id"))
+    if item is None:
+        return
+    await ctx.uow.knowledge.save(
+        replace(item, status=ItemStatus.REMOVED), ctx.services.clock.now()
+    )
+    log.info("knowledge item removed", extra={"item": item.id})
+    ctx.say("kb.removed", id=item.id, title=_clip(item.title, 200))
+
+
+async def doc_add(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    url = args.text("url") or ""
+    title, theme, _ = _split_filters(args.text("title") or "")
+    if not title:
+        ctx.say("errors.missing_argument", arg=ctx.t("core.args.title"), private=True)
+        return
+    item = await ctx.uow.knowledge.upsert(
+        KnowledgeItem(
+            key=f"doc:{uuid.uuid4().hex[:12]}",
+            type=ItemType.DOCUMENT,
+            title=_clip(title, 300),
+            body="",
+            lang=guess_language(title, default=ctx.locale),
+            theme=theme or "",
+            url=url,
+            owner=ctx.member.display_name,
+        ),
+        ctx.community.id,
+        ctx.services.clock.now(),
+        created_by=ctx.member.identity_id,
+    )
+    await _credit(ctx, ParticipationKind.KNOWLEDGE_CONTRIBUTED, f"doc:{item.id}")
+    ctx.say("kb.added", id=item.id, title=_clip(title, 200))
+
+
+async def share(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    url = args.text("url") or ""
+    note = (args.text("note") or "").strip()
+    title, theme, _ = _split_filters(note)
+    item = await ctx.uow.knowledge.upsert(
+        KnowledgeItem(
+            key=f"share:{uuid.uuid4().hex[:12]}",
+            type=ItemType.LINK,
+            title=_clip(title or url, 300),
+            body=note,
+            lang=guess_language(note, default=ctx.locale) if note else ctx.locale,
+            theme=theme or "",
+            url=url,
+            owner=ctx.member.display_name,
+            status=ItemStatus.PROPOSED,
+        ),
+        ctx.community.id,
+        ctx.services.clock.now(),
+        created_by=ctx.member.identity_id,
+    )
+    await _credit(ctx, ParticipationKind.RESOURCE_SHARED, f"share:{item.id}")
+    ctx.say("kb.shared", id=item.id)
+
+
+async def approve(ctx: CommandContext, args: ParsedArgs) -> None:
+    item_id = args.number("id")
+    if item_id is None:
+        await _list_proposals(ctx)
+        return
+    item = await _own_item(ctx, item_id)
+    if item is None:
+        return
+    if item.status is not ItemStatus.PROPOSED:
+        ctx.say("kb.not_pending", id=item.id, private=True)
+        return
+    await ctx.uow.knowledge.save(
+        replace(item, status=ItemStatus.PUBLISHED), ctx.services.clock.now()
+    )
+    await _credit(ctx, ParticipationKind.KNOWLEDGE_APPROVED, f"approve:{item.id}")
+    if item.created_by is not None:
+        proposer = await ctx.uow.members.person_of_identity(item.created_by)
+        if proposer is not None:
+            await _credit(
+                ctx,
+                ParticipationKind.KNOWLEDGE_CONTRIBUTED,
+                f"share:{item.id}",
+                person_id=proposer,
+                identity_id=item.created_by,
+            )
+    ctx.say("kb.approved", id=item.id, title=_clip(item.title, 200))
+
+
+async def reject(ctx: CommandContext, args: ParsedArgs) -> None:
+    item = await _own_item(ctx, args.number("id"))
+    if item is None:
+        return
+    if item.status is not ItemStatus.PROPOSED:
+        ctx.say("kb.not_pending", id=item.id, private=True)
+        return
+    await ctx.uow.knowledge.save(
+        replace(item, status=ItemStatus.REJECTED), ctx.services.clock.now()
+    )
+    ctx.say("kb.rejected", id=item.id, title=_clip(item.title, 200))
+
+
+def _item_listing(
+    ctx: CommandContext,
+    items: list[KnowledgeItem],
+    keys: tuple[str, str, str],
+    limit: int,
+    details: Callable[[KnowledgeItem], dict[str, object]],
+) -> None:
+    """A private list of items: `keys` are the prompts for none, the header and one line."""
+    empty, header, line = keys
+    if not items:
+        ctx.say(empty, private=True)
+        return
+    parts = [ctx.rich(header, count=len(items))]
+    parts.extend(
+        ctx.rich(
+            line,
+            id=item.id,
+            title=_clip(item.title, 120),
+            owner=item.owner or "?",
+            **details(item),
+        )
+        for item in items[:limit]
+    )
+    ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
+
+
+async def _list_proposals(ctx: CommandContext) -> None:
+    pending = await ctx.uow.knowledge.in_scope(_community_id(ctx), [ItemStatus.PROPOSED])
+    keys = ("kb.no_proposals", "kb.proposals", "kb.proposal_line")
+    _item_listing(ctx, pending, keys, 20, lambda item: {"url": item.url or ""})
+
+
+async def gaps(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    days = args.number("days") or GAP_WINDOW_DAYS
+    days = max(1, min(days, 365))
+    since = ctx.services.clock.now() - timedelta(days=days)
+    found = await ctx.uow.knowledge.gaps_since(ctx.community.id, since)
+    clusters = group_similar([gap.query for gap in found])
+    if not clusters:
+        ctx.say("kb.no_gaps", days=days, private=True)
+        return
+    parts = [ctx.rich("kb.gaps_header", days=days, count=len(found))]
+    for representative, count in clusters[:GAPS_SHOWN]:
+        parts.append(ctx.rich("kb.gap_line", query=_clip(representative, 160), count=count))
+    ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
+
+
+def group_similar(queries: list[str], threshold: float = 70.0) -> list[tuple[str, int]]:
+    """Greedy grouping of similar questions: (most common phrasing, count), largest first."""
+    groups: list[tuple[str, list[str]]] = []
+    for query in queries:
+        folded = fold(query)
+        for key, members in groups:
+            if fuzz.token_set_ratio(folded, key) >= threshold:
+                members.append(query)
+                break
+        else:
+            groups.append((folded, [query]))
+    ranked = []
+    for _, members in groups:
+        # The most frequent phrasing; on a tie the one asked first, so the result is stable.
+        representative = max(members, key=lambda q: (members.count(q), -members.index(q)))
+        ranked.append((representative, len(members)))
+    ranked.sort(key=lambda pair: -pair[1])
+    return ranked
+
+
+async def review(ctx: CommandContext, args: ParsedArgs) -> None:
+    today = ctx.services.clock.now().date()
+    due = await ctx.uow.knowledge.due_for_review(_community_id(ctx), today)
+    keys = ("kb.nothing_to_review", "kb.review_header", "kb.review_line")
+    _item_listing(
+        ctx,
+        due,
+        keys,
+        30,
+        lambda item: {"date": item.review_by.isoformat() if item.review_by else ""},
+    )
+
+
+def register(services: Services, base: KnowledgeBase) -> None:
+    services.features["knowledge"] = base
+    services.buttons[SHOW_ACTION] = show
+    services.message_hooks.append(answer_addressed_question)
+
+
+COMMANDS = (
+    CommandSpec(
+        "faq",
+        faq,
+        args=(Arg("question", ArgKind.TEXT, max_length=MAX_QUERY),),
+        subcommands=(
+            sub(
+                "faq",
+                CommandSpec("add", faq_add, args=FAQ_ADD_ARGS, role=Role.MODERATOR, form=FAQ_FORM),
+            ),
+            sub(
+                "faq",
+                CommandSpec(
+                    "edit",
+                    faq_edit,
+                    args=(
+                        Arg("id", ArgKind.INT),
+                        Arg("field", ArgKind.CHOICE, choices=EDITABLE),
+                        Arg("value", ArgKind.TEXT, max_length=3000),
+                    ),
+                    role=Role.MODERATOR,
+                ),
+            ),
+            sub(
+                "faq",
+                CommandSpec(
+                    "remove", faq_remove, args=(Arg("id", ArgKind.INT),), role=Role.MODERATOR
+                ),
+            ),
+        ),
+    ),
+    CommandSpec("lesson", lesson, args=(Arg("topic", ArgKind.TEXT, max_length=MAX_QUERY),)),
+    CommandSpec(
+        "doc",
+        None,
+        role=Role.MODERATOR,
+        subcommands=(
+            sub(
+                "doc",
+                CommandSpec(
+                    "add",
+                    doc_add,
+                    args=(
+                        Arg("url", ArgKind.URL, max_length=2000),
+                        Arg("title", ArgKind.TEXT, max_length=400),
+                    ),
+                    role=Role.MODERATOR,
+                ),
+            ),
+        ),
+    ),
+    CommandSpec(
+        "share",
+        share,
+        args=(
+            Arg("url", ArgKind.URL, max_length=2000),
+            Arg("note", ArgKind.TEXT, required=False, max_length=500),
+        ),
+    ),
+    CommandSpec(
+        "approve", approve, args=(Arg("id", ArgKind.INT, required=False),), role=Role.MODERATOR
+    ),
+    CommandSpec(
+        "reject",
+        reject,
+        args=(Arg("id", ArgKind.INT), Arg("reason", ArgKind.TEXT, required=False, max_length=300)),
+        role=Role.MODERATOR,
+    ),
+    CommandSpec(
+        "gaps", gaps, args=(Arg("days", ArgKind.INT, required=False),), role=Role.MODERATOR
+    ),
+    CommandSpec("review", review, role=Role.MODERATOR),
+)

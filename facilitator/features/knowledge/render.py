@@ -1,0 +1,61 @@
+"""How a repository item reads in the chat: title, excerpt, source link, see also."""
+
+from __future__ import annotations
+
+from facilitator.core import CommandContext
+from facilitator.domain.model import Role
+from facilitator.features.knowledge.domain import KnowledgeItem
+from facilitator.markup import Block, RichText, Span, Style, from_markdown
+
+MAX_BODY = 900
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _ref(ctx: CommandContext, item: KnowledgeItem) -> str:
+    # Moderators see item ids, which their commands take.
+    return ctx.t("kb.item_ref", id=item.id) if ctx.role >= Role.MODERATOR else ""
+
+
+def _source_block(ctx: CommandContext, item: KnowledgeItem) -> Block | None:
+    label = ctx.t("kb.answer.source")
+    name = item.source or item.title
+    if item.url:
+        return Block((Span(label + " "), Span(clip(name, 200), Style.LINK, url=item.url)))
+    if item.source:
+        return Block((Span(f"{label} {clip(item.source, 200)}"),))
+    return None
+
+
+def _excerpt(body: str) -> str:
+    """The start of a long text, cut at a paragraph or line end where possible."""
+    if len(body) <= MAX_BODY:
+        return body.strip()
+    cut = body[:MAX_BODY]
+    for mark in ("\n\n", "\n", ". "):
+        at = cut.rfind(mark)
+        if at > MAX_BODY // 2:
+            return cut[: at + (1 if mark == ". " else 0)].rstrip() + " …"
+    return cut.rstrip() + "…"
+
+
+def render_item(
+    ctx: CommandContext, item: KnowledgeItem, see_also: tuple[KnowledgeItem, ...] = ()
+) -> RichText:
+    parts = [ctx.rich("kb.answer.title", title=clip(item.title, 300), ref=_ref(ctx, item))]
+    if item.body:
+        parts.append(from_markdown(_excerpt(item.body)))
+    source = _source_block(ctx, item)
+    if source is not None:
+        parts.append(RichText((source,)))
+    if see_also:
+        parts.append(ctx.rich("kb.answer.see_also"))
+        for other in see_also:
+            parts.append(
+                ctx.rich(
+                    "kb.answer.see_also_item", title=clip(other.title, 200), ref=_ref(ctx, other)
+                )
+            )
+    return RichText.join(parts)

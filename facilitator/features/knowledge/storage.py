@@ -1,0 +1,211 @@
+"""The knowledge repository's storage: items ordered by a revision counter, and gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.storage.memo import memo_of
+from facilitator.storage.models import KnowledgeGapRow, KnowledgeItemRow, KnowledgeStateRow
+from facilitator.storage.repositories import insert_ignoring_conflicts
+
+SHARED_SCOPE = "*"
+
+
+def scope_of(community_id: int | None) -> str:
+    return SHARED_SCOPE if community_id is None else str(community_id)
+
+
+def _item(row: KnowledgeItemRow) -> KnowledgeItem:
+    return KnowledgeItem(
+        key=row.key,
+        type=ItemType(row.type),
+        title=row.title,
+        body=row.body,
+        lang=row.lang,
+        theme=row.theme,
+        tags=tuple(row.tags or ()),
+        alternates=tuple(row.alternates or ()),
+        url=row.url,
+        source=row.source,
+        owner=row.owner,
+        review_by=row.review_by,
+        status=ItemStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        id=row.id,
+        community_id=row.community_id,
+        created_by=row.created_by,
+    )
+
+
+class SqlKnowledgeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _next_revision(self) -> int:
+        # Every writer bumps one counter row. The row lock is held until the writer commits,
+        # so revisions become visible in order and a reader that loads "everything after N"
+        # can never skip a change that commits later with a smaller number.
+        await self.session.execute(
+            insert_ignoring_conflicts(self.session, KnowledgeStateRow).values(id=1, revision=0)
+        )
+        revision = await self.session.scalar(
+            update(KnowledgeStateRow)
+            .where(KnowledgeStateRow.id == 1)
+            .values(revision=KnowledgeStateRow.revision + 1)
+            .returning(KnowledgeStateRow.revision)
+        )
+        assert revision is not None
+        return int(revision)
+
+    async def revision(self) -> int:
+        """The library's revision as this unit of work first saw it (or last changed it)."""
+        memo = memo_of(self.session.info)
+        if memo.knowledge_revision is None:
+            value = await self.session.scalar(
+                select(KnowledgeStateRow.revision).where(KnowledgeStateRow.id == 1)
+            )
+            memo.knowledge_revision = int(value or 0)
+        return memo.knowledge_revision
+
+    async def upsert(
+        self,
+        item: KnowledgeItem,
+        community_id: int | None,
+        now: datetime,
+        created_by: int | None = None,
+    ) -> KnowledgeItem:
+        """Insert, or update the item with the same key in the same scope."""
+        scope = scope_of(community_id)
+        row = await self.session.scalar(
+            select(KnowledgeItemRow).where(
+                KnowledgeItemRow.scope == scope, KnowledgeItemRow.key == item.key
+            )
+        )
+        if row is not None and _same_content(_item(row), item):
+            return _item(row)  # re-ingesting an unchanged item writes nothing
+        revision = await self._next_revision()
+        if row is None:
+            row = KnowledgeItemRow(
+                scope=scope,
+                community_id=community_id,
+                key=item.key,
+                created_at=item.created_at or now,
+                created_by=created_by,
+            )
+            self.session.add(row)
+        _fill(row, item)
+        row.updated_at = now
+        row.revision = revision
+        await self.session.flush()
+        return _item(row)
+
+    async def get(self, item_id: int) -> KnowledgeItem | None:
+        row = await self.session.get(KnowledgeItemRow, item_id)
+        return _item(row) if row else None
+
+    async def save(self, item: KnowledgeItem, now: datetime) -> KnowledgeItem:
+        """Write back an item read with `get` (edits, status changes)."""
+        assert item.id is not None
+        row = await self.session.get(KnowledgeItemRow, item.id)
+        if row is None:
+            raise LookupError(item.id)
+        _fill(row, item)
+        row.updated_at = now
+        row.revision = await self._next_revision()
+        await self.session.flush()
+        return _item(row)
+
+    async def changed_since(self, revision: int) -> list[tuple[int, KnowledgeItem]]:
+        rows = await self.session.scalars(
+            select(KnowledgeItemRow)
+            .where(KnowledgeItemRow.revision > revision)
+            .order_by(KnowledgeItemRow.revision)
+        )
+        return [(row.revision, _item(row)) for row in rows]
+
+    async def in_scope(
+        self, community_id: int | None, statuses: Sequence[ItemStatus] | None = None
+    ) -> list[KnowledgeItem]:
+        query = select(KnowledgeItemRow).where(KnowledgeItemRow.scope == scope_of(community_id))
+        if statuses:
+            query = query.where(KnowledgeItemRow.status.in_([s.value for s in statuses]))
+        rows = await self.session.scalars(query.order_by(KnowledgeItemRow.id))
+        return [_item(r) for r in rows]
+
+    async def due_for_review(self, community_id: int | None, today: date) -> list[KnowledgeItem]:
+        rows = await self.session.scalars(
+            select(KnowledgeItemRow)
+            .where(
+                KnowledgeItemRow.scope.in_([scope_of(community_id), SHARED_SCOPE]),
+                KnowledgeItemRow.status == ItemStatus.PUBLISHED.value,
+                KnowledgeItemRow.review_by.is_not(None),
+                KnowledgeItemRow.review_by < today,
+            )
+            .order_by(KnowledgeItemRow.review_by, KnowledgeItemRow.id)
+        )
+        return [_item(r) for r in rows]
+
+    async def add_gap(self, gap: KnowledgeGap) -> None:
+        self.session.add(
+            KnowledgeGapRow(
+                community_id=gap.community_id,
+                person_id=gap.person_id,
+                query=gap.query[:500],
+                lang=gap.lang,
+                created_at=gap.created_at,
+            )
+        )
+        await self.session.flush()
+
+    async def gaps_since(self, community_id: int, since: datetime) -> list[KnowledgeGap]:
+        rows = await self.session.scalars(
+            select(KnowledgeGapRow)
+            .where(
+                KnowledgeGapRow.community_id == community_id, KnowledgeGapRow.created_at >= since
+            )
+            .order_by(KnowledgeGapRow.created_at)
+        )
+        return [
+            KnowledgeGap(r.community_id, r.query, r.lang, r.created_at, r.person_id) for r in rows
+        ]
+
+
+_CONTENT = (
+    "type",
+    "status",
+    "title",
+    "body",
+    "lang",
+    "theme",
+    "tags",
+    "alternates",
+    "url",
+    "source",
+    "owner",
+    "review_by",
+)
+
+
+def _same_content(stored: KnowledgeItem, new: KnowledgeItem) -> bool:
+    return all(getattr(stored, name) == getattr(new, name) for name in _CONTENT)
+
+
+def _fill(row: KnowledgeItemRow, item: KnowledgeItem) -> None:
+    row.type = item.type.value
+    row.status = item.status.value
+    row.title = item.title[:500]
+    row.body = item.body
+    row.lang = item.lang
+    row.theme = item.theme
+    row.tags = list(item.tags)
+    row.alternates = list(item.alternates)
+    row.url = item.url
+    row.source = item.source
+    row.owner = item.owner
+    row.review_by = item.review_by

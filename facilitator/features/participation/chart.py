@@ -1,0 +1,78 @@
+"""The weekly summary's chart: activity per day and the week's top contributors, as a PNG.
+
+Drawn with matplotlib's object API on the Agg canvas: no pyplot, no global figure state, no
+display needed, so it is safe inside the bot's process.
+"""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from facilitator.features.participation.summary import WeeklySummary
+from facilitator.i18n import Catalogue
+
+MESSAGES_COLOUR = "#2c5f2d"
+ACTIVE_COLOUR = "#d98324"
+CONTRIBUTORS_COLOUR = "#4a7ab5"
+
+
+def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> bytes:
+    def t(key: str, **values: object) -> str:
+        return catalogue.text(locale, f"participation.summary.chart.{key}", **values)
+
+    figure = Figure(figsize=(9, 7.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    activity, contributors = figure.subplots(2, 1, height_ratios=(3, 2))
+    figure.suptitle(
+        t("title", community=summary.community.title, week=str(summary.week)), fontsize=13
+    )
+
+    weekdays = t("weekdays").split()
+    labels = [
+        f"{weekdays[day.day.weekday()]} {day.day.day}" if len(weekdays) == 7 else str(day.day)
+        for day in summary.days
+    ]
+    positions = list(range(len(summary.days)))
+    activity.bar(
+        positions,
+        [day.messages for day in summary.days],
+        color=MESSAGES_COLOUR,
+        label=t("messages"),
+    )
+    activity.set_xticks(positions, labels)
+    activity.set_ylabel(t("messages"))
+    activity.set_title(t("activity"))
+    people = activity.twinx()
+    people.plot(
+        positions,
+        [day.active for day in summary.days],
+        color=ACTIVE_COLOUR,
+        marker="o",
+        linewidth=2,
+        label=t("active"),
+    )
+    people.set_ylabel(t("active"))
+    people.set_ylim(bottom=0)
+    activity.set_ylim(bottom=0)
+    handles = activity.get_legend_handles_labels()[0] + people.get_legend_handles_labels()[0]
+    activity.legend(handles=handles, loc="upper left", frameon=False)
+
+    contributors.set_title(t("contributors"))
+    top = list(reversed(summary.top))
+    if top:
+        contributors.barh(
+            [line.name for line in top],
+            [line.points for line in top],
+            color=CONTRIBUTORS_COLOUR,
+        )
+        contributors.set_xlabel(t("points"))
+    else:
+        contributors.text(0.5, 0.5, t("nobody"), ha="center", va="center")
+        contributors.set_axis_off()
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,301 @@
+"""Recognition commands: /me, /leaderboard, /aplayers; for coordinators /summary and
+/participation (this community's participation settings)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from pydantic import ValidationError
+
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.core import CommandContext, Services
+from facilitator.domain.model import Role
+from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.scoring import Standing, next_level, reasons
+from facilitator.features.participation.service import Participation, Period
+from facilitator.features.participation.summary import IsoWeek, weekly_summary
+from facilitator.features.participation.tracking import Tracker
+from facilitator.features.participation.weekly import summary_messages
+from facilitator.markup import OutboundMessage, RichText
+
+log = logging.getLogger(__name__)
+
+FEATURE = "participation"
+# `/participation <setting> <value>`: the setting's name and the configuration field.
+SETTINGS = {
+    "recognition": "recognition_post",
+    "exclude_staff": "exclude_staff",
+    "summary": "summary_enabled",
+    "day": "summary_day",
+    "time": "summary_time",
+    "half_life": "half_life_days",
+}
+_SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
+
+
+def participation(ctx: CommandContext) -> Participation:
+    service = ctx.services.features[FEATURE]
+    assert isinstance(service, Participation)
+    return service
+
+
+def level_name(ctx: CommandContext, key: str) -> str:
+    prompt = f"participation.levels.{key}"
+    return ctx.t(prompt) if ctx.catalogue.has(prompt) else key.replace("_", " ")
+
+
+def badge_name(ctx: CommandContext, key: str) -> str:
+    prompt = f"participation.badges.{key}"
+    return ctx.t(prompt) if ctx.catalogue.has(prompt) else key.replace("_", " ")
+
+
+def reason_text(ctx: CommandContext, kind: str, count: int) -> str:
+    prompt = f"participation.reasons.{kind}"
+    if not ctx.catalogue.has(prompt):
+        return f"{kind.replace('_', ' ')}: {count}"
+    return ctx.t(prompt, count=count)
+
+
+def reasons_text(ctx: CommandContext, standing: Standing, limit: int) -> str:
+    separator = ctx.t("participation.aplayers.separator")
+    return separator.join(reason_text(ctx, kind, n) for kind, n in reasons(standing, limit))
+
+
+async def me(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    if ctx.member.opted_out_tracking:
+        ctx.say("participation.me.opted_out", private=True)
+        return
+    service = participation(ctx)
+    config = service.config_for(ctx.community)
+    now = ctx.services.clock.now()
+    standing = await service.member(ctx.uow, ctx.community, ctx.member.person_id, now)
+    ctx.reply(OutboundMessage(explain(ctx, standing, config), ephemeral=True), private=True)
+
+
+def explain(ctx: CommandContext, standing: Standing, config: ParticipationConfig) -> RichText:
+    """`/me`: score, level, what the next level needs, badges, and where the points came from."""
+    parts = [
+        ctx.rich(
+            "participation.me.header",
+            name=ctx.member.display_name,
+            level=level_name(ctx, standing.level),
+            count=standing.rounded,
+        ),
+        ctx.rich(
+            "participation.me.weeks",
+            count=standing.active_weeks,
+            weeks=config.consistency_weeks,
+        ),
+    ]
+    following = next_level(standing, config)
+    if following is None:
+        parts.append(ctx.rich("participation.me.top"))
+    else:
+        level, points, weeks = following
+        missing = [
+            ctx.t(key, count=n)
+            for key, n in (
+                ("participation.me.missing_points", points),
+                ("participation.me.missing_weeks", weeks),
+            )
+            if n
+        ]
+        parts.append(
+            ctx.rich(
+                "participation.me.next",
+                level=level_name(ctx, level.key),
+                missing=ctx.t("participation.me.joiner").join(missing),
+            )
+        )
+    if standing.badges:
+        names = ", ".join(badge_name(ctx, key) for key in standing.badges)
+        parts.append(ctx.rich("participation.me.badges", badges=names))
+    else:
+        parts.append(ctx.rich("participation.me.no_badges"))
+    if standing.score <= 0:
+        parts.append(ctx.rich("participation.me.nothing"))
+    else:
+        parts.append(ctx.rich("participation.me.why"))
+        for kind, count in reasons(standing, len(standing.points)):
+            parts.append(
+                ctx.rich(
+                    "participation.me.why_line",
+                    reason=reason_text(ctx, kind, count),
+                    count=round(standing.points[kind]),
+                )
+            )
+    parts.append(ctx.rich("participation.me.how", days=round(config.half_life_days)))
+    return RichText.join(parts)
+
+
+async def leaderboard(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    period = Period(args.text("period") or Period.ALL.value)
+    now = ctx.services.clock.now()
+    board = await participation(ctx).leaderboard(
+        ctx.uow, ctx.community, now, period, viewer=ctx.member.person_id
+    )
+    if not board.top:
+        ctx.say("participation.leaderboard.empty")
+        return
+    parts = [ctx.rich(f"participation.leaderboard.header_{period.value}")]
+    parts.extend(
+        ctx.rich(
+            "participation.leaderboard.line",
+            rank=entry.rank,
+            name=entry.name,
+            score=entry.standing.rounded,
+        )
+        for entry in board.top
+    )
+    if board.me is not None and board.me.rank > len(board.top):
+        parts.append(
+            ctx.rich(
+                "participation.leaderboard.you",
+                rank=board.me.rank,
+                count=board.me.standing.rounded,
+            )
+        )
+    ctx.reply(OutboundMessage(RichText.join(parts)))
+
+
+async def aplayers(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    service = participation(ctx)
+    config = service.config_for(ctx.community)
+    found = await service.a_players(ctx.uow, ctx.community, ctx.services.clock.now())
+    if not found:
+        ctx.say("participation.aplayers.none", private=True)
+        return
+    parts = [
+        ctx.rich("participation.aplayers.header", count=len(found), community=ctx.community.title)
+    ]
+    parts.extend(
+        ctx.rich(
+            "participation.aplayers.line",
+            name=entry.name,
+            level=level_name(ctx, entry.standing.level),
+            count=entry.standing.rounded,
+            reasons=reasons_text(ctx, entry.standing, config.reasons_shown),
+        )
+        for entry in found
+    )
+    ctx.reply(OutboundMessage(RichText.join(parts), ephemeral=True), private=True)
+
+
+async def summary(ctx: CommandContext, args: ParsedArgs) -> None:
+    """The weekly summary now, privately: a past week (`2026-W47`) or the last complete one."""
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    text = args.text("week")
+    now = ctx.services.clock.now()
+    try:
+        week = IsoWeek.parse(text) if text else IsoWeek.last_complete(now, ctx.community.timezone)
+    except ValueError:
+        ctx.say("participation.summary.bad_week", value=(text or "")[:40], private=True)
+        return
+    service = participation(ctx)
+    found = await weekly_summary(
+        ctx.uow, ctx.community, week, service.config_for(ctx.community), service.admins
+    )
+    for message in summary_messages(found, ctx.catalogue, ctx.locale):
+        ctx.reply(replace(message, ephemeral=True), private=True)
+
+
+def _switch(ctx: CommandContext, value: object) -> str:
+    return ctx.t("participation.settings.on" if value else "participation.settings.off")
+
+
+async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
+    """Show this community's participation settings, or change one."""
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    name, value = args.text("setting"), (args.text("value") or "").strip()
+    service = participation(ctx)
+    if name is not None and value:
+        field = SETTINGS[name]
+        parsed: object = _SWITCH.get(value.lower(), value) if field in _BOOLEANS else value
+        current = ctx.community.setting(FEATURE)
+        overrides = {**(current if isinstance(current, dict) else {}), field: parsed}
+        try:
+            service.config.overridden(overrides)
+        except ValidationError:
+            ctx.say(
+                "participation.settings.bad_value", value=value[:40], setting=name, private=True
+            )
+            return
+        community = replace(ctx.community, settings={**ctx.community.settings, FEATURE: overrides})
+        await ctx.uow.communities.update(community)
+        ctx.community = community
+        log.info("participation setting changed", extra={"setting": name})
+        ctx.say("participation.settings.done", setting=name, value=value[:40])
+    config = service.config_for(ctx.community)
+    weekdays = ctx.t("participation.summary.chart.weekdays").split()
+    parts = [
+        ctx.rich("participation.settings.header", community=ctx.community.title),
+        ctx.rich(
+            "participation.settings.recognition", value=_switch(ctx, config.recognition_post)
+        ),
+        ctx.rich("participation.settings.exclude_staff", value=_switch(ctx, config.exclude_staff)),
+        ctx.rich(
+            "participation.settings.summary",
+            value=_switch(ctx, config.summary_enabled),
+            day=weekdays[config.summary_weekday] if len(weekdays) == 7 else config.summary_day,
+            time=config.summary_time,
+            timezone=ctx.community.timezone,
+        ),
+        ctx.rich("participation.settings.half_life", days=round(config.half_life_days)),
+        ctx.rich("participation.settings.usage"),
+    ]
+    ctx.reply(OutboundMessage(RichText.join(parts), ephemeral=True), private=True)
+
+
+_BOOLEANS = {"recognition_post", "exclude_staff", "summary_enabled"}
+
+
+def register(services: Services, service: Participation) -> None:
+    services.features[FEATURE] = service
+    services.event_hooks.append(Tracker(service.config))
+
+
+COMMANDS = (
+    CommandSpec("me", me),
+    CommandSpec(
+        "leaderboard",
+        leaderboard,
+        args=(
+            Arg(
+                "period",
+                ArgKind.CHOICE,
+                required=False,
+                choices=(Period.WEEK.value, Period.MONTH.value, Period.ALL.value),
+            ),
+        ),
+    ),
+    CommandSpec("aplayers", aplayers, role=Role.COORDINATOR),
+    CommandSpec(
+        "summary",
+        summary,
+        args=(Arg("week", required=False, max_length=10),),
+        role=Role.COORDINATOR,
+    ),
+    CommandSpec(
+        "participation",
+        settings,
+        args=(
+            Arg("setting", ArgKind.CHOICE, required=False, choices=tuple(SETTINGS)),
+            Arg("value", required=False, max_length=10),
+        ),
+        role=Role.COORDINATOR,
+    ),
+)

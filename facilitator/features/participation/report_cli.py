@@ -1,0 +1,166 @@
+"""`facilitator report`: the weekly summary, offline, in text, Markdown, CSV, HTML or PNG."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from facilitator.features.participation.report import (
+    Format,
+    network_text,
+    render,
+    to_html,
+    to_markdown,
+)
+from facilitator.features.participation.service import Participation
+from facilitator.features.participation.summary import IsoWeek, network_summary, weekly_summary
+from facilitator.i18n import SUPPORTED_LOCALES
+from facilitator.observability import configure_logging
+from facilitator.settings import Settings
+
+REPORTS_DIR = Path("var/reports")
+
+
+def upgrade(settings: Settings) -> None:
+    """Apply the migrations (Alembic loads only when a command runs, not with the CLI)."""
+    from facilitator.storage import migrate
+
+    migrate.upgrade(settings.database_url, schema=settings.database_schema)
+
+
+class ReportError(Exception):
+    pass
+
+
+def report(
+    community: Annotated[
+        str | None,
+        typer.Option(help="Community key; without it, the network summary for admins."),
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47; default: the last complete one.")
+    ] = None,
+    output: Annotated[Format, typer.Option("--format", help="What to produce.")] = Format.TEXT,
+    lang: Annotated[
+        str | None, typer.Option(help="en, es or pt; default: the community's language.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write to this file (PNG default: var/reports/<community>-<week>.png)."),
+    ] = None,
+) -> None:
+    """The coordinators' weekly summary of a community, as sent to them on Mondays."""
+    if lang is not None and lang not in SUPPORTED_LOCALES:
+        typer.echo(f"unknown language {lang!r}: use en, es or pt", err=True)
+        raise typer.Exit(2)
+    try:
+        chosen = IsoWeek.parse(week) if week else None
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    settings = Settings()
+    configure_logging(settings.log_level)
+    upgrade(settings)
+    try:
+        data, name = asyncio.run(_produce(settings, community, chosen, output, lang))
+    except ReportError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    if out is None and output is Format.PNG:
+        out = REPORTS_DIR / f"{name}.png"
+    if out is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    typer.echo(f"saved to {out}")
+
+
+async def _produce(
+    settings: Settings,
+    key: str | None,
+    week: IsoWeek | None,
+    output: Format,
+    lang: str | None,
+) -> tuple[bytes, str]:
+    from facilitator.bootstrap import build_app
+
+    application = build_app(settings)
+    try:
+        catalogue = application.services.catalogue
+        service = application.services.features["participation"]
+        assert isinstance(service, Participation)
+        now = application.clock.now()
+        async with application.uow_factory() as uow:
+            if key is None:
+                if output not in (Format.TEXT, Format.MARKDOWN, Format.HTML):
+                    raise ReportError("the network summary comes as text, markdown or html")
+                communities = [c for c in await uow.communities.all() if c.active]
+                chosen = week or IsoWeek.last_complete(now, settings.default_timezone)
+                network = await network_summary(uow, communities, chosen)
+                text = network_text(network, catalogue, lang or settings.default_language)
+                if output is Format.MARKDOWN:
+                    return to_markdown(text).encode("utf-8"), f"network-{chosen}"
+                if output is Format.HTML:
+                    return to_html(text, f"{chosen}").encode("utf-8"), f"network-{chosen}"
+                return (text.plain() + "\n").encode("utf-8"), f"network-{chosen}"
+            found = await uow.communities.by_key(key)
+            if found is None:
+                raise ReportError(f"no community with key {key!r}")
+            chosen = week or IsoWeek.last_complete(now, found.timezone)
+            summary = await weekly_summary(
+                uow, found, chosen, service.config_for(found), service.admins
+            )
+        data = render(summary, output, catalogue, lang or found.language)
+        return data, f"{found.key.replace(':', '_')}-{chosen}"
+    finally:
+        await application.aclose()
+
+
+def seed_activity() -> None:
+    """Play the demo community's scripted month (2026-W45 to W48: questions, answers,
+    thanks, webinars, newcomers) so that `report --community demo --week 2026-W47` and the
+    chat's /leaderboard, /aplayers and /summary have something to show."""
+    import yaml
+
+    from facilitator.bootstrap import build_app
+    from facilitator.features.participation.simulation import (
+        ScriptClock,
+        demo_month,
+        play,
+        week_start,
+    )
+    from facilitator.seeding import seed_demo_community
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    upgrade(settings)
+    spec = yaml.safe_load((settings.data_dir / "demo" / "community.yaml").read_text("utf-8"))
+
+    async def main() -> int:
+        clock = ScriptClock(week_start(0))
+        application = build_app(settings, clock=clock)
+        try:
+            await seed_demo_community(application.uow_factory, settings.data_dir, clock)
+            async with application.uow_factory() as uow:
+                found = await uow.communities.by_key(spec["key"])
+                if found is None or await uow.ledger.count(found.id) > 0:
+                    return 0
+            month = demo_month([person["name"] for person in spec["members"]])
+
+            def move(at: datetime) -> None:
+                clock.current = at
+
+            return await play(application.core, application.uow_factory, month, move)
+        finally:
+            await application.aclose()
+
+    steps = asyncio.run(main())
+    if steps == 0:
+        typer.echo("the demo community already has activity: nothing played")
+    else:
+        typer.echo(f"{steps} steps of the demo month played (2026-W45 to 2026-W48)")

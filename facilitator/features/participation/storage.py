@@ -1,0 +1,1032 @@
+"""Participation queries over the ledger: aggregated in SQL, by the community's local day."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Table,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.domain.model import Member, ParticipationKind, Platform
+from facilitator.features.participation.domain import (
+    DailyCount,
+    MemberFacts,
+    MessageAuthor,
+    ScoreState,
+)
+from facilitator.storage.memo import Post, memo_of
+from facilitator.storage.models import (
+    Base,
+    CommunityRow,
+    IdentityRow,
+    KnowledgeGapRow,
+    KnowledgeItemRow,
+    LedgerRow,
+    LinkCodeRow,
+    MembershipRow,
+    ParticipationScoreRow,
+    ParticipationScoreStateRow,
+    PersonRow,
+    QuestionRow,
+    RoleGrantRow,
+)
+from facilitator.storage.repositories import _member, among, insert_ignoring_conflicts
+
+# Zone transitions are months apart; probing every few hours finds each of them.
+_PROBE = timedelta(hours=6)
+
+
+def offset_segments(
+    timezone: str, start: datetime, end: datetime
+) -> list[tuple[datetime | None, int]]:
+    """The zone's UTC offsets (minutes) over [start, end): each applies before its instant."""
+    zone = ZoneInfo(timezone)
+
+    def offset(at: datetime) -> int:
+        delta = at.astimezone(zone).utcoffset()
+        return int(delta.total_seconds() // 60) if delta is not None else 0
+
+    segments: list[tuple[datetime | None, int]] = []
+    current = offset(start)
+    probe = start
+    while probe < end:
+        following = min(probe + _PROBE, end)
+        if offset(following) != current:
+            low, high = probe, following
+            while high - low > timedelta(seconds=30):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == current else (low, middle)
+            segments.append((high, current))
+            current = offset(following)
+        probe = following
+    segments.append((None, current))
+    return segments
+
+
+def _modifier(minutes: int) -> str:
+    return f"{minutes:+d} minutes"
+
+
+def local_day(
+    session: AsyncSession, column: Any, timezone: str, start: datetime, end: datetime
+) -> ColumnElement[Any]:
+    """The local calendar day of a UTC timestamp column in `timezone`, for either dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(literal(timezone), column))
+    segments = offset_segments(timezone, start, end)
+    if len(segments) == 1:
+        return func.date(column, _modifier(segments[0][1]))
+    whens = [(column < until, _modifier(minutes)) for until, minutes in segments[:-1]]
+    return func.date(column, case(*whens, else_=_modifier(segments[-1][1])))
+
+
+def as_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+class SqlParticipationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- crediting ---------------------------------------------------------------------------
+
+    async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None:
+        memo = memo_of(self.session.info)
+        key = (community_id, message_id[:200])
+        if key in memo.posts:
+            post = memo.posts[key]
+            if post is None:
+                return None
+            was_answer = (community_id, post.source_event_id, post.person_id) in memo.answers
+            return MessageAuthor(
+                post.person_id, post.identity_id, post.source_event_id, was_answer
+            )
+        row = (
+            await self.session.execute(
+                select(LedgerRow.person_id, LedgerRow.identity_id, LedgerRow.source_event_id)
+                .where(
+                    LedgerRow.community_id == community_id,
+                    LedgerRow.ref == message_id[:200],
+                    LedgerRow.kind == ParticipationKind.MESSAGE_POSTED.value,
+                )
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            memo.posts[key] = None
+            return None
+        person_id, identity_id, source_event_id = row
+        memo.posts[key] = Post(person_id, identity_id, source_event_id)
+        answered = await self.session.scalar(
+            select(
+                exists().where(
+                    LedgerRow.community_id == community_id,
+                    LedgerRow.source_event_id == source_event_id,
+                    LedgerRow.kind == ParticipationKind.ANSWER_GIVEN.value,
+                    LedgerRow.person_id == person_id,
+                )
+            )
+        )
+        if answered:
+            memo.answers.add((community_id, source_event_id, person_id))
+        return MessageAuthor(person_id, identity_id, source_event_id, bool(answered))
+
+    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look up who posted these messages (and which were answers) at once:
+        `message_author` then knows them."""
+        memo = memo_of(self.session.info)
+        wanted = {m[:200] for m in message_ids} - {
+            ref for community, ref in memo.posts if community == community_id
+        }
+        if not wanted:
+            return
+        posts = await self.session.execute(
+            select(
+                LedgerRow.ref,
+                LedgerRow.person_id,
+                LedgerRow.identity_id,
+                LedgerRow.source_event_id,
+            ).where(
+                LedgerRow.community_id == community_id,
+                among(self.session, LedgerRow.ref, wanted),
+                LedgerRow.kind == ParticipationKind.MESSAGE_POSTED.value,
+            )
+        )
+        found: dict[str, Post] = {}
+        for ref, person_id, identity_id, source_event_id in posts:
+            if ref is not None:
+                found.setdefault(ref, Post(person_id, identity_id, source_event_id))
+        if found:
+            answers = await self.session.execute(
+                select(LedgerRow.source_event_id, LedgerRow.person_id).where(
+                    LedgerRow.community_id == community_id,
+                    among(
+                        self.session,
+                        LedgerRow.source_event_id,
+                        {p.source_event_id for p in found.values()},
+                    ),
+                    LedgerRow.kind == ParticipationKind.ANSWER_GIVEN.value,
+                )
+            )
+            memo.answers.update((community_id, source, person) for source, person in answers)
+        for ref in wanted:
+            memo.posts[(community_id, ref)] = found.get(ref)
+
+    async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool:
+        """Whether the person joined the community (a `member_joined` entry) since then."""
+        found = await self.session.scalar(
+            select(
+                exists().where(
+                    LedgerRow.person_id == person_id,
+                    LedgerRow.community_id == community_id,
+                    LedgerRow.kind == ParticipationKind.MEMBER_JOINED.value,
+                    LedgerRow.occurred_at >= since,
+                )
+            )
+        )
+        return bool(found)
+
+    # -- scores ------------------------------------------------------------------------------
+
+    async def daily_counts(
+        self,
+        community_id: int,
+        *,
+        timezone: str,
+        since: datetime | None,
+        until: datetime,
+        kinds: Collection[str],
+        person_id: int | None = None,
+        person_ids: Collection[int] | None = None,
+    ) -> list[DailyCount]:
+        """Events per member, kind and local day in [since, until), counted in SQL."""
+        start = since
+        if start is None:
+            first = await self.session.scalar(
+                select(func.min(LedgerRow.occurred_at)).where(
+                    LedgerRow.community_id == community_id
+                )
+            )
+            start = first or until
+        day = local_day(self.session, LedgerRow.occurred_at, timezone, start, until)
+        inner = select(
+            LedgerRow.person_id.label("person_id"),
+            LedgerRow.kind.label("kind"),
+            day.label("day"),
+        ).where(
+            LedgerRow.community_id == community_id,
+            LedgerRow.occurred_at < until,
+            LedgerRow.kind.in_(list(kinds)),
+        )
+        if since is not None:
+            inner = inner.where(LedgerRow.occurred_at >= since)
+        if person_id is not None:
+            inner = inner.where(LedgerRow.person_id == person_id)
+        if person_ids is not None:
+            inner = inner.where(LedgerRow.person_id.in_(list(person_ids)))
+        sub = inner.subquery()
+        result = await self.session.execute(
+            select(sub.c.person_id, sub.c.kind, sub.c.day, func.count()).group_by(
+                sub.c.person_id, sub.c.kind, sub.c.day
+            )
+        )
+        return [
+            DailyCount(int(person), str(kind), as_date(day), int(count))
+            for person, kind, day, count in result.all()
+        ]
+
+    async def kind_counts(
+        self, community_id: int, person_ids: Collection[int]
+    ) -> dict[int, dict[str, int]]:
+        """All-time events per kind of some members (for badges)."""
+        if not person_ids:
+            return {}
+        result = await self.session.execute(
+            select(LedgerRow.person_id, LedgerRow.kind, func.count())
+            .where(
+                LedgerRow.community_id == community_id,
+                LedgerRow.person_id.in_(list(person_ids)),
+            )
+            .group_by(LedgerRow.person_id, LedgerRow.kind)
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for person, kind, count in result.all():
+            counts.setdefault(int(person), {})[str(kind)] = int(count)
+        return counts
+
+    async def opted_out(self, community_id: int) -> set[int]:
+        rows = await self.session.scalars(
+            select(PersonRow.id)
+            .join(MembershipRow, MembershipRow.person_id == PersonRow.id)
+            .where(MembershipRow.community_id == community_id, PersonRow.opted_out_tracking)
+        )
+        return set(rows)
+
+    async def staff(
+        self, community_id: int, admins: Collection[tuple[Platform, str]] = ()
+    ) -> set[int]:
+        """People above member here: by membership, by a grant, or as configured admins."""
+        found = set(
+            await self.session.scalars(
+                select(MembershipRow.person_id).where(
+                    MembershipRow.community_id == community_id, MembershipRow.role != "member"
+                )
+            )
+        )
+        granted = await self.session.scalars(
+            select(IdentityRow.person_id)
+            .join(
+                RoleGrantRow,
+                (RoleGrantRow.platform == IdentityRow.platform)
+                & (RoleGrantRow.platform_user_id == IdentityRow.platform_user_id),
+            )
+            .where(
+                (RoleGrantRow.community_id == community_id) | RoleGrantRow.community_id.is_(None),
+                RoleGrantRow.role != "member",
+            )
+        )
+        found.update(granted)
+        for platform, user_id in admins:
+            person = await self.session.scalar(
+                select(IdentityRow.person_id).where(
+                    IdentityRow.platform == platform.value,
+                    IdentityRow.platform_user_id == user_id,
+                )
+            )
+            if person is not None:
+                found.add(person)
+        return found
+
+    async def display_names(
+        self, community_id: int, person_ids: Collection[int]
+    ) -> dict[int, str]:
+        """One name per person: the identity on the community's platform if they have one."""
+        if not person_ids:
+            return {}
+        platform = await self.session.scalar(
+            select(CommunityRow.platform).where(CommunityRow.id == community_id)
+        )
+        rows = await self.session.execute(
+            select(IdentityRow.person_id, IdentityRow.platform, IdentityRow.display_name)
+            .where(IdentityRow.person_id.in_(list(person_ids)))
+            .order_by(IdentityRow.id)
+        )
+        names: dict[int, str] = {}
+        for person, identity_platform, name in rows.all():
+            if person not in names or identity_platform == platform:
+                names[int(person)] = str(name)
+        return names
+
+    async def member_facts(self, community_id: int) -> list[MemberFacts]:
+        names_query = (
+            select(IdentityRow.display_name)
+            .where(IdentityRow.person_id == MembershipRow.person_id)
+            .order_by(IdentityRow.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(
+                MembershipRow.person_id,
+                names_query,
+                MembershipRow.role,
+                MembershipRow.joined_at,
+                MembershipRow.left_at,
+                PersonRow.opted_out_tracking,
+            )
+            .join(PersonRow, PersonRow.id == MembershipRow.person_id)
+            .where(MembershipRow.community_id == community_id)
+        )
+        return [
+            MemberFacts(int(person), str(name or ""), str(role), joined, left, bool(opted))
+            for person, name, role, joined, left, opted in rows.all()
+        ]
+
+    async def pioneers(self, community_id: int) -> dict[int, list[str]]:
+        """Who contributed the first item of a theme new to the community's repository.
+
+        A theme is new when neither the community nor the shared library had an item in it
+        before; the credit goes to the identity that contributed that first item."""
+        scope = (
+            KnowledgeItemRow.community_id == community_id
+        ) | KnowledgeItemRow.community_id.is_(None)
+        rows = await self.session.execute(
+            select(
+                KnowledgeItemRow.theme,
+                KnowledgeItemRow.created_at,
+                KnowledgeItemRow.id,
+                IdentityRow.person_id,
+                KnowledgeItemRow.status,
+            )
+            .outerjoin(IdentityRow, IdentityRow.id == KnowledgeItemRow.created_by)
+            .where(scope, KnowledgeItemRow.theme != "")
+            .order_by(KnowledgeItemRow.created_at, KnowledgeItemRow.id)
+        )
+        first: dict[str, int | None] = {}
+        for theme, _, _, person, status in rows.all():
+            if theme in first or status in ("rejected", "removed"):
+                continue
+            first[theme] = int(person) if person is not None else None
+        found: dict[int, list[str]] = {}
+        for theme, pioneer in first.items():
+            if pioneer is not None:
+                found.setdefault(pioneer, []).append(theme)
+        return found
+
+    # -- rolled-up scores (participation/rollup.py) -----------------------------------------
+
+    async def score_state(self, community_id: int) -> ScoreState | None:
+        row = await self.session.get(ParticipationScoreStateRow, community_id)
+        if row is None:
+            return None
+        return ScoreState(row.as_of, row.config_key, row.rebuilt_on)
+
+    async def claim_score_state(
+        self, community_id: int, expected: ScoreState | None, new: ScoreState, now: datetime
+    ) -> bool:
+        """Move the state from `expected` to `new`; False when another process moved it first
+        (the row lock is held until commit, so the rolled-up rows follow the state)."""
+        values = {
+            "as_of": new.as_of,
+            "config_key": new.config_key,
+            "rebuilt_on": new.rebuilt_on,
+            "updated_at": now,
+        }
+        if expected is None:
+            result = await self.session.execute(
+                insert_ignoring_conflicts(self.session, ParticipationScoreStateRow).values(
+                    community_id=community_id, **values
+                )
+            )
+        else:
+            result = await self.session.execute(
+                update(ParticipationScoreStateRow)
+                .where(
+                    ParticipationScoreStateRow.community_id == community_id,
+                    ParticipationScoreStateRow.as_of == expected.as_of,
+                    ParticipationScoreStateRow.config_key == expected.config_key,
+                )
+                .values(**values)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def reset_scores(self, community_id: int, decay: float | None) -> None:
+        """Before a roll-up: forget every row (`decay` None), or fade the all-time points by
+        `decay` and clear the windows that are recomputed."""
+        table = ParticipationScoreRow
+        if decay is None:
+            await self.session.execute(delete(table).where(table.community_id == community_id))
+            return
+        await self.session.execute(
+            update(table)
+            .where(table.community_id == community_id)
+            .values(points_all=table.points_all * decay, points_week=0.0, points_month=0.0)
+        )
+
+    async def add_scores(
+        self, community_id: int, rows: Sequence[tuple[int, float, float, float]]
+    ) -> None:
+        """(person, all-time points to add, week points, month points) for each person."""
+        if not rows:
+            return
+        table = ParticipationScoreRow
+        dialect = self.session.get_bind().dialect.name
+        insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert_into(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.community_id, table.person_id],
+            set_={
+                "points_all": table.points_all + statement.excluded.points_all,
+                "points_week": statement.excluded.points_week,
+                "points_month": statement.excluded.points_month,
+            },
+        )
+        for offset in range(0, len(rows), 5_000):
+            await self.session.execute(
+                statement,
+                [
+                    {
+                        "community_id": community_id,
+                        "person_id": person,
+                        "points_all": all_points,
+                        "points_week": week,
+                        "points_month": month,
+                    }
+                    for person, all_points, week, month in rows[offset : offset + 5_000]
+                ],
+            )
+
+    def _score_column(self, window: str) -> Any:
+        columns = {
+            "all": ParticipationScoreRow.points_all,
+            "week": ParticipationScoreRow.points_week,
+            "month": ParticipationScoreRow.points_month,
+        }
+        return columns[window]
+
+    async def top_scores(
+        self, community_id: int, window: str, limit: int, excluded: Collection[int]
+    ) -> list[tuple[int, float]]:
+        column = self._score_column(window)
+        query = (
+            select(ParticipationScoreRow.person_id, column)
+            .where(ParticipationScoreRow.community_id == community_id, column > 0)
+            .order_by(column.desc(), ParticipationScoreRow.person_id)
+            .limit(limit)
+        )
+        if excluded:
+            query = query.where(ParticipationScoreRow.person_id.not_in(list(excluded)))
+        result = await self.session.execute(query)
+        return [(int(person), float(points)) for person, points in result.all()]
+
+    async def scores_of(
+        self, community_id: int, window: str, person_ids: Collection[int]
+    ) -> dict[int, float]:
+        if not person_ids:
+            return {}
+        column = self._score_column(window)
+        found: dict[int, float] = {}
+        people = list(person_ids)
+        for offset in range(0, len(people), 5_000):
+            result = await self.session.execute(
+                select(ParticipationScoreRow.person_id, column).where(
+                    ParticipationScoreRow.community_id == community_id,
+                    ParticipationScoreRow.person_id.in_(people[offset : offset + 5_000]),
+                )
+            )
+            found.update((int(person), float(points)) for person, points in result.all())
+        return found
+
+    async def count_above(
+        self, community_id: int, window: str, points: float, excluded: Collection[int]
+    ) -> int:
+        """How many people's rolled-up points exceed `points`, leaving `excluded` out."""
+        column = self._score_column(window)
+        query = select(func.count()).where(
+            ParticipationScoreRow.community_id == community_id, column > points
+        )
+        if excluded:
+            query = query.where(ParticipationScoreRow.person_id.not_in(list(excluded)))
+        return int(await self.session.scalar(query) or 0)
+
+    # -- the weekly summary ------------------------------------------------------------------
+
+    def _tracked(self) -> ColumnElement[bool]:
+        """Ledger rows of people who have not opted out (they are absent from every figure)."""
+        return LedgerRow.person_id.not_in(
+            select(PersonRow.id).where(PersonRow.opted_out_tracking).scalar_subquery()
+        )
+
+    def _window(self, community_id: int, start: datetime, end: datetime) -> list[Any]:
+        return [
+            LedgerRow.community_id == community_id,
+            LedgerRow.occurred_at >= start,
+            LedgerRow.occurred_at < end,
+            self._tracked(),
+        ]
+
+    async def kind_totals(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        result = await self.session.execute(
+            select(LedgerRow.kind, func.count())
+            .where(*self._window(community_id, start, end))
+            .group_by(LedgerRow.kind)
+        )
+        return {str(kind): int(n) for kind, n in result.all()}
+
+    async def people_with(
+        self, community_id: int, start: datetime, end: datetime, kinds: Collection[str]
+    ) -> set[int]:
+        """Who had an event of one of `kinds` in the window."""
+        rows = await self.session.scalars(
+            select(LedgerRow.person_id)
+            .where(*self._window(community_id, start, end), LedgerRow.kind.in_(list(kinds)))
+            .distinct()
+        )
+        return {int(person) for person in rows}
+
+    async def distinct_refs(
+        self, community_id: int, start: datetime, end: datetime, kind: str
+    ) -> int:
+        """How many different things (polls, webinars) events of `kind` were about."""
+        count = await self.session.scalar(
+            select(func.count(func.distinct(LedgerRow.ref))).where(
+                *self._window(community_id, start, end), LedgerRow.kind == kind
+            )
+        )
+        return int(count or 0)
+
+    async def activity_by_day(
+        self,
+        community_id: int,
+        start: datetime,
+        end: datetime,
+        timezone: str,
+        active_kinds: Collection[str],
+    ) -> list[tuple[date, int, int]]:
+        """(local day, messages, members active that day) for each day with events."""
+        day = local_day(self.session, LedgerRow.occurred_at, timezone, start, end)
+        inner = (
+            select(
+                day.label("day"),
+                LedgerRow.kind.label("kind"),
+                LedgerRow.person_id.label("person_id"),
+            )
+            .where(*self._window(community_id, start, end))
+            .subquery()
+        )
+        messages = func.sum(
+            case((inner.c.kind == ParticipationKind.MESSAGE_POSTED.value, 1), else_=0)
+        )
+        active = func.count(
+            func.distinct(case((inner.c.kind.in_(list(active_kinds)), inner.c.person_id)))
+        )
+        result = await self.session.execute(
+            select(inner.c.day, messages, active).group_by(inner.c.day).order_by(inner.c.day)
+        )
+        return [(as_date(d), int(m or 0), int(a or 0)) for d, m, a in result.all()]
+
+    async def known_members(self, community_id: int, at: datetime) -> int:
+        """Members of the community at that moment (joined before it, not left by then)."""
+        count = await self.session.scalar(
+            select(func.count()).where(
+                MembershipRow.community_id == community_id,
+                MembershipRow.joined_at < at,
+                MembershipRow.left_at.is_(None) | (MembershipRow.left_at >= at),
+            )
+        )
+        return int(count or 0)
+
+    async def question_times(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime | None]]:
+        """(asked, first answered) of the questions asked in the window by tracked people."""
+        result = await self.session.execute(
+            select(QuestionRow.asked_at, QuestionRow.answered_at)
+            .join(PersonRow, PersonRow.id == QuestionRow.person_id)
+            .where(
+                QuestionRow.community_id == community_id,
+                QuestionRow.asked_at >= start,
+                QuestionRow.asked_at < end,
+                PersonRow.opted_out_tracking.is_(False),
+            )
+        )
+        return [(asked, answered) for asked, answered in result.all()]
+
+    async def gap_queries(self, community_id: int, start: datetime, end: datetime) -> list[str]:
+        rows = await self.session.scalars(
+            select(KnowledgeGapRow.query)
+            .where(
+                KnowledgeGapRow.community_id == community_id,
+                KnowledgeGapRow.created_at >= start,
+                KnowledgeGapRow.created_at < end,
+            )
+            .order_by(KnowledgeGapRow.created_at)
+        )
+        return [str(query) for query in rows]
+
+    async def active_in_several(
+        self, start: datetime, end: datetime, kinds: Collection[str]
+    ) -> int:
+        """People active in more than one community in the window."""
+        several = (
+            select(LedgerRow.person_id)
+            .where(
+                LedgerRow.occurred_at >= start,
+                LedgerRow.occurred_at < end,
+                LedgerRow.kind.in_(list(kinds)),
+                self._tracked(),
+            )
+            .group_by(LedgerRow.person_id)
+            .having(func.count(func.distinct(LedgerRow.community_id)) > 1)
+            .subquery()
+        )
+        return int(await self.session.scalar(select(func.count()).select_from(several)) or 0)
+
+    async def coordinators(self, community_id: int) -> list[Member]:
+        """Who receives the community's weekly summary: coordinators and admins of it, by
+        membership or by a grant (for it or for every community)."""
+        people = set(
+            await self.session.scalars(
+                select(MembershipRow.person_id).where(
+                    MembershipRow.community_id == community_id,
+                    MembershipRow.role.in_(("coordinator", "admin")),
+                    MembershipRow.left_at.is_(None),
+                )
+            )
+        )
+        granted = await self.session.scalars(
+            select(IdentityRow.person_id)
+            .join(
+                RoleGrantRow,
+                (RoleGrantRow.platform == IdentityRow.platform)
+                & (RoleGrantRow.platform_user_id == IdentityRow.platform_user_id),
+            )
+            .where(
+                (RoleGrantRow.community_id == community_id) | RoleGrantRow.community_id.is_(None),
+                RoleGrantRow.role.in_(("coordinator", "admin")),
+            )
+        )
+        people.update(granted)
+        return await self._reachable(community_id, people)
+
+    async def admins(self, identities: Collection[tuple[Platform, str]]) -> list[Member]:
+        """Admins of the installation: configured identities and grants for every community."""
+        people: set[int] = set()
+        for platform, user_id in identities:
+            person = await self.session.scalar(
+                select(IdentityRow.person_id).where(
+                    IdentityRow.platform == platform.value,
+                    IdentityRow.platform_user_id == user_id,
+                )
+            )
+            if person is not None:
+                people.add(int(person))
+        granted = await self.session.scalars(
+            select(IdentityRow.person_id)
+            .join(
+                RoleGrantRow,
+                (RoleGrantRow.platform == IdentityRow.platform)
+                & (RoleGrantRow.platform_user_id == IdentityRow.platform_user_id),
+            )
+            .where(RoleGrantRow.community_id.is_(None), RoleGrantRow.role == "admin")
+        )
+        people.update(granted)
+        return await self._reachable(None, people)
+
+    async def _reachable(self, community_id: int | None, people: Collection[int]) -> list[Member]:
+        """One identity per person to write to: on the community's platform when they have one."""
+        if not people:
+            return []
+        platform = None
+        if community_id is not None:
+            platform = await self.session.scalar(
+                select(CommunityRow.platform).where(CommunityRow.id == community_id)
+            )
+        result = await self.session.execute(
+            select(IdentityRow, PersonRow)
+            .join(PersonRow, PersonRow.id == IdentityRow.person_id)
+            .where(IdentityRow.person_id.in_(list(people)))
+            .order_by(IdentityRow.id)
+        )
+        chosen: dict[int, Member] = {}
+        for identity, person in result.all():
+            current = chosen.get(person.id)
+            if current is None or (
+                identity.platform == platform and current.platform.value != platform
+            ):
+                chosen[person.id] = _member(identity, person)
+        return [chosen[person] for person in sorted(chosen)]
+
+    # -- privacy -----------------------------------------------------------------------------
+
+    async def export_person(self, person_id: int) -> dict[str, Any]:
+        """Everything stored about one person, as plain data (for `/mydata`)."""
+        person = await self.session.get(PersonRow, person_id)
+        if person is None:
+            return {}
+        identities = list(
+            await self.session.scalars(
+                select(IdentityRow).where(IdentityRow.person_id == person_id)
+            )
+        )
+        identity_ids = [i.id for i in identities]
+        keys = {c.id: c.key for c in await self.session.scalars(select(CommunityRow))}
+        memberships = await self.session.scalars(
+            select(MembershipRow).where(MembershipRow.person_id == person_id)
+        )
+        grants: list[RoleGrantRow] = []
+        for identity in identities:
+            grants.extend(
+                await self.session.scalars(
+                    select(RoleGrantRow).where(
+                        RoleGrantRow.platform == identity.platform,
+                        RoleGrantRow.platform_user_id == identity.platform_user_id,
+                    )
+                )
+            )
+        ledger = await self.session.execute(
+            select(
+                LedgerRow.community_id,
+                LedgerRow.kind,
+                LedgerRow.occurred_at,
+                LedgerRow.ref,
+                LedgerRow.source_event_id,
+            )
+            .where(LedgerRow.person_id == person_id)
+            .order_by(LedgerRow.occurred_at, LedgerRow.id)
+        )
+        questions = await self.session.scalars(
+            select(QuestionRow)
+            .where(QuestionRow.person_id == person_id)
+            .order_by(QuestionRow.asked_at)
+        )
+        gaps = await self.session.scalars(
+            select(KnowledgeGapRow)
+            .where(KnowledgeGapRow.person_id == person_id)
+            .order_by(KnowledgeGapRow.created_at)
+        )
+        items = list(
+            await self.session.scalars(
+                select(KnowledgeItemRow).where(KnowledgeItemRow.created_by.in_(identity_ids))
+            )
+        )
+        codes = list(
+            await self.session.scalars(
+                select(LinkCodeRow).where(LinkCodeRow.identity_id.in_(identity_ids))
+            )
+        )
+        return {
+            "person": {
+                "id": person.id,
+                "language": person.language,
+                "timezone": person.timezone,
+                "opted_out_tracking": person.opted_out_tracking,
+                "opted_out_nudges": person.opted_out_nudges,
+                "created_at": _iso(person.created_at),
+            },
+            "identities": [
+                {
+                    "platform": i.platform,
+                    "user_id": i.platform_user_id,
+                    "display_name": i.display_name,
+                    "locale_hint": i.locale_hint,
+                    "created_at": _iso(i.created_at),
+                    "last_seen_at": _iso(i.last_seen_at),
+                }
+                for i in identities
+            ],
+            "memberships": [
+                {
+                    "community": keys.get(m.community_id, str(m.community_id)),
+                    "role": m.role,
+                    "joined_at": _iso(m.joined_at),
+                    "left_at": _iso(m.left_at),
+                    "last_active_at": _iso(m.last_active_at),
+                }
+                for m in memberships
+            ],
+            "role_grants": [
+                {
+                    "platform": g.platform,
+                    "user_id": g.platform_user_id,
+                    "community": keys.get(g.community_id, "*") if g.community_id else "*",
+                    "role": g.role,
+                    "granted_at": _iso(g.granted_at),
+                }
+                for g in grants
+            ],
+            "participation": [
+                {
+                    "community": keys.get(community, str(community)),
+                    "kind": kind,
+                    "at": _iso(at),
+                    "ref": ref,
+                    "event": event,
+                }
+                for community, kind, at, ref, event in ledger.all()
+            ],
+            "questions": [
+                {
+                    "community": keys.get(q.community_id, str(q.community_id)),
+                    "text": q.text,
+                    "language": q.lang,
+                    "asked_at": _iso(q.asked_at),
+                    "answered_at": _iso(q.answered_at),
+                }
+                for q in questions
+            ],
+            "unanswered_lookups": [
+                {
+                    "community": keys.get(g.community_id, str(g.community_id)),
+                    "query": g.query,
+                    "language": g.lang,
+                    "at": _iso(g.created_at),
+                }
+                for g in gaps
+            ],
+            "contributions": [
+                {
+                    "id": item.id,
+                    "community": keys.get(item.community_id, "*") if item.community_id else "*",
+                    "type": item.type,
+                    "title": item.title,
+                    "status": item.status,
+                    "created_at": _iso(item.created_at),
+                }
+                for item in items
+            ],
+            "link_codes": [{"expires_at": _iso(code.expires_at)} for code in codes],
+            "other": await self._other_rows(person_id, identity_ids),
+        }
+
+    async def _other_rows(
+        self, person_id: int, identity_ids: Sequence[int]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Rows of every other table that point at the person or their accounts (profiles,
+        poll votes, webinar sign-ups, nudges, messages sent to them…), column by column."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for table, columns in _person_tables():
+            conditions = [
+                column == person_id if target == "persons" else column.in_(identity_ids)
+                for column, target in columns
+            ]
+            rows = (await self.session.execute(select(table).where(or_(*conditions)))).all()
+            if rows:
+                found[table.name] = [
+                    {name: _plain(value) for name, value in row._mapping.items()} for row in rows
+                ]
+        return found
+
+    async def forget_person(self, person_id: int) -> dict[str, int]:
+        """Erase what is stored about a person, keeping only what honours the erasure.
+
+        Kept: the platform accounts (so that the opt-out holds when they write again), the
+        opt-out itself, and their role in each community (so that permissions still work).
+        Their contributions stay in the repository without their name."""
+        identity_ids = list(
+            await self.session.scalars(
+                select(IdentityRow.id).where(IdentityRow.person_id == person_id)
+            )
+        )
+        erased: dict[str, int] = {}
+
+        async def run(name: str, statement: Any) -> None:
+            result = await self.session.execute(statement)
+            erased[name] = int(getattr(result, "rowcount", 0) or 0)
+
+        await run("participation", delete(LedgerRow).where(LedgerRow.person_id == person_id))
+        await self.session.execute(
+            delete(ParticipationScoreRow).where(ParticipationScoreRow.person_id == person_id)
+        )
+        await run("questions", delete(QuestionRow).where(QuestionRow.person_id == person_id))
+        await self.session.execute(
+            update(QuestionRow)
+            .where(QuestionRow.answered_by == person_id)
+            .values(answered_by=None)
+        )
+        await run(
+            "unanswered_lookups",
+            delete(KnowledgeGapRow).where(KnowledgeGapRow.person_id == person_id),
+        )
+        if identity_ids:
+            await run(
+                "contributions",
+                update(KnowledgeItemRow)
+                .where(KnowledgeItemRow.created_by.in_(identity_ids))
+                .values(created_by=None, owner=None),
+            )
+            await run(
+                "link_codes",
+                delete(LinkCodeRow).where(LinkCodeRow.identity_id.in_(identity_ids)),
+            )
+            await self.session.execute(
+                update(IdentityRow)
+                .where(IdentityRow.id.in_(identity_ids))
+                .values(display_name=IdentityRow.platform_user_id, locale_hint=None)
+            )
+        await self.session.execute(
+            update(MembershipRow)
+            .where(MembershipRow.person_id == person_id)
+            .values(last_active_at=None)
+        )
+        # Other features' rows: theirs are deleted; where they are only mentioned (a message
+        # sent to them, a webinar they spoke at), the reference is removed.
+        for table, columns in _person_tables():
+            for column, target in columns:
+                match = column == person_id if target == "persons" else column.in_(identity_ids)
+                if column.nullable:
+                    await self.session.execute(update(table).where(match).values({column: None}))
+                else:
+                    await run(table.name, delete(table).where(match))
+        await self.session.execute(
+            update(PersonRow)
+            .where(PersonRow.id == person_id)
+            .values(language=None, timezone=None, opted_out_tracking=True, opted_out_nudges=True)
+        )
+        return erased
+
+    async def purge(self, events_before: datetime, texts_before: datetime) -> dict[str, int]:
+        """The retention job: old participation events, and message texts no longer needed."""
+        ledger = await self.session.execute(
+            delete(LedgerRow).where(LedgerRow.occurred_at < events_before)
+        )
+        texts = await self.session.execute(
+            update(QuestionRow)
+            .where(QuestionRow.asked_at < texts_before, QuestionRow.text.is_not(None))
+            .values(text=None)
+        )
+        gaps = await self.session.execute(
+            delete(KnowledgeGapRow).where(KnowledgeGapRow.created_at < texts_before)
+        )
+        return {
+            "participation": int(getattr(ledger, "rowcount", 0) or 0),
+            "question_texts": int(getattr(texts, "rowcount", 0) or 0),
+            "unanswered_lookups": int(getattr(gaps, "rowcount", 0) or 0),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# Tables handled by name in `export_person` and `forget_person` (or kept on purpose).
+_HANDLED = frozenset(
+    {
+        "persons",
+        "identities",
+        "memberships",
+        "ledger",
+        "questions",
+        "knowledge_gaps",
+        "knowledge_items",
+        "link_codes",
+        "participation_scores",
+    }
+)
+
+
+def _person_tables() -> list[tuple[Table, list[tuple[Column[Any], str]]]]:
+    """Every other table with a column referring to a person or an identity."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        if table.name in _HANDLED:
+            continue
+        columns = [
+            (column, key.column.table.name)
+            for column in table.columns
+            for key in column.foreign_keys
+            if key.column.table.name in ("persons", "identities")
+        ]
+        if columns:
+            found.append((table, columns))
+    return found
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)

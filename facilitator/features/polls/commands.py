@@ -1,0 +1,136 @@
+"""`/poll "Question?" "A" "B" … [multi] [anonymous] [remind] [closes in 2d]`, `/poll close`."""
+
+from __future__ import annotations
+
+from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
+from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, ParsedArgs, sub
+from facilitator.core import CommandContext, Services
+from facilitator.domain.model import Role
+from facilitator.features.polls.domain import PollDraft
+from facilitator.features.polls.parsing import (
+    MAX_OPTION,
+    MAX_OPTIONS,
+    MAX_QUESTION,
+    build_poll,
+    closing_on,
+    parse_poll,
+)
+from facilitator.features.polls.service import VOTE_ACTION, Polls
+from facilitator.markup import FieldKind, OutboundMessage
+
+# A poll that came from a form arrives already built (and checked) under this argument.
+DRAFT = "draft"
+SETTINGS = ("multiple", "anonymous", "remind")
+
+
+def polls(ctx: CommandContext) -> Polls:
+    found = ctx.services.features["polls"]
+    assert isinstance(found, Polls)
+    return found
+
+
+async def create(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None or ctx.origin.is_direct:
+        ctx.say("errors.needs_community", private=True)
+        return
+    try:
+        draft = args.get(DRAFT)
+        if not isinstance(draft, PollDraft):
+            draft = parse_poll(
+                args.text("poll") or "", ctx.services.clock.now(), ctx.community.timezone
+            )
+    except ArgumentError as error:
+        body = ctx.rich(error.key, **error.values) + ctx.rich(
+            "errors.usage", usage=ctx.t("commands.poll.usage")
+        )
+        ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+        return
+    poll = await polls(ctx).create(ctx, draft)
+    ctx.say("polls.created", id=poll.id, private=True)
+
+
+async def close(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    poll_id = args.number("id")
+    if poll_id is None:
+        poll = await ctx.uow.polls.latest_open(ctx.community.id)
+    else:
+        poll = await ctx.uow.polls.get(poll_id)
+    if poll is None or poll.community_id != ctx.community.id or not poll.is_open:
+        ctx.say("polls.close.none", private=True)
+        return
+    if poll.created_by != ctx.member.person_id and ctx.role < Role.MODERATOR:
+        ctx.say("polls.close.not_yours", id=poll.id, private=True)
+        return
+    await polls(ctx).close_now(ctx.uow, poll, ctx.community)
+    ctx.say("polls.close.done", id=poll.id, question=poll.question, private=True)
+
+
+def register(services: Services, feature: Polls) -> None:
+    services.features["polls"] = feature
+    services.buttons[VOTE_ACTION] = feature.vote_button
+    services.poll_votes = feature.vote_native
+
+
+def from_form(form: FormInput) -> ParsedArgs:
+    """The poll form's fields -> the poll, checked as `/poll`'s text is."""
+    if not form.text("question"):
+        raise ArgumentError("polls.errors.no_question")
+    day, hour = form.text("closes_on"), form.text("closes_at")
+    if hour and not day:
+        raise ArgumentError("polls.errors.bad_close", value=hour[:20])
+    closes_at = closing_on(day, hour or None, form.now, form.timezone) if day else None
+    draft = build_poll(
+        form.text("question"),
+        form.lines("options"),
+        form.chosen("settings") & set(SETTINGS),
+        closes_at,
+    )
+    return ParsedArgs({DRAFT: draft})
+
+
+FORM = FormSpec(
+    title_key="forms.poll.title",
+    submit_key="forms.poll.submit",
+    fields=(
+        FieldSpec("question", "forms.poll.question", max_length=MAX_QUESTION),
+        FieldSpec(
+            "options",
+            "forms.poll.options",
+            FieldKind.OPTIONS,
+            max_length=MAX_OPTIONS * (MAX_OPTION + 1),
+            hint_key="forms.poll.options_hint",
+        ),
+        FieldSpec("closes_on", "forms.poll.closes_on", FieldKind.DATE, required=False),
+        FieldSpec("closes_at", "forms.poll.closes_at", FieldKind.TIME, required=False),
+        FieldSpec(
+            "settings",
+            "forms.poll.settings",
+            FieldKind.CHECKBOX,
+            required=False,
+            choices=(
+                Choice("multiple", "forms.poll.multiple"),
+                Choice("anonymous", "forms.poll.anonymous"),
+                Choice("remind", "forms.poll.remind"),
+            ),
+        ),
+    ),
+    convert=from_form,
+    groups_only=True,
+)
+
+COMMANDS = (
+    CommandSpec(
+        "poll",
+        create,
+        args=(Arg("poll", ArgKind.TEXT, max_length=2500),),
+        form=FORM,
+        subcommands=(
+            sub(
+                "poll", CommandSpec("close", close, args=(Arg("id", ArgKind.INT, required=False),))
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,259 @@
+"""Profiles, private chats, question topics and the nudge log, over one AsyncSession."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.domain.model import ParticipationKind, Platform, Question
+from facilitator.domain.outbox import OutboxStatus
+from facilitator.features.knowledge.domain import ItemStatus
+from facilitator.features.profiles.domain import Activity, MemberProfile, NudgeKind
+from facilitator.storage.models import (
+    IdentityRow,
+    KnowledgeItemRow,
+    LedgerRow,
+    MemberProfileRow,
+    MembershipRow,
+    NudgeRow,
+    OutboxRow,
+    PersonRow,
+    PollVoteRow,
+    PrivateChatRow,
+    QuestionRow,
+    QuestionTopicRow,
+    WebinarRsvpRow,
+)
+from facilitator.storage.queued import QueuedRows
+from facilitator.storage.repositories import (
+    insert_ignoring_conflicts,
+    open_questions_query,
+    to_question,
+)
+
+_ACTIVITY = (ParticipationKind.MESSAGE_POSTED.value,)
+
+
+def _profile(row: MemberProfileRow) -> MemberProfile:
+    return MemberProfile(
+        person_id=row.person_id,
+        organisation=row.organisation,
+        country=row.country,
+        expertise=tuple(row.expertise or ()),
+        updated_at=row.updated_at,
+    )
+
+
+class SqlProfileRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._topics: QueuedRows | None = None
+
+    async def get(self, person_id: int) -> MemberProfile | None:
+        row = await self.session.get(MemberProfileRow, person_id)
+        return _profile(row) if row else None
+
+    async def save(self, profile: MemberProfile, now: datetime) -> None:
+        row = await self.session.get(MemberProfileRow, profile.person_id)
+        if row is None:
+            row = MemberProfileRow(person_id=profile.person_id, updated_at=now)
+            self.session.add(row)
+        row.organisation = profile.organisation
+        row.country = profile.country
+        row.expertise = list(profile.expertise)
+        row.updated_at = now
+        await self.session.flush()
+
+    async def in_community(self, community_id: int) -> list[MemberProfile]:
+        rows = await self.session.scalars(
+            select(MemberProfileRow)
+            .join(MembershipRow, MembershipRow.person_id == MemberProfileRow.person_id)
+            .where(MembershipRow.community_id == community_id, MembershipRow.left_at.is_(None))
+            .order_by(MemberProfileRow.person_id)
+        )
+        return [_profile(r) for r in rows]
+
+    async def set_timezone(self, person_id: int, timezone: str | None) -> None:
+        await self.session.execute(
+            update(PersonRow).where(PersonRow.id == person_id).values(timezone=timezone)
+        )
+
+    async def open_private_chat(self, identity_id: int, now: datetime) -> None:
+        row = await self.session.get(PrivateChatRow, identity_id)
+        if row is None:
+            await self.session.execute(
+                insert_ignoring_conflicts(self.session, PrivateChatRow).values(
+                    identity_id=identity_id, opened_at=now, closed_at=None
+                )
+            )
+        elif row.closed_at is not None:
+            row.opened_at, row.closed_at = now, None
+            await self.session.flush()
+
+    async def close_private_chat(
+        self, platform: Platform, platform_user_id: str, now: datetime
+    ) -> None:
+        identity_id = await self.session.scalar(
+            select(IdentityRow.id).where(
+                IdentityRow.platform == platform.value,
+                IdentityRow.platform_user_id == platform_user_id,
+            )
+        )
+        if identity_id is None:
+            return
+        row = await self.session.get(PrivateChatRow, identity_id)
+        if row is None:
+            self.session.add(PrivateChatRow(identity_id=identity_id, opened_at=now, closed_at=now))
+        else:
+            row.closed_at = now
+        await self.session.flush()
+
+    async def open_private_chats(self, identity_ids: Sequence[int]) -> set[int]:
+        if not identity_ids:
+            return set()
+        rows = await self.session.scalars(
+            select(PrivateChatRow.identity_id).where(
+                PrivateChatRow.identity_id.in_(list(identity_ids)),
+                PrivateChatRow.closed_at.is_(None),
+            )
+        )
+        return set(rows)
+
+    async def set_question_topic(
+        self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
+    ) -> None:
+        # Queued: a batch's new questions get their topics in one statement (`queued`).
+        if self._topics is None:
+            self._topics = QueuedRows(self.session, cast(Table, QuestionTopicRow.__table__))
+        self._topics.add(
+            {
+                "question_id": question_id,
+                "community_id": community_id,
+                "theme": theme[:64],
+                "terms": list(terms)[:20],
+            }
+        )
+
+    async def answered_topics(self, community_id: int) -> list[tuple[int, str, tuple[str, ...]]]:
+        result = await self.session.execute(
+            select(QuestionRow.answered_by, QuestionTopicRow.theme, QuestionTopicRow.terms)
+            .join(QuestionTopicRow, QuestionTopicRow.question_id == QuestionRow.id)
+            .where(QuestionRow.community_id == community_id, QuestionRow.answered_by.is_not(None))
+        )
+        return [
+            (int(person), theme or "", tuple(terms or ()))
+            for person, theme, terms in result.all()
+            if person is not None
+        ]
+
+    async def contributions(self, community_id: int) -> list[tuple[int, str, str]]:
+        result = await self.session.execute(
+            select(IdentityRow.person_id, KnowledgeItemRow.theme, KnowledgeItemRow.title)
+            .join(IdentityRow, IdentityRow.id == KnowledgeItemRow.created_by)
+            .where(
+                KnowledgeItemRow.community_id == community_id,
+                KnowledgeItemRow.status == ItemStatus.PUBLISHED.value,
+            )
+        )
+        return [(int(p), theme or "", title) for p, theme, title in result.all()]
+
+    async def forget(self, person_id: int) -> dict[str, int]:
+        """Erase a person's facilitation data (`/forgetme`): profile, private chats, nudges
+        received, poll votes, webinar answers and the private messages waiting for them."""
+        identity_ids = list(
+            await self.session.scalars(
+                select(IdentityRow.id).where(IdentityRow.person_id == person_id)
+            )
+        )
+        statements = {
+            "profile": delete(MemberProfileRow).where(MemberProfileRow.person_id == person_id),
+            "private_chats": delete(PrivateChatRow).where(
+                PrivateChatRow.identity_id.in_(identity_ids)
+            ),
+            "nudges": delete(NudgeRow).where(NudgeRow.person_id == person_id),
+            "poll_votes": delete(PollVoteRow).where(PollVoteRow.person_id == person_id),
+            "webinar_answers": delete(WebinarRsvpRow).where(WebinarRsvpRow.person_id == person_id),
+            "queued_messages": delete(OutboxRow).where(
+                OutboxRow.person_id == person_id,
+                OutboxRow.status.in_((OutboxStatus.HELD.value, OutboxStatus.PENDING.value)),
+            ),
+        }
+        erased: dict[str, int] = {}
+        for name, statement in statements.items():
+            result = await self.session.execute(statement)
+            erased[name] = int(getattr(result, "rowcount", 0) or 0)
+        return erased
+
+
+class SqlNudgeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self,
+        community_id: int,
+        person_id: int,
+        kind: NudgeKind,
+        ref: str,
+        now: datetime,
+        outbox_key: str | None,
+    ) -> bool:
+        result = await self.session.execute(
+            insert_ignoring_conflicts(self.session, NudgeRow).values(
+                community_id=community_id,
+                person_id=person_id,
+                kind=kind.value,
+                ref=ref[:128],
+                outbox_key=outbox_key[:200] if outbox_key else None,
+                created_at=now,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def last(self, community_id: int, person_id: int, kind: NudgeKind) -> datetime | None:
+        return await self.session.scalar(
+            select(func.max(NudgeRow.created_at)).where(
+                NudgeRow.community_id == community_id,
+                NudgeRow.person_id == person_id,
+                NudgeRow.kind == kind.value,
+            )
+        )
+
+    async def nudged_for(self, community_id: int, kind: NudgeKind, ref: str) -> set[int]:
+        rows = await self.session.scalars(
+            select(NudgeRow.person_id).where(
+                NudgeRow.community_id == community_id,
+                NudgeRow.kind == kind.value,
+                NudgeRow.ref == ref,
+            )
+        )
+        return set(rows)
+
+    async def activity(self, community_id: int) -> dict[int, Activity]:
+        result = await self.session.execute(
+            select(LedgerRow.person_id, func.count(), func.max(LedgerRow.occurred_at))
+            .where(LedgerRow.community_id == community_id, LedgerRow.kind.in_(_ACTIVITY))
+            .group_by(LedgerRow.person_id)
+        )
+        found: dict[int, Activity] = {}
+        for person, count, last in result.all():
+            found[int(person)] = Activity(int(person), int(count), last)
+        return found
+
+    async def open_questions(
+        self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
+    ) -> list[Question]:
+        rows = await self.session.scalars(
+            open_questions_query(
+                community_id,
+                asked_after,
+                asked_before,
+                limit,
+                QuestionRow.bot_answered.is_(False),
+            )
+        )
+        return [to_question(r) for r in rows]

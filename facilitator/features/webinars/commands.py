@@ -1,0 +1,244 @@
+"""Webinar commands: /webinar add|move|cancel|recording, /webinars, /checkin."""
+
+from __future__ import annotations
+
+from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
+from facilitator.commands.spec import (
+    Arg,
+    ArgKind,
+    ArgumentError,
+    CommandSpec,
+    ParsedArgs,
+    sub,
+    tokenize,
+)
+from facilitator.core import CommandContext, Services
+from facilitator.domain.model import Role
+from facilitator.features.webinars.domain import Rsvp, Webinar, WebinarDraft, WebinarStatus
+from facilitator.features.webinars.parsing import (
+    MAX_SPEAKER,
+    MAX_TITLE,
+    build_webinar,
+    local_moment,
+    parse_webinar,
+    parse_when,
+)
+from facilitator.features.webinars.service import (
+    CHECKIN_ACTION,
+    CHECKIN_EARLY,
+    RSVP_ACTION,
+    Webinars,
+)
+from facilitator.localtime import show
+from facilitator.markup import FieldKind, OutboundMessage, RichText
+
+LISTED = 10
+# A webinar that came from a form arrives already built (and checked) under this argument.
+DRAFT = "draft"
+
+
+def webinars(ctx: CommandContext) -> Webinars:
+    found = ctx.services.features["webinars"]
+    assert isinstance(found, Webinars)
+    return found
+
+
+def _fail(ctx: CommandContext, error: ArgumentError, usage_key: str) -> None:
+    values = dict(error.values)
+    body = ctx.rich(error.key, **values) + ctx.rich("errors.usage", usage=ctx.t(usage_key))
+    ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+
+
+async def add(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None or ctx.origin.is_direct:
+        ctx.say("errors.needs_community", private=True)
+        return
+    try:
+        draft = args.get(DRAFT)
+        if not isinstance(draft, WebinarDraft):
+            draft = parse_webinar(
+                args.text("webinar") or "", ctx.services.clock.now(), ctx.community.timezone
+            )
+    except ArgumentError as error:
+        _fail(ctx, error, "commands.webinar.add.usage")
+        return
+    webinar = await webinars(ctx).create(ctx, draft)
+    ctx.say("webinars.created", id=webinar.id, code=webinar.checkin_code, private=True)
+
+
+async def _scheduled(ctx: CommandContext, webinar_id: int | None) -> Webinar | None:
+    webinar = await ctx.uow.webinars.get(webinar_id) if webinar_id is not None else None
+    if (
+        webinar is None
+        or ctx.community is None
+        or webinar.community_id != ctx.community.id
+        or webinar.status is not WebinarStatus.SCHEDULED
+    ):
+        ctx.say("webinars.not_found", id=webinar_id or 0, private=True)
+        return None
+    return webinar
+
+
+async def move(ctx: CommandContext, args: ParsedArgs) -> None:
+    webinar = await _scheduled(ctx, args.number("id"))
+    if webinar is None or ctx.community is None:
+        return
+    now = ctx.services.clock.now()
+    try:
+        starts_at, zone, _ = parse_when(tokenize(args.text("when") or ""), webinar.timezone)
+        if starts_at <= now:
+            raise ArgumentError("webinars.errors.past")
+    except ArgumentError as error:
+        _fail(ctx, error, "commands.webinar.move.usage")
+        return
+    moved = await webinars(ctx).reschedule(ctx, webinar, starts_at.astimezone(now.tzinfo), zone)
+    ctx.say(
+        "webinars.moved",
+        id=moved.id,
+        when=show(moved.starts_at, ctx.community.timezone),
+        zone=ctx.community.timezone,
+        private=True,
+    )
+
+
+async def cancel(ctx: CommandContext, args: ParsedArgs) -> None:
+    webinar = await _scheduled(ctx, args.number("id"))
+    if webinar is None:
+        return
+    await webinars(ctx).cancel(ctx, webinar)
+    ctx.say("webinars.cancelled", id=webinar.id, title=webinar.title, private=True)
+
+
+async def recording(ctx: CommandContext, args: ParsedArgs) -> None:
+    webinar_id = args.number("id")
+    webinar = await ctx.uow.webinars.get(webinar_id) if webinar_id is not None else None
+    if webinar is None or ctx.community is None or webinar.community_id != ctx.community.id:
+        ctx.say("webinars.not_found", id=webinar_id or 0, private=True)
+        return
+    item_id = await webinars(ctx).file_recording(ctx, webinar, args.text("url") or "")
+    ctx.say("webinars.recording.filed", id=item_id, title=webinar.title)
+
+
+async def upcoming(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    found = await ctx.uow.webinars.upcoming(ctx.community.id, ctx.services.clock.now())
+    if not found:
+        ctx.say("webinars.list.none", private=True)
+        return
+    zone = ctx.member.timezone or ctx.community.timezone
+    parts = [ctx.rich("webinars.list.header", zone=zone)]
+    for webinar in found[:LISTED]:
+        going = sum(
+            1 for a in await ctx.uow.webinars.attendees(webinar.id) if a.answer is Rsvp.GOING
+        )
+        parts.append(
+            ctx.rich(
+                "webinars.list.line",
+                id=webinar.id,
+                title=webinar.title,
+                when=show(webinar.starts_at, zone),
+                count=going,
+            )
+        )
+    ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
+
+
+async def checkin(ctx: CommandContext, args: ParsedArgs) -> None:
+    if ctx.community is None:
+        ctx.say("errors.needs_community", private=True)
+        return
+    code = (args.text("code") or "").strip().upper()
+    matches = await ctx.uow.webinars.by_code(ctx.community.id, code)
+    now = ctx.services.clock.now()
+    current = [w for w in matches if w.starts_at - CHECKIN_EARLY <= now]
+    if not current:
+        ctx.say("webinars.checkin.unknown", code=code[:8], private=True)
+        return
+    await webinars(ctx).check_in(ctx, max(current, key=lambda w: w.starts_at))
+
+
+def register(services: Services, feature: Webinars) -> None:
+    services.features["webinars"] = feature
+    services.buttons[RSVP_ACTION] = feature.rsvp_button
+    services.buttons[CHECKIN_ACTION] = feature.checkin_button
+
+
+def from_form(form: FormInput) -> ParsedArgs:
+    """The webinar form's fields -> the webinar, checked as `/webinar add`'s text is."""
+    title = form.text("title")
+    if not title:
+        raise ArgumentError("webinars.errors.title")
+    zone_name = form.text("timezone") or form.timezone
+    starts_at = local_moment(form.text("date"), form.text("time"), zone_name)
+    draft = build_webinar(
+        title,
+        starts_at,
+        zone_name,
+        form.text("link") or None,
+        form.text("speaker"),
+        form.text("theme"),
+        form.now,
+    )
+    return ParsedArgs({DRAFT: draft})
+
+
+FORM = FormSpec(
+    title_key="forms.webinar.title",
+    submit_key="forms.webinar.submit",
+    fields=(
+        FieldSpec("title", "forms.webinar.name", max_length=MAX_TITLE),
+        FieldSpec("date", "forms.webinar.date", FieldKind.DATE),
+        FieldSpec("time", "forms.webinar.time", FieldKind.TIME),
+        FieldSpec("timezone", "forms.webinar.timezone", FieldKind.TIMEZONE),
+        FieldSpec("link", "forms.webinar.link", required=False, max_length=2000),
+        FieldSpec("speaker", "forms.webinar.speaker", required=False, max_length=MAX_SPEAKER),
+        FieldSpec("theme", "forms.webinar.theme", required=False, max_length=64),
+    ),
+    convert=from_form,
+    groups_only=True,
+)
+
+_ID = Arg("id", ArgKind.INT)
+
+COMMANDS = (
+    CommandSpec(
+        "webinar",
+        None,
+        role=Role.MODERATOR,
+        subcommands=(
+            sub(
+                "webinar",
+                CommandSpec(
+                    "add",
+                    add,
+                    args=(Arg("webinar", ArgKind.TEXT, max_length=1000),),
+                    role=Role.MODERATOR,
+                    form=FORM,
+                ),
+            ),
+            sub(
+                "webinar",
+                CommandSpec(
+                    "move",
+                    move,
+                    args=(_ID, Arg("when", ArgKind.TEXT, max_length=80)),
+                    role=Role.MODERATOR,
+                ),
+            ),
+            sub("webinar", CommandSpec("cancel", cancel, args=(_ID,), role=Role.MODERATOR)),
+            sub(
+                "webinar",
+                CommandSpec(
+                    "recording",
+                    recording,
+                    args=(_ID, Arg("url", ArgKind.URL, max_length=2000)),
+                    role=Role.MODERATOR,
+                ),
+            ),
+        ),
+    ),
+    CommandSpec("webinars", upcoming),
+    CommandSpec("checkin", checkin, args=(Arg("code", max_length=8),)),
+)

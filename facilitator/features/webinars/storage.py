@@ -1,0 +1,177 @@
+"""Webinars and their RSVPs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.features.webinars.domain import (
+    Attendee,
+    Rsvp,
+    Webinar,
+    WebinarDraft,
+    WebinarStatus,
+)
+from facilitator.storage.models import WebinarRow, WebinarRsvpRow
+
+
+def _webinar(row: WebinarRow) -> Webinar:
+    return Webinar(
+        id=row.id,
+        community_id=row.community_id,
+        title=row.title,
+        starts_at=row.starts_at,
+        timezone=row.timezone,
+        duration_minutes=row.duration_minutes,
+        status=WebinarStatus(row.status),
+        checkin_code=row.checkin_code,
+        created_at=row.created_at,
+        version=row.version,
+        link=row.link,
+        speaker=row.speaker,
+        speaker_person_id=row.speaker_person_id,
+        theme=row.theme or "",
+        created_by=row.created_by,
+        recording_item_id=row.recording_item_id,
+        feedback_poll_id=row.feedback_poll_id,
+    )
+
+
+class SqlWebinarRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        community_id: int,
+        draft: WebinarDraft,
+        *,
+        speaker_person_id: int | None,
+        created_by: int | None,
+        checkin_code: str,
+        now: datetime,
+    ) -> Webinar:
+        row = WebinarRow(
+            community_id=community_id,
+            title=draft.title,
+            starts_at=draft.starts_at,
+            timezone=draft.timezone,
+            duration_minutes=draft.duration_minutes,
+            link=draft.link,
+            speaker=draft.speaker,
+            speaker_person_id=speaker_person_id,
+            theme=draft.theme,
+            status=WebinarStatus.SCHEDULED.value,
+            version=1,
+            checkin_code=checkin_code,
+            created_by=created_by,
+            created_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return _webinar(row)
+
+    async def get(self, webinar_id: int) -> Webinar | None:
+        row = await self.session.get(WebinarRow, webinar_id)
+        return _webinar(row) if row else None
+
+    async def upcoming(self, community_id: int, now: datetime) -> list[Webinar]:
+        rows = await self.session.scalars(
+            select(WebinarRow)
+            .where(
+                WebinarRow.community_id == community_id,
+                WebinarRow.status == WebinarStatus.SCHEDULED.value,
+                WebinarRow.starts_at > now,
+            )
+            .order_by(WebinarRow.starts_at)
+        )
+        return [_webinar(r) for r in rows]
+
+    async def by_code(self, community_id: int, code: str) -> list[Webinar]:
+        rows = await self.session.scalars(
+            select(WebinarRow).where(
+                WebinarRow.community_id == community_id,
+                WebinarRow.checkin_code == code.upper(),
+                WebinarRow.status == WebinarStatus.SCHEDULED.value,
+            )
+        )
+        return [_webinar(r) for r in rows]
+
+    async def reschedule(self, webinar_id: int, starts_at: datetime, timezone: str) -> Webinar:
+        row = await self.session.get(WebinarRow, webinar_id)
+        if row is None:
+            raise LookupError(webinar_id)
+        row.starts_at, row.timezone, row.version = starts_at, timezone, row.version + 1
+        await self.session.flush()
+        return _webinar(row)
+
+    async def cancel(self, webinar_id: int) -> bool:
+        result = await self.session.execute(
+            update(WebinarRow)
+            .where(WebinarRow.id == webinar_id, WebinarRow.status == WebinarStatus.SCHEDULED.value)
+            .values(status=WebinarStatus.CANCELLED.value)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def set_recording(self, webinar_id: int, item_id: int) -> None:
+        await self.session.execute(
+            update(WebinarRow).where(WebinarRow.id == webinar_id).values(recording_item_id=item_id)
+        )
+
+    async def set_feedback_poll(self, webinar_id: int, poll_id: int) -> None:
+        await self.session.execute(
+            update(WebinarRow).where(WebinarRow.id == webinar_id).values(feedback_poll_id=poll_id)
+        )
+
+    async def answer(self, webinar_id: int, person_id: int, answer: Rsvp, now: datetime) -> None:
+        row = await self.session.get(WebinarRsvpRow, (webinar_id, person_id))
+        if row is None:
+            self.session.add(
+                WebinarRsvpRow(
+                    webinar_id=webinar_id,
+                    person_id=person_id,
+                    answer=answer.value,
+                    answered_at=now,
+                    attended_at=None,
+                )
+            )
+        else:
+            row.answer, row.answered_at = answer.value, now
+        await self.session.flush()
+
+    async def check_in(self, webinar_id: int, person_id: int, now: datetime) -> bool:
+        """Record attendance; False when already checked in."""
+        row = await self.session.get(WebinarRsvpRow, (webinar_id, person_id))
+        if row is None:
+            self.session.add(
+                WebinarRsvpRow(
+                    webinar_id=webinar_id,
+                    person_id=person_id,
+                    answer=Rsvp.GOING.value,
+                    answered_at=now,
+                    attended_at=now,
+                )
+            )
+            await self.session.flush()
+            return True
+        if row.attended_at is not None:
+            return False
+        row.attended_at = now
+        await self.session.flush()
+        return True
+
+    async def attendees(self, webinar_id: int) -> list[Attendee]:
+        rows = await self.session.scalars(
+            select(WebinarRsvpRow)
+            .where(WebinarRsvpRow.webinar_id == webinar_id)
+            .order_by(WebinarRsvpRow.answered_at)
+        )
+        return [Attendee(r.person_id, Rsvp(r.answer), r.answered_at, r.attended_at) for r in rows]
+
+    async def forget_answers(self, person_id: int) -> int:
+        result = await self.session.execute(
+            delete(WebinarRsvpRow).where(WebinarRsvpRow.person_id == person_id)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
