@@ -6,10 +6,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from facilitator.commands.spec import CommandRegistry, CommandSpec
-from facilitator.core import CoreSettings, Facilitator, Reply, Services
+from facilitator.context import CoreSettings, Reply, Services
+from facilitator.core import Facilitator
 from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.errors import DeliveryError, RetryLater
 from facilitator.domain.model import Platform
@@ -35,14 +35,19 @@ from facilitator.features.webinars import commands as webinars
 from facilitator.features.webinars.service import Webinars
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
-from facilitator.ports import Clock, Decoder, Messenger, Metrics, NoMetrics, UnitOfWorkFactory
+from facilitator.ports import (
+    Clock,
+    Decoder,
+    Messenger,
+    Metrics,
+    NoMetrics,
+    PlatformAdapter,
+    UnitOfWorkFactory,
+)
 from facilitator.roles import RoleService
 from facilitator.scheduling import CronSource, IntervalJob
 from facilitator.settings import Settings
 from facilitator.storage.database import Storage
-
-if TYPE_CHECKING:
-    from facilitator.runtime import PlatformAdapter
 
 log = logging.getLogger(__name__)
 

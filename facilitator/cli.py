@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from adapters.slack.cli import slack_app
-from adapters.telegram.cli import telegram_app
+from adapters.slack.cli import slack_cli
+from adapters.telegram.cli import telegram_cli
 from facilitator.domain.model import Platform, Role
 from facilitator.features.participation.report_cli import report, seed_activity
 from facilitator.observability import configure_logging
@@ -25,6 +25,7 @@ from facilitator.settings import Settings
 
 if TYPE_CHECKING:
     from facilitator.bootstrap import App
+    from facilitator.commands.spec import CommandRegistry
     from facilitator.features.knowledge.loading import IngestReport
 
 T = TypeVar("T")
@@ -42,8 +43,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
-app.add_typer(telegram_app, name="telegram")
-app.add_typer(slack_app, name="slack")
+
+
+def _registry() -> CommandRegistry:
+    """The command registry, built by the composition root only when a command needs it."""
+    from facilitator.bootstrap import build_registry
+
+    return build_registry()
+
+
+app.add_typer(telegram_cli(_registry), name="telegram")
+app.add_typer(slack_cli(_registry), name="slack")
 app.command("report")(report)
 app.command("seed-activity")(seed_activity)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
@@ -21,6 +21,14 @@ from facilitator.commands.spec import (
     CommandSpec,
     parse_args,
     split_command,
+)
+from facilitator.context import (
+    CommandContext,
+    Reply,
+    Services,
+    combine_role,
+    effective_role,
+    permitted,
 )
 from facilitator.domain.events import (
     BotAdded,
@@ -50,163 +58,12 @@ from facilitator.domain.model import (
 )
 from facilitator.features.knowledge.text import guess_language
 from facilitator.features.participation.signals import is_thanks
-from facilitator.i18n import Catalogue, resolve_locale
-from facilitator.markup import Button, Destination, Form, OutboundMessage, RichText
-from facilitator.ports import Clock, Metrics, NoMetrics, UnitOfWork
+from facilitator.i18n import resolve_locale
+from facilitator.markup import Form, OutboundMessage
+from facilitator.ports import UnitOfWork
 from facilitator.questions import is_question
 
 log = logging.getLogger(__name__)
-
-Reply = tuple[Destination, OutboundMessage]
-ButtonHandler = Callable[["CommandContext", str], Awaitable[None]]
-MessageHook = Callable[["CommandContext", MessageReceived], Awaitable[None]]
-# Runs after the core handled any event from a person (participation tracking, for one).
-EventHook = Callable[["CommandContext", InboundEvent], Awaitable[None]]
-# Records a vote in its poll; False when the poll is not one of ours.
-PollVoteHandler = Callable[["CommandContext", PollVoteCast], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class CoreSettings:
-    admins: frozenset[tuple[Platform, str]] = frozenset()
-    platform_admins_are_moderators: bool = True
-    default_language: str = "en"
-    default_timezone: str = "UTC"
-    default_community: str | None = None
-
-
-@dataclass
-class Services:
-    """What command handlers may use; built once by the composition root."""
-
-    catalogue: Catalogue
-    registry: CommandRegistry
-    clock: Clock
-    settings: CoreSettings
-    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
-    message_hooks: list[MessageHook] = field(default_factory=list)
-    event_hooks: list[EventHook] = field(default_factory=list)
-    poll_votes: PollVoteHandler | None = None
-    features: dict[str, object] = field(default_factory=dict)
-    metrics: Metrics = field(default_factory=NoMetrics)
-
-
-@dataclass
-class CommandContext:
-    """Everything one event's handler needs, and the replies it has decided on."""
-
-    uow: UnitOfWork
-    services: Services
-    origin: Origin
-    member: Member
-    community: Community | None
-    role: Role
-    locale: str
-    replies: list[Reply] = field(default_factory=list)
-
-    @property
-    def catalogue(self) -> Catalogue:
-        return self.services.catalogue
-
-    def t(self, key: str, /, **values: object) -> str:
-        return self.catalogue.text(self.locale, key, **values)
-
-    def rich(self, key: str, /, **values: object) -> RichText:
-        return self.catalogue.render(self.locale, key, **values)
-
-    def here(self, *, private: bool = False) -> Destination:
-        o = self.origin
-        return Destination(
-            platform=o.platform,
-            chat_id=o.chat_id,
-            thread_id=o.thread_id,
-            reply_to_message_id=o.message_id,
-            user_id=o.user.user_id if private else None,
-            is_direct=o.is_direct,
-        )
-
-    def reply(self, message: OutboundMessage, *, private: bool = False) -> None:
-        self.replies.append((self.here(private=private or message.ephemeral), message))
-
-    def say(
-        self,
-        key: str,
-        /,
-        *,
-        buttons: tuple[tuple[Button, ...], ...] = (),
-        private: bool = False,
-        **values: object,
-    ) -> None:
-        body = self.rich(key, **values)
-        self.reply(OutboundMessage(body, buttons=buttons, ephemeral=private), private=private)
-
-    def role_label(self, role: Role) -> str:
-        return self.t(f"core.roles.{role.label}")
-
-    async def role_in(self, community: Community) -> Role:
-        """The member's role in another community than the event's (the Home tab lists all)."""
-        if self.community is not None and community.id == self.community.id:
-            return self.role
-        return await effective_role(
-            self.uow, self.services.settings, self.member, community, self.origin.user
-        )
-
-    async def belongs_to(self, community_id: int) -> bool:
-        """Whether the member may act on this community's polls and webinars from here: in
-        the community itself, or from a direct conversation (the Home tab) as one of its
-        members."""
-        if self.community is not None and self.community.id == community_id:
-            return True
-        if not self.origin.is_direct:
-            return False
-        membership = await self.uow.members.membership(self.member.person_id, community_id)
-        return membership is not None and membership.left_at is None
-
-
-async def effective_role(
-    uow: UnitOfWork,
-    settings: CoreSettings,
-    member: Member,
-    community: Community | None,
-    user: PlatformUser,
-) -> Role:
-    """The member's role in a community, from what the database holds (`combine_role`)."""
-    identities = await uow.members.by_person(member.person_id)
-    grants = [
-        grant
-        for identity in identities
-        for grant in await uow.grants.for_identity(identity.platform, identity.platform_user_id)
-    ]
-    membership = None
-    if community is not None:
-        membership = await uow.members.membership(member.person_id, community.id)
-    return combine_role(settings, identities, grants, membership, community, user)
-
-
-def combine_role(
-    settings: CoreSettings,
-    identities: Sequence[Member],
-    grants: Sequence[RoleGrant],
-    membership: Membership | None,
-    community: Community | None,
-    user: PlatformUser,
-) -> Role:
-    """The highest of: installation admin, grants for this community or all, membership
-    role, and platform admin when that makes a moderator."""
-    if any((i.platform, i.platform_user_id) in settings.admins for i in identities):
-        return Role.ADMIN
-    roles = [Role.MEMBER]
-    roles.extend(
-        grant.role
-        for grant in grants
-        if grant.community_id is None or (community and grant.community_id == community.id)
-    )
-    if community is not None:
-        if membership is not None:
-            roles.append(membership.role)
-        if user.is_platform_admin and settings.platform_admins_are_moderators:
-            roles.append(Role.MODERATOR)
-    return max(roles)
 
 
 @dataclass
@@ -534,7 +391,7 @@ class Facilitator:
         if spec.form.groups_only and ctx.origin.is_direct:
             return None
         zone = ctx.community.timezone if ctx.community else self.services.settings.default_timezone
-        return render_form(ctx, spec, ctx.origin.chat_id, zone)
+        return render_form(ctx.t, spec.form, spec.path, ctx.origin.chat_id, zone)
 
     def _argument_error(
         self,
@@ -694,22 +551,3 @@ class Facilitator:
                 ref=ref[:200] if ref else None,
             )
         )
-
-
-def permitted(ctx: CommandContext, spec: CommandSpec, role: Role | None = None) -> bool:
-    """The one role check of a command (by default with the member's role where the event
-    happened); a refusal is explained to the member privately."""
-    role = ctx.role if role is None else role
-    if role >= spec.role:
-        return True
-    log.warning(
-        "command refused for lack of role",
-        extra={"command": spec.path, "role": role.label, "needs": spec.role.label},
-    )
-    ctx.say(
-        "errors.not_allowed",
-        command=spec.path.replace(".", " "),
-        role=ctx.role_label(spec.role),
-        private=True,
-    )
-    return False

@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
-from facilitator.core import Facilitator, Reply
+from facilitator.context import Reply
+from facilitator.core import Facilitator
 from facilitator.domain.errors import StorageUnavailable, UndecodablePayload
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Platform

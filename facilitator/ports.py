@@ -8,6 +8,8 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
+from starlette.routing import BaseRoute
+
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import (
     Community,
@@ -617,3 +619,27 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+class PlatformAdapter(Protocol):
+    """What a platform adapter offers the runtime; it translates and nothing more."""
+
+    platform: Platform
+    messenger: Messenger
+    decoder: Decoder
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """HTTP routes for `serve` (webhooks, events); empty when the platform has none."""
+        ...
+
+    async def start(self) -> None:
+        """Connect: check credentials, publish commands. Called once per process."""
+        ...
+
+    async def receive(self) -> None:
+        """For `run`: receive events without a public URL (long polling, Socket Mode)."""
+        ...
+
+    def ready(self) -> bool: ...
+
+    async def stop(self) -> None: ...

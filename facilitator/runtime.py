@@ -7,8 +7,7 @@ import contextlib
 import hmac
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,38 +16,13 @@ from starlette.routing import BaseRoute, Route
 
 from facilitator.bootstrap import App, build_adapters, build_app
 from facilitator.domain.errors import StorageUnavailable
-from facilitator.domain.model import Platform
 from facilitator.metrics import CONTENT_TYPE, PrometheusMetrics, read_backlogs
 from facilitator.observability import configure_logging
-from facilitator.ports import Decoder, Messenger
+from facilitator.ports import PlatformAdapter
 from facilitator.scheduling import Scheduler
 from facilitator.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class PlatformAdapter(Protocol):
-    """What a platform adapter offers the runtime; it translates and nothing more."""
-
-    platform: Platform
-    messenger: Messenger
-    decoder: Decoder
-
-    def routes(self) -> Sequence[BaseRoute]:
-        """HTTP routes for `serve` (webhooks, events); empty when the platform has none."""
-        ...
-
-    async def start(self) -> None:
-        """Connect: check credentials, publish commands. Called once per process."""
-        ...
-
-    async def receive(self) -> None:
-        """For `run`: receive events without a public URL (long polling, Socket Mode)."""
-        ...
-
-    def ready(self) -> bool: ...
-
-    async def stop(self) -> None: ...
 
 
 async def prepare(settings: Settings) -> tuple[App, list[PlatformAdapter]]:

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
+    from adapters.slack.host import Host
     from adapters.slack.webapi import Monotonic, Sleep
-    from facilitator.core import Services
-    from facilitator.inbox import Inbox
-    from facilitator.ports import Clock
     from facilitator.settings import Settings
-
-
-class Host(Protocol):
-    """What the adapter needs from the application it is attached to (bootstrap's `App`)."""
-
-    @property
-    def inbox(self) -> Inbox: ...
-
-    @property
-    def services(self) -> Services: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
 
 def build(

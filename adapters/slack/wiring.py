@@ -19,7 +19,7 @@ from adapters.slack.webapi import Monotonic, SlackWeb, Sleep, default_sleep
 from facilitator.settings import Settings
 
 if TYPE_CHECKING:
-    from adapters.slack import Host
+    from adapters.slack.host import Host
 
 BOLT_LOGGER = "adapters.slack.bolt"
 

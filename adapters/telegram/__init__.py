@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from adapters.telegram.adapter import TelegramAdapter
-    from facilitator.core import Services
+    from facilitator.context import Services
     from facilitator.inbox import Inbox
     from facilitator.ports import Clock
     from facilitator.settings import Settings

@@ -9,15 +9,12 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from facilitator.commands.spec import CommandRegistry
 from facilitator.observability import configure_logging
 from facilitator.settings import Settings
 
 T = TypeVar("T")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-
-telegram_app = typer.Typer(
-    help="Telegram: webhook registration and the command menu.", no_args_is_help=True
-)
 
 
 def _settings() -> Settings:
@@ -48,7 +45,6 @@ def webhook_url(public_url: str, path: str) -> str:
     return base if base.endswith(path.rstrip("/")) else base + path
 
 
-@telegram_app.command("set-webhook")
 def set_webhook(
     public_url: Annotated[str, typer.Argument(help="Public HTTPS address of `serve`.")],
     drop_pending: Annotated[
@@ -88,7 +84,6 @@ def set_webhook(
     typer.echo(f"webhook set: {url}")
 
 
-@telegram_app.command("delete-webhook")
 def delete_webhook(
     drop_pending: Annotated[
         bool, typer.Option(help="Discard updates Telegram has queued so far.")
@@ -108,21 +103,15 @@ def delete_webhook(
     typer.echo("webhook deleted")
 
 
-@telegram_app.command("publish-commands")
-def publish(
-    dry_run: Annotated[
-        bool, typer.Option(help="Print the menus instead of setting them.")
-    ] = False,
-) -> None:
+def publish(registry: CommandRegistry, dry_run: bool) -> None:
     """Set the command menus: per language (en, es, pt, and a default) and per scope."""
     from adapters.telegram.adapter import make_bot
     from adapters.telegram.commands_menu import command_menus, publish_commands
-    from facilitator.bootstrap import build_registry
     from facilitator.i18n import Catalogue
 
     settings = _settings()
     catalogue = Catalogue.load(settings.prompts_dir)
-    menus = command_menus(build_registry(), catalogue, settings.default_language)
+    menus = command_menus(registry, catalogue, settings.default_language)
     if dry_run:
         for menu in menus:
             names = " ".join(f"/{command.command}" for command in menu.commands)
@@ -138,7 +127,6 @@ def publish(
     typer.echo(f"{count} command lists published")
 
 
-@telegram_app.command("info")
 def info() -> None:
     """Show the bot account and where Telegram delivers its updates."""
     from adapters.telegram.adapter import make_bot
@@ -162,3 +150,24 @@ def info() -> None:
     typer.echo(f"privacy mode: {'off' if reads_all else 'on (the bot sees commands only)'}")
     typer.echo(f"webhook: {url or 'none (long polling with `facilitator run`)'}")
     typer.echo(f"pending updates: {pending}")
+
+
+def telegram_cli(registry: Callable[[], CommandRegistry]) -> typer.Typer:
+    """The `telegram` commands; the composition root hands in how to build the registry."""
+    app = typer.Typer(
+        help="Telegram: webhook registration and the command menu.", no_args_is_help=True
+    )
+    app.command("set-webhook")(set_webhook)
+    app.command("delete-webhook")(delete_webhook)
+
+    @app.command("publish-commands")
+    def publish_commands(
+        dry_run: Annotated[
+            bool, typer.Option(help="Print the menus instead of setting them.")
+        ] = False,
+    ) -> None:
+        """Set the command menus: per language (en, es, pt, and a default) and per scope."""
+        publish(registry(), dry_run)
+
+    app.command("info")(info)
+    return app

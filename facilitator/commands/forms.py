@@ -13,14 +13,10 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from facilitator.commands.arguments import ParsedArgs
 from facilitator.localtime import COMMON_ZONES
 from facilitator.markup import FieldKind, FieldOption, Form, FormField
-
-if TYPE_CHECKING:
-    from facilitator.commands.spec import CommandSpec, ParsedArgs
-    from facilitator.core import CommandContext
 
 # A submitted form reaches the core as a button press whose action is this prefix and the path
 # of its command (`form:webinar.add`).
@@ -95,16 +91,19 @@ class FormSpec:
         return keys
 
 
-def form_id(spec: CommandSpec) -> str:
-    return FORM_PREFIX + spec.path
+def form_id(path: str) -> str:
+    return FORM_PREFIX + path
 
 
 def render_form(
-    ctx: CommandContext, spec: CommandSpec, conversation: str | None, timezone: str
+    t: Callable[[str], str],
+    declared: FormSpec,
+    path: str,
+    conversation: str | None,
+    timezone: str,
 ) -> Form:
-    """The command's form in the member's language, to be submitted in `conversation`."""
-    declared = spec.form
-    assert declared is not None
+    """The form of the command at `path`, in the language of `t`, to be submitted in
+    `conversation`."""
     fields = []
     for field in declared.fields:
         initial: str | tuple[str, ...] | None = field.initial
@@ -117,21 +116,21 @@ def render_form(
             FormField(
                 name=field.name,
                 kind=field.kind,
-                label=ctx.t(field.label_key),
+                label=t(field.label_key),
                 required=field.required and field.kind is not FieldKind.CHECKBOX,
                 max_length=field.max_length,
                 initial=initial,
                 options=tuple(
-                    FieldOption(c.value, ctx.t(c.label_key) if c.label_key else c.value)
+                    FieldOption(c.value, t(c.label_key) if c.label_key else c.value)
                     for c in choices
                 ),
-                hint=ctx.t(field.hint_key) if field.hint_key else None,
+                hint=t(field.hint_key) if field.hint_key else None,
             )
         )
     return Form(
-        form_id=form_id(spec),
-        title=ctx.t(declared.title_key),
-        submit=ctx.t(declared.submit_key),
+        form_id=form_id(path),
+        title=t(declared.title_key),
+        submit=t(declared.submit_key),
         fields=tuple(fields),
         conversation=conversation,
     )

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import urlsplit
 
+from facilitator.commands.arguments import ArgumentError as ArgumentError
+from facilitator.commands.arguments import ParsedArgs as ParsedArgs
+from facilitator.commands.forms import FormSpec
 from facilitator.domain.model import Platform, Role
 from facilitator.i18n import SUPPORTED_LOCALES
-
-if TYPE_CHECKING:
-    from facilitator.commands.forms import FormSpec
-    from facilitator.core import CommandContext
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_COMMAND_TEXT = 4000
@@ -44,7 +43,10 @@ class Arg:
     repeat: bool = False  # takes every remaining token
 
 
-Handler = Callable[["CommandContext", "ParsedArgs"], Awaitable[None]]
+# The first argument is the command context (`facilitator.context.CommandContext`). The context
+# carries the registry built from these declarations, so the declarations name it loosely
+# rather than import it back: each handler's own annotation is what mypy checks.
+Handler = Callable[[Any, ParsedArgs], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -97,35 +99,6 @@ def sub(parent: str, spec: CommandSpec) -> CommandSpec:
         hidden=spec.hidden,
         form=spec.form,
     )
-
-
-@dataclass(frozen=True)
-class ParsedArgs:
-    values: Mapping[str, object] = field(default_factory=dict)
-
-    def get(self, name: str) -> object:
-        return self.values.get(name)
-
-    def text(self, name: str) -> str | None:
-        value = self.values.get(name)
-        return value if isinstance(value, str) else None
-
-    def number(self, name: str) -> int | None:
-        value = self.values.get(name)
-        return value if isinstance(value, int) else None
-
-    def words(self, name: str) -> list[str]:
-        value = self.values.get(name)
-        return [str(v) for v in value] if isinstance(value, list | tuple) else []
-
-
-class ArgumentError(Exception):
-    """A command's arguments are wrong; `key` names the prompt that explains it."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
 
 
 @dataclass(frozen=True)

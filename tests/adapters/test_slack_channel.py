@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from facilitator.core import CommandContext
+from facilitator.context import CommandContext
 from facilitator.domain.model import ParticipationKind, Platform
 from facilitator.features.knowledge.loading import ingest_directory
 from facilitator.features.knowledge.service import KnowledgeBase

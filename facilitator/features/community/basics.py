@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
-from facilitator.core import CommandContext
+from facilitator.context import CommandContext
 from facilitator.markup import OutboundMessage, RichText
 
 LINK_CODE_TTL = timedelta(minutes=15)

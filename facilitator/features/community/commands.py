@@ -7,7 +7,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
-from facilitator.core import CommandContext
+from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.i18n import SUPPORTED_LOCALES
 from facilitator.markup import OutboundMessage, RichText

@@ -14,7 +14,7 @@ import logging
 
 from facilitator.commands.forms import render_form
 from facilitator.commands.spec import CommandSpec, ParsedArgs
-from facilitator.core import CommandContext, Services, permitted
+from facilitator.context import CommandContext, Services, permitted
 from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.commands import badge_name, level_name, participation
 from facilitator.features.polls.domain import Poll
@@ -169,7 +169,7 @@ async def open_form(ctx: CommandContext, value: str) -> None:
     # The role that counts is the one in the community the form is for.
     if not permitted(ctx, spec, await ctx.role_in(community)):
         return
-    form = render_form(ctx, spec, community.chat_id, community.timezone)
+    form = render_form(ctx.t, spec.form, spec.path, community.chat_id, community.timezone)
     body = ctx.rich("errors.usage", usage=ctx.t(spec.usage_key))
     log.info("form offered", extra={"command": spec.path, "community": community.key})
     ctx.reply(OutboundMessage(body, ephemeral=True, form=form), private=True)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from facilitator.core import CommandContext, Reply, Services
+from facilitator.context import CommandContext, Reply, Services
 from facilitator.domain.events import Origin
 from facilitator.domain.model import Community, PlatformUser, Question, Role
 from facilitator.features.knowledge.render import render_item

@@ -23,7 +23,7 @@ from facilitator.commands.spec import (
     parse_id,
     sub,
 )
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.domain.events import MessageReceived
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Role
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem

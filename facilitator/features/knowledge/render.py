@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.core import CommandContext
+from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.knowledge.domain import KnowledgeItem
 from facilitator.markup import Block, RichText, Span, Style, from_markdown

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from facilitator.core import Services
+from facilitator.context import Services
 from facilitator.delivery.dispatcher import mention_message
 from facilitator.domain.model import Community, Member, Platform
 from facilitator.domain.outbox import Fallback, OutboxEntry

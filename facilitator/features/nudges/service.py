@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.domain.events import (
     ButtonPressed,
     CommandInvoked,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, sub
-from facilitator.core import CommandContext
+from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.domain.outbox import TROUBLE, WAITING, OutboxRecord, OutboxStatus
 from facilitator.localtime import show

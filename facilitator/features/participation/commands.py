@@ -9,7 +9,7 @@ from dataclasses import replace
 from pydantic import ValidationError
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.domain.model import Role
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.scoring import Standing, next_level, reasons

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from facilitator.commands.spec import split_command
-from facilitator.core import CommandContext
+from facilitator.context import CommandContext
 from facilitator.domain.events import InboundEvent, MessageReceived, ReactionChanged
 from facilitator.domain.model import LedgerEntry, ParticipationKind
 from facilitator.features.participation.config import ParticipationConfig

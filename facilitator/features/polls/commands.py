@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, ParsedArgs, sub
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.domain.model import Role
 from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.parsing import (

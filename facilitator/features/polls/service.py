@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from facilitator.commands.spec import parse_id
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.delivery.dispatcher import Dispatcher, mention_message
 from facilitator.domain.events import PollVoteCast
 from facilitator.domain.model import Community, LedgerEntry, ParticipationKind, Platform

@@ -6,7 +6,7 @@ import json
 import logging
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.markup import Attachment, Button, OutboundMessage
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, parse_id, sub
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.domain.model import Role
 from facilitator.domain.outbox import OutboxRecord, OutboxStatus
 from facilitator.features.knowledge.render import clip

@@ -12,7 +12,7 @@ from facilitator.commands.spec import (
     sub,
     tokenize,
 )
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.domain.model import Role
 from facilitator.features.webinars.domain import Rsvp, Webinar, WebinarDraft, WebinarStatus
 from facilitator.features.webinars.parsing import (

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from facilitator.commands.spec import parse_id
-from facilitator.core import CommandContext, Services
+from facilitator.context import CommandContext, Services
 from facilitator.delivery.dispatcher import Dispatcher, mention_message
 from facilitator.domain.model import Community, LedgerEntry, Member, ParticipationKind, Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord
