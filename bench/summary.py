@@ -37,6 +37,7 @@ from facilitator.domain.events import CommandInvoked, Origin  # noqa: E402
 from facilitator.domain.model import ParticipationKind as K  # noqa: E402
 from facilitator.domain.model import Platform, PlatformUser  # noqa: E402
 from facilitator.features.participation.domain import ScoreState  # noqa: E402
+from facilitator.features.participation.ports import ParticipationRepository  # noqa: E402
 from facilitator.features.participation.rollup import config_key, roll_forward  # noqa: E402
 from facilitator.features.participation.service import Participation  # noqa: E402
 from facilitator.features.participation.summary import IsoWeek, weekly_summary  # noqa: E402
@@ -228,7 +229,7 @@ async def measure(url: str, schema: str | None, runs: int) -> dict[str, Any]:
         data_dir=ROOT / "data",
     )
     app = build_app(settings, clock=FixedClock())
-    service = app.services.features["participation"]
+    service = app.services.feature(Participation)
     assert isinstance(service, Participation)
     timings: dict[str, list[float]] = {}
     week = IsoWeek.last_complete(NOW, TIMEZONE)
@@ -240,7 +241,9 @@ async def measure(url: str, schema: str | None, runs: int) -> dict[str, Any]:
             facts["events"] = await uow.ledger.count(community.id)
             start, end = week.bounds(TIMEZONE)
             facts["events_in_week"] = sum(
-                (await uow.participation.kind_totals(community.id, start, end)).values()
+                (
+                    await uow.repo(ParticipationRepository).kind_totals(community.id, start, end)
+                ).values()
             )
         for _ in range(runs + 1):
             async with app.uow_factory() as uow:
@@ -252,7 +255,7 @@ async def measure(url: str, schema: str | None, runs: int) -> dict[str, Any]:
         # Rankings read rolled-up scores once the daily job has run (participation/rollup.py);
         # the time of that job is reported, and the rankings without it as well.
         async with app.uow_factory() as uow:
-            await uow.participation.reset_scores(community.id, None)
+            await uow.repo(ParticipationRepository).reset_scores(community.id, None)
             await uow.commit()
         for label in ("leaderboard all (before the daily roll-up)",):
             origin = Origin(
@@ -273,9 +276,9 @@ async def measure(url: str, schema: str | None, runs: int) -> dict[str, Any]:
             await uow.commit()
             timings["daily roll-up (full rebuild)"] = [0.0, time.perf_counter() - began]
         async with app.uow_factory() as uow:
-            await uow.participation.claim_score_state(
+            await uow.repo(ParticipationRepository).claim_score_state(
                 community.id,
-                await uow.participation.score_state(community.id),
+                await uow.repo(ParticipationRepository).score_state(community.id),
                 # Yesterday's rows, rebuilt today already: the next roll-up is one day forward.
                 ScoreState(
                     NOW.date() - dt.timedelta(days=1),

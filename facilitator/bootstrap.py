@@ -1,11 +1,12 @@
-"""The composition root: settings -> engine -> repositories -> services -> adapters."""
+"""The composition root: settings -> engine -> features -> adapters, with one list of features."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.context import CoreSettings, Reply, Services
@@ -13,26 +14,17 @@ from facilitator.core import Facilitator
 from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.errors import DeliveryError, RetryLater
 from facilitator.domain.model import Platform
-from facilitator.features.community import basics as basic
-from facilitator.features.community import commands as community
-from facilitator.features.home import commands as home
-from facilitator.features.knowledge import commands as knowledge
-from facilitator.features.knowledge.auto_answer import AutoAnswer
-from facilitator.features.knowledge.service import KnowledgeBase
-from facilitator.features.nudges.service import Nudges
-from facilitator.features.outbox import commands as outbox_commands
-from facilitator.features.participation import commands as participation
-from facilitator.features.participation.config import load_config
-from facilitator.features.participation.retention import Retention
-from facilitator.features.participation.rollup import ScoreRollup
-from facilitator.features.participation.service import Participation
-from facilitator.features.participation.weekly import WeeklyDigest
-from facilitator.features.polls import commands as polls
-from facilitator.features.polls.service import Polls
-from facilitator.features.privacy import commands as privacy
-from facilitator.features.profiles import commands as facilitation
-from facilitator.features.webinars import commands as webinars
-from facilitator.features.webinars.service import Webinars
+from facilitator.feature import Feature, Wiring
+from facilitator.features.community.feature import FEATURE as COMMUNITY
+from facilitator.features.home.feature import FEATURE as HOME
+from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
+from facilitator.features.nudges.feature import FEATURE as NUDGES
+from facilitator.features.outbox.feature import FEATURE as OUTBOX
+from facilitator.features.participation.feature import FEATURE as PARTICIPATION
+from facilitator.features.polls.feature import FEATURE as POLLS
+from facilitator.features.privacy.feature import FEATURE as PRIVACY
+from facilitator.features.profiles.feature import FEATURE as PROFILES
+from facilitator.features.webinars.feature import FEATURE as WEBINARS
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
 from facilitator.ports import (
@@ -57,19 +49,32 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+# Every feature, in the order /help and the menus list their commands. A feature set up later
+# may use the services of those before it (webinars use polls).
+FEATURES: tuple[Feature, ...] = (
+    COMMUNITY,
+    KNOWLEDGE,
+    PARTICIPATION,
+    PRIVACY,
+    OUTBOX,
+    PROFILES,
+    NUDGES,
+    POLLS,
+    WEBINARS,
+    HOME,
+)
+
+
 def command_specs() -> Sequence[CommandSpec]:
-    return (
-        *basic.COMMANDS,
-        *community.COMMANDS,
-        *knowledge.COMMANDS,
-        *participation.COMMANDS,
-        *privacy.COMMANDS,
-        *outbox_commands.COMMANDS,
-        *facilitation.COMMANDS,
-        *polls.COMMANDS,
-        *webinars.COMMANDS,
-        *home.COMMANDS,
-    )
+    return tuple(spec for feature in FEATURES for spec in feature.commands)
+
+
+def repositories() -> dict[type[Any], Callable[[Any], object]]:
+    """Each feature's repository Protocol -> its SQL class, for the units of work."""
+    found: dict[type[Any], Callable[[Any], object]] = {}
+    for feature in FEATURES:
+        found.update(feature.repositories)
+    return found
 
 
 def build_registry() -> CommandRegistry:
@@ -180,6 +185,7 @@ def build_app(
         settings.database_schema,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        repositories=repositories(),
     )
     uow_factory = storage.uow_factory
     services = Services(
@@ -189,26 +195,25 @@ def build_app(
         settings=core_settings(settings),
         metrics=metrics,
     )
-    knowledge.register(services, KnowledgeBase())
-    nudges = Nudges(uow_factory, services)
-    facilitation.register(services, nudges)
-    scoring = Participation(
-        load_config(settings.participation_config), settings.admin_identities()
-    )
-    participation.register(services, scoring)
-    weekly = WeeklyDigest(
-        uow_factory,
-        scoring,
-        services.catalogue,
-        settings.admin_identities(),
-        settings.default_timezone,
-    )
-    privacy.register(services)
-    home.register(services)
-    retention = Retention(uow_factory, settings.retention_days, settings.retention_text_days)
     core = Facilitator(services)
     sender = ReplySender(metrics)
-    auto_answer = AutoAnswer(uow_factory, services, sender)
+    dispatcher = Dispatcher(
+        uow_factory, sender.messengers, services.catalogue, clock, metrics=metrics
+    )
+    wiring = Wiring(settings, services, uow_factory, sender, sender.messengers, dispatcher)
+    jobs: list[IntervalJob] = []
+    schedules: list[CronSource] = []
+    for feature in FEATURES:
+        installed = feature.setup(wiring)
+        if installed.service is not None:
+            services.provide(installed.service)
+        services.buttons.update(installed.buttons)
+        services.message_hooks.extend(installed.message_hooks)
+        services.event_hooks.extend(installed.event_hooks)
+        if installed.poll_votes is not None:
+            services.poll_votes = installed.poll_votes
+        jobs.extend(installed.jobs)
+        schedules.extend(installed.schedules)
     app = App(
         settings=settings,
         storage=storage,
@@ -217,25 +222,11 @@ def build_app(
         inbox=Inbox(uow_factory, core, {}, sender, clock),
         roles=RoleService(uow_factory, clock),
         sender=sender,
-        jobs=[
-            IntervalJob("knowledge.auto_answer", 60, auto_answer.run),
-            IntervalJob("retention.purge", 6 * 3600, retention.run),
-            IntervalJob("summaries.weekly", 300, weekly.run),
-            IntervalJob("scores.rollup", 600, ScoreRollup(uow_factory, scoring.config_for).run),
-            IntervalJob("nudges:unanswered", 900, nudges.check_unanswered),
-        ],
-        dispatcher=Dispatcher(
-            uow_factory, sender.messengers, services.catalogue, clock, metrics=metrics
-        ),
-        schedules=[nudges.schedules()],
+        jobs=jobs,
+        dispatcher=dispatcher,
+        schedules=schedules,
         metrics=metrics,
     )
-    poll_feature = Polls(uow_factory, services, sender.messengers)
-    polls.register(services, poll_feature)
-    poll_feature.attach(app.dispatcher)
-    webinar_feature = Webinars(uow_factory, services, poll_feature)
-    webinars.register(services, webinar_feature)
-    webinar_feature.attach(app.dispatcher)
     for platform, (messenger, decoder) in (adapters or {}).items():
         app.attach(platform, messenger, decoder)
     return app

@@ -18,6 +18,7 @@ import typer
 from adapters.slack.cli import slack_cli
 from adapters.telegram.cli import telegram_cli
 from facilitator.domain.model import Platform, Role
+from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.participation.report_cli import report, seed_activity
 from facilitator.observability import configure_logging
 from facilitator.roles import parse_identity
@@ -511,10 +512,9 @@ def kb_search(
     limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
 ) -> None:
     """Show the best matches for a query, with their confidence."""
-    from facilitator.features.knowledge.service import KnowledgeBase
 
     async def go(application: App) -> list[tuple[str, float, str, str]]:
-        base = application.services.features["knowledge"]
+        base = application.services.feature(KnowledgeBase)
         assert isinstance(base, KnowledgeBase)
         community_id = None
         async with application.uow_factory() as uow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.domain.events import InboundEvent, MessageReceived, Origin, PollVoteCast
@@ -22,6 +23,8 @@ from facilitator.markup import Button, Destination, OutboundMessage, RichText
 from facilitator.ports import Clock, Metrics, NoMetrics, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
 
 Reply = tuple[Destination, OutboundMessage]
 ButtonHandler = Callable[["CommandContext", str], Awaitable[None]]
@@ -53,8 +56,23 @@ class Services:
     message_hooks: list[MessageHook] = field(default_factory=list)
     event_hooks: list[EventHook] = field(default_factory=list)
     poll_votes: PollVoteHandler | None = None
-    features: dict[str, object] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NoMetrics)
+    # Each feature's service, by its class (`Installed.service`): for other features and the
+    # command line.
+    provided: dict[type[Any], object] = field(default_factory=dict)
+
+    def provide(self, service: object) -> None:
+        self.provided[type(service)] = service
+
+    def feature(self, kind: type[S]) -> S:
+        found = self.optional(kind)
+        if found is None:
+            raise LookupError(f"no feature provides {kind.__name__}")
+        return found
+
+    def optional(self, kind: type[S]) -> S | None:
+        found = self.provided.get(kind)
+        return found if isinstance(found, kind) else None
 
 
 @dataclass

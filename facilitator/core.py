@@ -57,6 +57,7 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.features.knowledge.text import guess_language
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.signals import is_thanks
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Form, OutboundMessage
@@ -219,7 +220,7 @@ class Facilitator:
                 authors.setdefault(origin.platform, set()).add(user_id)
         for community_id, message_ids in messages.items():
             await uow.questions.preload(community_id, message_ids)
-            await uow.participation.preload_authors(community_id, message_ids)
+            await uow.repo(ParticipationRepository).preload_authors(community_id, message_ids)
         for platform, user_ids in authors.items():
             await uow.members.preload(platform, user_ids)
 

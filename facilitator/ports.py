@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self, runtime_checkable
+from typing import Literal, Protocol, Self, TypeVar, runtime_checkable
 
 from starlette.routing import BaseRoute
 
@@ -24,17 +24,9 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
-from facilitator.features.knowledge.domain import ItemStatus, KnowledgeGap, KnowledgeItem
-from facilitator.features.participation.domain import (
-    DailyCount,
-    MemberFacts,
-    MessageAuthor,
-    ScoreState,
-)
-from facilitator.features.polls.domain import Poll, PollDraft
-from facilitator.features.profiles.domain import Activity, MemberProfile, NudgeKind
-from facilitator.features.webinars.domain import Attendee, Rsvp, Webinar, WebinarDraft
 from facilitator.markup import Destination, OutboundMessage
+
+R = TypeVar("R")
 
 
 class Clock(Protocol):
@@ -287,28 +279,6 @@ class InboxRepository(Protocol):
         ...
 
 
-class KnowledgeRepository(Protocol):
-    async def revision(self) -> int: ...
-    async def upsert(
-        self,
-        item: KnowledgeItem,
-        community_id: int | None,
-        now: datetime,
-        created_by: int | None = None,
-    ) -> KnowledgeItem: ...
-    async def get(self, item_id: int) -> KnowledgeItem | None: ...
-    async def save(self, item: KnowledgeItem, now: datetime) -> KnowledgeItem: ...
-    async def changed_since(self, revision: int) -> list[tuple[int, KnowledgeItem]]: ...
-    async def in_scope(
-        self, community_id: int | None, statuses: Sequence[ItemStatus] | None = None
-    ) -> list[KnowledgeItem]: ...
-    async def due_for_review(
-        self, community_id: int | None, today: date
-    ) -> list[KnowledgeItem]: ...
-    async def add_gap(self, gap: KnowledgeGap) -> None: ...
-    async def gaps_since(self, community_id: int, since: datetime) -> list[KnowledgeGap]: ...
-
-
 class QuestionRepository(Protocol):
     async def add(self, question: NewQuestion) -> bool:
         """Store a new question; False if it was stored before (a redelivered event). A
@@ -385,209 +355,9 @@ class OutboxRepository(Protocol):
         ...
 
 
-class ParticipationRepository(Protocol):
-    """Queries over the participation ledger (facilitator/features/participation), and privacy."""
-
-    async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None: ...
-    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
-        """Look these messages' authors up at once, for `message_author` in this unit of
-        work."""
-        ...
-
-    async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool: ...
-    async def daily_counts(
-        self,
-        community_id: int,
-        *,
-        timezone: str,
-        since: datetime | None,
-        until: datetime,
-        kinds: Collection[str],
-        person_id: int | None = None,
-        person_ids: Collection[int] | None = None,
-    ) -> list[DailyCount]: ...
-    async def kind_counts(
-        self, community_id: int, person_ids: Collection[int]
-    ) -> dict[int, dict[str, int]]: ...
-    async def opted_out(self, community_id: int) -> set[int]: ...
-    async def staff(
-        self, community_id: int, admins: Collection[tuple[Platform, str]] = ()
-    ) -> set[int]: ...
-    async def display_names(
-        self, community_id: int, person_ids: Collection[int]
-    ) -> dict[int, str]: ...
-    async def member_facts(self, community_id: int) -> list[MemberFacts]: ...
-    async def pioneers(self, community_id: int) -> dict[int, list[str]]: ...
-    async def kind_totals(
-        self, community_id: int, start: datetime, end: datetime
-    ) -> dict[str, int]: ...
-    async def people_with(
-        self, community_id: int, start: datetime, end: datetime, kinds: Collection[str]
-    ) -> set[int]: ...
-    async def distinct_refs(
-        self, community_id: int, start: datetime, end: datetime, kind: str
-    ) -> int: ...
-    async def activity_by_day(
-        self,
-        community_id: int,
-        start: datetime,
-        end: datetime,
-        timezone: str,
-        active_kinds: Collection[str],
-    ) -> list[tuple[date, int, int]]: ...
-    async def known_members(self, community_id: int, at: datetime) -> int: ...
-    async def question_times(
-        self, community_id: int, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime | None]]: ...
-    async def gap_queries(
-        self, community_id: int, start: datetime, end: datetime
-    ) -> list[str]: ...
-    async def active_in_several(
-        self, start: datetime, end: datetime, kinds: Collection[str]
-    ) -> int: ...
-    async def coordinators(self, community_id: int) -> list[Member]: ...
-    async def admins(self, identities: Collection[tuple[Platform, str]]) -> list[Member]: ...
-    async def score_state(self, community_id: int) -> ScoreState | None: ...
-    async def claim_score_state(
-        self, community_id: int, expected: ScoreState | None, new: ScoreState, now: datetime
-    ) -> bool: ...
-    async def reset_scores(self, community_id: int, decay: float | None) -> None: ...
-    async def add_scores(
-        self, community_id: int, rows: Sequence[tuple[int, float, float, float]]
-    ) -> None: ...
-    async def top_scores(
-        self, community_id: int, window: str, limit: int, excluded: Collection[int]
-    ) -> list[tuple[int, float]]: ...
-    async def scores_of(
-        self, community_id: int, window: str, person_ids: Collection[int]
-    ) -> dict[int, float]: ...
-    async def count_above(
-        self, community_id: int, window: str, points: float, excluded: Collection[int]
-    ) -> int: ...
-    async def export_person(self, person_id: int) -> dict[str, Any]: ...
-    async def forget_person(self, person_id: int) -> dict[str, int]: ...
-    async def purge(self, events_before: datetime, texts_before: datetime) -> dict[str, int]: ...
-
-
-class ProfileRepository(Protocol):
-    """Member profiles, time zones, private chats and question topics (facilitation)."""
-
-    async def get(self, person_id: int) -> MemberProfile | None: ...
-    async def save(self, profile: MemberProfile, now: datetime) -> None: ...
-    async def in_community(self, community_id: int) -> list[MemberProfile]: ...
-    async def set_timezone(self, person_id: int, timezone: str | None) -> None: ...
-    async def open_private_chat(self, identity_id: int, now: datetime) -> None: ...
-    async def close_private_chat(
-        self, platform: Platform, platform_user_id: str, now: datetime
-    ) -> None: ...
-    async def open_private_chats(self, identity_ids: Sequence[int]) -> set[int]:
-        """Which of these identities the bot may write to privately."""
-        ...
-
-    async def set_question_topic(
-        self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
-    ) -> None: ...
-    async def answered_topics(self, community_id: int) -> list[tuple[int, str, tuple[str, ...]]]:
-        """(answerer person, theme, terms) of every answered question with a topic."""
-        ...
-
-    async def contributions(self, community_id: int) -> list[tuple[int, str, str]]:
-        """(person, theme, title) of every published item a member contributed."""
-        ...
-
-    async def forget(self, person_id: int) -> dict[str, int]:
-        """Erase a person's profile, private chats, nudges, poll votes, webinar answers and
-        the private messages queued for them; how many rows of each."""
-        ...
-
-
-class NudgeRepository(Protocol):
-    async def record(
-        self,
-        community_id: int,
-        person_id: int,
-        kind: NudgeKind,
-        ref: str,
-        now: datetime,
-        outbox_key: str | None,
-    ) -> bool:
-        """False when this person already had this nudge for this `ref`."""
-        ...
-
-    async def last(
-        self, community_id: int, person_id: int, kind: NudgeKind
-    ) -> datetime | None: ...
-    async def nudged_for(self, community_id: int, kind: NudgeKind, ref: str) -> set[int]: ...
-    async def activity(self, community_id: int) -> dict[int, Activity]:
-        """Messages posted in the community per person (from the participation ledger)."""
-        ...
-
-    async def open_questions(
-        self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
-    ) -> list[Question]: ...
-
-
-class PollRepository(Protocol):
-    async def add(
-        self,
-        community_id: int,
-        draft: PollDraft,
-        created_by: int | None,
-        thread_id: str | None,
-        now: datetime,
-    ) -> Poll: ...
-    async def get(self, poll_id: int) -> Poll | None: ...
-    async def by_native_ref(self, native_ref: str) -> Poll | None: ...
-    async def latest_open(self, community_id: int) -> Poll | None: ...
-    async def open_in(self, community_id: int, limit: int) -> list[Poll]:
-        """The community's open polls, the newest first."""
-        ...
-
-    async def set_refs(
-        self, poll_id: int, message_ref: str | None, native_ref: str | None
-    ) -> None: ...
-    async def vote(
-        self, poll_id: int, person_id: int, options: Sequence[int], now: datetime
-    ) -> None:
-        """A member's choice, replacing the previous one; no options withdraws the vote."""
-        ...
-
-    async def votes(self, poll_id: int) -> dict[int, tuple[int, ...]]: ...
-    async def close(self, poll_id: int, counts: Sequence[int], now: datetime) -> bool: ...
-    async def closed_between(
-        self, community_id: int, since: datetime, until: datetime
-    ) -> list[Poll]: ...
-    async def forget_votes(self, person_id: int) -> int: ...
-
-
-class WebinarRepository(Protocol):
-    async def add(
-        self,
-        community_id: int,
-        draft: WebinarDraft,
-        *,
-        speaker_person_id: int | None,
-        created_by: int | None,
-        checkin_code: str,
-        now: datetime,
-    ) -> Webinar: ...
-    async def get(self, webinar_id: int) -> Webinar | None: ...
-    async def upcoming(self, community_id: int, now: datetime) -> list[Webinar]: ...
-    async def by_code(self, community_id: int, code: str) -> list[Webinar]: ...
-    async def reschedule(self, webinar_id: int, starts_at: datetime, timezone: str) -> Webinar: ...
-    async def cancel(self, webinar_id: int) -> bool: ...
-    async def set_recording(self, webinar_id: int, item_id: int) -> None: ...
-    async def set_feedback_poll(self, webinar_id: int, poll_id: int) -> None: ...
-    async def answer(
-        self, webinar_id: int, person_id: int, answer: Rsvp, now: datetime
-    ) -> None: ...
-    async def check_in(self, webinar_id: int, person_id: int, now: datetime) -> bool: ...
-    async def attendees(self, webinar_id: int) -> list[Attendee]: ...
-    async def forget_answers(self, person_id: int) -> int: ...
-
-
 class UnitOfWork(Protocol):
-    """One transaction: every repository of one inbound event or job shares it.
+    """One transaction: every repository of one inbound event or job shares it. The engine's
+    repositories are attributes; each feature's comes from `repo`.
 
     When the database cannot be reached, leaving the block raises `StorageUnavailable`
     (`facilitator.domain.errors`) instead of the driver's error."""
@@ -598,14 +368,13 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     link_codes: LinkCodeRepository
     inbox: InboxRepository
-    knowledge: KnowledgeRepository
     questions: QuestionRepository
-    participation: ParticipationRepository
     outbox: OutboxRepository
-    profiles: ProfileRepository
-    nudges: NudgeRepository
-    polls: PollRepository
-    webinars: WebinarRepository
+
+    def repo(self, kind: type[R]) -> R:
+        """A feature's repository, by its Protocol (as the feature declared it), sharing this
+        unit's transaction."""
+        ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

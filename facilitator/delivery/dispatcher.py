@@ -34,6 +34,7 @@ from facilitator.domain.errors import (
 )
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.i18n import Catalogue
 from facilitator.markup import Block, Destination, OutboundMessage, RichText, Span, Style
 from facilitator.ports import (
@@ -297,7 +298,7 @@ class Dispatcher:
             if outcome.status is OutboxStatus.UNREACHABLE:
                 # Nudges go to the group for this person until they write privately again.
                 destination = row.destination
-                await uow.profiles.close_private_chat(
+                await uow.repo(ProfileRepository).close_private_chat(
                     destination.platform, destination.user_id or destination.chat_id, now
                 )
             await uow.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -9,7 +10,7 @@ from sqlalchemy.orm import configure_mappers
 
 from facilitator.storage.engine import create_engine, session_factory
 from facilitator.storage.models import Base
-from facilitator.storage.uow import SqlUnitOfWorkFactory
+from facilitator.storage.uow import RepositoryFactory, SqlUnitOfWorkFactory
 
 
 class Storage:
@@ -20,6 +21,7 @@ class Storage:
         *,
         pool_size: int | None = None,
         max_overflow: int | None = None,
+        repositories: Mapping[type[Any], RepositoryFactory] | None = None,
     ) -> None:
         self.url = url
         self.schema = schema
@@ -33,7 +35,7 @@ class Storage:
         # SQLAlchemy sets up the mappings on the first row made, a quarter of a second that
         # the first inbound event would otherwise wait for.
         configure_mappers()
-        self.uow_factory = SqlUnitOfWorkFactory(session_factory(self.engine))
+        self.uow_factory = SqlUnitOfWorkFactory(session_factory(self.engine), repositories)
 
     async def create_all(self) -> None:
         """Create the tables straight from the models (tests; real databases use migrations)."""

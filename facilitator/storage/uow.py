@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitator.domain.errors import StorageUnavailable
-from facilitator.features.knowledge.storage import SqlKnowledgeRepository
-from facilitator.features.participation.storage import SqlParticipationRepository
-from facilitator.features.polls.storage import SqlPollRepository
-from facilitator.features.profiles.storage import SqlNudgeRepository, SqlProfileRepository
-from facilitator.features.webinars.storage import SqlWebinarRepository
 from facilitator.ports import (
     CommunityRepository,
     GrantRepository,
     InboxRepository,
-    KnowledgeRepository,
     LedgerRepository,
     LinkCodeRepository,
     MemberRepository,
-    NudgeRepository,
     OutboxRepository,
-    ParticipationRepository,
-    PollRepository,
-    ProfileRepository,
     QuestionRepository,
-    WebinarRepository,
 )
 from facilitator.storage.outage import cause_name, unavailable
 from facilitator.storage.outbox_repository import SqlOutboxRepository
@@ -42,6 +32,10 @@ from facilitator.storage.repositories import (
     SqlQuestionRepository,
 )
 
+R = TypeVar("R")
+# Makes a feature's repository on the unit's session (its SQL class, given the session).
+RepositoryFactory = Callable[[AsyncSession], object]
+
 
 class SqlUnitOfWork:
     """A session and its transaction. A failure that means the database is out of reach
@@ -53,17 +47,17 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     link_codes: LinkCodeRepository
     inbox: InboxRepository
-    knowledge: KnowledgeRepository
     questions: QuestionRepository
-    participation: ParticipationRepository
     outbox: OutboxRepository
-    profiles: ProfileRepository
-    nudges: NudgeRepository
-    polls: PollRepository
-    webinars: WebinarRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        repositories: Mapping[type[Any], RepositoryFactory] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._factories = repositories or {}
+        self._made: dict[type[Any], object] = {}
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
@@ -73,15 +67,22 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self.session)  # queued entries: written at commit
         self.link_codes = SqlLinkCodeRepository(self.session)
         self.inbox = SqlInboxRepository(self.session)
-        self.knowledge = SqlKnowledgeRepository(self.session)
         self.questions = SqlQuestionRepository(self.session)
-        self.participation = SqlParticipationRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
-        self.profiles = SqlProfileRepository(self.session)
-        self.nudges = SqlNudgeRepository(self.session)
-        self.polls = SqlPollRepository(self.session)
-        self.webinars = SqlWebinarRepository(self.session)
+        self._made.clear()
         return self
+
+    def repo(self, kind: type[R]) -> R:
+        """The repository a feature declared for `kind`, made on first use in this unit."""
+        made = self._made.get(kind)
+        if made is None:
+            factory = self._factories.get(kind)
+            if factory is None:
+                raise LookupError(f"no feature declares a repository for {kind.__name__}")
+            made = self._made[kind] = factory(self.session)
+        # The feature declared this factory for `kind`; the features' contract tests check
+        # that each one makes what its Protocol describes.
+        return cast(R, made)
 
     async def __aexit__(
         self,
@@ -109,8 +110,13 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        repositories: Mapping[type[Any], RepositoryFactory] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._repositories = dict(repositories or {})
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._sessions, self._repositories)

@@ -13,9 +13,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.metrics import PrometheusMetrics
 from facilitator.runtime import create_asgi_app
@@ -48,7 +50,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 async def prepare_database(url: str) -> None:
     """A migrated database with an FAQ and rows waiting in both queues."""
     await migrate.upgrade_async(url)
-    storage = Storage(url)
+    storage = Storage(url, repositories=repositories())
     now = datetime.now(UTC)
     faq = KnowledgeItem(
         key="password",
@@ -61,7 +63,7 @@ async def prepare_database(url: str) -> None:
     telegram = Destination(Platform.TELEGRAM, "-100")
     try:
         async with storage.uow_factory() as uow:
-            await uow.knowledge.upsert(faq, None, now)
+            await uow.repo(KnowledgeRepository).upsert(faq, None, now)
             # No Telegram adapter runs here: this row waits, due for an hour.
             await uow.outbox.add(message("late", telegram, now - timedelta(hours=1)), now)
             await uow.outbox.add(

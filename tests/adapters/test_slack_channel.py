@@ -188,7 +188,7 @@ async def test_a_button_rendered_by_slack_is_pressed_and_reaches_the_core(
         slack.app.uow_factory, REPO_ROOT / "data" / "knowledge", None, slack.clock
     )
     assert report.errors == []
-    offer_choices_instead_of_answering(slack.app.services.features["knowledge"])
+    offer_choices_instead_of_answering(slack.app.services.feature(KnowledgeBase))
     await slack.command("/faq", "webinra tips", user=BRUNO)
     await slack.process()
     [offer] = slack.posted(CHANNEL)

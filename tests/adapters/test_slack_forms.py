@@ -14,6 +14,9 @@ import pytest_asyncio
 
 from facilitator.domain.model import Platform
 from facilitator.features.knowledge.domain import ItemType
+from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.polls.ports import PollRepository
+from facilitator.features.webinars.ports import WebinarRepository
 from tests.adapters.fakes.slack_api import FakeSlackAPI, RecordedCall, dm_channel_id
 from tests.adapters.slack_support import CHANNEL, SlackHarness, slack_harness, slack_payload, texts
 from tests.conftest import FrozenClock
@@ -188,7 +191,7 @@ async def test_a_poll_modal_opens_on_the_bare_command_and_its_submission_posts_t
     async with slack.app.uow_factory() as uow:
         community = await uow.communities.by_chat(Platform.SLACK, CHANNEL)
         assert community is not None
-        poll = await uow.polls.latest_open(community.id)
+        poll = await uow.repo(PollRepository).latest_open(community.id)
     assert poll is not None and poll.multiple and poll.options == ("Almuerzo", "Cena")
     assert poll.closes_at is not None
     [created] = texts(slack.ephemerals(CARLA))
@@ -276,7 +279,7 @@ async def test_a_member_submitting_the_webinar_modal_is_refused_privately(
     [refused] = texts(slack.ephemerals(BRUNO))
     assert refused.startswith("Sorry, /webinar add is for a moderator or above.")
     async with slack.app.uow_factory() as uow:
-        assert await uow.webinars.get(1) is None
+        assert await uow.repo(WebinarRepository).get(1) is None
     assert not any("Mine" in t for t in texts(slack.posted(CHANNEL)))
 
 
@@ -301,7 +304,11 @@ async def test_an_faq_modal_stores_the_item(slack: SlackHarness) -> None:
     async with slack.app.uow_factory() as uow:
         community = await uow.communities.by_chat(Platform.SLACK, CHANNEL)
         assert community is not None
-        [item] = [i for i in await uow.knowledge.in_scope(community.id) if i.type is ItemType.FAQ]
+        [item] = [
+            i
+            for i in await uow.repo(KnowledgeRepository).in_scope(community.id)
+            if i.type is ItemType.FAQ
+        ]
     assert (item.title, item.body, item.theme) == (
         "¿Cómo renuevo la visa?",
         "En el consulado, con cita previa.",
@@ -393,7 +400,7 @@ async def test_the_home_tab_shows_the_score_an_upcoming_webinar_and_an_open_poll
 
     await press_on_home(slack, CARLA, pressed["Cena"])
     async with slack.app.uow_factory() as uow:
-        assert list((await uow.polls.votes(1)).values()) == [(1,)]
+        assert list((await uow.repo(PollRepository).votes(1)).values()) == [(1,)]
 
 
 async def test_a_members_home_offers_only_the_forms_their_role_allows(

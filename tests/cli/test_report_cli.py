@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from facilitator.bootstrap import repositories
 from facilitator.storage.database import Storage
 from tests.fake_credentials import secrets_in
 
@@ -46,7 +47,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("report")
     assert run(directory, "db", "upgrade").returncode == 0
     # Tables added since the last migration (the release adds their migration).
-    storage = Storage(f"sqlite+aiosqlite:///{directory / 'demo.db'}")
+    storage = Storage(f"sqlite+aiosqlite:///{directory / 'demo.db'}", repositories=repositories())
 
     async def create() -> None:
         await storage.create_all()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.markup import Destination, OutboundMessage, RichText
@@ -55,7 +56,7 @@ def text_of(n: int) -> str:
 async def queue_messages(schema: str) -> None:
     """Message n goes to chat n % CHATS, so that a claim takes many chats at once."""
     await migrate.upgrade_async(POSTGRES_URL, "head", schema)
-    storage = Storage(POSTGRES_URL, schema)
+    storage = Storage(POSTGRES_URL, schema, repositories=repositories())
     due = datetime.now(UTC) - timedelta(minutes=1)
     try:
         async with storage.uow_factory() as uow:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.markup import Destination, OutboundMessage, RichText
@@ -58,7 +59,7 @@ def updates_and_commands() -> tuple[list[dict[str, Any]], dict[int, int]]:
 
 async def queue_outbox(url: str) -> None:
     await migrate.upgrade_async(url)
-    storage = Storage(url)
+    storage = Storage(url, repositories=repositories())
     now = datetime.now(UTC)
     try:
         async with storage.uow_factory() as uow:

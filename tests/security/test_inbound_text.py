@@ -10,6 +10,7 @@ from pathlib import Path
 from facilitator.domain.events import ButtonPressed, CommandInvoked, MessageReceived, Origin
 from facilitator.domain.model import Platform, PlatformUser
 from facilitator.features.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from tests.conftest import Harness
 
 CONTROL = "a\x00b\x07c\x1b[2Jd\x08e\x7ff\x9bg"
@@ -77,7 +78,7 @@ async def test_knowledge_files_holding_control_characters_are_stored_without_the
 
     assert (report.written, report.errors) == (3, [])
     async with any_harness.app.uow_factory() as uow:
-        items = {item.key: item for item in await uow.knowledge.in_scope(None)}
+        items = {item.key: item for item in await uow.repo(KnowledgeRepository).in_scope(None)}
     assert (items["guide"].title, items["guide"].body) == ("The guide[2J", "Read it first.")
     assert (items["visa"].title, items["visa"].body) == ("Visa rules?", "Ask the office.")
     assert items["file:notes.txt"].body == "Line two"

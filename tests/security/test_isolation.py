@@ -14,6 +14,9 @@ from facilitator.commands.spec import ArgKind, CommandSpec
 from facilitator.domain.events import ButtonPressed, MessageReceived, Origin
 from facilitator.domain.model import Community, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus
+from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.polls.ports import PollRepository
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.markup import Destination, OutboundMessage, RichText
 from tests.conftest import Harness
 from tests.security.support import changes, every_command, plausible_args, snapshot, words
@@ -116,9 +119,9 @@ async def two_communities(harness: Harness) -> tuple[Chats, dict[str, list[int]]
         rows = await uow.outbox.listing(quagga.id, list(OutboxStatus), 100)
         failed = next(r.id for r in rows if r.dedup_key == "quagga:failed")
         await uow.outbox.transition(failed, [OutboxStatus.PENDING], OutboxStatus.FAILED, now)
-        items = await uow.knowledge.in_scope(quagga.id)
-        poll = await uow.polls.latest_open(quagga.id)
-        webinars = await uow.webinars.upcoming(quagga.id, now)
+        items = await uow.repo(KnowledgeRepository).in_scope(quagga.id)
+        poll = await uow.repo(PollRepository).latest_open(quagga.id)
+        webinars = await uow.repo(WebinarRepository).upcoming(quagga.id, now)
         await uow.commit()
     assert poll is not None and len(webinars) == 1 and len(items) == 2
     ids = {

@@ -12,6 +12,9 @@ from datetime import timedelta
 from facilitator.commands.spec import CommandSpec
 from facilitator.domain.model import Platform, Role
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus
+from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.polls.ports import PollRepository
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.markup import Destination, OutboundMessage, RichText
 from tests.conftest import Harness
 from tests.security.support import changes, plausible_args, privileged, snapshot, words
@@ -55,7 +58,7 @@ async def seed(harness: Harness) -> dict[str, int]:
     community = await harness.community()
     now = harness.clock.now()
     async with harness.app.uow_factory() as uow:
-        items = await uow.knowledge.in_scope(community.id)
+        items = await uow.repo(KnowledgeRepository).in_scope(community.id)
         for key, status in (("held", True), ("failed", False)):
             await uow.outbox.add(
                 OutboxEntry(
@@ -77,8 +80,8 @@ async def seed(harness: Harness) -> dict[str, int]:
         await uow.outbox.transition(
             rows["seed:failed"], [OutboxStatus.PENDING], OutboxStatus.FAILED, now
         )
-        poll = await uow.polls.latest_open(community.id)
-        webinars = await uow.webinars.upcoming(community.id, now)
+        poll = await uow.repo(PollRepository).latest_open(community.id)
+        webinars = await uow.repo(WebinarRepository).upcoming(community.id, now)
         await uow.commit()
     assert poll is not None and webinars, "the seed commands did not create their objects"
     return {

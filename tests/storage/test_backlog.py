@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus, Outcome
 from facilitator.markup import Destination, OutboundMessage, RichText
@@ -15,7 +16,7 @@ NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 def uow(db: Database) -> SqlUnitOfWork:
-    return SqlUnitOfWorkFactory(session_factory(db.engine))()
+    return SqlUnitOfWorkFactory(session_factory(db.engine), repositories())()
 
 
 def entry(key: str, due: datetime, *, held: bool = False) -> OutboxEntry:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
 from facilitator.domain.outbox import OutboxEntry
+from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.polls.domain import PollDraft
+from facilitator.features.polls.ports import PollRepository
 from facilitator.features.profiles.domain import MemberProfile, NudgeKind
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.features.webinars.domain import Rsvp, WebinarDraft
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.storage.engine import session_factory
 from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -18,7 +23,7 @@ NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 def uow(db: Database) -> SqlUnitOfWork:
-    return SqlUnitOfWorkFactory(session_factory(db.engine))()
+    return SqlUnitOfWorkFactory(session_factory(db.engine), repositories())()
 
 
 async def setup(db: Database) -> tuple[int, int, int]:
@@ -42,14 +47,20 @@ async def setup(db: Database) -> tuple[int, int, int]:
 async def test_profiles_private_chats_and_the_nudge_log(database: Database) -> None:
     community_id, person_id, identity_id = await setup(database)
     async with uow(database) as u:
-        await u.profiles.save(MemberProfile(person_id, "BID", "Chile", ("agua",)), NOW)
-        await u.profiles.open_private_chat(identity_id, NOW)
-        assert await u.nudges.record(community_id, person_id, NudgeKind.REENGAGE, "a", NOW, "k")
-        assert not await u.nudges.record(
+        await u.repo(ProfileRepository).save(
+            MemberProfile(person_id, "BID", "Chile", ("agua",)), NOW
+        )
+        await u.repo(ProfileRepository).open_private_chat(identity_id, NOW)
+        assert await u.repo(NudgeRepository).record(
+            community_id, person_id, NudgeKind.REENGAGE, "a", NOW, "k"
+        )
+        assert not await u.repo(NudgeRepository).record(
             community_id, person_id, NudgeKind.REENGAGE, "a", NOW, "k"
         )
         later = NOW + timedelta(days=3)
-        await u.nudges.record(community_id, person_id, NudgeKind.REENGAGE, "b", later, "k2")
+        await u.repo(NudgeRepository).record(
+            community_id, person_id, NudgeKind.REENGAGE, "b", later, "k2"
+        )
         await u.ledger.record(
             LedgerEntry(
                 community_id, person_id, identity_id, ParticipationKind.MESSAGE_POSTED, NOW, "e1"
@@ -57,33 +68,40 @@ async def test_profiles_private_chats_and_the_nudge_log(database: Database) -> N
         )
         await u.commit()
     async with uow(database) as u:
-        [profile] = await u.profiles.in_community(community_id)
+        [profile] = await u.repo(ProfileRepository).in_community(community_id)
         assert (profile.organisation, profile.expertise) == ("BID", ("agua",))
-        assert await u.profiles.open_private_chats([identity_id]) == {identity_id}
-        await u.profiles.close_private_chat(Platform.TELEGRAM, "7", NOW)
-        assert await u.profiles.open_private_chats([identity_id]) == set()
-        assert await u.nudges.last(community_id, person_id, NudgeKind.REENGAGE) == later
-        activity = await u.nudges.activity(community_id)
+        assert await u.repo(ProfileRepository).open_private_chats([identity_id]) == {identity_id}
+        await u.repo(ProfileRepository).close_private_chat(Platform.TELEGRAM, "7", NOW)
+        assert await u.repo(ProfileRepository).open_private_chats([identity_id]) == set()
+        assert (
+            await u.repo(NudgeRepository).last(community_id, person_id, NudgeKind.REENGAGE)
+            == later
+        )
+        activity = await u.repo(NudgeRepository).activity(community_id)
         assert activity[person_id].messages == 1 and activity[person_id].last_at == NOW
 
 
 async def test_polls_keep_one_vote_per_member_and_their_final_counts(database: Database) -> None:
     community_id, person_id, _ = await setup(database)
     async with uow(database) as u:
-        poll = await u.polls.add(community_id, PollDraft("Q?", ("A", "B")), person_id, None, NOW)
-        await u.polls.vote(poll.id, person_id, [0], NOW)
-        await u.polls.vote(poll.id, person_id, [1], NOW)
-        await u.polls.set_refs(poll.id, "77", "5830001")
+        poll = await u.repo(PollRepository).add(
+            community_id, PollDraft("Q?", ("A", "B")), person_id, None, NOW
+        )
+        await u.repo(PollRepository).vote(poll.id, person_id, [0], NOW)
+        await u.repo(PollRepository).vote(poll.id, person_id, [1], NOW)
+        await u.repo(PollRepository).set_refs(poll.id, "77", "5830001")
         await u.commit()
     async with uow(database) as u:
-        assert await u.polls.votes(poll.id) == {person_id: (1,)}
-        found = await u.polls.by_native_ref("5830001")
+        assert await u.repo(PollRepository).votes(poll.id) == {person_id: (1,)}
+        found = await u.repo(PollRepository).by_native_ref("5830001")
         assert found is not None and found.message_ref == "77"
-        assert await u.polls.close(poll.id, [0, 1], NOW)
-        assert not await u.polls.close(poll.id, [9, 9], NOW)  # closed once
+        assert await u.repo(PollRepository).close(poll.id, [0, 1], NOW)
+        assert not await u.repo(PollRepository).close(poll.id, [9, 9], NOW)  # closed once
         await u.commit()
     async with uow(database) as u:
-        [closed] = await u.polls.closed_between(community_id, NOW, NOW + timedelta(hours=1))
+        [closed] = await u.repo(PollRepository).closed_between(
+            community_id, NOW, NOW + timedelta(hours=1)
+        )
     assert closed.final_counts == (0, 1)
 
 
@@ -91,29 +109,39 @@ async def test_open_polls_of_a_community_come_newest_first(database: Database) -
     community_id, person_id, _ = await setup(database)
     async with uow(database) as u:
         ids = [
-            (await u.polls.add(community_id, PollDraft(q, ("A", "B")), person_id, None, NOW)).id
+            (
+                await u.repo(PollRepository).add(
+                    community_id, PollDraft(q, ("A", "B")), person_id, None, NOW
+                )
+            ).id
             for q in ("First?", "Second?", "Third?")
         ]
-        await u.polls.close(ids[1], [0, 0], NOW)
+        await u.repo(PollRepository).close(ids[1], [0, 0], NOW)
         await u.commit()
     async with uow(database) as u:
-        assert [p.question for p in await u.polls.open_in(community_id, 5)] == [
+        assert [p.question for p in await u.repo(PollRepository).open_in(community_id, 5)] == [
             "Third?",
             "First?",
         ]
-        assert [p.question for p in await u.polls.open_in(community_id, 1)] == ["Third?"]
-        assert await u.polls.open_in(community_id + 1, 5) == []
+        assert [p.question for p in await u.repo(PollRepository).open_in(community_id, 1)] == [
+            "Third?"
+        ]
+        assert await u.repo(PollRepository).open_in(community_id + 1, 5) == []
 
 
 async def test_forgetting_a_person_erases_their_facilitation_data(database: Database) -> None:
     community_id, person_id, identity_id = await setup(database)
     async with uow(database) as u:
-        await u.profiles.save(MemberProfile(person_id, "BID"), NOW)
-        await u.profiles.open_private_chat(identity_id, NOW)
-        await u.nudges.record(community_id, person_id, NudgeKind.WELCOME, "joined", NOW, None)
-        poll = await u.polls.add(community_id, PollDraft("Q?", ("A", "B")), None, None, NOW)
-        await u.polls.vote(poll.id, person_id, [0], NOW)
-        webinar = await u.webinars.add(
+        await u.repo(ProfileRepository).save(MemberProfile(person_id, "BID"), NOW)
+        await u.repo(ProfileRepository).open_private_chat(identity_id, NOW)
+        await u.repo(NudgeRepository).record(
+            community_id, person_id, NudgeKind.WELCOME, "joined", NOW, None
+        )
+        poll = await u.repo(PollRepository).add(
+            community_id, PollDraft("Q?", ("A", "B")), None, None, NOW
+        )
+        await u.repo(PollRepository).vote(poll.id, person_id, [0], NOW)
+        webinar = await u.repo(WebinarRepository).add(
             community_id,
             WebinarDraft("W", NOW + timedelta(days=1), "UTC"),
             speaker_person_id=None,
@@ -121,7 +149,7 @@ async def test_forgetting_a_person_erases_their_facilitation_data(database: Data
             checkin_code="ABCD",
             now=NOW,
         )
-        await u.webinars.answer(webinar.id, person_id, Rsvp.GOING, NOW)
+        await u.repo(WebinarRepository).answer(webinar.id, person_id, Rsvp.GOING, NOW)
         await u.outbox.add(
             OutboxEntry(
                 "dm",
@@ -135,7 +163,7 @@ async def test_forgetting_a_person_erases_their_facilitation_data(database: Data
         )
         await u.commit()
     async with uow(database) as u:
-        erased = await u.profiles.forget(person_id)
+        erased = await u.repo(ProfileRepository).forget(person_id)
         await u.commit()
     assert erased == {
         "profile": 1,
@@ -146,6 +174,6 @@ async def test_forgetting_a_person_erases_their_facilitation_data(database: Data
         "queued_messages": 1,
     }
     async with uow(database) as u:
-        assert await u.profiles.get(person_id) is None
+        assert await u.repo(ProfileRepository).get(person_id) is None
         assert await u.outbox.counts(None) == {}
-        assert await u.webinars.attendees(webinar.id) == []
+        assert await u.repo(WebinarRepository).attendees(webinar.id) == []

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.errors import StorageUnavailable
 from facilitator.storage.database import Storage
 from tests.adapters.telegram_support import free_port
@@ -15,7 +16,7 @@ from tests.conftest import POSTGRES_URL, fresh_postgres_schema
 
 async def test_a_refused_connection_is_storage_unavailable() -> None:
     url = POSTGRES_URL.replace("127.0.0.1:5432", f"127.0.0.1:{free_port()}")
-    storage = Storage(url)
+    storage = Storage(url, repositories=repositories())
     try:
         with pytest.raises(StorageUnavailable) as raised:
             async with storage.uow_factory() as uow:
@@ -28,7 +29,7 @@ async def test_a_refused_connection_is_storage_unavailable() -> None:
 
 async def test_a_connection_the_server_ends_is_storage_unavailable() -> None:
     async with fresh_postgres_schema() as schema:
-        storage = Storage(POSTGRES_URL, schema)
+        storage = Storage(POSTGRES_URL, schema, repositories=repositories())
         admin = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""))
         try:
             with pytest.raises(StorageUnavailable):
@@ -43,7 +44,7 @@ async def test_a_connection_the_server_ends_is_storage_unavailable() -> None:
 
 async def test_a_wrong_statement_is_not_an_outage() -> None:
     async with fresh_postgres_schema() as schema:
-        storage = Storage(POSTGRES_URL, schema)
+        storage = Storage(POSTGRES_URL, schema, repositories=repositories())
         try:
             with pytest.raises(DBAPIError):
                 async with storage.uow_factory() as uow:

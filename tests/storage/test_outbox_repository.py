@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from facilitator.bootstrap import repositories
 from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus, Outcome
@@ -21,7 +22,7 @@ NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 def uow(db: Database) -> SqlUnitOfWork:
-    return SqlUnitOfWorkFactory(session_factory(db.engine))()
+    return SqlUnitOfWorkFactory(session_factory(db.engine), repositories())()
 
 
 def entry(key: str, chat: str, due: datetime = NOW) -> OutboxEntry:
@@ -170,7 +171,7 @@ class SharedMessenger:
 
 async def test_two_dispatchers_on_postgresql_never_send_a_message_twice() -> None:
     async with fresh_postgres_schema() as schema:
-        storages = [Storage(POSTGRES_URL, schema) for _ in range(2)]
+        storages = [Storage(POSTGRES_URL, schema, repositories=repositories()) for _ in range(2)]
         await storages[0].create_all()
         clock = FrozenClock(NOW)
         catalogue = Catalogue.load(REPO_ROOT / "prompts")

@@ -13,6 +13,7 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.features.participation.domain import DailyCount
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.storage import offset_segments
 from tests.conftest import Database
 from tests.storage.test_repository_contract import add_community, uow
@@ -58,7 +59,7 @@ async def test_counts_are_grouped_by_the_communitys_local_day(database: Database
         database, community_id, "ana", K.MEMBER_JOINED, datetime(2026, 11, 4, 4, 0, tzinfo=UTC)
     )
     async with uow(database) as u:
-        rows = await u.participation.daily_counts(
+        rows = await u.repo(ParticipationRepository).daily_counts(
             community_id,
             timezone="America/Santiago",
             since=datetime(2026, 11, 1, tzinfo=UTC),
@@ -79,7 +80,7 @@ async def test_local_days_follow_a_daylight_saving_change(database: Database) ->
     ana = await record(database, community_id, "ana", K.ANSWER_GIVEN, before)
     await record(database, community_id, "ana", K.ANSWER_GIVEN, after)
     async with uow(database) as u:
-        rows = await u.participation.daily_counts(
+        rows = await u.repo(ParticipationRepository).daily_counts(
             community_id,
             timezone="America/Santiago",
             since=None,
@@ -107,9 +108,9 @@ async def test_the_author_of_a_message_and_whether_it_answered(database: Databas
     await record(database, community_id, "bea", K.ANSWER_GIVEN, NOW, event="e:5", ref="q:1")
     await record(database, community_id, "bea", K.MESSAGE_POSTED, NOW, event="e:6", ref="6")
     async with uow(database) as u:
-        answer = await u.participation.message_author(community_id, "5")
-        plain = await u.participation.message_author(community_id, "6")
-        unknown = await u.participation.message_author(community_id, "7")
+        answer = await u.repo(ParticipationRepository).message_author(community_id, "5")
+        plain = await u.repo(ParticipationRepository).message_author(community_id, "6")
+        unknown = await u.repo(ParticipationRepository).message_author(community_id, "7")
     assert answer is not None and answer.person_id == bea and answer.was_answer
     assert plain is not None and not plain.was_answer and plain.source_event_id == "e:6"
     assert unknown is None
@@ -127,8 +128,10 @@ async def test_staff_includes_roles_grants_and_configured_admins(database: Datab
         await u.members.set_opt_out(cid, tracking=True)
         await u.commit()
     async with uow(database) as u:
-        staff = await u.participation.staff(community_id, [(Platform.TELEGRAM, "cid")])
-        opted_out = await u.participation.opted_out(community_id)
+        staff = await u.repo(ParticipationRepository).staff(
+            community_id, [(Platform.TELEGRAM, "cid")]
+        )
+        opted_out = await u.repo(ParticipationRepository).opted_out(community_id)
     assert staff == {ana, bea, cid}
     assert opted_out == {cid}
 
@@ -138,11 +141,11 @@ async def test_forgetting_erases_participation_and_keeps_the_opt_out(database: D
     ana = await record(database, community_id, "ana", K.MESSAGE_POSTED, NOW)
     bea = await record(database, community_id, "bea", K.MESSAGE_POSTED, NOW)
     async with uow(database) as u:
-        erased = await u.participation.forget_person(ana)
+        erased = await u.repo(ParticipationRepository).forget_person(ana)
         await u.commit()
     assert erased["participation"] == 1
     async with uow(database) as u:
-        assert await u.participation.kind_counts(community_id, [ana, bea]) == {
+        assert await u.repo(ParticipationRepository).kind_counts(community_id, [ana, bea]) == {
             bea: {"message_posted": 1}
         }
         [member] = await u.members.by_person(ana)
@@ -158,7 +161,9 @@ async def test_purge_deletes_what_is_past_retention(database: Database) -> None:
     await record(database, community_id, "ana", K.MESSAGE_POSTED, NOW - timedelta(days=400))
     await record(database, community_id, "ana", K.MESSAGE_POSTED, NOW)
     async with uow(database) as u:
-        purged = await u.participation.purge(NOW - timedelta(days=365), NOW - timedelta(days=90))
+        purged = await u.repo(ParticipationRepository).purge(
+            NOW - timedelta(days=365), NOW - timedelta(days=90)
+        )
         await u.commit()
     assert purged["participation"] == 1
     async with uow(database) as u:

@@ -14,6 +14,7 @@ from facilitator.domain.model import (
     Platform,
     PlatformUser,
 )
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.storage.models import LedgerRow, PersonRow, QuestionTopicRow
 from facilitator.storage.queued import QueuedRows
 from tests.conftest import Database
@@ -68,7 +69,9 @@ async def test_queued_rows_wait_for_a_read_of_their_table_or_the_commit(
         assert question
         asked = await u.questions.by_message(community_id, "9")
         assert asked is not None
-        await u.profiles.set_question_topic(asked.id, community_id, "water", ["tariffs"])
+        await u.repo(ProfileRepository).set_question_topic(
+            asked.id, community_id, "water", ["tariffs"]
+        )
         # Statements on other tables leave the queues alone: one insert per table in the end.
         await u.communities.by_key("water")
         assert [len(q.rows) for q in queues(u)] == [5, 1]

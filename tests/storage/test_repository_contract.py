@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import (
     LedgerEntry,
     Member,
@@ -17,6 +18,8 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
+from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.storage.engine import session_factory
 from facilitator.storage.models import QuestionRow
 from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -27,7 +30,7 @@ BIG_TELEGRAM_ID = "-1001234567890123"  # beyond 32 bits: chat ids are 64-bit
 
 
 def uow(db: Database) -> SqlUnitOfWork:
-    return SqlUnitOfWorkFactory(session_factory(db.engine))()
+    return SqlUnitOfWorkFactory(session_factory(db.engine), repositories())()
 
 
 async def add_community(db: Database, chat: str = BIG_TELEGRAM_ID, key: str = "water") -> int:
@@ -274,23 +277,25 @@ async def test_knowledge_upsert_is_keyed_and_every_change_gets_a_new_revision(
         review_by=NOW.date(),
     )
     async with uow(database) as u:
-        first = await u.knowledge.upsert(item, community_id, NOW)
-        same = await u.knowledge.upsert(item, community_id, NOW)
-        shared = await u.knowledge.upsert(item, None, NOW)  # same key, other scope
+        first = await u.repo(KnowledgeRepository).upsert(item, community_id, NOW)
+        same = await u.repo(KnowledgeRepository).upsert(item, community_id, NOW)
+        shared = await u.repo(KnowledgeRepository).upsert(item, None, NOW)  # same key, other scope
         await u.commit()
     assert first.id == same.id != shared.id
     async with uow(database) as u:
-        assert await u.knowledge.revision() == 2  # the unchanged re-upsert wrote nothing
-        edited = await u.knowledge.save(
+        assert (
+            await u.repo(KnowledgeRepository).revision() == 2
+        )  # the unchanged re-upsert wrote nothing
+        edited = await u.repo(KnowledgeRepository).save(
             KnowledgeItem(**{**first.__dict__, "body": "B.", "status": ItemStatus.REMOVED}), NOW
         )
         await u.commit()
     async with uow(database) as u:
-        changes = await u.knowledge.changed_since(2)
+        changes = await u.repo(KnowledgeRepository).changed_since(2)
         assert [(rev, it.id, it.body, it.status) for rev, it in changes] == [
             (3, edited.id, "B.", ItemStatus.REMOVED)
         ]
-        stored = await u.knowledge.get(shared.id or 0)
+        stored = await u.repo(KnowledgeRepository).get(shared.id or 0)
         assert stored is not None and stored.tags == ("a", "b") and stored.review_by == NOW.date()
 
 
@@ -299,12 +304,12 @@ async def test_knowledge_gaps_and_items_due_for_review(database: Database) -> No
 
     community_id = await add_community(database)
     async with uow(database) as u:
-        await u.knowledge.add_gap(KnowledgeGap(community_id, "x" * 900, "en", NOW))
-        await u.knowledge.add_gap(
+        await u.repo(KnowledgeRepository).add_gap(KnowledgeGap(community_id, "x" * 900, "en", NOW))
+        await u.repo(KnowledgeRepository).add_gap(
             KnowledgeGap(community_id, "old", "es", NOW - timedelta(days=40))
         )
         for key, due in [("a", NOW.date() - timedelta(days=1)), ("b", NOW.date())]:
-            await u.knowledge.upsert(
+            await u.repo(KnowledgeRepository).upsert(
                 KnowledgeItem(
                     key=key, type=ItemType.LESSON, title=key, body="", lang="en", review_by=due
                 ),
@@ -313,8 +318,8 @@ async def test_knowledge_gaps_and_items_due_for_review(database: Database) -> No
             )
         await u.commit()
     async with uow(database) as u:
-        gaps = await u.knowledge.gaps_since(community_id, NOW - timedelta(days=30))
-        due = await u.knowledge.due_for_review(community_id, NOW.date())
+        gaps = await u.repo(KnowledgeRepository).gaps_since(community_id, NOW - timedelta(days=30))
+        due = await u.repo(KnowledgeRepository).due_for_review(community_id, NOW.date())
     assert [len(g.query) for g in gaps] == [500]
     assert [item.key for item in due] == ["a"]
 
@@ -366,15 +371,17 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
     async with uow(database) as u:
         b = await u.members.ensure(bea, NOW)
         await u.questions.preload(community_id, ["m1", "m2", "m3"])
-        await u.participation.preload_authors(community_id, ["m0", "m1", "m2", "m3"])
+        await u.repo(ParticipationRepository).preload_authors(
+            community_id, ["m0", "m1", "m2", "m3"]
+        )
         await u.members.preload(Platform.TELEGRAM, ["1", "404"])
         asked = await u.questions.by_message(community_id, "m1")
         assert asked is not None and asked.person_id == a.person_id and asked.answered_at is None
         assert await u.questions.by_message(community_id, "m2") is None
-        author = await u.participation.message_author(community_id, "m1")
+        author = await u.repo(ParticipationRepository).message_author(community_id, "m1")
         assert author is not None and author.person_id == a.person_id and not author.was_answer
-        assert await u.participation.message_author(community_id, "m2") is None
-        earlier = await u.participation.message_author(community_id, "m0")
+        assert await u.repo(ParticipationRepository).message_author(community_id, "m2") is None
+        earlier = await u.repo(ParticipationRepository).message_author(community_id, "m0")
         assert earlier is not None and earlier.was_answer
         assert (await u.members.identity(Platform.TELEGRAM, "1")) == a
         assert await u.members.identity(Platform.TELEGRAM, "404") is None
@@ -387,15 +394,15 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
         assert answered is not None and answered.answered_by == b.person_id
         assert answered.text is None
         assert await asks(u, b, "e2", "m2", "And?")
-        memo_answer = await u.participation.message_author(community_id, "m2")
+        memo_answer = await u.repo(ParticipationRepository).message_author(community_id, "m2")
         assert memo_answer is not None and memo_answer.was_answer
         assert memo_answer.person_id == b.person_id
         memo_question = await u.questions.by_message(community_id, "m2")
         assert memo_question is not None and memo_question.person_id == b.person_id
 
         # Forgetting Bea deletes her rows; the memo must not still know her post or question.
-        await u.participation.forget_person(b.person_id)
-        assert await u.participation.message_author(community_id, "m2") is None
+        await u.repo(ParticipationRepository).forget_person(b.person_id)
+        assert await u.repo(ParticipationRepository).message_author(community_id, "m2") is None
         assert await u.questions.by_message(community_id, "m2") is None
         forgotten = await u.members.identity(Platform.TELEGRAM, "2")  # kept, name erased
         assert forgotten is not None and forgotten.display_name == "2"
@@ -403,8 +410,8 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
         await u.commit()
 
     async with uow(database) as u:  # what was committed agrees with what the memo said
-        assert await u.participation.message_author(community_id, "m2") is None
-        again = await u.participation.message_author(community_id, "m1")
+        assert await u.repo(ParticipationRepository).message_author(community_id, "m2") is None
+        again = await u.repo(ParticipationRepository).message_author(community_id, "m1")
         assert again is not None and again.person_id == a.person_id
 
 

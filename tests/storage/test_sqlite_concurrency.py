@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform, PlatformUser
 from facilitator.storage.engine import create_engine, session_factory
 from facilitator.storage.models import Base
@@ -21,7 +22,7 @@ async def test_many_concurrent_writers_never_see_database_is_locked(tmp_path: Pa
     engines = [create_engine(url) for _ in range(3)]  # as if three processes shared the file
     async with engines[0].begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
-    factories = [SqlUnitOfWorkFactory(session_factory(e)) for e in engines]
+    factories = [SqlUnitOfWorkFactory(session_factory(e), repositories()) for e in engines]
 
     async def writer(n: int) -> None:
         factory = factories[n % len(factories)]

@@ -16,8 +16,10 @@ from facilitator.domain.model import Platform, PlatformUser, Role
 from facilitator.features.knowledge import commands as knowledge
 from facilitator.features.polls import commands as polls
 from facilitator.features.polls.parsing import parse_poll
+from facilitator.features.polls.ports import PollRepository
 from facilitator.features.webinars import commands as webinars
 from facilitator.features.webinars.parsing import parse_webinar
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.i18n import Catalogue
 from facilitator.markup import FieldKind, Form
 from tests.conftest import REPO_ROOT, Harness
@@ -255,7 +257,7 @@ async def test_a_submitted_poll_form_creates_the_poll(harness: Harness) -> None:
     assert [[b.label for b in row] for row in posted.buttons] == [["Lunch"], ["Dinner"]]
     async with harness.app.uow_factory() as uow:
         community = await harness.community()
-        poll = await uow.polls.latest_open(community.id)
+        poll = await uow.repo(PollRepository).latest_open(community.id)
     assert poll is not None and poll.question == "Lunch or dinner?"
 
 
@@ -285,7 +287,7 @@ async def test_a_submitted_form_goes_through_the_commands_role_check(harness: Ha
     )
     assert accepted.startswith("El webinar #1 está anunciado.")
     async with harness.app.uow_factory() as uow:
-        assert await uow.webinars.get(2) is None  # only the moderator's
+        assert await uow.repo(WebinarRepository).get(2) is None  # only the moderator's
 
 
 async def test_an_unknown_or_unreadable_form_is_a_stale_button(harness: Harness) -> None:

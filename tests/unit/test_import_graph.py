@@ -1,4 +1,4 @@
-"""The import graph of `facilitator` and `adapters` has no cycle, TYPE_CHECKING imports included."""
+"""The import graph of `facilitator` and `adapters` has no cycle, TYPE_CHECKING imports too."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ GROUP = "-100777"
 
 
 def nudges(harness: Harness) -> Nudges:
-    found = harness.app.services.features["nudges"]
+    found = harness.app.services.feature(Nudges)
     assert isinstance(found, Nudges)
     return found
 

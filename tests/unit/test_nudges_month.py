@@ -53,7 +53,7 @@ class Month:
 
     @property
     def nudges(self) -> Nudges:
-        found = self.harness.app.services.features["nudges"]
+        found = self.harness.app.services.feature(Nudges)
         assert isinstance(found, Nudges)
         return found
 

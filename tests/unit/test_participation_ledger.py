@@ -15,6 +15,7 @@ from facilitator.domain.events import (
     ReplyTarget,
 )
 from facilitator.domain.model import Platform, PlatformUser
+from facilitator.features.participation.ports import ParticipationRepository
 from tests.conftest import Harness
 
 CHAT = "-100777"
@@ -58,7 +59,9 @@ class Group:
             community = await uow.communities.by_chat(Platform.TELEGRAM, CHAT)
             member = await uow.members.identity(Platform.TELEGRAM, user)
             assert community is not None and member is not None
-            found = await uow.participation.kind_counts(community.id, [member.person_id])
+            found = await uow.repo(ParticipationRepository).kind_counts(
+                community.id, [member.person_id]
+            )
         return found.get(member.person_id, {})
 
 

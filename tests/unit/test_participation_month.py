@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from facilitator.domain.events import MessageReceived, PollVoteCast, ReactionChanged
 from facilitator.domain.model import Platform, Role
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.rollup import roll_forward
 from facilitator.features.participation.scoring import tally
 from facilitator.features.participation.service import Participation, Period
@@ -30,7 +31,7 @@ async def played(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Play
 
 
 def service(played: PlayedMonth) -> Participation:
-    found = played.app.services.features["participation"]
+    found = played.app.services.feature(Participation)
     assert isinstance(found, Participation)
     return found
 
@@ -42,7 +43,9 @@ async def test_the_ledger_holds_exactly_what_the_script_did(played: PlayedMonth)
         for who in people:
             member = await uow.members.identity(Platform.CONSOLE, who)
             assert member is not None
-            stored = await uow.participation.kind_counts(community.id, [member.person_id])
+            stored = await uow.repo(ParticipationRepository).kind_counts(
+                community.id, [member.person_id]
+            )
             expected = {kind.value: n for kind, n in played.month.counts(who).items()}
             assert stored.get(member.person_id, {}) == expected, who
 
@@ -94,7 +97,7 @@ async def test_daily_caps_keep_the_most_talkative_member_out_of_the_a_players(
     uncapped = service(played).config.overridden({"daily_caps": {"message_posted": 1000}})
     async with played.app.uow_factory() as uow:
         capped = (await service(played).standings(uow, community, now))[diego]
-        rows = await uow.participation.daily_counts(
+        rows = await uow.repo(ParticipationRepository).daily_counts(
             community.id,
             timezone=community.timezone,
             since=None,
@@ -112,7 +115,7 @@ async def test_thanking_or_liking_ones_own_message_earns_nothing(played: PlayedM
     community = await played.community()
     hugo = await played.person("hugo")
     async with played.app.uow_factory() as uow:
-        counts = (await uow.participation.kind_counts(community.id, [hugo]))[hugo]
+        counts = (await uow.repo(ParticipationRepository).kind_counts(community.id, [hugo]))[hugo]
     assert counts["reaction_given"] == 4
     assert "thanks_received" not in counts and "reaction_received" not in counts
 
@@ -164,7 +167,7 @@ async def test_opted_out_and_forgotten_members_are_absent_from_every_standing(
             assert {r.standing.person_id for r in board.top}.isdisjoint({carla, joao})
             assert board.me is None
         assert joao not in await participation.standings(uow, community, played.clock.now())
-        assert await uow.participation.kind_counts(community.id, [joao]) == {}
+        assert await uow.repo(ParticipationRepository).kind_counts(community.id, [joao]) == {}
     assert carla in excluded
 
 
@@ -173,7 +176,7 @@ async def test_forgotten_member_data_export_is_empty_but_for_the_erasure(
 ) -> None:
     joao = await played.person("joao")
     async with played.app.uow_factory() as uow:
-        data = await uow.participation.export_person(joao)
+        data = await uow.repo(ParticipationRepository).export_person(joao)
     assert data["participation"] == [] and data["questions"] == []
     assert data["unanswered_lookups"] == []
     assert data["person"]["opted_out_tracking"] is True
@@ -266,10 +269,12 @@ async def test_todays_events_count_on_top_of_rolled_up_scores(played: PlayedMont
         after = await boards(played, await played.person("karen"))
         community = await played.community()
         async with played.app.uow_factory() as uow:
-            await uow.participation.reset_scores(community.id, None)  # force the ledger path
-            state = await uow.participation.score_state(community.id)
+            await uow.repo(ParticipationRepository).reset_scores(
+                community.id, None
+            )  # force the ledger path
+            state = await uow.repo(ParticipationRepository).score_state(community.id)
             assert state is not None
-            await uow.participation.claim_score_state(
+            await uow.repo(ParticipationRepository).claim_score_state(
                 community.id, state, replace(state, as_of=state.as_of - timedelta(days=1)), start
             )
             await uow.commit()

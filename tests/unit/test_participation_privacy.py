@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from facilitator.domain.events import ButtonPressed, Origin
 from facilitator.domain.model import Platform, PlatformUser
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.retention import Retention
 from tests.conftest import Harness
 
@@ -101,7 +102,9 @@ async def test_forgetme_asks_first_then_erases_and_stops_tracking(harness: Harne
     await harness.say("still here, not recorded")
     assert await recorded(harness) == 0
     async with harness.app.uow_factory() as uow:
-        data = await uow.participation.export_person(await person_of(harness, "carla"))
+        data = await uow.repo(ParticipationRepository).export_person(
+            await person_of(harness, "carla")
+        )
     assert data["questions"] == [] and data["participation"] == []
 
 
@@ -142,8 +145,8 @@ async def test_other_features_data_is_exported_and_erased_too(harness: Harness) 
     assert "Fondo Regional" in json.dumps(other, ensure_ascii=False)
     person = await person_of(harness, "carla")
     async with harness.app.uow_factory() as uow:
-        await uow.participation.forget_person(person)
+        await uow.repo(ParticipationRepository).forget_person(person)
         await uow.commit()
     async with harness.app.uow_factory() as uow:
-        data = await uow.participation.export_person(person)
+        data = await uow.repo(ParticipationRepository).export_person(person)
     assert "Fondo Regional" not in json.dumps(data, ensure_ascii=False)

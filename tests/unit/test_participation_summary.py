@@ -49,7 +49,7 @@ async def played(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Play
 
 
 def service(played: PlayedMonth) -> Participation:
-    found = played.app.services.features["participation"]
+    found = played.app.services.feature(Participation)
     assert isinstance(found, Participation)
     return found
 

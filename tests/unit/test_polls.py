@@ -11,6 +11,7 @@ from facilitator.commands.spec import ArgumentError
 from facilitator.domain.events import ButtonPressed, CommandInvoked, Origin, PollVoteCast
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
 from facilitator.features.polls.parsing import parse_poll
+from facilitator.features.polls.ports import PollRepository
 from facilitator.markup import Destination, OutboundMessage, Style
 from tests.conftest import Harness
 
@@ -273,7 +274,7 @@ async def test_an_anonymous_telegram_poll_takes_its_counts_from_telegram(
     async with harness.app.uow_factory() as uow:
         community = await uow.communities.by_chat(Platform.TELEGRAM, "-100500")
         assert community is not None
-        [closed] = await uow.polls.closed_between(
+        [closed] = await uow.repo(PollRepository).closed_between(
             community.id,
             harness.clock.now() - timedelta(days=7),
             harness.clock.now() + timedelta(seconds=1),

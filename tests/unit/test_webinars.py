@@ -12,7 +12,9 @@ from facilitator.commands.spec import ArgumentError
 from facilitator.domain.events import ButtonPressed, Origin
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
 from facilitator.features.knowledge.domain import ItemType
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.webinars.parsing import parse_webinar
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.markup import OutboundMessage
 from tests.conftest import Harness
 
@@ -132,7 +134,7 @@ async def test_check_in_feedback_and_presenter_credit(harness: Harness) -> None:
     await announced(harness)
     await harness.dispatch(press(harness, "bea", "webinar_rsvp", "1:going"))
     async with harness.app.uow_factory() as uow:
-        webinar = await uow.webinars.get(1)
+        webinar = await uow.repo(WebinarRepository).get(1)
     assert webinar is not None
     [early] = await harness.say(f"/checkin {webinar.checkin_code}", user="bea")
     assert early.startswith("No webinar of this community is open for check-in")
@@ -224,6 +226,6 @@ async def test_the_recording_is_filed_in_the_repository(harness: Harness) -> Non
     assert filed.startswith("The recording of “Water safety plans” is in the repository as #")
     item_id = int(filed.split("#")[1].split(":")[0])
     async with harness.app.uow_factory() as uow:
-        item = await uow.knowledge.get(item_id)
+        item = await uow.repo(KnowledgeRepository).get(item_id)
     assert item is not None and item.type is ItemType.RECORDING
     assert (item.url, item.theme) == ("https://video.example.org/1", "water")

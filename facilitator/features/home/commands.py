@@ -14,12 +14,14 @@ import logging
 
 from facilitator.commands.forms import render_form
 from facilitator.commands.spec import CommandSpec, ParsedArgs
-from facilitator.context import CommandContext, Services, permitted
+from facilitator.context import CommandContext, permitted
 from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.commands import badge_name, level_name, participation
 from facilitator.features.polls.domain import Poll
+from facilitator.features.polls.ports import PollRepository
 from facilitator.features.polls.service import VOTE_ACTION
 from facilitator.features.webinars.domain import Rsvp, Webinar
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.features.webinars.service import RSVP_ACTION
 from facilitator.localtime import show
 from facilitator.markup import Button, OutboundMessage, RichText, Section
@@ -75,8 +77,8 @@ async def _community(ctx: CommandContext, community: Community) -> list[Section]
     )
     sections = [Section(header, (creating,) if creating else ())]
     now = ctx.services.clock.now()
-    webinars = (await ctx.uow.webinars.upcoming(community.id, now))[:MAX_WEBINARS]
-    polls = await ctx.uow.polls.open_in(community.id, MAX_POLLS)
+    webinars = (await ctx.uow.repo(WebinarRepository).upcoming(community.id, now))[:MAX_WEBINARS]
+    polls = await ctx.uow.repo(PollRepository).open_in(community.id, MAX_POLLS)
     if not webinars and not polls:
         sections.append(Section(ctx.rich("home.nothing_open")))
     for webinar in webinars:
@@ -119,7 +121,7 @@ async def _webinar(ctx: CommandContext, community: Community, webinar: Webinar) 
     mine = next(
         (
             a
-            for a in await ctx.uow.webinars.attendees(webinar.id)
+            for a in await ctx.uow.repo(WebinarRepository).attendees(webinar.id)
             if a.person_id == ctx.member.person_id
         ),
         None,
@@ -141,7 +143,7 @@ async def _poll(ctx: CommandContext, community: Community, poll: Poll) -> Sectio
             when=show(poll.closes_at, community.timezone),
             zone=community.timezone,
         )
-    chosen = (await ctx.uow.polls.votes(poll.id)).get(ctx.member.person_id, ())
+    chosen = (await ctx.uow.repo(PollRepository).votes(poll.id)).get(ctx.member.person_id, ())
     if chosen:
         choices = ", ".join(poll.options[i] for i in chosen if 0 <= i < len(poll.options))
         body += ctx.rich("home.voted", choices=choices)
@@ -173,10 +175,6 @@ async def open_form(ctx: CommandContext, value: str) -> None:
     body = ctx.rich("errors.usage", usage=ctx.t(spec.usage_key))
     log.info("form offered", extra={"command": spec.path, "community": community.key})
     ctx.reply(OutboundMessage(body, ephemeral=True, form=form), private=True)
-
-
-def register(services: Services) -> None:
-    services.buttons[OPEN_FORM_ACTION] = open_form
 
 
 COMMANDS = (

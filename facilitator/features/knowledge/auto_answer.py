@@ -39,7 +39,7 @@ class AutoAnswer:
 
     @property
     def _knowledge(self) -> KnowledgeBase:
-        base = self._services.features["knowledge"]
+        base = self._services.feature(KnowledgeBase)
         assert isinstance(base, KnowledgeBase)
         return base
 

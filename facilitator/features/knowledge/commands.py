@@ -23,10 +23,11 @@ from facilitator.commands.spec import (
     parse_id,
     sub,
 )
-from facilitator.context import CommandContext, Services
+from facilitator.context import CommandContext
 from facilitator.domain.events import MessageReceived
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Role
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
 from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcome
@@ -51,7 +52,7 @@ MEASURED: dict[Outcome, LookupOutcome] = {
 
 
 def knowledge(ctx: CommandContext) -> KnowledgeBase:
-    base = ctx.services.features["knowledge"]
+    base = ctx.services.feature(KnowledgeBase)
     assert isinstance(base, KnowledgeBase)
     return base
 
@@ -73,7 +74,7 @@ async def answer(ctx: CommandContext, query: str, result: Lookup) -> None:
         ctx.say("kb.suggest", buttons=buttons)
         return
     if ctx.community is not None:
-        await ctx.uow.knowledge.add_gap(
+        await ctx.uow.repo(KnowledgeRepository).add_gap(
             KnowledgeGap(
                 community_id=ctx.community.id,
                 query=_clip(query, 500),
@@ -182,7 +183,7 @@ async def _credit(
 
 async def _own_item(ctx: CommandContext, item_id: int | None) -> KnowledgeItem | None:
     """The item, if it belongs to this community (or the shared library, for admins)."""
-    item = await ctx.uow.knowledge.get(item_id) if item_id is not None else None
+    item = await ctx.uow.repo(KnowledgeRepository).get(item_id) if item_id is not None else None
     if item is None or item.status is ItemStatus.REMOVED:
         ctx.say("kb.not_found", id=item_id, private=True)
         return None
@@ -208,7 +209,7 @@ async def faq_add(ctx: CommandContext, args: ParsedArgs) -> None:
         elif extra.strip():
             alternates.append(extra.strip())
     now = ctx.services.clock.now()
-    item = await ctx.uow.knowledge.upsert(
+    item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
             key=f"faq:{uuid.uuid4().hex[:12]}",
             type=ItemType.FAQ,
@@ -297,7 +298,7 @@ async def faq_edit(ctx: CommandContext, args: ParsedArgs) -> None:
         except ValueError:
             ctx.say("errors.not_a_date", value=_clip(value, 40), private=True)
             return
-    await ctx.uow.knowledge.save(item, ctx.services.clock.now())
+    await ctx.uow.repo(KnowledgeRepository).save(item, ctx.services.clock.now())
     await _credit(ctx, ParticipationKind.KNOWLEDGE_CONTRIBUTED, f"edit:{item.id}")
     ctx.say("kb.edited", id=item.id, field=field)
 
@@ -306,7 +307,7 @@ async def faq_remove(ctx: CommandContext, args: ParsedArgs) -> None:
     item = await _own_item(ctx, args.number("id"))
     if item is None:
         return
-    await ctx.uow.knowledge.save(
+    await ctx.uow.repo(KnowledgeRepository).save(
         replace(item, status=ItemStatus.REMOVED), ctx.services.clock.now()
     )
     log.info("knowledge item removed", extra={"item": item.id})
@@ -322,7 +323,7 @@ async def doc_add(ctx: CommandContext, args: ParsedArgs) -> None:
     if not title:
         ctx.say("errors.missing_argument", arg=ctx.t("core.args.title"), private=True)
         return
-    item = await ctx.uow.knowledge.upsert(
+    item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
             key=f"doc:{uuid.uuid4().hex[:12]}",
             type=ItemType.DOCUMENT,
@@ -348,7 +349,7 @@ async def share(ctx: CommandContext, args: ParsedArgs) -> None:
     url = args.text("url") or ""
     note = (args.text("note") or "").strip()
     title, theme, _ = _split_filters(note)
-    item = await ctx.uow.knowledge.upsert(
+    item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
             key=f"share:{uuid.uuid4().hex[:12]}",
             type=ItemType.LINK,
@@ -379,7 +380,7 @@ async def approve(ctx: CommandContext, args: ParsedArgs) -> None:
     if item.status is not ItemStatus.PROPOSED:
         ctx.say("kb.not_pending", id=item.id, private=True)
         return
-    await ctx.uow.knowledge.save(
+    await ctx.uow.repo(KnowledgeRepository).save(
         replace(item, status=ItemStatus.PUBLISHED), ctx.services.clock.now()
     )
     await _credit(ctx, ParticipationKind.KNOWLEDGE_APPROVED, f"approve:{item.id}")
@@ -403,7 +404,7 @@ async def reject(ctx: CommandContext, args: ParsedArgs) -> None:
     if item.status is not ItemStatus.PROPOSED:
         ctx.say("kb.not_pending", id=item.id, private=True)
         return
-    await ctx.uow.knowledge.save(
+    await ctx.uow.repo(KnowledgeRepository).save(
         replace(item, status=ItemStatus.REJECTED), ctx.services.clock.now()
     )
     ctx.say("kb.rejected", id=item.id, title=_clip(item.title, 200))
@@ -436,7 +437,9 @@ def _item_listing(
 
 
 async def _list_proposals(ctx: CommandContext) -> None:
-    pending = await ctx.uow.knowledge.in_scope(_community_id(ctx), [ItemStatus.PROPOSED])
+    pending = await ctx.uow.repo(KnowledgeRepository).in_scope(
+        _community_id(ctx), [ItemStatus.PROPOSED]
+    )
     keys = ("kb.no_proposals", "kb.proposals", "kb.proposal_line")
     _item_listing(ctx, pending, keys, 20, lambda item: {"url": item.url or ""})
 
@@ -448,7 +451,7 @@ async def gaps(ctx: CommandContext, args: ParsedArgs) -> None:
     days = args.number("days") or GAP_WINDOW_DAYS
     days = max(1, min(days, 365))
     since = ctx.services.clock.now() - timedelta(days=days)
-    found = await ctx.uow.knowledge.gaps_since(ctx.community.id, since)
+    found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.community.id, since)
     clusters = group_similar([gap.query for gap in found])
     if not clusters:
         ctx.say("kb.no_gaps", days=days, private=True)
@@ -481,7 +484,7 @@ def group_similar(queries: list[str], threshold: float = 70.0) -> list[tuple[str
 
 async def review(ctx: CommandContext, args: ParsedArgs) -> None:
     today = ctx.services.clock.now().date()
-    due = await ctx.uow.knowledge.due_for_review(_community_id(ctx), today)
+    due = await ctx.uow.repo(KnowledgeRepository).due_for_review(_community_id(ctx), today)
     keys = ("kb.nothing_to_review", "kb.review_header", "kb.review_line")
     _item_listing(
         ctx,
@@ -490,12 +493,6 @@ async def review(ctx: CommandContext, args: ParsedArgs) -> None:
         30,
         lambda item: {"date": item.review_by.isoformat() if item.review_by else ""},
     )
-
-
-def register(services: Services, base: KnowledgeBase) -> None:
-    services.features["knowledge"] = base
-    services.buttons[SHOW_ACTION] = show
-    services.message_hooks.append(answer_addressed_question)
 
 
 COMMANDS = (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facilitator.features.knowledge.ingest import IngestError, export_items, parse_directory
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,10 @@ async def ingest_directory(
     report = IngestReport(errors=list(parsed.errors))
     now = clock.now()
     async with uow_factory() as uow:
-        before = await uow.knowledge.revision()
+        before = await uow.repo(KnowledgeRepository).revision()
         for item in parsed.items:
-            await uow.knowledge.upsert(item, community_id, now)
-        report.written = await uow.knowledge.revision() - before
+            await uow.repo(KnowledgeRepository).upsert(item, community_id, now)
+        report.written = await uow.repo(KnowledgeRepository).revision() - before
         report.unchanged = len(parsed.items) - report.written
         await uow.commit()
     log.info(
@@ -64,5 +65,5 @@ async def ingest_directory(
 async def export_scope(uow_factory: UnitOfWorkFactory, community_key: str | None) -> str:
     community_id = await _community_id(uow_factory, community_key)
     async with uow_factory() as uow:
-        items = await uow.knowledge.in_scope(community_id)
+        items = await uow.repo(KnowledgeRepository).in_scope(community_id)
     return export_items(items)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from facilitator.features.knowledge.domain import ItemStatus, KnowledgeItem
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.search import Document, Hit, SearchConfig, SearchIndex
 from facilitator.ports import UnitOfWork
 
@@ -72,14 +73,14 @@ class KnowledgeBase:
         return self._items.get(item_id)
 
     async def sync(self, uow: UnitOfWork) -> None:
-        current = await uow.knowledge.revision()
+        current = await uow.repo(KnowledgeRepository).revision()
         if current == self._revision:
             return
         async with self._lock:
             if current == self._revision:
                 return
             first_load = self._revision < 0
-            changes = await uow.knowledge.changed_since(max(self._revision, 0))
+            changes = await uow.repo(KnowledgeRepository).changed_since(max(self._revision, 0))
             if first_load:
                 self._bulk_load([item for _, item in changes])
             else:

@@ -14,8 +14,10 @@ from facilitator.delivery.dispatcher import mention_message
 from facilitator.domain.model import Community, Member, Platform
 from facilitator.domain.outbox import Fallback, OutboxEntry
 from facilitator.features.nudges.config import NudgeConfig
+from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.nudges.quiet import after_quiet_hours
 from facilitator.features.profiles.domain import NudgeKind
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork
@@ -59,13 +61,15 @@ class NudgePlanner:
             return False
         if self._config.cap_days <= 0:
             return True
-        last = await self._uow.nudges.last(self._community.id, member.person_id, kind)
+        last = await self._uow.repo(NudgeRepository).last(
+            self._community.id, member.person_id, kind
+        )
         return last is None or self._now - last >= timedelta(days=self._config.cap_days)
 
     async def private_ok(self, members: list[Member]) -> set[int]:
         """Person ids the bot may write to privately: on Telegram only those who started it."""
         telegram = [m.identity_id for m in members if m.platform is Platform.TELEGRAM]
-        opened = await self._uow.profiles.open_private_chats(telegram)
+        opened = await self._uow.repo(ProfileRepository).open_private_chats(telegram)
         return {
             m.person_id
             for m in members
@@ -107,7 +111,7 @@ class NudgePlanner:
                 continue
             key = f"nudge:{kind}:{community.id}:{member.person_id}:{ref_of(member)}"
             if direct:
-                if not await self._uow.nudges.record(
+                if not await self._uow.repo(NudgeRepository).record(
                     community.id, member.person_id, kind, ref_of(member), self._now, key
                 ):
                     continue  # nudged for this before: never twice
@@ -122,7 +126,7 @@ class NudgePlanner:
             fresh = [
                 m
                 for m in in_group
-                if await self._uow.nudges.record(
+                if await self._uow.repo(NudgeRepository).record(
                     community.id, m.person_id, kind, ref_of(m), self._now, key
                 )
             ]

@@ -26,12 +26,15 @@ from facilitator.domain.events import (
 )
 from facilitator.domain.model import Community, Member, Membership, Platform, Question, Role
 from facilitator.features.knowledge.domain import ItemStatus, ItemType
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.nudges.config import NudgeConfig
 from facilitator.features.nudges.planner import NudgePlanner
+from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.profiles.domain import Activity, NudgeKind
 from facilitator.features.profiles.experts import profile_matches, rank_experts, topic_of_text
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.markup import OutboundMessage, RichText
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
 from facilitator.questions import is_question
@@ -57,7 +60,7 @@ class Nudges:
 
     @property
     def _knowledge(self) -> KnowledgeBase | None:
-        base = self._services.features.get("knowledge")
+        base = self._services.optional(KnowledgeBase)
         return base if isinstance(base, KnowledgeBase) else None
 
     # -- events -------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ class Nudges:
         direct_contact = isinstance(event, MessageReceived | CommandInvoked | ButtonPressed)
         if ctx.origin.is_direct and direct_contact and ctx.origin.platform is Platform.TELEGRAM:
             # Only a person who wrote to the bot privately can be written to privately.
-            await ctx.uow.profiles.open_private_chat(ctx.member.identity_id, now)
+            await ctx.uow.repo(ProfileRepository).open_private_chat(ctx.member.identity_id, now)
         if ctx.community is None:
             return
         if isinstance(event, MemberJoined) and not event.member.is_bot:
@@ -122,7 +125,7 @@ class Nudges:
         if base is not None:
             await base.sync(ctx.uow)
         topic = topic_of_text(base, community.id, question.text)
-        await ctx.uow.profiles.set_question_topic(
+        await ctx.uow.repo(ProfileRepository).set_question_topic(
             question.id, community.id, topic.theme, sorted(topic.terms)
         )
 
@@ -163,7 +166,7 @@ class Nudges:
                 for m, ms in await uow.members.members_of(community.id)
                 if ms.left_at is None
             ]
-            activity = await uow.nudges.activity(community.id)
+            activity = await uow.repo(NudgeRepository).activity(community.id)
             queued = 0
             if config.newcomer:
                 queued += await self._newcomers(uow, planner, community, config, members, now)
@@ -182,7 +185,7 @@ class Nudges:
         now: datetime,
     ) -> int:
         due = now - timedelta(days=config.newcomer_days)
-        activity = await uow.nudges.activity(community.id)
+        activity = await uow.repo(NudgeRepository).activity(community.id)
         quiet = [
             (member, membership)
             for member, membership in members
@@ -253,9 +256,11 @@ class Nudges:
         self, uow: UnitOfWork, community: Community, member: Member, now: datetime
     ) -> tuple[str, str] | None:
         """A recent open question in the member's theme, else a recent resource of it."""
-        profile = await uow.profiles.get(member.person_id)
+        profile = await uow.repo(ProfileRepository).get(member.person_id)
         expertise = profile.expertise if profile else ()
-        questions = await uow.nudges.open_questions(community.id, now - QUESTION_WINDOW, now, 50)
+        questions = await uow.repo(NudgeRepository).open_questions(
+            community.id, now - QUESTION_WINDOW, now, 50
+        )
         for question in reversed(questions):
             if question.person_id == member.person_id or not question.text:
                 continue
@@ -264,7 +269,9 @@ class Nudges:
                 return "question", clip(question.text, QUOTE)
         items = [
             item
-            for item in await uow.knowledge.in_scope(community.id, [ItemStatus.PUBLISHED])
+            for item in await uow.repo(KnowledgeRepository).in_scope(
+                community.id, [ItemStatus.PUBLISHED]
+            )
             if item.type is not ItemType.FAQ
             and item.created_at is not None
             and item.created_at >= now - RECENT_RESOURCES
@@ -335,7 +342,7 @@ class Nudges:
                     await base.sync(uow)
                 planner = NudgePlanner(uow, self._services, community, config, now)
                 waited = timedelta(hours=config.unanswered_hours)
-                questions = await uow.nudges.open_questions(
+                questions = await uow.repo(NudgeRepository).open_questions(
                     community.id, now - QUESTION_WINDOW, now - waited, 100
                 )
                 for question in questions:
@@ -353,8 +360,12 @@ class Nudges:
         now: datetime,
     ) -> int:
         ref = f"q:{question.id}"
-        experts_pinged = await uow.nudges.nudged_for(community.id, NudgeKind.UNANSWERED, ref)
-        moderators_pinged = await uow.nudges.nudged_for(community.id, NudgeKind.ESCALATED, ref)
+        experts_pinged = await uow.repo(NudgeRepository).nudged_for(
+            community.id, NudgeKind.UNANSWERED, ref
+        )
+        moderators_pinged = await uow.repo(NudgeRepository).nudged_for(
+            community.id, NudgeKind.ESCALATED, ref
+        )
         already = experts_pinged | moderators_pinged | {question.person_id}
         members = {
             m.person_id: (m, ms)

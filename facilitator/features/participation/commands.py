@@ -9,13 +9,12 @@ from dataclasses import replace
 from pydantic import ValidationError
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
-from facilitator.context import CommandContext, Services
+from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.scoring import Standing, next_level, reasons
 from facilitator.features.participation.service import Participation, Period
 from facilitator.features.participation.summary import IsoWeek, weekly_summary
-from facilitator.features.participation.tracking import Tracker
 from facilitator.features.participation.weekly import summary_messages
 from facilitator.markup import OutboundMessage, RichText
 
@@ -35,7 +34,7 @@ _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "fa
 
 
 def participation(ctx: CommandContext) -> Participation:
-    service = ctx.services.features[FEATURE]
+    service = ctx.services.feature(Participation)
     assert isinstance(service, Participation)
     return service
 
@@ -261,11 +260,6 @@ async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 _BOOLEANS = {"recognition_post", "exclude_staff", "summary_enabled"}
-
-
-def register(services: Services, service: Participation) -> None:
-    services.features[FEATURE] = service
-    services.event_hooks.append(Tracker(service.config))
 
 
 COMMANDS = (

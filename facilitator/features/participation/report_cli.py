@@ -92,7 +92,7 @@ async def _produce(
     application = build_app(settings)
     try:
         catalogue = application.services.catalogue
-        service = application.services.features["participation"]
+        service = application.services.feature(Participation)
         assert isinstance(service, Participation)
         now = application.clock.now()
         async with application.uow_factory() as uow:

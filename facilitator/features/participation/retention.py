@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class Retention:
     async def run(self, now: datetime) -> dict[str, int]:
         texts_before = now - timedelta(days=self.texts_days)
         async with self._uow_factory() as uow:
-            purged = await uow.participation.purge(
+            purged = await uow.repo(ParticipationRepository).purge(
                 events_before=now - timedelta(days=self.events_days), texts_before=texts_before
             )
             purged["inbox_payloads"] = await uow.inbox.purge(texts_before)

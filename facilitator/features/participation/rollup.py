@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from facilitator.domain.model import Community
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.domain import ScoreState
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.scoring import decay_factor, tally
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -70,7 +71,7 @@ async def roll_forward(
 ) -> bool:
     """Bring the community's rolled-up scores to today; False when already there (or when
     another process is doing it)."""
-    repo = uow.participation
+    repo = uow.repo(ParticipationRepository)
     key = config_key(config)
     today = local_day(now, community.timezone)
     state = await repo.score_state(community.id)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.rollup import is_current
 from facilitator.features.participation.scoring import Standing, badges_for, ranking, tally
 from facilitator.ports import UnitOfWork
@@ -76,7 +77,7 @@ class Participation:
         since = None
         if period is not Period.ALL:
             since = window_start(community, now, PERIOD_DAYS[period])
-        rows = await uow.participation.daily_counts(
+        rows = await uow.repo(ParticipationRepository).daily_counts(
             community.id,
             timezone=community.timezone,
             since=since,
@@ -88,9 +89,9 @@ class Participation:
 
     async def excluded(self, uow: UnitOfWork, community: Community) -> set[int]:
         """Never ranked or recognised: opted out; staff too when the community says so."""
-        excluded = await uow.participation.opted_out(community.id)
+        excluded = await uow.repo(ParticipationRepository).opted_out(community.id)
         if self.config_for(community).exclude_staff:
-            excluded |= await uow.participation.staff(community.id, self.admins)
+            excluded |= await uow.repo(ParticipationRepository).staff(community.id, self.admins)
         return excluded
 
     async def leaderboard(
@@ -103,7 +104,7 @@ class Participation:
     ) -> Board:
         config = self.config_for(community)
         excluded = await self.excluded(uow, community)
-        state = await uow.participation.score_state(community.id)
+        state = await uow.repo(ParticipationRepository).score_state(community.id)
         if is_current(state, community, config, now):
             return await self._rolled_up_board(uow, community, now, period, viewer, excluded)
         standings = await self.standings(uow, community, now, period)
@@ -113,7 +114,7 @@ class Participation:
         wanted = [s.person_id for s in shown]
         if mine is not None and mine >= len(shown):
             wanted.append(ranked[mine].person_id)
-        names = await uow.participation.display_names(community.id, wanted)
+        names = await uow.repo(ParticipationRepository).display_names(community.id, wanted)
         board = Board(
             period,
             [Ranked(i + 1, names.get(s.person_id, "?"), s) for i, s in enumerate(shown)],
@@ -134,7 +135,7 @@ class Participation:
         """The same board from rolled-up rows plus today's events (see rollup.py): only the
         stored top and the people active today can be on it, so only they are scored."""
         config = self.config_for(community)
-        repo = uow.participation
+        repo = uow.repo(ParticipationRepository)
         today = await self.standings(uow, community, now, Period.TODAY)
         size = config.leaderboard_size
         stored = dict(await repo.top_scores(community.id, period.value, size, excluded))
@@ -184,8 +185,8 @@ class Participation:
         """Fill in each standing's badges (all-time counts, and first contributions)."""
         config = self.config_for(community)
         people = [s.person_id for s in standings]
-        counts = await uow.participation.kind_counts(community.id, people)
-        pioneers = await uow.participation.pioneers(community.id)
+        counts = await uow.repo(ParticipationRepository).kind_counts(community.id, people)
+        pioneers = await uow.repo(ParticipationRepository).pioneers(community.id)
         for standing in standings:
             standing.badges = badges_for(
                 counts.get(standing.person_id, {}),
@@ -211,5 +212,7 @@ class Participation:
         ranked = ranking(standings, await self.excluded(uow, community))
         chosen = [s for s in ranked if s.level == config.a_player_level]
         await self.with_badges(uow, community, chosen)
-        names = await uow.participation.display_names(community.id, [s.person_id for s in chosen])
+        names = await uow.repo(ParticipationRepository).display_names(
+            community.id, [s.person_id for s in chosen]
+        )
         return [Ranked(i + 1, names.get(s.person_id, "?"), s) for i, s in enumerate(chosen)]

@@ -34,6 +34,7 @@ from facilitator.domain.events import (
 )
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
 from facilitator.features.knowledge.domain import ItemStatus, KnowledgeGap
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.participation.summary import ACTIVE_KINDS
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -567,7 +568,9 @@ async def play(
             if isinstance(action, WebinarStep | GapStep):
                 await _record_feature_step(uow, community.id, step.at, action)
             elif isinstance(action, ApproveAllStep):
-                proposed = await uow.knowledge.in_scope(community.id, [ItemStatus.PROPOSED])
+                proposed = await uow.repo(KnowledgeRepository).in_scope(
+                    community.id, [ItemStatus.PROPOSED]
+                )
                 for item in proposed:
                     origin = Origin(
                         platform=Platform.CONSOLE,
@@ -594,7 +597,7 @@ async def _record_feature_step(
 ) -> None:
     member = await uow.members.ensure(PlatformUser(Platform.CONSOLE, action.who, ""), at)
     if isinstance(action, GapStep):
-        await uow.knowledge.add_gap(
+        await uow.repo(KnowledgeRepository).add_gap(
             KnowledgeGap(community_id, action.query, action.lang, at, member.person_id)
         )
         return

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from facilitator.domain.model import Community, ParticipationKind, Platform
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.domain import DailyCount
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.scoring import ranking, reasons, tally
 from facilitator.ports import UnitOfWork
 
@@ -200,7 +201,7 @@ class NetworkSummary:
 async def figures_for(
     uow: UnitOfWork, community: Community, start: datetime, end: datetime
 ) -> Figures:
-    repo = uow.participation
+    repo = uow.repo(ParticipationRepository)
     totals = await repo.kind_totals(community.id, start, end)
     active = await repo.people_with(community.id, start, end, _ACTIVE)
     newcomers = await repo.people_with(community.id, start, end, [K.MEMBER_JOINED.value])
@@ -238,7 +239,7 @@ async def weekly_summary(
     # this module for `facilitator report`, should not load before a command runs.
     from facilitator.features.knowledge.commands import group_similar
 
-    repo = uow.participation
+    repo = uow.repo(ParticipationRepository)
     start, end = week.bounds(community.timezone)
     previous_start, _ = week.previous().bounds(community.timezone)
     history_start, _ = week.previous(config.at_risk_weeks).bounds(community.timezone)
@@ -371,8 +372,8 @@ async def network_summary(
     return NetworkSummary(
         week=week,
         lines=tuple(lines),
-        in_several=await uow.participation.active_in_several(start, end, _ACTIVE),
-        in_several_previous=await uow.participation.active_in_several(
+        in_several=await uow.repo(ParticipationRepository).active_in_several(start, end, _ACTIVE),
+        in_several_previous=await uow.repo(ParticipationRepository).active_in_several(
             previous_start, start, _ACTIVE
         ),
         totals=_sum(line.figures for line in lines),

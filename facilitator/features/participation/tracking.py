@@ -18,6 +18,7 @@ from facilitator.context import CommandContext
 from facilitator.domain.events import InboundEvent, MessageReceived, ReactionChanged
 from facilitator.domain.model import LedgerEntry, ParticipationKind
 from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.signals import is_thanks, is_welcome, normalize_reaction
 
 
@@ -87,7 +88,9 @@ class Tracker:
             )
             return
         await credit(ctx, ParticipationKind.THANKS_RECEIVED, recipient)
-        posted = await uow.participation.message_author(ctx.community.id, message_id)
+        posted = await uow.repo(ParticipationRepository).message_author(
+            ctx.community.id, message_id
+        )
         if posted is not None and posted.was_answer and posted.person_id == recipient.person_id:
             # However many thank it, an answer is a thanked answer once.
             await credit(
@@ -100,7 +103,9 @@ class Tracker:
     async def _welcome(self, ctx: CommandContext, newcomer: Credited) -> None:
         assert ctx.community is not None
         since = ctx.origin.occurred_at - timedelta(days=self.config_for(ctx).newcomer_days)
-        if await ctx.uow.participation.joined_since(ctx.community.id, newcomer.person_id, since):
+        if await ctx.uow.repo(ParticipationRepository).joined_since(
+            ctx.community.id, newcomer.person_id, since
+        ):
             await credit(ctx, ParticipationKind.NEWCOMER_WELCOMED, _me(ctx))
 
     async def _reaction(self, ctx: CommandContext, event: ReactionChanged) -> None:
@@ -137,7 +142,9 @@ async def author(
             return Credited(member.person_id, member.identity_id)
     if ctx.community is None:
         return None
-    posted = await ctx.uow.participation.message_author(ctx.community.id, message_id)
+    posted = await ctx.uow.repo(ParticipationRepository).message_author(
+        ctx.community.id, message_id
+    )
     return Credited(posted.person_id, posted.identity_id) if posted else None
 
 

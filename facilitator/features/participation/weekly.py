@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from facilitator.domain.model import Community, Member, Platform
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.report import csv_report, network_text, summary_text
 from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import (
@@ -155,7 +156,9 @@ class WeeklyDigest:
     ) -> int:
         config = self.participation.config_for(community)
         recipients = (
-            await uow.participation.coordinators(community.id) if config.summary_enabled else []
+            await uow.repo(ParticipationRepository).coordinators(community.id)
+            if config.summary_enabled
+            else []
         )
         prefix = f"summary:{community.id}:{week}"
         pending = [
@@ -210,7 +213,7 @@ class WeeklyDigest:
     async def network_week(
         self, uow: UnitOfWork, communities: list[Community], week: IsoWeek, now: datetime
     ) -> int:
-        admins = await uow.participation.admins(self.admins)
+        admins = await uow.repo(ParticipationRepository).admins(self.admins)
         pending = [
             member
             for member in admins

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, ParsedArgs, sub
-from facilitator.context import CommandContext, Services
+from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.parsing import (
@@ -15,7 +15,8 @@ from facilitator.features.polls.parsing import (
     closing_on,
     parse_poll,
 )
-from facilitator.features.polls.service import VOTE_ACTION, Polls
+from facilitator.features.polls.ports import PollRepository
+from facilitator.features.polls.service import Polls
 from facilitator.markup import FieldKind, OutboundMessage
 
 # A poll that came from a form arrives already built (and checked) under this argument.
@@ -24,7 +25,7 @@ SETTINGS = ("multiple", "anonymous", "remind")
 
 
 def polls(ctx: CommandContext) -> Polls:
-    found = ctx.services.features["polls"]
+    found = ctx.services.feature(Polls)
     assert isinstance(found, Polls)
     return found
 
@@ -55,9 +56,9 @@ async def close(ctx: CommandContext, args: ParsedArgs) -> None:
         return
     poll_id = args.number("id")
     if poll_id is None:
-        poll = await ctx.uow.polls.latest_open(ctx.community.id)
+        poll = await ctx.uow.repo(PollRepository).latest_open(ctx.community.id)
     else:
-        poll = await ctx.uow.polls.get(poll_id)
+        poll = await ctx.uow.repo(PollRepository).get(poll_id)
     if poll is None or poll.community_id != ctx.community.id or not poll.is_open:
         ctx.say("polls.close.none", private=True)
         return
@@ -66,12 +67,6 @@ async def close(ctx: CommandContext, args: ParsedArgs) -> None:
         return
     await polls(ctx).close_now(ctx.uow, poll, ctx.community)
     ctx.say("polls.close.done", id=poll.id, question=poll.question, private=True)
-
-
-def register(services: Services, feature: Polls) -> None:
-    services.features["polls"] = feature
-    services.buttons[VOTE_ACTION] = feature.vote_button
-    services.poll_votes = feature.vote_native
 
 
 def from_form(form: FormInput) -> ParsedArgs:

@@ -22,8 +22,10 @@ from facilitator.delivery.dispatcher import Dispatcher, mention_message
 from facilitator.domain.events import PollVoteCast
 from facilitator.domain.model import Community, LedgerEntry, ParticipationKind, Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord
+from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.polls.chart import bar_chart
 from facilitator.features.polls.domain import Poll, PollDraft
+from facilitator.features.polls.ports import PollRepository
 from facilitator.i18n import Catalogue
 from facilitator.localtime import show
 from facilitator.markup import (
@@ -106,7 +108,7 @@ class Polls:
         """A poll and its outbox rows, in the caller's transaction (a webinar's feedback poll
         is created by a job, not a command)."""
         now = self._clock.now()
-        poll = await uow.polls.add(community.id, draft, created_by, thread_id, now)
+        poll = await uow.repo(PollRepository).add(community.id, draft, created_by, thread_id, now)
         where = Destination(community.platform, community.chat_id, thread_id=poll.thread_id)
         await uow.outbox.add(
             OutboxEntry(
@@ -196,14 +198,14 @@ class Polls:
         if poll_id is None:
             return
         message_ref, _, native_ref = ref.partition(":")
-        await uow.polls.set_refs(poll_id, message_ref or None, native_ref or None)
+        await uow.repo(PollRepository).set_refs(poll_id, message_ref or None, native_ref or None)
 
     # -- voting -----------------------------------------------------------------------------
 
     async def vote_button(self, ctx: CommandContext, value: str) -> None:
         poll_part, _, option_part = value.partition(":")
         poll_id, index = parse_id(poll_part), parse_id(option_part)
-        poll = await ctx.uow.polls.get(poll_id) if poll_id is not None else None
+        poll = await ctx.uow.repo(PollRepository).get(poll_id) if poll_id is not None else None
         if (
             poll is None
             or index is None
@@ -215,7 +217,7 @@ class Polls:
         if not poll.is_open:
             ctx.say("polls.vote.closed", question=poll.question, private=True)
             return
-        current = (await ctx.uow.polls.votes(poll.id)).get(ctx.member.person_id, ())
+        current = (await ctx.uow.repo(PollRepository).votes(poll.id)).get(ctx.member.person_id, ())
         # Several choices: a press toggles one; a single choice: a press replaces it.
         chosen = tuple(sorted(set(current) ^ {index})) if poll.multiple else (index,)
         await self._record(ctx.uow, poll, ctx, chosen)
@@ -231,7 +233,7 @@ class Polls:
 
     async def vote_native(self, ctx: CommandContext, event: PollVoteCast) -> bool:
         """A Telegram vote (from the voter's private chat): recorded in its poll's community."""
-        poll = await ctx.uow.polls.by_native_ref(event.poll_ref)
+        poll = await ctx.uow.repo(PollRepository).by_native_ref(event.poll_ref)
         if poll is None:
             return False
         if not poll.is_open:
@@ -244,7 +246,9 @@ class Polls:
     async def _record(
         self, uow: UnitOfWork, poll: Poll, ctx: CommandContext, chosen: tuple[int, ...]
     ) -> None:
-        await uow.polls.vote(poll.id, ctx.member.person_id, chosen, self._clock.now())
+        await uow.repo(PollRepository).vote(
+            poll.id, ctx.member.person_id, chosen, self._clock.now()
+        )
         if chosen:
             # One entry per member and poll, however often they change their mind.
             await uow.ledger.record(
@@ -264,14 +268,14 @@ class Polls:
     async def compose_reminder(self, record: OutboxRecord) -> OutboundMessage | None:
         poll_id = poll_id_of(record)
         async with self._uow_factory() as uow:
-            poll = await uow.polls.get(poll_id) if poll_id is not None else None
+            poll = await uow.repo(PollRepository).get(poll_id) if poll_id is not None else None
             if poll is None or not poll.is_open:
                 return None
             community = await uow.communities.get(poll.community_id)
             if community is None:
                 return None
-            voted = set(await uow.polls.votes(poll.id))
-            activity = await uow.nudges.activity(community.id)
+            voted = set(await uow.repo(PollRepository).votes(poll.id))
+            activity = await uow.repo(NudgeRepository).activity(community.id)
             since = self._clock.now() - RECENT
             people = [
                 member
@@ -301,22 +305,22 @@ class Polls:
         the poll closed and says the same."""
         poll_id = poll_id_of(record)
         async with self._uow_factory() as uow:
-            poll = await uow.polls.get(poll_id) if poll_id is not None else None
+            poll = await uow.repo(PollRepository).get(poll_id) if poll_id is not None else None
             community = await uow.communities.get(poll.community_id) if poll else None
         if poll is None or community is None:
             return None
         if poll.is_open:
             native = await self._stop_native(poll, community)
             async with self._uow_factory() as uow:
-                counts = tally(poll, await uow.polls.votes(poll.id))
+                counts = tally(poll, await uow.repo(PollRepository).votes(poll.id))
                 # Telegram tells who voted only in open polls: an anonymous one's counts are
                 # Telegram's.
                 if poll.anonymous and native is not None and len(native) == len(counts):
                     counts = list(native)
-                await uow.polls.close(poll.id, counts, self._clock.now())
+                await uow.repo(PollRepository).close(poll.id, counts, self._clock.now())
                 await uow.outbox.cancel(poll_key(poll.id, "remind"), self._clock.now())
                 await uow.commit()
-                closed = await uow.polls.get(poll.id)
+                closed = await uow.repo(PollRepository).get(poll.id)
             assert closed is not None
             poll = closed
             log.info("poll closed", extra={"poll": poll.id, "votes": sum(counts)})

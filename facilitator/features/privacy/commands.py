@@ -6,7 +6,8 @@ import json
 import logging
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
-from facilitator.context import CommandContext, Services
+from facilitator.context import CommandContext
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.markup import Attachment, Button, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ async def optin(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 async def mydata(ctx: CommandContext, args: ParsedArgs) -> None:
-    data = await ctx.uow.participation.export_person(ctx.member.person_id)
+    data = await ctx.uow.repo(ParticipationRepository).export_person(ctx.member.person_id)
     now = ctx.services.clock.now()
     content = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     body = ctx.rich(
@@ -62,13 +63,9 @@ async def forget_pressed(ctx: CommandContext, value: str) -> None:
     if value != "confirm":
         ctx.say("errors.stale_button", private=True)
         return
-    erased = await ctx.uow.participation.forget_person(ctx.member.person_id)
+    erased = await ctx.uow.repo(ParticipationRepository).forget_person(ctx.member.person_id)
     log.info("person erased on request", extra={"records": sum(erased.values())})
     ctx.say("participation.privacy.forgotten", count=sum(erased.values()), private=True)
-
-
-def register(services: Services) -> None:
-    services.buttons[FORGET_ACTION] = forget_pressed
 
 
 _SCOPE = Arg("what", ArgKind.CHOICE, required=False, choices=SCOPES)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from facilitator.features.knowledge.service import KnowledgeBase, Outcome
 from facilitator.features.knowledge.text import analyse, fold, guess_language
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.ports import UnitOfWork
 
 LANGUAGES = ("en", "es", "pt")
@@ -76,15 +77,15 @@ async def rank_experts(
     """(person, score) of current members who know the topic, best first."""
     excluded = set(exclude)
     scores: dict[int, float] = {}
-    for profile in await uow.profiles.in_community(community_id):
+    for profile in await uow.repo(ProfileRepository).in_community(community_id):
         if profile_matches(profile.expertise, topic):
             scores[profile.person_id] = scores.get(profile.person_id, 0.0) + PROFILE_WEIGHT
     contributed: Counter[int] = Counter()
-    for person, theme, title in await uow.profiles.contributions(community_id):
+    for person, theme, title in await uow.repo(ProfileRepository).contributions(community_id):
         if topic.matches(theme, terms_of(title)):
             contributed[person] += 1
     answered: Counter[int] = Counter()
-    for person, theme, terms in await uow.profiles.answered_topics(community_id):
+    for person, theme, terms in await uow.repo(ProfileRepository).answered_topics(community_id):
         if topic.matches(theme, terms):
             answered[person] += 1
     for person, count in contributed.items():

@@ -12,7 +12,7 @@ from facilitator.commands.spec import (
     sub,
     tokenize,
 )
-from facilitator.context import CommandContext, Services
+from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.webinars.domain import Rsvp, Webinar, WebinarDraft, WebinarStatus
 from facilitator.features.webinars.parsing import (
@@ -23,10 +23,9 @@ from facilitator.features.webinars.parsing import (
     parse_webinar,
     parse_when,
 )
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.features.webinars.service import (
-    CHECKIN_ACTION,
     CHECKIN_EARLY,
-    RSVP_ACTION,
     Webinars,
 )
 from facilitator.localtime import show
@@ -38,7 +37,7 @@ DRAFT = "draft"
 
 
 def webinars(ctx: CommandContext) -> Webinars:
-    found = ctx.services.features["webinars"]
+    found = ctx.services.feature(Webinars)
     assert isinstance(found, Webinars)
     return found
 
@@ -67,7 +66,9 @@ async def add(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 async def _scheduled(ctx: CommandContext, webinar_id: int | None) -> Webinar | None:
-    webinar = await ctx.uow.webinars.get(webinar_id) if webinar_id is not None else None
+    webinar = (
+        await ctx.uow.repo(WebinarRepository).get(webinar_id) if webinar_id is not None else None
+    )
     if (
         webinar is None
         or ctx.community is None
@@ -111,7 +112,9 @@ async def cancel(ctx: CommandContext, args: ParsedArgs) -> None:
 
 async def recording(ctx: CommandContext, args: ParsedArgs) -> None:
     webinar_id = args.number("id")
-    webinar = await ctx.uow.webinars.get(webinar_id) if webinar_id is not None else None
+    webinar = (
+        await ctx.uow.repo(WebinarRepository).get(webinar_id) if webinar_id is not None else None
+    )
     if webinar is None or ctx.community is None or webinar.community_id != ctx.community.id:
         ctx.say("webinars.not_found", id=webinar_id or 0, private=True)
         return
@@ -123,16 +126,17 @@ async def upcoming(ctx: CommandContext, args: ParsedArgs) -> None:
     if ctx.community is None:
         ctx.say("errors.needs_community", private=True)
         return
-    found = await ctx.uow.webinars.upcoming(ctx.community.id, ctx.services.clock.now())
+    found = await ctx.uow.repo(WebinarRepository).upcoming(
+        ctx.community.id, ctx.services.clock.now()
+    )
     if not found:
         ctx.say("webinars.list.none", private=True)
         return
     zone = ctx.member.timezone or ctx.community.timezone
     parts = [ctx.rich("webinars.list.header", zone=zone)]
     for webinar in found[:LISTED]:
-        going = sum(
-            1 for a in await ctx.uow.webinars.attendees(webinar.id) if a.answer is Rsvp.GOING
-        )
+        attendees = await ctx.uow.repo(WebinarRepository).attendees(webinar.id)
+        going = sum(1 for a in attendees if a.answer is Rsvp.GOING)
         parts.append(
             ctx.rich(
                 "webinars.list.line",
@@ -150,19 +154,13 @@ async def checkin(ctx: CommandContext, args: ParsedArgs) -> None:
         ctx.say("errors.needs_community", private=True)
         return
     code = (args.text("code") or "").strip().upper()
-    matches = await ctx.uow.webinars.by_code(ctx.community.id, code)
+    matches = await ctx.uow.repo(WebinarRepository).by_code(ctx.community.id, code)
     now = ctx.services.clock.now()
     current = [w for w in matches if w.starts_at - CHECKIN_EARLY <= now]
     if not current:
         ctx.say("webinars.checkin.unknown", code=code[:8], private=True)
         return
     await webinars(ctx).check_in(ctx, max(current, key=lambda w: w.starts_at))
-
-
-def register(services: Services, feature: Webinars) -> None:
-    services.features["webinars"] = feature
-    services.buttons[RSVP_ACTION] = feature.rsvp_button
-    services.buttons[CHECKIN_ACTION] = feature.checkin_button
 
 
 def from_form(form: FormInput) -> ParsedArgs:

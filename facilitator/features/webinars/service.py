@@ -24,10 +24,13 @@ from facilitator.delivery.dispatcher import Dispatcher, mention_message
 from facilitator.domain.model import Community, LedgerEntry, Member, ParticipationKind, Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord
 from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.service import Polls
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.features.webinars.calendar import ics_attachment
 from facilitator.features.webinars.domain import Rsvp, Webinar, WebinarDraft, WebinarStatus
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.localtime import show
 from facilitator.markup import Button, Destination, OutboundMessage, RichText
@@ -97,7 +100,7 @@ class Webinars:
             )
             speaker_person = found[0].person_id if len(found) == 1 else None
         now = self._clock.now()
-        webinar = await ctx.uow.webinars.add(
+        webinar = await ctx.uow.repo(WebinarRepository).add(
             community.id,
             draft,
             speaker_person_id=speaker_person,
@@ -116,7 +119,7 @@ class Webinars:
         assert community is not None
         now = self._clock.now()
         await ctx.uow.outbox.cancel(f"webinar:{webinar.id}:v{webinar.version}:", now)
-        moved = await ctx.uow.webinars.reschedule(webinar.id, starts_at, zone)
+        moved = await ctx.uow.repo(WebinarRepository).reschedule(webinar.id, starts_at, zone)
         await self._schedule(ctx.uow, community, moved, "webinars.announce.moved", now)
         await self._notify_answered(
             ctx.uow,
@@ -145,9 +148,9 @@ class Webinars:
         community = ctx.community
         assert community is not None
         now = self._clock.now()
-        await ctx.uow.webinars.cancel(webinar.id)
+        await ctx.uow.repo(WebinarRepository).cancel(webinar.id)
         await ctx.uow.outbox.cancel(f"webinar:{webinar.id}:v{webinar.version}:", now)
-        cancelled = await ctx.uow.webinars.get(webinar.id)
+        cancelled = await ctx.uow.repo(WebinarRepository).get(webinar.id)
         assert cancelled is not None
         when = show(webinar.starts_at, community.timezone)
         await ctx.uow.outbox.add(
@@ -278,7 +281,7 @@ class Webinars:
             ctx.say("webinars.rsvp.over", title=webinar.title, private=True)
             return
         answer = Rsvp(answer_part)
-        await ctx.uow.webinars.answer(webinar.id, ctx.member.person_id, answer, now)
+        await ctx.uow.repo(WebinarRepository).answer(webinar.id, ctx.member.person_id, answer, now)
         if answer is not Rsvp.NOT_GOING:
             await self._credit(
                 ctx, webinar, ParticipationKind.WEBINAR_RSVP, f"webinar:{webinar.id}:rsvp"
@@ -305,7 +308,9 @@ class Webinars:
         if not webinar.starts_at - CHECKIN_EARLY <= now <= webinar.ends_at + CHECKIN_LATE:
             ctx.say("webinars.checkin.closed", title=webinar.title, private=True)
             return
-        if not await ctx.uow.webinars.check_in(webinar.id, ctx.member.person_id, now):
+        if not await ctx.uow.repo(WebinarRepository).check_in(
+            webinar.id, ctx.member.person_id, now
+        ):
             ctx.say("webinars.checkin.again", title=webinar.title, private=True)
             return
         await self._credit(
@@ -315,7 +320,11 @@ class Webinars:
 
     async def _own(self, ctx: CommandContext, raw_id: str) -> Webinar | None:
         webinar_id = parse_id(raw_id)
-        webinar = await ctx.uow.webinars.get(webinar_id) if webinar_id is not None else None
+        webinar = (
+            await ctx.uow.repo(WebinarRepository).get(webinar_id)
+            if webinar_id is not None
+            else None
+        )
         if webinar is None or not await ctx.belongs_to(webinar.community_id):
             return None
         return webinar
@@ -340,7 +349,7 @@ class Webinars:
 
     async def _current(self, uow: UnitOfWork, record: OutboxRecord) -> Webinar | None:
         parsed = parse_key(record)
-        webinar = await uow.webinars.get(parsed[0]) if parsed else None
+        webinar = await uow.repo(WebinarRepository).get(parsed[0]) if parsed else None
         if (
             parsed is None
             or webinar is None
@@ -447,7 +456,7 @@ class Webinars:
                     None,
                     None,
                 )
-                await uow.webinars.set_feedback_poll(webinar.id, poll.id)
+                await uow.repo(WebinarRepository).set_feedback_poll(webinar.id, poll.id)
             if webinar.speaker_person_id is not None:
                 speaker = await uow.members.by_person(webinar.speaker_person_id)
                 if speaker:
@@ -462,9 +471,8 @@ class Webinars:
                             ref=f"webinar:{webinar.id}",
                         )
                     )
-            attended = sum(
-                1 for a in await uow.webinars.attendees(webinar.id) if a.attended_at is not None
-            )
+            attendees = await uow.repo(WebinarRepository).attendees(webinar.id)
+            attended = sum(1 for a in attendees if a.attended_at is not None)
             await uow.commit()
         return OutboundMessage(
             self._catalogue.render(
@@ -487,7 +495,9 @@ class Webinars:
         those the bot cannot write to privately are returned, and mentioned in one group
         message when `group` is given."""
         wanted = {
-            a.person_id for a in await uow.webinars.attendees(webinar.id) if a.answer in answers
+            a.person_id
+            for a in await uow.repo(WebinarRepository).attendees(webinar.id)
+            if a.answer in answers
         }
         members = [
             member
@@ -497,7 +507,7 @@ class Webinars:
             and not member.opted_out_nudges
         ]
         telegram = [m.identity_id for m in members if m.platform is Platform.TELEGRAM]
-        opened = await uow.profiles.open_private_chats(telegram)
+        opened = await uow.repo(ProfileRepository).open_private_chats(telegram)
         in_group: list[Member] = []
         for member in members:
             if member.platform is Platform.TELEGRAM and member.identity_id not in opened:
@@ -544,7 +554,7 @@ class Webinars:
     async def file_recording(self, ctx: CommandContext, webinar: Webinar, url: str) -> int:
         community = ctx.community
         assert community is not None
-        item = await ctx.uow.knowledge.upsert(
+        item = await ctx.uow.repo(KnowledgeRepository).upsert(
             KnowledgeItem(
                 key=f"webinar-recording:{webinar.id}",
                 type=ItemType.RECORDING,
@@ -566,7 +576,7 @@ class Webinars:
             created_by=ctx.member.identity_id,
         )
         assert item.id is not None
-        await ctx.uow.webinars.set_recording(webinar.id, item.id)
+        await ctx.uow.repo(WebinarRepository).set_recording(webinar.id, item.id)
         await ctx.uow.ledger.record(
             LedgerEntry(
                 community_id=community.id,

@@ -11,6 +11,7 @@ from facilitator.domain.events import CommandInvoked, MessageReceived, Origin, R
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
 from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
 from facilitator.features.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.service import KnowledgeBase
 from tests.conftest import REPO_ROOT, Harness
 
@@ -70,7 +71,7 @@ async def test_similar_unanswered_questions_are_grouped_in_gaps(harness: Harness
 
 async def test_a_middling_match_offers_choices_as_buttons(harness: Harness) -> None:
     await seeded(harness)
-    base = harness.app.services.features["knowledge"]
+    base = harness.app.services.feature(KnowledgeBase)
     assert isinstance(base, KnowledgeBase)
     # Every match counts as middling here, whatever the lookup's calibration.
     base.config = dataclasses.replace(base.config, answer_threshold=1.01)
@@ -154,7 +155,7 @@ async def test_an_edit_in_one_process_is_seen_by_another_without_restart(
     async with harness.app.uow_factory() as uow:
         community = await uow.communities.by_key("demo")
         assert community is not None
-        await uow.knowledge.upsert(
+        await uow.repo(KnowledgeRepository).upsert(
             KnowledgeItem(
                 key="t-1",
                 type=ItemType.FAQ,
@@ -177,7 +178,7 @@ async def test_a_moderator_cannot_touch_another_communitys_items(harness: Harnes
     async with harness.app.uow_factory() as uow:
         demo = await uow.communities.by_key("demo")
         assert demo is not None
-        foreign = await uow.knowledge.upsert(
+        foreign = await uow.repo(KnowledgeRepository).upsert(
             KnowledgeItem(key="x", type=ItemType.FAQ, title="Secret of B?", body="b", lang="en"),
             None if False else await _other_community(uow, harness),
             harness.clock.now(),

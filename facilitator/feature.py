@@ -1,0 +1,72 @@
+"""A feature's one declaration: what it adds to the engine, listed once in `bootstrap.FEATURES`.
+
+A feature is a folder under `facilitator/features/`. Its `feature.py` declares a `Feature`:
+the commands (projected to /help, Telegram menus and the Slack manifest without building
+anything), the repositories it stores through (its Protocol and SQL class, handed out by
+`UnitOfWork.repo`), its prompt files, and a `setup` that the composition root runs once to
+build its service and return what it plugs into the engine: button handlers, event hooks,
+jobs and schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from facilitator.commands.spec import CommandSpec
+from facilitator.context import (
+    ButtonHandler,
+    EventHook,
+    MessageHook,
+    PollVoteHandler,
+    Reply,
+    Services,
+)
+from facilitator.delivery.dispatcher import Dispatcher
+from facilitator.domain.model import Platform
+from facilitator.ports import Messenger, UnitOfWorkFactory
+from facilitator.scheduling import CronSource, IntervalJob
+from facilitator.settings import Settings
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a feature's setup may use, built once by the composition root."""
+
+    settings: Settings
+    services: Services
+    uow_factory: UnitOfWorkFactory
+    # Sends replies after a job's commit (each to its platform's messenger).
+    send: Callable[[Sequence[Reply]], Awaitable[None]]
+    # The platforms' messengers, filled in as adapters attach.
+    messengers: Mapping[Platform, Messenger]
+    dispatcher: Dispatcher
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What a feature's setup plugs into the engine."""
+
+    # The feature's service, for other features and the command line (`Services.feature`).
+    service: object | None = None
+    buttons: Mapping[str, ButtonHandler] = field(default_factory=dict)
+    message_hooks: Sequence[MessageHook] = ()
+    event_hooks: Sequence[EventHook] = ()
+    poll_votes: PollVoteHandler | None = None
+    jobs: Sequence[IntervalJob] = ()
+    schedules: Sequence[CronSource] = ()
+
+
+def _nothing(wiring: Wiring) -> Installed:
+    return Installed()
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    commands: Sequence[CommandSpec] = ()
+    # The feature's repository Protocol -> its SQL class (made with the unit's session).
+    repositories: Mapping[type[Any], Callable[[Any], object]] = field(default_factory=dict)
+    # Its files under prompts/<locale>/.
+    prompts: Sequence[str] = ()
+    setup: Callable[[Wiring], Installed] = _nothing

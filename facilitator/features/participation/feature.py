@@ -1,0 +1,49 @@
+"""The participation feature: the ledger's scores, badges, A players and the weekly summary."""
+
+from __future__ import annotations
+
+from facilitator.feature import Feature, Installed, Wiring
+from facilitator.features.participation.commands import COMMANDS
+from facilitator.features.participation.config import load_config
+from facilitator.features.participation.ports import ParticipationRepository
+from facilitator.features.participation.retention import Retention
+from facilitator.features.participation.rollup import ScoreRollup
+from facilitator.features.participation.service import Participation
+from facilitator.features.participation.storage import SqlParticipationRepository
+from facilitator.features.participation.tracking import Tracker
+from facilitator.features.participation.weekly import WeeklyDigest
+from facilitator.scheduling import IntervalJob
+
+
+def setup(wiring: Wiring) -> Installed:
+    settings, uow_factory = wiring.settings, wiring.uow_factory
+    scoring = Participation(
+        load_config(settings.participation_config), settings.admin_identities()
+    )
+    weekly = WeeklyDigest(
+        uow_factory,
+        scoring,
+        wiring.services.catalogue,
+        settings.admin_identities(),
+        settings.default_timezone,
+    )
+    retention = Retention(uow_factory, settings.retention_days, settings.retention_text_days)
+    rollup = ScoreRollup(uow_factory, scoring.config_for)
+    return Installed(
+        service=scoring,
+        event_hooks=(Tracker(scoring.config),),
+        jobs=(
+            IntervalJob("retention.purge", 6 * 3600, retention.run),
+            IntervalJob("summaries.weekly", 300, weekly.run),
+            IntervalJob("scores.rollup", 600, rollup.run),
+        ),
+    )
+
+
+FEATURE = Feature(
+    "participation",
+    commands=COMMANDS,
+    repositories={ParticipationRepository: SqlParticipationRepository},
+    prompts=("participation",),
+    setup=setup,
+)

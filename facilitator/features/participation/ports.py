@@ -1,0 +1,99 @@
+"""The participation feature's storage port: ledger queries, scores and privacy."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from facilitator.domain.model import Member, Platform
+from facilitator.features.participation.domain import (
+    DailyCount,
+    MemberFacts,
+    MessageAuthor,
+    ScoreState,
+)
+
+
+class ParticipationRepository(Protocol):
+    """Queries over the participation ledger (facilitator/features/participation), and privacy."""
+
+    async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None: ...
+    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look these messages' authors up at once, for `message_author` in this unit of
+        work."""
+        ...
+
+    async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool: ...
+    async def daily_counts(
+        self,
+        community_id: int,
+        *,
+        timezone: str,
+        since: datetime | None,
+        until: datetime,
+        kinds: Collection[str],
+        person_id: int | None = None,
+        person_ids: Collection[int] | None = None,
+    ) -> list[DailyCount]: ...
+    async def kind_counts(
+        self, community_id: int, person_ids: Collection[int]
+    ) -> dict[int, dict[str, int]]: ...
+    async def opted_out(self, community_id: int) -> set[int]: ...
+    async def staff(
+        self, community_id: int, admins: Collection[tuple[Platform, str]] = ()
+    ) -> set[int]: ...
+    async def display_names(
+        self, community_id: int, person_ids: Collection[int]
+    ) -> dict[int, str]: ...
+    async def member_facts(self, community_id: int) -> list[MemberFacts]: ...
+    async def pioneers(self, community_id: int) -> dict[int, list[str]]: ...
+    async def kind_totals(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> dict[str, int]: ...
+    async def people_with(
+        self, community_id: int, start: datetime, end: datetime, kinds: Collection[str]
+    ) -> set[int]: ...
+    async def distinct_refs(
+        self, community_id: int, start: datetime, end: datetime, kind: str
+    ) -> int: ...
+    async def activity_by_day(
+        self,
+        community_id: int,
+        start: datetime,
+        end: datetime,
+        timezone: str,
+        active_kinds: Collection[str],
+    ) -> list[tuple[date, int, int]]: ...
+    async def known_members(self, community_id: int, at: datetime) -> int: ...
+    async def question_times(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime | None]]: ...
+    async def gap_queries(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[str]: ...
+    async def active_in_several(
+        self, start: datetime, end: datetime, kinds: Collection[str]
+    ) -> int: ...
+    async def coordinators(self, community_id: int) -> list[Member]: ...
+    async def admins(self, identities: Collection[tuple[Platform, str]]) -> list[Member]: ...
+    async def score_state(self, community_id: int) -> ScoreState | None: ...
+    async def claim_score_state(
+        self, community_id: int, expected: ScoreState | None, new: ScoreState, now: datetime
+    ) -> bool: ...
+    async def reset_scores(self, community_id: int, decay: float | None) -> None: ...
+    async def add_scores(
+        self, community_id: int, rows: Sequence[tuple[int, float, float, float]]
+    ) -> None: ...
+    async def top_scores(
+        self, community_id: int, window: str, limit: int, excluded: Collection[int]
+    ) -> list[tuple[int, float]]: ...
+    async def scores_of(
+        self, community_id: int, window: str, person_ids: Collection[int]
+    ) -> dict[int, float]: ...
+    async def count_above(
+        self, community_id: int, window: str, points: float, excluded: Collection[int]
+    ) -> int: ...
+    async def export_person(self, person_id: int) -> dict[str, Any]: ...
+    async def forget_person(self, person_id: int) -> dict[str, int]: ...
+    async def purge(self, events_before: datetime, texts_before: datetime) -> dict[str, int]: ...

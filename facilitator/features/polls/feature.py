@@ -1,0 +1,28 @@
+"""The polls feature: /poll, votes (native on Telegram, buttons elsewhere), results."""
+
+from __future__ import annotations
+
+from facilitator.feature import Feature, Installed, Wiring
+from facilitator.features.polls.commands import COMMANDS
+from facilitator.features.polls.ports import PollRepository
+from facilitator.features.polls.service import VOTE_ACTION, Polls
+from facilitator.features.polls.storage import SqlPollRepository
+
+
+def setup(wiring: Wiring) -> Installed:
+    polls = Polls(wiring.uow_factory, wiring.services, wiring.messengers)
+    polls.attach(wiring.dispatcher)
+    return Installed(
+        service=polls,
+        buttons={VOTE_ACTION: polls.vote_button},
+        poll_votes=polls.vote_native,
+    )
+
+
+FEATURE = Feature(
+    "polls",
+    commands=COMMANDS,
+    repositories={PollRepository: SqlPollRepository},
+    prompts=("polls",),
+    setup=setup,
+)

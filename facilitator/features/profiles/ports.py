@@ -1,0 +1,42 @@
+"""The profiles feature's storage port: member profiles and private chats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from facilitator.domain.model import Platform
+from facilitator.features.profiles.domain import MemberProfile
+
+
+class ProfileRepository(Protocol):
+    """Member profiles, time zones, private chats and question topics (facilitation)."""
+
+    async def get(self, person_id: int) -> MemberProfile | None: ...
+    async def save(self, profile: MemberProfile, now: datetime) -> None: ...
+    async def in_community(self, community_id: int) -> list[MemberProfile]: ...
+    async def set_timezone(self, person_id: int, timezone: str | None) -> None: ...
+    async def open_private_chat(self, identity_id: int, now: datetime) -> None: ...
+    async def close_private_chat(
+        self, platform: Platform, platform_user_id: str, now: datetime
+    ) -> None: ...
+    async def open_private_chats(self, identity_ids: Sequence[int]) -> set[int]:
+        """Which of these identities the bot may write to privately."""
+        ...
+
+    async def set_question_topic(
+        self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
+    ) -> None: ...
+    async def answered_topics(self, community_id: int) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(answerer person, theme, terms) of every answered question with a topic."""
+        ...
+
+    async def contributions(self, community_id: int) -> list[tuple[int, str, str]]:
+        """(person, theme, title) of every published item a member contributed."""
+        ...
+
+    async def forget(self, person_id: int) -> dict[str, int]:
+        """Erase a person's profile, private chats, nudges, poll votes, webinar answers and
+        the private messages queued for them; how many rows of each."""
+        ...
