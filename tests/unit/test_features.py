@@ -25,9 +25,7 @@ def test_feature_names_are_unique_and_name_their_folder() -> None:
     assert {p.name for p in folders.iterdir() if (p / "feature.py").exists()} == set(names)
 
 
-def test_every_prompt_file_belongs_to_a_feature_or_the_engine_and_exists_in_every_locale() -> (
-    None
-):
+def test_every_prompt_file_belongs_to_a_feature_or_the_engine_and_exists_in_every_locale() -> None:
     claimed = [name for feature in FEATURES for name in feature.prompts]
     assert len(claimed) == len(set(claimed))
     for locale in SUPPORTED_LOCALES:
