@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import urlencode
 
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
-from telegram.request import BaseRequest, RequestData
-
-# PTB builds request parameters with this class; it is not exported, but getUpdates has to
-# be called without PTB's parsing (see `Poller.fetch`), and that needs it.
-from telegram.request._requestparameter import RequestParameter
+from telegram.request import BaseRequest
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from adapters.payloads import stored_json
@@ -55,16 +53,19 @@ class Poller:
         self.stored = 0
 
     async def fetch(self) -> list[object]:
-        parameters = [
-            RequestParameter("timeout", self._timeout, None),
-            RequestParameter("limit", 100, None),
-            RequestParameter("allowed_updates", list(ALLOWED_UPDATES), None),
-        ]
+        # The parameters go in the query string, which the Bot API accepts for every method,
+        # so that PTB's public BaseRequest.post is all this needs: Bot.do_api_request would
+        # parse nothing, but it warns (PTBUserWarning) for any method Bot has, getUpdates
+        # included, and a RequestData body is built from PTB's private RequestParameter.
+        query: dict[str, object] = {
+            "timeout": self._timeout,
+            "limit": 100,
+            "allowed_updates": json.dumps(list(ALLOWED_UPDATES)),
+        }
         if self.offset is not None:
-            parameters.append(RequestParameter("offset", self.offset, None))
+            query["offset"] = self.offset
         result = await self._request.post(
-            f"{self._bot.base_url}/getUpdates",
-            request_data=RequestData(parameters),
+            f"{self._bot.base_url}/getUpdates?{urlencode(query)}",
             read_timeout=self._timeout + 10.0,
         )
         return list(result) if isinstance(result, list) else []
