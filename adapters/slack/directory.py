@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache, TTLCache
+
 from adapters.slack.webapi import Monotonic, SlackWeb
 from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform, PlatformUser
@@ -15,7 +17,7 @@ log = logging.getLogger(__name__)
 
 USER_TTL = 3600.0  # a member's locale or name changes rarely; an hour keeps calls low
 CHANNEL_TTL = 3600.0
-MAX_ENTRIES = 20_000
+MAX_ENTRIES = 20_000  # per table; the least recently used entries go first
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,16 @@ class Directory:
 
     def __init__(self, web: SlackWeb, clock: Monotonic) -> None:
         self._web = web
-        self._clock = clock
         self._identity: BotIdentity | None = None
-        self._users: dict[str, tuple[float, PlatformUser]] = {}
-        self._channels: dict[str, tuple[float, ChannelInfo]] = {}
-        self._dms: dict[str, str] = {}
+        # Fresh answers, used without asking Slack again.
+        self._users: TTLCache[str, PlatformUser] = TTLCache(MAX_ENTRIES, USER_TTL, timer=clock)
+        self._channels: TTLCache[str, ChannelInfo] = TTLCache(
+            MAX_ENTRIES, CHANNEL_TTL, timer=clock
+        )
+        # The last answer, however old: what a failed look-up falls back to.
+        self._known_users: LRUCache[str, PlatformUser] = LRUCache(MAX_ENTRIES)
+        self._known_channels: LRUCache[str, ChannelInfo] = LRUCache(MAX_ENTRIES)
+        self._dms: LRUCache[str, str] = LRUCache(MAX_ENTRIES)
 
     @property
     def known_identity(self) -> BotIdentity | None:
@@ -82,17 +89,15 @@ class Directory:
 
     async def user(self, user_id: str, fallback_name: str = "") -> PlatformUser:
         """The member as the core sees them, with Slack's locale and admin flags."""
-        now = self._clock()
-        cached = self._users.get(user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        fresh = self._users.get(user_id)
+        if fresh is not None:
+            return fresh
         try:
             response = await self._web.user_info(user_id)
         except DeliveryError:
             log.warning("slack user look-up failed", extra={"user_id": user_id})
-            if cached is not None:
-                return cached[1]
-            return PlatformUser(Platform.SLACK, user_id, fallback_name)
+            known = self._known_users.get(user_id)
+            return known or PlatformUser(Platform.SLACK, user_id, fallback_name)
         info = _dict(response.get("user"))
         profile = _dict(info.get("profile"))
         name = (
@@ -112,40 +117,34 @@ class Directory:
                 info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")
             ),
         )
-        self._remember(self._users, user_id, (now + USER_TTL, user))
+        self._users[user_id] = self._known_users[user_id] = user
         return user
 
     async def channel(self, channel_id: str) -> ChannelInfo:
-        now = self._clock()
-        cached = self._channels.get(channel_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        fresh = self._channels.get(channel_id)
+        if fresh is not None:
+            return fresh
         try:
             response = await self._web.conversation_info(channel_id)
         except DeliveryError:
-            return cached[1] if cached is not None else ChannelInfo(None, None)
+            return self._known_channels.get(channel_id) or ChannelInfo(None, None)
         info = _dict(response.get("channel"))
         found = ChannelInfo(title=_text(info, "name"), creator=_text(info, "creator"))
-        self._remember(self._channels, channel_id, (now + CHANNEL_TTL, found))
+        self._channels[channel_id] = self._known_channels[channel_id] = found
         return found
 
     async def dm_channel(self, user_id: str) -> str:
         """The DM conversation with a member (conversations.open, cached); DeliveryError."""
-        if user_id not in self._dms:
+        channel_id = self._dms.get(user_id)
+        if channel_id is None:
             response = await self._web.open_dm(user_id)
             channel = response.get("channel")
             channel_id = _text(channel, "id") if isinstance(channel, dict) else None
             if channel_id is None:
                 raise DeliveryError("conversations.open answered without a channel")
-            self._remember(self._dms, user_id, channel_id)
-        return self._dms[user_id]
+            self._dms[user_id] = channel_id
+        return channel_id
 
     def locale_of(self, user_id: str) -> str | None:
-        cached = self._users.get(user_id)
-        return cached[1].locale_hint if cached is not None else None
-
-    @staticmethod
-    def _remember(table: dict[str, Any], key: str, value: Any) -> None:
-        if len(table) >= MAX_ENTRIES:
-            table.clear()
-        table[key] = value
+        known = self._known_users.get(user_id)
+        return known.locale_hint if known is not None else None

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.retries import MAX_INLINE_WAIT, retry_after, retry_handlers
 from facilitator.domain.errors import (
     ConversationUnavailable,
     DeliveryError,
@@ -58,7 +59,12 @@ class ChannelPacer:
     """About one message per second per channel, as Slack asks for chat.postMessage.
 
     Each call reserves the next free slot of its channel, so concurrent senders queue up in
-    order; nothing is dropped, callers only wait."""
+    order; nothing is dropped, callers only wait.
+
+    Written here rather than an aiolimiter `AsyncLimiter(1, interval)` per channel, which would
+    pace alike: AsyncLimiter keeps time with the event loop's clock and sleeps with loop timers,
+    so the clock and sleep injected here (the tests' virtual time, which also stamps the fake
+    Web API's calls) could not drive it, and tests would have to wait for real seconds."""
 
     def __init__(self, interval: float, clock: Monotonic, sleep: Sleep) -> None:
         self._interval = interval
@@ -86,13 +92,13 @@ class SlackWeb:
         clock: Monotonic,
         sleep: Sleep,
         max_attempts: int = 3,
-        max_wait: float = 30.0,
+        max_wait: float = MAX_INLINE_WAIT,
         pace_interval: float = 1.0,
     ) -> None:
         self.client = client
-        self._sleep = sleep
-        self._max_attempts = max_attempts
-        self._max_wait = max_wait
+        # 429s, 5xx and dropped connections are retried inside the SDK, by its retry handlers,
+        # so that each HTTP request is repeated alone (files_upload_v2 makes three).
+        client.retry_handlers = retry_handlers(sleep, attempts=max_attempts, max_wait=max_wait)
         self._pacer = ChannelPacer(pace_interval, clock, sleep)
         self.suspended: str | None = None
 
@@ -116,35 +122,28 @@ class SlackWeb:
         if self.suspended is not None:
             log.info("slack call skipped", extra={"method": method, "reason": self.suspended})
             raise DeliveryError(f"slack access lost ({self.suspended})")
-        for attempt in range(1, self._max_attempts + 1):
-            if paced and channel:
-                await self._pacer.wait(channel)
-            try:
-                return await call()
-            except SlackApiError as error:
-                status = getattr(error.response, "status_code", 200)
-                code = str(error.response.get("error") or f"http_{status}")
-                if status == 429 or code == "ratelimited" or status >= 500:
-                    wait = _retry_after(error.response.headers, default=1.0)
-                    if attempt == self._max_attempts or wait > self._max_wait:
-                        log.warning(
-                            "slack call still limited, giving up for now",
-                            extra={"method": method, "retry_after": wait, "channel": channel},
-                        )
-                        raise RetryLater(wait) from None
-                    log.info(
-                        "slack asked to slow down",
-                        extra={"method": method, "retry_after": wait, "attempt": attempt},
-                    )
-                    await self._sleep(wait)
-                    continue
-                raise self._mapped(method, code, channel) from None
-            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as error:
+        if paced and channel:
+            await self._pacer.wait(channel)
+        try:
+            return await call()
+        except SlackApiError as error:
+            status = getattr(error.response, "status_code", 200)
+            code = str(error.response.get("error") or f"http_{status}")
+            if status == 429 or code == "ratelimited" or status >= 500:
+                # The retry handlers gave up: attempts ran out, or the wait is too long to
+                # sleep in line. The outbox sends again once Slack allows.
+                wait = retry_after(error.response.headers)
                 log.warning(
-                    "slack unreachable", extra={"method": method, "error": type(error).__name__}
+                    "slack call still limited, giving up for now",
+                    extra={"method": method, "retry_after": wait, "channel": channel},
                 )
-                raise DeliveryError(f"{method}: {type(error).__name__}") from None
-        raise AssertionError("unreachable")
+                raise RetryLater(wait) from None
+            raise self._mapped(method, code, channel) from None
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as error:
+            log.warning(
+                "slack unreachable", extra={"method": method, "error": type(error).__name__}
+            )
+            raise DeliveryError(f"{method}: {type(error).__name__}") from None
 
     def _mapped(self, method: str, code: str, channel: str | None) -> DeliveryError:
         context = {"method": method, "error": code, "channel": channel}
@@ -263,17 +262,6 @@ class SlackWeb:
             ),
             channel=channel,
         )
-
-
-def _retry_after(headers: Mapping[str, Any] | None, default: float) -> float:
-    for name, value in (headers or {}).items():
-        if str(name).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) and value else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                return default
-    return default
 
 
 async def default_sleep(seconds: float) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple, Protocol
 
+from cachetools import TLRUCache
 from telegram import (
     Animation,
     Audio,
@@ -452,6 +453,9 @@ class BotIdentity:
         return self._me
 
 
+MAX_CHATS = 10_000  # groups whose administrators are cached; the least recently used go first
+
+
 class AdminDirectory:
     """Who administers each group, from getChatAdministrators, cached per chat for a while.
 
@@ -464,30 +468,39 @@ class AdminDirectory:
     ) -> None:
         self._bot = bot
         self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[int, tuple[float, frozenset[int]]] = {}
+        # A known list is kept `ttl_seconds`; an unknown one (the call failed) at most 30 s, so
+        # Telegram is asked again soon rather than at every command: hence TLRUCache, whose
+        # entries each have their own time to live, rather than TTLCache.
+        self._cache: TLRUCache[int, _Admins] = TLRUCache(
+            maxsize=MAX_CHATS, ttu=self._expiry, timer=clock
+        )
+
+    def _expiry(self, chat_id: int, admins: _Admins, now: float) -> float:
+        return now + (self._ttl if admins.known else min(self._ttl, 30.0))
 
     async def is_admin(self, chat_id: int, user_id: int) -> bool:
-        cached = self._cache.get(chat_id)
-        if cached is None or cached[0] <= self._clock():
+        admins = self._cache.get(chat_id)
+        if admins is None:
             try:
                 members = await self._bot.get_chat_administrators(chat_id)
-                admins = frozenset(member.user.id for member in members)
-                expires = self._clock() + self._ttl
+                admins = _Admins(frozenset(member.user.id for member in members), known=True)
             except (TelegramError, TypeError, KeyError, ValueError) as error:
-                # PTB fails with TypeError & co on a list it cannot parse. Unknown is not admin;
-                # ask again soon rather than at every command.
+                # PTB fails with TypeError & co on a list it cannot parse. Unknown is not admin.
                 log.warning(
                     "group administrators unavailable",
                     extra={"chat_id": chat_id, "error": type(error).__name__},
                 )
-                admins, expires = frozenset(), self._clock() + min(self._ttl, 30.0)
-            cached = (expires, admins)
-            self._cache[chat_id] = cached
-        return user_id in cached[1]
+                admins = _Admins(frozenset(), known=False)
+            self._cache[chat_id] = admins
+        return user_id in admins.user_ids
 
     def forget(self, chat_id: int) -> None:
         self._cache.pop(chat_id, None)
+
+
+class _Admins(NamedTuple):
+    user_ids: frozenset[int]
+    known: bool
 
 
 def _present(member: ChatMember) -> bool:

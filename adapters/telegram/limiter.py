@@ -47,7 +47,15 @@ class FloodLimiter:
     """Waits before each send so that Telegram never has to answer 429.
 
     Defaults are Telegram's documented limits: about 30 messages per second overall, one per
-    second in a chat, 20 per minute in a group. Time and sleep are injectable for tests."""
+    second in a chat, 20 per minute in a group. Time and sleep are injectable for tests.
+
+    Written here rather than with aiolimiter, which python-telegram-bot's own AIORateLimiter
+    uses: its AsyncLimiter is a leaky bucket, and Telegram counts in sliding windows. A bucket
+    of 20 per 60 s lets a burst of 20 through and then one more every 3 s (22 within 6 s),
+    over the group limit; a bucket of 1 per 3 s keeps the limit but makes a group's burst of
+    20 take a minute instead of going out at once. AsyncLimiter also counts a send when it
+    starts, not when Telegram has it, and keeps time with the event loop's clock, so neither
+    the windows' completion times nor the injected clock could be kept."""
 
     def __init__(
         self,

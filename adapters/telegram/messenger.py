@@ -18,6 +18,12 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+)
 
 from adapters.telegram.limiter import FloodLimiter, Sleep
 from adapters.telegram.render import MAX_CAPTION, keyboard, render_chunks
@@ -33,12 +39,21 @@ from facilitator.markup import Attachment, Destination, NativePoll, OutboundMess
 log = logging.getLogger(__name__)
 
 _GONE = ("chat not found", "group chat was deactivated", "bot was kicked", "not enough rights")
+# A longer RetryAfter is not slept in line: the send fails with the core's RetryLater and the
+# outbox tries again when Telegram allows, so that no other conversation waits behind this one.
+MAX_INLINE_WAIT = 5.0
 
 
 def retry_seconds(error: RetryAfter) -> float:
     """The delay Telegram asked for; a timedelta with PTB_TIMEDELTA=true (set by `build`)."""
     value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def requested_delay(state: RetryCallState) -> float:
+    """tenacity's wait: the RetryAfter of the failed attempt."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    return retry_seconds(error) if isinstance(error, RetryAfter) else 0.0
 
 
 class _Refused(DeliveryError):
@@ -65,7 +80,8 @@ Call = Callable[[_Target], Awaitable[Message]]
 
 
 class TelegramMessenger:
-    """Sends HTML, split to 4,096 characters; waits out RetryAfter up to `max_attempts`."""
+    """Sends HTML, split to 4,096 characters; a short RetryAfter is waited out, `max_attempts`
+    sends at most, and one longer than `max_wait` is RetryLater at once."""
 
     def __init__(
         self,
@@ -73,12 +89,14 @@ class TelegramMessenger:
         limiter: FloodLimiter,
         *,
         sleep: Sleep = asyncio.sleep,
-        max_attempts: int = 4,
+        max_attempts: int = 2,
+        max_wait: float = MAX_INLINE_WAIT,
     ) -> None:
         self._bot = bot
         self._limiter = limiter
         self._sleep = sleep
         self._max_attempts = max_attempts
+        self._max_wait = max_wait
         self._moved: dict[str, str] = {}
 
     def start_link(self, payload: str) -> str | None:
@@ -207,23 +225,45 @@ class TelegramMessenger:
                 log.warning("image refused as a photo, sent as a file instead")
         return await self._deliver(target, document)
 
+    def _short_wait(self, error: BaseException) -> bool:
+        return isinstance(error, RetryAfter) and retry_seconds(error) <= self._max_wait
+
+    def _slowed_down(self, state: RetryCallState) -> None:
+        log.warning(
+            "telegram asked to slow down",
+            extra={"retry_after": requested_delay(state), "attempt": state.attempt_number},
+        )
+
+    async def _send_paced(self, target: _Target, call: Call) -> Message:
+        async with self._limiter.slot(target.chat_id):
+            return await call(target)
+
+    async def _send_waiting_briefly(self, target: _Target, call: Call) -> Message:
+        """One send through the flood limiter, repeated after a RetryAfter short enough."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(self._short_wait),
+            wait=requested_delay,
+            stop=stop_after_attempt(self._max_attempts),
+            sleep=self._sleep,
+            before_sleep=self._slowed_down,
+            reraise=True,
+        )
+        try:
+            return await retrying(self._send_paced, target, call)
+        except RetryAfter as error:
+            delay = retry_seconds(error)
+            log.warning(
+                "telegram asked to slow down: sending later",
+                extra={"chat_id": target.chat_id, "retry_after": delay},
+            )
+            raise RetryLater(delay) from error
+
     async def _deliver(self, target: _Target, call: Call) -> Message:
-        waits = 0
+        """Sends, following a group's move to a supergroup and a deleted forum topic."""
         followed_migration = False
         while True:
             try:
-                async with self._limiter.slot(target.chat_id):
-                    return await call(target)
-            except RetryAfter as error:
-                waits += 1
-                delay = retry_seconds(error)
-                log.warning(
-                    "telegram asked to slow down",
-                    extra={"chat_id": target.chat_id, "retry_after": delay, "attempt": waits},
-                )
-                if waits >= self._max_attempts:
-                    raise RetryLater(delay) from error
-                await self._sleep(delay)
+                return await self._send_waiting_briefly(target, call)
             except ChatMigrated as error:
                 new_chat_id = str(error.new_chat_id)
                 if followed_migration:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import urlencode
 
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
-from telegram.request import BaseRequest, RequestData
-
-# PTB builds request parameters with this class; it is not exported, but getUpdates has to
-# be called without PTB's parsing (see `Poller.fetch`), and that needs it.
-from telegram.request._requestparameter import RequestParameter
+from telegram.request import BaseRequest
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from adapters.payloads import stored_json
 from adapters.telegram.envelope import ALLOWED_UPDATES, Envelope, envelope
@@ -54,16 +53,19 @@ class Poller:
         self.stored = 0
 
     async def fetch(self) -> list[object]:
-        parameters = [
-            RequestParameter("timeout", self._timeout, None),
-            RequestParameter("limit", 100, None),
-            RequestParameter("allowed_updates", list(ALLOWED_UPDATES), None),
-        ]
+        # The parameters go in the query string, which the Bot API accepts for every method,
+        # so that PTB's public BaseRequest.post is all this needs: Bot.do_api_request would
+        # parse nothing, but it warns (PTBUserWarning) for any method Bot has, getUpdates
+        # included, and a RequestData body is built from PTB's private RequestParameter.
+        query: dict[str, object] = {
+            "timeout": self._timeout,
+            "limit": 100,
+            "allowed_updates": json.dumps(list(ALLOWED_UPDATES)),
+        }
         if self.offset is not None:
-            parameters.append(RequestParameter("offset", self.offset, None))
+            query["offset"] = self.offset
         result = await self._request.post(
-            f"{self._bot.base_url}/getUpdates",
-            request_data=RequestData(parameters),
+            f"{self._bot.base_url}/getUpdates?{urlencode(query)}",
             read_timeout=self._timeout + 10.0,
         )
         return list(result) if isinstance(result, list) else []
@@ -94,29 +96,52 @@ class Poller:
         return len(updates)
 
     async def run(self) -> None:
-        backoff = 1.0
+        """Poll for ever; each batch stored starts the backoff anew."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_worth_polling_again),
+            wait=_poll_wait,
+            sleep=self._sleep,
+            before_sleep=self._failed,
+            reraise=True,
+        )
         while True:
             try:
-                await self.poll_once()
-                backoff, self.healthy = 1.0, True
-                continue
+                await retrying(self.poll_once)
             except InvalidToken:
                 log.error("telegram refused the bot token")
                 self.healthy = False
                 raise
-            except RetryAfter as error:
-                delay = retry_seconds(error)
-                log.warning("telegram asked to slow down polling", extra={"retry_after": delay})
-                await self._sleep(delay)
-                continue
-            except Conflict as error:
-                # Another process polls with this token, or a webhook is set (then use `serve`,
-                # or `facilitator telegram delete-webhook` to poll instead).
-                log.error("getUpdates conflict", extra={"error": error.message[:200]})
-            except TelegramError as error:
-                log.warning("polling failed", extra={"error": type(error).__name__})
-            except Exception:  # storing failed (database down): the offset did not move
-                log.exception("storing polled updates failed")
-            self.healthy = False
-            await self._sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            self.healthy = True
+
+    def _failed(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, RetryAfter):
+            log.warning(
+                "telegram asked to slow down polling", extra={"retry_after": retry_seconds(error)}
+            )
+            return
+        if isinstance(error, Conflict):
+            # Another process polls with this token, or a webhook is set (then use `serve`,
+            # or `facilitator telegram delete-webhook` to poll instead).
+            log.error("getUpdates conflict", extra={"error": error.message[:200]})
+        elif isinstance(error, TelegramError):
+            log.warning("polling failed", extra={"error": type(error).__name__})
+        else:  # storing failed (database down): the offset did not move
+            log.error("storing polled updates failed", exc_info=error)
+        self.healthy = False
+
+
+_BACKOFF = wait_exponential(multiplier=1, max=MAX_BACKOFF)  # 1, 2, 4 … 30 s
+
+
+def _worth_polling_again(error: BaseException) -> bool:
+    """Every failure but a refused token; cancellation is not a failure."""
+    return isinstance(error, Exception) and not isinstance(error, InvalidToken)
+
+
+def _poll_wait(state: RetryCallState) -> float:
+    """Telegram's RetryAfter as asked, else the backoff."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(error, RetryAfter):
+        return retry_seconds(error)
+    return _BACKOFF(state)

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from adapters.slack.commands import parse_slash
 from adapters.slack.decoder import message_text
+from adapters.slack.directory import USER_TTL
 from facilitator.domain.errors import UndecodablePayload
 from facilitator.domain.events import (
     BotAdded,
@@ -106,6 +107,28 @@ async def test_the_members_slack_locale_and_admin_flag_reach_the_core(
     assert lookup.params == {"user": "U0ANA", "include_locale": "1"}
     assert event.origin.chat_title == CHANNEL.lower()
     assert event.origin.event_id == f"{CHANNEL}:1767000000.000100"
+
+
+async def test_a_members_lookup_is_kept_an_hour_and_outlived_by_its_last_answer(
+    slack: SlackHarness,
+) -> None:
+    slack.api.set_user("U0ANA", name="ana", locale="es-LA")
+
+    async def who(ts: str) -> tuple[str, str | None]:
+        [event] = await slack.adapter.decoder.decode(envelope(message(ts=ts), f"Ev{ts}"))
+        assert isinstance(event, MessageReceived)
+        return event.origin.user.display_name, event.origin.user.locale_hint
+
+    seen = [await who("1767000000.000100")]
+    slack.time.now += USER_TTL - 1
+    seen.append(await who("1767000000.000200"))  # still cached
+    slack.time.now += 1
+    slack.api.fail_next("users.info", error="fatal_error")
+    seen.append(await who("1767000000.000300"))  # asked again; it fails: the last answer
+    seen.append(await who("1767000000.000400"))  # asked again, answered
+
+    assert seen == [("ana", "es-LA")] * 4
+    assert [c.error for c in slack.api.calls_to("users.info")] == [None, "fatal_error", None]
 
 
 async def test_an_owner_is_a_platform_admin_too(slack: SlackHarness) -> None:

@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from adapters.slack.manifest import METHOD_SCOPES
 from adapters.slack.response_urls import INTERACTION_PREFIX
+from adapters.slack.retries import MAX_INLINE_WAIT
 from facilitator.domain.errors import ConversationUnavailable, DeliveryError, RetryLater
 from facilitator.domain.model import Platform
 from facilitator.markup import Attachment, Destination, Form, OutboundMessage, RichText
@@ -69,6 +70,69 @@ async def test_a_very_long_retry_after_is_not_waited_for(slack: SlackHarness) ->
 
     assert len(slack.api.calls_to("chat.postMessage")) == 1
     assert slack.time.sleeps == []
+
+
+async def test_a_retry_after_just_beyond_the_inline_cap_is_retry_later_at_once(
+    slack: SlackHarness,
+) -> None:
+    slack.api.fail_next("chat.postMessage", retry_after=int(MAX_INLINE_WAIT) + 1)
+
+    with pytest.raises(RetryLater) as caught:
+        await slack.adapter.messenger.send(here(), say("hello"))
+
+    assert caught.value.retry_after == MAX_INLINE_WAIT + 1
+    assert [c.status for c in slack.api.calls_to("chat.postMessage")] == [429]
+    assert slack.time.sleeps == []
+    assert slack.api.messages == {}
+
+
+async def test_a_retry_after_at_the_inline_cap_is_waited_in_line(slack: SlackHarness) -> None:
+    slack.api.fail_next("chat.postMessage", retry_after=int(MAX_INLINE_WAIT))
+
+    ts = await slack.adapter.messenger.send(here(), say("hello"))
+
+    assert [c.status for c in slack.api.calls_to("chat.postMessage")] == [429, 200]
+    assert slack.time.sleeps == [MAX_INLINE_WAIT]
+    assert ts is not None and (CHANNEL, ts) in slack.api.messages
+
+
+async def test_a_server_error_is_retried_after_a_second_and_the_message_delivered(
+    slack: SlackHarness,
+) -> None:
+    slack.api.fail_next("chat.postMessage", error="internal_error", status=502)
+
+    ts = await slack.adapter.messenger.send(here(), say("hello"))
+
+    assert [c.status for c in slack.api.calls_to("chat.postMessage")] == [502, 200]
+    assert slack.time.sleeps == [1.0]
+    assert ts is not None and (CHANNEL, ts) in slack.api.messages
+
+
+async def test_a_server_error_that_persists_becomes_retry_later(slack: SlackHarness) -> None:
+    slack.api.fail_next("chat.postMessage", error="internal_error", status=503, times=5)
+
+    with pytest.raises(RetryLater):
+        await slack.adapter.messenger.send(here(), say("hello"))
+
+    assert [c.status for c in slack.api.calls_to("chat.postMessage")] == [503, 503, 503]
+
+
+async def test_a_rate_limited_step_of_a_file_upload_is_repeated_alone(
+    slack: SlackHarness,
+) -> None:
+    slack.api.fail_next("files.completeUploadExternal", retry_after=2)
+    attachment = Attachment("notes.txt", b"week 1", "text/plain")
+
+    await slack.adapter.messenger.send(here(), OutboundMessage(RichText(), attachment=attachment))
+
+    assert [(c.method, c.status) for c in slack.api.calls] == [
+        ("files.getUploadURLExternal", 200),
+        ("files.completeUploadExternal", 429),
+        ("files.completeUploadExternal", 200),
+    ]
+    assert slack.time.sleeps == [2.0]
+    [upload] = slack.api.files.values()
+    assert upload.channel_id == CHANNEL
 
 
 async def test_messages_to_one_channel_are_paced_about_one_per_second(

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from telegram import Bot
 
+from adapters.telegram.adapter import quiet_token_loggers
+from adapters.telegram.decoder import AdminDirectory
 from facilitator.domain.errors import UndecodablePayload
 from facilitator.domain.events import (
     BotAdded,
@@ -25,7 +28,9 @@ from facilitator.domain.events import (
     ReactionChanged,
 )
 from tests.adapters.fakes.telegram_api import (
+    DEFAULT_TOKEN,
     FakeTelegramAPI,
+    ManualClock,
     callback_query_update,
     chat_member_dict,
     group_chat,
@@ -134,6 +139,31 @@ async def test_group_admins_are_known_for_commands_and_the_lookup_is_cached(
     assert not by_member.origin.user.is_platform_admin
     assert after_promotion.origin.user.is_platform_admin
     assert len(tg.api.calls_to("getChatAdministrators")) == 2  # cached, then dropped once
+
+
+async def test_group_admins_are_asked_again_after_five_minutes_and_sooner_after_a_failure(
+    fake_telegram: FakeTelegramAPI,
+) -> None:
+    fake_telegram.add_chat(GROUP)
+    fake_telegram.set_chat_member(GROUP["id"], chat_member_dict(ADA, "administrator"))
+    clock = ManualClock()
+    quiet_token_loggers()  # the adapter does this when it builds its bot
+    async with Bot(DEFAULT_TOKEN, base_url=fake_telegram.base_url) as bot:
+        admins = AdminDirectory(bot, ttl_seconds=300.0, clock=clock)
+        seen = [await admins.is_admin(GROUP["id"], ADA["id"])]
+        clock.advance(299)
+        seen.append(await admins.is_admin(GROUP["id"], ADA["id"]))  # still cached
+        clock.advance(1)
+        fake_telegram.fail_next("getChatAdministrators", 500)
+        seen.append(await admins.is_admin(GROUP["id"], ADA["id"]))  # unknown: not admin
+        clock.advance(29)
+        seen.append(await admins.is_admin(GROUP["id"], ADA["id"]))  # the failure is cached
+        clock.advance(1)
+        seen.append(await admins.is_admin(GROUP["id"], ADA["id"]))
+
+    assert seen == [True, True, False, False, True]
+    statuses = [c.status for c in fake_telegram.calls_to("getChatAdministrators")]
+    assert statuses == [200, 500, 200]
 
 
 async def test_captions_files_replies_and_topics(tg: TelegramHarness) -> None:

@@ -11,7 +11,7 @@ from telegram import Bot
 
 from adapters.telegram.adapter import quiet_token_loggers
 from adapters.telegram.limiter import FloodLimiter
-from adapters.telegram.messenger import TelegramMessenger
+from adapters.telegram.messenger import MAX_INLINE_WAIT, TelegramMessenger
 from facilitator.domain.errors import (
     ConversationUnavailable,
     DeliveryError,
@@ -178,28 +178,58 @@ async def test_a_person_who_never_started_the_bot_is_unreachable(
         await _messenger(bot).send(_to(GROUP), _text("hi"))
 
 
-async def test_retry_after_is_waited_out_and_the_message_is_not_lost(
+async def test_a_short_retry_after_is_waited_out_and_the_message_is_not_lost(
     fake_telegram: FakeTelegramAPI, bot: Bot
 ) -> None:
     virtual = VirtualTime(ManualClock())
-    fake_telegram.fail_next("sendMessage", 429, retry_after=7, times=2)
+    fake_telegram.fail_next("sendMessage", 429, retry_after=3)
 
     await _messenger(bot, virtual).send(_to(PERSON), _text("patience"))
 
-    assert [c.status for c in fake_telegram.calls_to("sendMessage")] == [429, 429, 200]
-    assert virtual.slept >= 14
+    assert [c.status for c in fake_telegram.calls_to("sendMessage")] == [429, 200]
+    assert virtual.slept == 3
 
 
-async def test_retry_after_beyond_the_attempts_becomes_retry_later(
+async def test_a_short_retry_after_that_persists_is_waited_once_then_retry_later(
     fake_telegram: FakeTelegramAPI, bot: Bot
 ) -> None:
+    virtual = VirtualTime(ManualClock())
+    fake_telegram.fail_next("sendMessage", 429, retry_after=2, times=None)
+
+    with pytest.raises(RetryLater) as caught:
+        await _messenger(bot, virtual).send(_to(PERSON), _text("never"))
+
+    assert caught.value.retry_after == 2
+    assert [c.status for c in fake_telegram.calls_to("sendMessage")] == [429, 429]
+    assert virtual.slept == 2
+
+
+async def test_a_long_retry_after_becomes_retry_later_at_once_without_sleeping(
+    fake_telegram: FakeTelegramAPI, bot: Bot
+) -> None:
+    virtual = VirtualTime(ManualClock())
     fake_telegram.fail_next("sendMessage", 429, retry_after=30, times=None)
 
     with pytest.raises(RetryLater) as caught:
-        await _messenger(bot).send(_to(PERSON), _text("never"))
+        await _messenger(bot, virtual).send(_to(PERSON), _text("never"))
 
     assert caught.value.retry_after == 30
-    assert len(fake_telegram.calls_to("sendMessage")) == 4
+    assert [c.status for c in fake_telegram.calls_to("sendMessage")] == [429]
+    assert virtual.slept == 0
+
+
+async def test_a_retry_after_just_beyond_the_inline_cap_is_not_waited_for(
+    fake_telegram: FakeTelegramAPI, bot: Bot
+) -> None:
+    virtual = VirtualTime(ManualClock())
+    fake_telegram.fail_next("sendMessage", 429, retry_after=int(MAX_INLINE_WAIT) + 1)
+
+    with pytest.raises(RetryLater) as caught:
+        await _messenger(bot, virtual).send(_to(GROUP), _text("later"))
+
+    assert caught.value.retry_after == MAX_INLINE_WAIT + 1
+    assert [c.status for c in fake_telegram.calls_to("sendMessage")] == [429]
+    assert virtual.slept == 0
 
 
 async def test_a_group_that_became_a_supergroup_gets_the_message_at_its_new_id(

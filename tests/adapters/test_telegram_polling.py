@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
+from telegram.error import InvalidToken
 
 from adapters.telegram.envelope import ALLOWED_UPDATES, Envelope
 from adapters.telegram.polling import Poller
@@ -152,6 +153,36 @@ async def test_a_long_poll_returns_as_soon_as_an_update_arrives_and_never_overla
     statuses = [c.status for c in tg.api.calls_to("getUpdates") if c.status is not None]
     assert 409 not in statuses  # a second poll would have ended the first with 409
     assert tg.api.calls_to("getUpdates")[0].params["timeout"] == 10
+
+
+async def test_a_retry_after_on_get_updates_is_waited_as_asked_and_polling_goes_on(
+    tg: TelegramHarness,
+) -> None:
+    tg.api.fail_next("getUpdates", 429, retry_after=7)
+    tg.api.queue_updates([text_update("hello", from_user=ADA, chat=GROUP)])
+
+    run = asyncio.create_task(tg.adapter.poller.run())  # the wait happens in virtual time
+    try:
+        await wait_until(lambda: tg.adapter.poller.stored >= 1, 5, "the update stored")
+    finally:
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    assert [c.status for c in tg.api.calls_to("getUpdates")][:2] == [429, 200]
+    assert tg.time.slept == 7
+    assert tg.adapter.poller.healthy
+
+
+async def test_a_refused_token_stops_polling(tg: TelegramHarness) -> None:
+    tg.api.fail_next("getUpdates", 401, "Unauthorized")
+
+    with pytest.raises(InvalidToken):
+        await tg.adapter.poller.run()
+
+    assert [c.status for c in tg.api.calls_to("getUpdates")] == [401]
+    assert not tg.adapter.poller.healthy
+    assert tg.time.slept == 0
 
 
 async def test_the_token_never_reaches_the_logs_even_at_debug(
