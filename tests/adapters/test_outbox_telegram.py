@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from pydantic import SecretStr
 
 from adapters.telegram.adapter import make_bot
@@ -29,11 +28,6 @@ from tests.conftest import FrozenClock, make_settings
 
 GROUP = -1001234567890
 PEOPLE = [700_000 + n for n in range(40)]
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 @contextlib.asynccontextmanager
