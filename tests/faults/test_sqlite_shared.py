@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry
@@ -39,6 +40,9 @@ from tests.faults.support import (
     webhook_session,
     with_commands,
 )
+
+# Real processes, timed: one worker runs them one after another.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 UPDATES = 1_000
 COMMAND_EVERY = 50  # these get a reply
