@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
+import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from facilitator.bootstrap import App, build_app
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Community, Platform, Role
+from facilitator.i18n import Catalogue, Template
 from facilitator.markup import Destination, OutboundMessage
 from facilitator.observability import QUIET_LOGGERS
 from facilitator.settings import Settings
@@ -101,7 +108,7 @@ def clock() -> FrozenClock:
     return FrozenClock()
 
 
-async def _postgres_available() -> str | None:
+async def _postgres_problem() -> str | None:
     engine = create_engine(POSTGRES_URL)
     try:
         async with engine.connect() as conn:
@@ -113,9 +120,39 @@ async def _postgres_available() -> str | None:
         await engine.dispose()
 
 
+# Whether the server answered, asked once per test process: a server that is down stays down
+# for the run, and asking again before every test costs a connection each time.
+_postgres_checked: dict[str, str | None] = {}
+
+
+async def _postgres_available() -> str | None:
+    if POSTGRES_URL not in _postgres_checked:
+        _postgres_checked[POSTGRES_URL] = await _postgres_problem()
+    return _postgres_checked[POSTGRES_URL]
+
+
+@functools.cache
+def postgres_tables_ddl() -> str:
+    """The statements `Base.metadata.create_all` runs on an empty PostgreSQL schema, compiled
+    once: a test schema gets them in one round trip instead of a query per table to ask
+    whether it exists, then a statement per table and index."""
+    statements: list[str] = []
+    mock = sqlalchemy.create_mock_engine(
+        "postgresql+asyncpg://",
+        lambda sql, *_, **__: statements.append(str(sql.compile(dialect=mock.dialect)).strip()),
+    )
+    Base.metadata.create_all(mock, checkfirst=False)
+    return ";\n".join(statements) + ";"
+
+
+def _asyncpg_dsn() -> str:
+    return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 @contextlib.asynccontextmanager
-async def fresh_postgres_schema() -> AsyncIterator[str]:
-    """A new schema in the test PostgreSQL database, dropped afterwards.
+async def fresh_postgres_schema(*, tables: bool = False) -> AsyncIterator[str]:
+    """A new schema in the test PostgreSQL database, dropped afterwards; with `tables`, it
+    holds every table of the models (as `Base.metadata.create_all` makes them).
 
     Where PostgreSQL is unreachable the test is skipped with the reason, unless
     FACILITATOR_REQUIRE_POSTGRES=1 (set by .ci/run), where it fails instead."""
@@ -126,15 +163,69 @@ async def fresh_postgres_schema() -> AsyncIterator[str]:
             pytest.fail(reason + " and FACILITATOR_REQUIRE_POSTGRES=1")
         pytest.skip(reason)
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    script = f'CREATE SCHEMA "{schema}";'
+    if tables:
+        script += f' SET LOCAL search_path TO "{schema}"; {postgres_tables_ddl()}'
+    admin = await asyncpg.connect(_asyncpg_dsn())
+    try:
+        async with admin.transaction():
+            await admin.execute(script)
+    finally:
+        await admin.close()
     try:
         yield schema
     finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+        admin = await asyncpg.connect(_asyncpg_dsn())
+        try:
+            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await admin.close()
+
+
+@functools.cache
+def _sqlite_tables_image() -> bytes:
+    """The bytes of a SQLite file holding every table of the models, made once per test
+    process by `Base.metadata.create_all`."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "tables.db"
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+        try:
+            Base.metadata.create_all(engine)
+        finally:
+            engine.dispose()
+        return path.read_bytes()
+
+
+def sqlite_with_tables(path: Path) -> str:
+    """The URL of a SQLite file at `path` with every table of the models, copied from the one
+    made for the test run (creating them for each test took longer than most tests). A file
+    already there is kept as it is: a test that starts the bot again finds its rows."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_sqlite_tables_image())
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@functools.cache
+def _parsed_prompts(root: Path) -> Mapping[str, Mapping[str, Template]]:
+    loaded = Catalogue.load(root)
+    return MappingProxyType(
+        {locale: MappingProxyType(dict(entries)) for locale, entries in loaded.messages.items()}
+    )
+
+
+def prompt_catalogue(root: Path = REPO_ROOT / "prompts") -> Catalogue:
+    """The prompts under `root`, read and parsed once per test process. Each call gives a
+    catalogue of its own over the same read-only templates, so that every app still logs a
+    missing key once."""
+    return Catalogue(_parsed_prompts(root))
+
+
+def build_test_app(settings: Settings, **options: Any) -> App:
+    """`build_app` with the prompt catalogue parsed once for the run, unless a test passes
+    one of its own."""
+    options.setdefault("catalogue", prompt_catalogue(settings.prompts_dir))
+    return build_app(settings, **options)
 
 
 @dataclass
@@ -149,13 +240,12 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     """The same tests over SQLite and PostgreSQL, tables created from the models."""
     async with contextlib.AsyncExitStack() as stack:
         if request.param == "sqlite":
-            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}", None
+            url, schema = sqlite_with_tables(tmp_path / "test.db"), None
         else:
-            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
+            schema = await stack.enter_async_context(fresh_postgres_schema(tables=True))
+            url = POSTGRES_URL
         engine = create_engine(url, schema=schema)
         stack.push_async_callback(engine.dispose)
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
         yield Database(url, schema, engine)
 
 
@@ -231,11 +321,11 @@ class Harness:
 async def harness_on(
     database_url: str, clock: FrozenClock, schema: str | None = None
 ) -> AsyncIterator[Harness]:
-    """A `Harness` on the given database (tables created from the models)."""
+    """A `Harness` on the given database, which already holds the tables (`sqlite_with_tables`,
+    `fresh_postgres_schema(tables=True)`)."""
     from adapters.console.adapter import ConsoleDecoder
 
-    app = build_app(make_settings(database_url, schema), clock=clock)
-    await app.storage.create_all()
+    app = build_test_app(make_settings(database_url, schema), clock=clock)
     messenger = RecordingMessenger()
     app.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
     for platform in (Platform.TELEGRAM, Platform.SLACK):
@@ -248,7 +338,7 @@ async def harness_on(
 
 @pytest_asyncio.fixture
 async def harness(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
-    async with harness_on(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}", clock) as found:
+    async with harness_on(sqlite_with_tables(tmp_path / "core.db"), clock) as found:
         yield found
 
 
@@ -259,9 +349,10 @@ async def any_harness(
     """A `Harness` on SQLite, then on PostgreSQL (a fresh schema of the local server)."""
     async with contextlib.AsyncExitStack() as stack:
         if request.param == "sqlite":
-            url, schema = f"sqlite+aiosqlite:///{tmp_path / 'any.db'}", None
+            url, schema = sqlite_with_tables(tmp_path / "any.db"), None
         else:
-            url, schema = POSTGRES_URL, await stack.enter_async_context(fresh_postgres_schema())
+            schema = await stack.enter_async_context(fresh_postgres_schema(tables=True))
+            url = POSTGRES_URL
         yield await stack.enter_async_context(harness_on(url, clock, schema))
 
 

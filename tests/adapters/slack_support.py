@@ -20,11 +20,11 @@ from starlette.applications import Starlette
 
 from adapters.slack import build
 from adapters.slack.adapter import SlackAdapter
-from facilitator.bootstrap import App, build_app
+from facilitator.bootstrap import App
 from facilitator.domain.model import Platform
 from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.slack_api import DEFAULT_TOKEN, FakeSlackAPI, RecordedCall
-from tests.conftest import FrozenClock, make_settings
+from tests.conftest import FrozenClock, build_test_app, make_settings, sqlite_with_tables
 from tests.fake_credentials import SLACK_APP_TOKEN, SLACK_SIGNING_SECRET
 
 SIGNING_SECRET = SLACK_SIGNING_SECRET
@@ -237,9 +237,8 @@ async def slack_harness(
         "slack_api_base_url": api.base_url,
         **overrides,
     }
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}", **options)
-    app = build_app(settings, clock=clock)
-    await app.storage.create_all()
+    settings = make_settings(sqlite_with_tables(tmp_path / "slack.db"), **options)
+    app = build_test_app(settings, clock=clock)
     virtual = virtual or VirtualTime()
     hooks = ResponseUrlSink()
     await hooks.start()

@@ -22,10 +22,16 @@ from starlette.applications import Starlette
 from adapters.telegram.adapter import TelegramAdapter, make_bot
 from adapters.telegram.limiter import FloodLimiter
 from adapters.telegram.webhook import SECRET_HEADER
-from facilitator.bootstrap import App, build_app
+from facilitator.bootstrap import App
 from facilitator.domain.model import Platform
 from tests.adapters.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI, ManualClock
-from tests.conftest import REPO_ROOT, FrozenClock, make_settings
+from tests.conftest import (
+    REPO_ROOT,
+    FrozenClock,
+    build_test_app,
+    make_settings,
+    sqlite_with_tables,
+)
 from tests.fake_credentials import TELEGRAM_WEBHOOK_SECRET
 
 WEBHOOK_SECRET = TELEGRAM_WEBHOOK_SECRET
@@ -92,9 +98,8 @@ async def telegram_harness(
         "telegram_publish_commands_on_start": False,
         **overrides,
     }
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'telegram.db'}", **options)
-    app = build_app(settings, clock=clock)
-    await app.storage.create_all()
+    settings = make_settings(sqlite_with_tables(tmp_path / "telegram.db"), **options)
+    app = build_test_app(settings, clock=clock)
     virtual = VirtualTime(ManualClock())
     bot, poll_request = make_bot(settings)
     adapter = TelegramAdapter(

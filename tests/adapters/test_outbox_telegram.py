@@ -8,13 +8,12 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from pydantic import SecretStr
 
 from adapters.telegram.adapter import make_bot
 from adapters.telegram.limiter import FloodLimiter
 from adapters.telegram.messenger import TelegramMessenger
-from facilitator.bootstrap import App, build_app
+from facilitator.bootstrap import App
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import Fallback, OutboxEntry, OutboxStatus
 from facilitator.markup import Destination, OutboundMessage, RichText
@@ -25,15 +24,10 @@ from tests.adapters.fakes.telegram_api import (
     supergroup_chat,
 )
 from tests.adapters.telegram_support import VirtualTime
-from tests.conftest import FrozenClock, make_settings
+from tests.conftest import FrozenClock, build_test_app, make_settings
 
 GROUP = -1001234567890
 PEOPLE = [700_000 + n for n in range(40)]
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 @contextlib.asynccontextmanager
@@ -46,7 +40,7 @@ async def process(
         telegram_bot_token=SecretStr(DEFAULT_TOKEN),
         telegram_api_base_url=api.base_url,
     )
-    app = build_app(settings, clock=clock)
+    app = build_test_app(settings, clock=clock)
     await app.storage.create_all()
     bot, _ = make_bot(settings)
     await bot.initialize()

@@ -3,16 +3,12 @@ private chats, `/poll close` stopping it, and the results with their chart."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
 
 from facilitator.domain.model import ParticipationKind, Platform
 from tests.adapters.fakes.telegram_api import (
-    FakeTelegramAPI,
     chat_member_dict,
     supergroup_chat,
     text_update,
@@ -24,9 +20,7 @@ from tests.adapters.telegram_support import (
     TelegramHarness,
     member_update,
     poll_answer,
-    telegram_harness,
 )
-from tests.conftest import FrozenClock
 
 GROUP = supergroup_chat(-1001600, "Water network")
 ADA = user(111, "Ada", language_code="en")
@@ -35,22 +29,15 @@ CARL = user(333, "Carl", language_code="pt")
 ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_code=None)
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    fake_telegram.add_chat(GROUP)
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        added = member_update(
-            "my_chat_member", GROUP, ADA, chat_member_dict(ME, "left"), chat_member_dict(ME)
-        )
-        await harness.poll(added)
-        yield harness
+async def tg(tg: TelegramHarness) -> TelegramHarness:
+    """The shared harness, with the bot added to the group by Ada."""
+    tg.api.add_chat(GROUP)
+    added = member_update(
+        "my_chat_member", GROUP, ADA, chat_member_dict(ME, "left"), chat_member_dict(ME)
+    )
+    await tg.poll(added)
+    return tg
 
 
 def _say(who: dict[str, Any], text: str) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from facilitator.bootstrap import build_registry
 from facilitator.domain.model import Platform, Role
 from facilitator.i18n import SUPPORTED_LOCALES, Catalogue
@@ -17,11 +15,6 @@ CATALOGUE = Catalogue.load(REPO_ROOT / "prompts")
 DEFAULT = {"type": "default"}
 GROUPS = {"type": "all_group_chats"}
 ADMINS = {"type": "all_chat_administrators"}
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 async def test_start_publishes_every_language_and_scope_from_the_registry(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from telegram import Bot
 
 from adapters.telegram.adapter import quiet_token_loggers
@@ -47,28 +45,13 @@ from tests.adapters.telegram_support import (
     poll_answer,
     reaction_update,
     service_message,
-    telegram_harness,
 )
-from tests.conftest import FrozenClock
 
 ADA = user(111, "Ada", last_name="Lovelace", username="ada", language_code="pt-BR")
 BEA = user(222, "Bea", language_code="es")
 GROUP = supergroup_chat(-1001234567890, "Learning <b>Circle</b>")
 FORUM = supergroup_chat(-1009999, "Forum", is_forum=True)
 ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_code=None)
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        yield harness
 
 
 async def _decode(tg: TelegramHarness, update: Mapping[str, Any]) -> Sequence[InboundEvent]:

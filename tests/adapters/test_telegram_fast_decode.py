@@ -62,11 +62,6 @@ FORUM = supergroup_chat(-1009999, "Forum", is_forum=True)
 CHATS = (GROUP, BASIC, FORUM, private_chat(ADA), private_chat(LEO))
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 Outcome = tuple[str, str]
 
 

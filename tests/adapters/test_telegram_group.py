@@ -3,7 +3,6 @@ the fake recorded."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +41,13 @@ ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_co
 TOPIC = 7
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    fake_telegram.add_chat(GROUP)
-    fake_telegram.set_chat_member(GROUP["id"], chat_member_dict(CARL, "administrator"))
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        await harness.poll(_bot_added())
-        yield harness
+async def tg(tg: TelegramHarness) -> TelegramHarness:
+    """The shared harness, with the bot added to the group (Carl administers it)."""
+    tg.api.add_chat(GROUP)
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(CARL, "administrator"))
+    await tg.poll(_bot_added())
+    return tg
 
 
 def _bot_added(chat: dict[str, Any] = GROUP) -> dict[str, Any]:

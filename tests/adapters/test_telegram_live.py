@@ -34,11 +34,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 async def test_the_real_api_accepts_the_generated_command_menus() -> None:
     menus = command_menus(build_registry(), CATALOGUE)
 

@@ -47,11 +47,6 @@ def _quiet_token_loggers() -> None:
     quiet_token_loggers()
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest_asyncio.fixture
 async def bot(fake_telegram: FakeTelegramAPI) -> AsyncIterator[Bot]:
     async with Bot(DEFAULT_TOKEN, base_url=fake_telegram.base_url) as started:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from starlette.applications import Starlette
 
 from facilitator.domain.errors import RecipientUnreachable
@@ -19,7 +16,6 @@ from facilitator.domain.model import Platform
 from facilitator.markup import Destination, OutboundMessage, RichText
 from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.telegram_api import (
-    FakeTelegramAPI,
     chat_member_dict,
     private_chat,
     supergroup_chat,
@@ -31,10 +27,8 @@ from tests.adapters.telegram_support import (
     member_update,
     post_update,
     served,
-    telegram_harness,
     wait_until,
 )
-from tests.conftest import FrozenClock
 
 PAYLOADS = payloads_dir() / "telegram"
 
@@ -87,19 +81,6 @@ API_RESPONSES = {
     "tg_javabots_getMyCommands.json",
 }
 NEXT = user(999, "Next", language_code="en")
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        yield harness
 
 
 def _load(name: str) -> Any:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from telegram.error import InvalidToken
 
@@ -38,19 +37,6 @@ from tests.conftest import FrozenClock
 
 ADA = user(111, "Ada")
 GROUP = supergroup_chat()
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        yield harness
 
 
 async def test_the_offset_moves_only_after_the_whole_batch_is_stored(tg: TelegramHarness) -> None:

@@ -39,19 +39,6 @@ GROUP = supergroup_chat()
 UPDATE = text_update("/help", from_user=ADA, chat=GROUP, message_id=8, update_id=501, date=5)
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        yield harness
-
-
 @pytest_asyncio.fixture
 async def hook(tg: TelegramHarness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     asgi = Starlette(routes=list(tg.adapter.routes()))

@@ -3,49 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli.support import run_cli
 from tests.fake_credentials import CLI_DATABASE_PASSWORD, CLI_TELEGRAM_TOKEN, secrets_in
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))},
-        "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "FACILITATOR_DATA_DIR": str(ROOT / "data"),
-        **env,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "facilitator.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
-    # Nothing a process prints may carry a credential it was given.
-    assert not secrets_in(result.stdout + result.stderr)
-    return result
 
 
 def test_help_lists_the_subcommands_people_expect(tmp_path: Path) -> None:
-    out = cli(tmp_path, "--help").stdout
+    out = run_cli(tmp_path, "--help").stdout
     for name in ["demo", "run", "serve", "seed", "db", "admin", "config", "kb"]:
         assert f" {name} " in out or f" {name}\n" in out, name
-    db = cli(tmp_path, "db", "--help").stdout
+    db = run_cli(tmp_path, "db", "--help").stdout
     assert "upgrade" in db and "downgrade" in db
-    admin = cli(tmp_path, "admin", "--help").stdout
+    admin = run_cli(tmp_path, "admin", "--help").stdout
     assert "grant" in admin and "revoke" in admin and "list" in admin
 
 
 def test_config_show_masks_secrets_and_database_passwords(tmp_path: Path) -> None:
-    result = cli(
+    result = run_cli(
         tmp_path,
         "config",
         "show",
@@ -60,26 +35,26 @@ def test_config_show_masks_secrets_and_database_passwords(tmp_path: Path) -> Non
 
 
 def test_admin_grant_list_and_revoke(tmp_path: Path) -> None:
-    assert cli(tmp_path, "seed").returncode == 0
-    granted = cli(tmp_path, "admin", "grant", "telegram:4242", "admin")
+    assert run_cli(tmp_path, "seed").returncode == 0
+    granted = run_cli(tmp_path, "admin", "grant", "telegram:4242", "admin")
     assert granted.returncode == 0, granted.stderr
-    scoped = cli(tmp_path, "admin", "grant", "slack:U77", "moderator", "--community", "demo")
+    scoped = run_cli(tmp_path, "admin", "grant", "slack:U77", "moderator", "--community", "demo")
     assert scoped.returncode == 0, scoped.stderr
-    listing = cli(tmp_path, "admin", "list", FACILITATOR_ADMINS="telegram:1").stdout
+    listing = run_cli(tmp_path, "admin", "list", FACILITATOR_ADMINS="telegram:1").stdout
     assert "telegram:1\tadmin\t*\tconfiguration" in listing
     assert "telegram:4242\tadmin\t*\tgrant" in listing
     assert "slack:U77\tmoderator\tdemo\tmembership" in listing
     assert "console:ana\tcoordinator\tdemo\tmembership" in listing
-    assert cli(tmp_path, "admin", "revoke", "telegram:4242").returncode == 0
-    again = cli(tmp_path, "admin", "revoke", "telegram:4242")
+    assert run_cli(tmp_path, "admin", "revoke", "telegram:4242").returncode == 0
+    again = run_cli(tmp_path, "admin", "revoke", "telegram:4242")
     assert again.returncode == 1 and "had no such role" in again.stderr
-    assert "telegram:4242" not in cli(tmp_path, "admin", "list").stdout
+    assert "telegram:4242" not in run_cli(tmp_path, "admin", "list").stdout
 
 
 def test_admin_grant_rejects_malformed_identities_and_roles(tmp_path: Path) -> None:
-    bad_identity = cli(tmp_path, "admin", "grant", "4242", "admin")
-    bad_role = cli(tmp_path, "admin", "grant", "telegram:4242", "emperor")
-    unknown_community = cli(
+    bad_identity = run_cli(tmp_path, "admin", "grant", "4242", "admin")
+    bad_role = run_cli(tmp_path, "admin", "grant", "telegram:4242", "emperor")
+    unknown_community = run_cli(
         tmp_path, "admin", "grant", "telegram:1", "moderator", "--community", "x"
     )
     assert bad_identity.returncode == 2 and "platform:user_id" in bad_identity.stderr
@@ -91,6 +66,6 @@ def test_admin_grant_rejects_malformed_identities_and_roles(tmp_path: Path) -> N
 
 
 def test_run_without_any_platform_says_how_to_configure_one(tmp_path: Path) -> None:
-    result = cli(tmp_path, "run")
+    result = run_cli(tmp_path, "run")
     assert result.returncode == 2
     assert "set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN" in result.stderr

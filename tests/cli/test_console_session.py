@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.fake_credentials import secrets_in
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.support import run_cli
 
 
-def run_demo(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
-        "FACILITATOR_DATA_DIR": str(ROOT / "data"),
-        "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "facilitator.cli", "demo", *args],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    # Nothing a process prints may carry a credential it was given.
-    assert not secrets_in(result.stdout + result.stderr)
-    return result
+def run_demo(directory: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(directory, "demo", *args, database="demo.db", stdin=script)
 
 
 def test_scripted_console_session_behaves_and_exits_at_end_of_input(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from click.testing import Result
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from facilitator.bootstrap import build_app
 from facilitator.cli import app as cli_app
 from facilitator.domain.model import Platform, Role
 from facilitator.seeding import seed_demo_community
@@ -23,6 +22,7 @@ from tests.conftest import (
     POSTGRES_URL,
     REPO_ROOT,
     FrozenClock,
+    build_test_app,
     fresh_postgres_schema,
     make_settings,
 )
@@ -51,7 +51,7 @@ def facilitator(url: str, schema: str | None, *args: str, **env: str) -> Result:
 
 async def populate(url: str, schema: str | None) -> None:
     """The demo community with its members and knowledge, and rows in both queues."""
-    application = build_app(make_settings(url, schema), clock=FrozenClock())
+    application = build_test_app(make_settings(url, schema), clock=FrozenClock())
     try:
         assert await seed_demo_community(
             application.uow_factory, REPO_ROOT / "data", application.clock
@@ -217,7 +217,7 @@ async def empty_schema(schema: str) -> None:
 
 
 async def add_inbox_row_pg(schema: str) -> None:
-    application = build_app(make_settings(POSTGRES_URL, schema), clock=FrozenClock())
+    application = build_test_app(make_settings(POSTGRES_URL, schema), clock=FrozenClock())
     try:
         async with application.uow_factory() as uow:
             now = application.clock.now()

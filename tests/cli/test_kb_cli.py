@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.fake_credentials import secrets_in
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.support import run_cli
 
 
-def kb(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}",
-        "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "facilitator.cli", "kb", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    # Nothing a process prints may carry a credential it was given.
-    assert not secrets_in(result.stdout + result.stderr)
-    return result
+def kb(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(directory, "kb", *args, database="kb.db")
 
 
 def write_bank(root: Path) -> None:

@@ -5,40 +5,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from facilitator.bootstrap import repositories
 from facilitator.storage.database import Storage
-from tests.fake_credentials import secrets_in
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.support import run_cli
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
-        "FACILITATOR_DATA_DIR": str(ROOT / "data"),
-        "FACILITATOR_PROMPTS_DIR": str(ROOT / "prompts"),
-        "FACILITATOR_LOG_LEVEL": "WARNING",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "facilitator.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=180,
-        check=False,
+def run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        directory, *args, database="demo.db", timeout=180, FACILITATOR_LOG_LEVEL="WARNING"
     )
-    # Nothing a process prints may carry a credential it was given.
-    assert not secrets_in(result.stdout + result.stderr)
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform
@@ -38,6 +39,9 @@ from tests.adapters.fakes.telegram_api import FakeTelegramAPI
 from tests.adapters.telegram_support import free_port, wait_until
 from tests.conftest import POSTGRES_URL
 from tests.faults.support import BotProcess, Reader, bot_env, running, start_bot
+
+# Real processes, timed: one worker runs them one after another.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 MESSAGES = 5_000
 CHATS = 500  # private chats, ten messages each

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.adapters.fakes.telegram_api import FakeTelegramAPI
 from tests.adapters.telegram_support import free_port, wait_until
@@ -29,6 +30,9 @@ from tests.faults.support import (
     start_bot,
     webhook_session,
 )
+
+# Real processes, timed: one worker runs them one after another.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 RATE = 40  # updates a second, steadily
 UPDATES = 480  # twelve seconds of them

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from facilitator.bootstrap import repositories
 from facilitator.domain.model import Platform
@@ -40,6 +41,9 @@ from tests.faults.support import (
     webhook_session,
     with_commands,
 )
+
+# Real processes, timed: one worker runs them one after another.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 UPDATES = 1_000
 COMMAND_EVERY = 50  # these get a reply

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.adapters.fakes.telegram_api import FakeTelegramAPI
 from tests.adapters.telegram_support import free_port, wait_until
@@ -34,6 +35,9 @@ from tests.faults.support import (
     webhook_session,
     with_commands,
 )
+
+# Real processes, timed: one worker runs them one after another.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 UPDATES = 10_000
 COMMAND_EVERY = 100  # one update in a hundred is a command that gets a reply

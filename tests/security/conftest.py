@@ -1,5 +1,5 @@
-"""The security tests reuse the adapter tests' fake platform APIs."""
+"""The security tests reuse the adapter tests' fake platform APIs and Telegram harness."""
 
-from tests.adapters.conftest import fake_slack, fake_telegram
+from tests.adapters.conftest import fake_slack, fake_telegram, ptb_timedelta, tg
 
-__all__ = ["fake_slack", "fake_telegram"]
+__all__ = ["fake_slack", "fake_telegram", "ptb_timedelta", "tg"]

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
 
 from adapters.slack.render import unescape
@@ -20,7 +19,6 @@ from facilitator.domain.model import Platform, Role
 from facilitator.domain.text import printable
 from tests.adapters.fakes.slack_api import FakeSlackAPI
 from tests.adapters.fakes.telegram_api import (
-    FakeTelegramAPI,
     chat_member_dict,
     supergroup_chat,
     text_update,
@@ -32,7 +30,6 @@ from tests.adapters.telegram_support import (
     BOT_USERNAME,
     TelegramHarness,
     member_update,
-    telegram_harness,
 )
 from tests.conftest import FrozenClock
 from tests.log_scan import LogScan
@@ -47,28 +44,21 @@ CARLA, LUCIA = "U0CARLA", "U0LUCIA"
 SLACK_SPECIAL = re.compile(r"<[!@#]")
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 def _lines(value: str) -> list[str]:
     """How a hostile value is typed: as a question, and as the free text of two commands."""
     return [f"@{BOT_USERNAME} {value}", f"/experts {value}", f'/faq add "{value}" "An answer."']
 
 
 @pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    fake_telegram.add_chat(GROUP)
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
-        await harness.poll(
-            member_update(
-                "my_chat_member", GROUP, ADA, chat_member_dict(ME, "left"), chat_member_dict(ME)
-            )
+async def tg(tg: TelegramHarness) -> TelegramHarness:
+    """The shared harness, with the bot added to the group by Ada."""
+    tg.api.add_chat(GROUP)
+    await tg.poll(
+        member_update(
+            "my_chat_member", GROUP, ADA, chat_member_dict(ME, "left"), chat_member_dict(ME)
         )
-        yield harness
+    )
+    return tg
 
 
 async def test_hostile_text_on_telegram_is_parsed_and_shown_literally(

@@ -44,14 +44,13 @@ from adapters.slack.http import MAX_BODY_BYTES as SLACK_MAX_BODY
 from adapters.telegram.webhook import MAX_BODY as TELEGRAM_MAX_BODY
 from adapters.telegram.webhook import SECRET_HEADER
 from tests.adapters.fakes.slack_api import FakeSlackAPI
-from tests.adapters.fakes.telegram_api import FakeTelegramAPI, supergroup_chat, text_update, user
+from tests.adapters.fakes.telegram_api import supergroup_chat, text_update, user
 from tests.adapters.slack_support import SlackHarness, signed_headers, slack_harness
 from tests.adapters.telegram_support import (
     WEBHOOK_SECRET,
     TelegramHarness,
     post_update,
     served,
-    telegram_harness,
 )
 from tests.conftest import FrozenClock
 
@@ -60,24 +59,11 @@ FLOOD = 40 * 1024 * 1024  # what an attacker streams at an endpoint
 UPDATE = text_update("/help", from_user=user(111, "Ada"), chat=supergroup_chat(), update_id=7)
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest_asyncio.fixture
 async def slack(
     fake_slack: FakeSlackAPI, tmp_path: Path, clock: FrozenClock
 ) -> AsyncIterator[SlackHarness]:
     async with slack_harness(fake_slack, tmp_path, clock) as harness:
-        yield harness
-
-
-@pytest_asyncio.fixture
-async def tg(
-    fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
-) -> AsyncIterator[TelegramHarness]:
-    async with telegram_harness(fake_telegram, tmp_path, clock) as harness:
         yield harness
 
 

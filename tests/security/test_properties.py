@@ -36,7 +36,7 @@ from facilitator.features.polls.parsing import parse_poll
 from facilitator.features.webinars.parsing import parse_webinar
 from facilitator.i18n import SUPPORTED_LOCALES, Catalogue, placeholders
 from facilitator.markup import Block, Button, OutboundMessage, RichText, Span, Style, from_markdown
-from tests.conftest import REPO_ROOT, FrozenClock, Harness, harness_on
+from tests.conftest import REPO_ROOT, FrozenClock, Harness, harness_on, sqlite_with_tables
 from tests.security.rendering import console_problems, slack_problems, telegram_problems
 from tests.security.support import every_command
 
@@ -220,7 +220,7 @@ def test_printable_text_has_no_control_character(text: str) -> None:
 def _core(tmp_path: Path) -> Iterator[tuple[asyncio.AbstractEventLoop, Harness]]:
     """A harness on its own loop, so that hypothesis can drive it from a plain test."""
     loop = asyncio.new_event_loop()
-    manager = harness_on(f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}", FrozenClock())
+    manager = harness_on(sqlite_with_tables(tmp_path / "fuzz.db"), FrozenClock())
     harness = loop.run_until_complete(manager.__aenter__())
     try:
         loop.run_until_complete(harness.grant("olga", Role.ADMIN))

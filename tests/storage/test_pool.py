@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from facilitator.bootstrap import build_app
-from tests.conftest import POSTGRES_URL, make_settings
+from tests.conftest import POSTGRES_URL, build_test_app, make_settings
 
 
 async def test_each_process_opens_at_most_the_configured_postgresql_connections() -> None:
     settings = make_settings(POSTGRES_URL, database_pool_size=3, database_max_overflow=1)
-    application = build_app(settings)
+    application = build_test_app(settings)
     try:
         pool = application.storage.engine.sync_engine.pool
         assert pool.size() == 3  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from facilitator.bootstrap import App, build_app
+from facilitator.bootstrap import App
 from facilitator.domain.events import CommandInvoked, Origin
 from facilitator.domain.model import Community, Platform, PlatformUser
 from facilitator.features.participation.simulation import (
@@ -20,7 +20,13 @@ from facilitator.features.participation.simulation import (
     week_start,
 )
 from facilitator.seeding import seed_demo_community
-from tests.conftest import REPO_ROOT, RecordingMessenger, make_settings
+from tests.conftest import (
+    REPO_ROOT,
+    RecordingMessenger,
+    build_test_app,
+    make_settings,
+    sqlite_with_tables,
+)
 
 
 @dataclass
@@ -65,21 +71,24 @@ class PlayedMonth:
         return [message.body.plain() for _, message in self.messenger.sent[before:]]
 
 
+def _demo_month() -> SimulatedMonth:
+    spec = yaml.safe_load((REPO_ROOT / "data" / "demo" / "community.yaml").read_text("utf-8"))
+    return demo_month([person["name"] for person in spec["members"]])
+
+
 async def play_demo_month(
     directory: Path, *, url: str | None = None, schema: str | None = None
 ) -> PlayedMonth:
     """Seed the demo community (data/demo) and play its month through the core."""
     clock = ScriptClock(week_start(0) - timedelta(days=1))
-    settings = make_settings(url or f"sqlite+aiosqlite:///{directory / 'month.db'}", schema)
-    app = build_app(settings, clock=clock)
-    await app.storage.create_all()
+    settings = make_settings(url or sqlite_with_tables(directory / "month.db"), schema)
+    app = build_test_app(settings, clock=clock)
     messenger = RecordingMessenger()
     from adapters.console.adapter import ConsoleDecoder
 
     app.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
     await seed_demo_community(app.uow_factory, REPO_ROOT / "data", clock)
-    spec = yaml.safe_load((REPO_ROOT / "data" / "demo" / "community.yaml").read_text("utf-8"))
-    month = demo_month([person["name"] for person in spec["members"]])
+    month = _demo_month()
 
     def move(at: datetime) -> None:
         clock.current = at
@@ -87,3 +96,15 @@ async def play_demo_month(
     await play(app.core, app.uow_factory, month, move)
     clock.current = week_start(4)  # Monday after the month, 00:00 local
     return PlayedMonth(app, month, clock, messenger)
+
+
+async def open_played_month(database: Path) -> PlayedMonth:
+    """The core on `database`, a copy of a month played by `play_demo_month`, with the clock
+    at the Monday after the month, as `play_demo_month` leaves it."""
+    from adapters.console.adapter import ConsoleDecoder
+
+    clock = ScriptClock(week_start(4))
+    app = build_test_app(make_settings(f"sqlite+aiosqlite:///{database}"), clock=clock)
+    messenger = RecordingMessenger()
+    app.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
+    return PlayedMonth(app, _demo_month(), clock, messenger)

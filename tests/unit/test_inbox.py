@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import event
 
 from adapters.console.adapter import ConsoleDecoder
-from facilitator.bootstrap import build_app
 from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import ParticipationKind, Platform
 from tests.conftest import (
     FrozenClock,
     Harness,
     RecordingMessenger,
+    build_test_app,
     make_settings,
 )
 from tests.log_scan import LogScan
@@ -40,13 +40,13 @@ async def test_events_stored_before_a_restart_are_processed_after_it(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}")
-    first = build_app(settings, clock=clock)
+    first = build_test_app(settings, clock=clock)
     await first.storage.create_all()
     for n in range(3):
         await first.inbox.accept(Platform.CONSOLE, f"d{n}", line(n, f"message {n}"), "demo")
     await first.aclose()  # the process dies before processing anything
 
-    second = build_app(settings, clock=clock)
+    second = build_test_app(settings, clock=clock)
     messenger = RecordingMessenger()
     second.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
     try:

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from facilitator.bootstrap import App, build_app
+from facilitator.bootstrap import App
 from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork
-from tests.conftest import FrozenClock, make_settings
+from tests.conftest import FrozenClock, build_test_app, make_settings
 
 BURST = 150
 
@@ -48,7 +48,9 @@ class GatedMessenger:
 
 async def start_app(tmp_path: Path, clock: FrozenClock, messenger: object) -> App:
     """One "process": its own engine, core and dispatcher on the shared database file."""
-    app = build_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"), clock=clock)
+    app = build_test_app(
+        make_settings(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"), clock=clock
+    )
     await app.storage.create_all()
     app.sender.messengers[Platform.TELEGRAM] = messenger  # type: ignore[assignment]
     return app

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-import pytest_asyncio
 
 from facilitator.domain.events import MessageReceived, PollVoteCast, ReactionChanged
 from facilitator.domain.model import Platform, Role
@@ -16,18 +14,7 @@ from facilitator.features.participation.rollup import roll_forward
 from facilitator.features.participation.scoring import tally
 from facilitator.features.participation.service import Participation, Period
 from facilitator.features.participation.simulation import SimulatedMonth, play, week_start
-from tests.unit.participation_support import PlayedMonth, play_demo_month
-
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def played(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PlayedMonth]:
-    month = await play_demo_month(tmp_path_factory.mktemp("month"))
-    try:
-        yield month
-    finally:
-        await month.app.aclose()
+from tests.unit.participation_support import PlayedMonth
 
 
 def service(played: PlayedMonth) -> Participation:

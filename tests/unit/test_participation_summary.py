@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 
 from facilitator.domain.model import Platform, Role
 from facilitator.features.participation.report import Format, render, to_html, to_markdown
@@ -17,9 +15,8 @@ from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import IsoWeek, WeeklySummary, weekly_summary
 from facilitator.features.participation.weekly import WeeklyDigest
 from facilitator.markup import Block, RichText, Span, Style
-from tests.unit.participation_support import PlayedMonth, play_demo_month
+from tests.unit.participation_support import PlayedMonth
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
 W47 = IsoWeek(2026, 47)
 FIGURE_NAMES = (
     "known_members",
@@ -37,15 +34,6 @@ FIGURE_NAMES = (
     "webinar_attended",
     "unanswered_lookups",
 )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def played(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PlayedMonth]:
-    month = await play_demo_month(tmp_path_factory.mktemp("summary"))
-    try:
-        yield month
-    finally:
-        await month.app.aclose()
 
 
 def service(played: PlayedMonth) -> Participation:
