@@ -31,6 +31,7 @@ from facilitator.domain.errors import (
     DeliveryError,
     RecipientUnreachable,
     RetryLater,
+    StorageUnavailable,
 )
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
@@ -150,6 +151,9 @@ class Dispatcher:
         failure is logged, and the rows wait for the next call."""
         try:
             return await self.dispatch_due()
+        except StorageUnavailable as error:  # an outage: its traceback says nothing
+            log.warning("outbox not dispatched: %s", error)
+            return 0
         except Exception:  # the chat goes on; the log says why
             log.exception("outbox not dispatched")
             return 0
@@ -161,7 +165,9 @@ class Dispatcher:
         while not self._stopping:
             try:
                 await self._refill()
-            except Exception:  # the database may be briefly unavailable: try again
+            except StorageUnavailable as error:  # an outage: its traceback says nothing
+                log.warning("outbox claim failed: %s", error)
+            except Exception:  # a bug: log it and try again
                 log.exception("outbox claim failed")
             if self._stopping:
                 break
@@ -257,7 +263,11 @@ class Dispatcher:
                     row = queue.popleft()
                     try:
                         await self._deliver(row)
-                    except Exception:  # a bug or the database: the row's lease recovers it
+                    except StorageUnavailable as error:  # the row's lease recovers it
+                        log.warning(
+                            "outbox row not completed: %s", error, extra={"outbox_id": row.id}
+                        )
+                    except Exception:  # a bug: the row's lease recovers it
                         log.exception("outbox row not completed", extra={"outbox_id": row.id})
                     finally:
                         self._queued_ids.discard(row.id)

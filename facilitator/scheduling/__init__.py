@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ class Scheduler:
         async def tick() -> None:
             try:
                 await job.run(self._clock.now())
+            except StorageUnavailable as error:  # an outage: its traceback says nothing
+                log.warning("job failed: %s", error, extra={"job": job.job_id})
             except Exception:  # a failing job is logged and tried again at its next run
                 log.exception("job failed", extra={"job": job.job_id})
 
@@ -150,6 +153,8 @@ class Scheduler:
         async def tick() -> None:
             try:
                 await run(self._clock.now())
+            except StorageUnavailable as error:  # an outage: its traceback says nothing
+                log.warning("job failed: %s", error, extra={"job": job_id})
             except Exception:  # a failing job is logged and tried again at its next run
                 log.exception("job failed", extra={"job": job_id})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,13 +13,17 @@ from pathlib import Path
 
 from facilitator.bootstrap import App
 from facilitator.delivery.dispatcher import Dispatcher
+from facilitator.domain.errors import StorageUnavailable
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus
+from facilitator.i18n import Catalogue
 from facilitator.markup import Destination, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork
 from tests.conftest import FrozenClock, build_test_app, make_settings
+from tests.log_scan import LogScan
 
 BURST = 150
+PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 
 
 @dataclass
@@ -216,3 +221,34 @@ async def test_a_stop_while_a_claim_is_under_way_hands_back_what_that_claim_took
     # Nothing is left claimed until its lease ends: the next process sends it at once.
     assert await status_counts(app) == {OutboxStatus.PENDING: BURST}
     await app.aclose()
+
+
+class _OutageUnitOfWork:
+    """A unit of work whose database is out of reach, as the SQL one reports it."""
+
+    async def __aenter__(self) -> UnitOfWork:
+        raise StorageUnavailable("ConnectionRefusedError")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def test_an_outage_while_claiming_is_logged_as_warnings_without_a_traceback(
+    clock: FrozenClock, log_scan: LogScan
+) -> None:
+    dispatcher = Dispatcher(_OutageUnitOfWork, {}, Catalogue.load(PROMPTS), clock)  # type: ignore[arg-type]
+    running = asyncio.create_task(dispatcher.run_forever(idle_seconds=0.01))
+    for _ in range(500):
+        if len(log_scan.seen) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    lines = [s for s in log_scan.seen if s.logger == "facilitator.delivery.dispatcher"]
+    assert len(lines) >= 2  # it went on trying
+    assert all(s.level == logging.WARNING for s in lines)
+    assert all(
+        "outbox claim failed: database unavailable (ConnectionRefusedError)" in s.text
+        for s in lines
+    )
+    assert all("Traceback" not in s.text for s in lines)
