@@ -36,6 +36,7 @@ from facilitator.bootstrap import build_app  # noqa: E402
 from facilitator.domain.events import CommandInvoked, Origin  # noqa: E402
 from facilitator.domain.model import ParticipationKind as K  # noqa: E402
 from facilitator.domain.model import Platform, PlatformUser  # noqa: E402
+from facilitator.features.knowledge.storage import KnowledgeGapRow  # noqa: E402
 from facilitator.features.participation.domain import ScoreState  # noqa: E402
 from facilitator.features.participation.ports import ParticipationRepository  # noqa: E402
 from facilitator.features.participation.rollup import config_key, roll_forward  # noqa: E402
@@ -47,7 +48,6 @@ from facilitator.storage.models import (  # noqa: E402
     Base,
     CommunityRow,
     IdentityRow,
-    KnowledgeGapRow,
     LedgerRow,
     MembershipRow,
     PersonRow,

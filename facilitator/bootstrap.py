@@ -40,6 +40,7 @@ from facilitator.roles import RoleService
 from facilitator.scheduling import CronSource, IntervalJob
 from facilitator.settings import Settings
 from facilitator.storage.database import Storage
+from facilitator.storage.models import Base
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,12 @@ def repositories() -> dict[type[Any], Callable[[Any], object]]:
     for feature in FEATURES:
         found.update(feature.repositories)
     return found
+
+
+def models() -> type[Base]:
+    """The declarative base, its MetaData holding every table: the engine's own, and each
+    feature's, put there when FEATURES imported the feature's storage module."""
+    return Base
 
 
 def build_registry() -> CommandRegistry:

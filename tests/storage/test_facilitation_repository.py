@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from facilitator.bootstrap import repositories
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
 from facilitator.domain.outbox import OutboxEntry
+from facilitator.features.nudges.domain import NudgeKind
 from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.ports import PollRepository
-from facilitator.features.profiles.domain import MemberProfile, NudgeKind
+from facilitator.features.profiles.domain import MemberProfile
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.features.webinars.domain import Rsvp, WebinarDraft
 from facilitator.features.webinars.ports import WebinarRepository

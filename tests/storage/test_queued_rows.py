@@ -15,7 +15,8 @@ from facilitator.domain.model import (
     PlatformUser,
 )
 from facilitator.features.profiles.ports import ProfileRepository
-from facilitator.storage.models import LedgerRow, PersonRow, QuestionTopicRow
+from facilitator.features.profiles.storage import QuestionTopicRow
+from facilitator.storage.models import LedgerRow, PersonRow
 from facilitator.storage.queued import QueuedRows
 from tests.conftest import Database
 from tests.storage.test_repository_contract import add_community, uow

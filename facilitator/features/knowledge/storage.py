@@ -5,13 +5,84 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
 from facilitator.storage.memo import memo_of
-from facilitator.storage.models import KnowledgeGapRow, KnowledgeItemRow, KnowledgeStateRow
+from facilitator.storage.models import Base, BigId
 from facilitator.storage.repositories import insert_ignoring_conflicts
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+class KnowledgeItemRow(Base):
+    __tablename__ = "knowledge_items"
+    __table_args__ = (
+        UniqueConstraint("scope", "key"),
+        Index("ix_knowledge_items_revision", "revision"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # "*" for the installation-wide library, else the community id: unique keys per scope.
+    scope: Mapped[str] = mapped_column(String(32))
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8))
+    theme: Mapped[str] = mapped_column(String(64), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alternates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    source: Mapped[str | None] = mapped_column(String(500))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    review_by: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("identities.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
+class KnowledgeStateRow(Base):
+    """One row whose counter orders every change to the repository (see knowledge repo)."""
+
+    __tablename__ = "knowledge_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class KnowledgeGapRow(Base):
+    __tablename__ = "knowledge_gaps"
+    __table_args__ = (Index("ix_knowledge_gaps_community_time", "community_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    query: Mapped[str] = mapped_column(String(500))
+    lang: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+
 
 SHARED_SCOPE = "*"
 

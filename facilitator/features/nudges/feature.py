@@ -6,7 +6,7 @@ from facilitator.feature import Feature, Installed, Wiring
 from facilitator.features.nudges.commands import COMMANDS
 from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.nudges.service import Nudges
-from facilitator.features.profiles.storage import SqlNudgeRepository
+from facilitator.features.nudges.storage import SqlNudgeRepository
 from facilitator.scheduling import IntervalJob
 
 

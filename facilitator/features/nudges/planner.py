@@ -14,9 +14,9 @@ from facilitator.delivery.dispatcher import mention_message
 from facilitator.domain.model import Community, Member, Platform
 from facilitator.domain.outbox import Fallback, OutboxEntry
 from facilitator.features.nudges.config import NudgeConfig
+from facilitator.features.nudges.domain import NudgeKind
 from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.nudges.quiet import after_quiet_hours
-from facilitator.features.profiles.domain import NudgeKind
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Destination, OutboundMessage, RichText

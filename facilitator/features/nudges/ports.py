@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from facilitator.domain.model import Question
-from facilitator.features.profiles.domain import Activity, NudgeKind
+from facilitator.features.nudges.domain import Activity, NudgeKind
 
 
 class NudgeRepository(Protocol):

@@ -30,9 +30,9 @@ from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.nudges.config import NudgeConfig
+from facilitator.features.nudges.domain import Activity, NudgeKind
 from facilitator.features.nudges.planner import NudgePlanner
 from facilitator.features.nudges.ports import NudgeRepository
-from facilitator.features.profiles.domain import Activity, NudgeKind
 from facilitator.features.profiles.experts import profile_matches, rank_experts, topic_of_text
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.markup import OutboundMessage, RichText

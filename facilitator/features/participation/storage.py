@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
     Table,
     case,
     delete,
@@ -22,8 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.domain.model import Member, ParticipationKind, Platform
+from facilitator.features.knowledge.storage import KnowledgeGapRow, KnowledgeItemRow
 from facilitator.features.participation.domain import (
     DailyCount,
     MemberFacts,
@@ -35,18 +41,55 @@ from facilitator.storage.models import (
     Base,
     CommunityRow,
     IdentityRow,
-    KnowledgeGapRow,
-    KnowledgeItemRow,
     LedgerRow,
     LinkCodeRow,
     MembershipRow,
-    ParticipationScoreRow,
-    ParticipationScoreStateRow,
     PersonRow,
     QuestionRow,
     RoleGrantRow,
 )
 from facilitator.storage.repositories import _member, among, insert_ignoring_conflicts
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+class ParticipationScoreRow(Base):
+    """Each member's points, rolled up to a day (`participation_score_state.as_of`) so that
+    rankings read 10,000 rows instead of a year of ledger events (see participation/rollup)."""
+
+    __tablename__ = "participation_scores"
+    __table_args__ = (
+        Index("ix_participation_scores_all", "community_id", "points_all"),
+        Index("ix_participation_scores_month", "community_id", "points_month"),
+        Index("ix_participation_scores_week", "community_id", "points_week"),
+    )
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Every event before `as_of`, each day's points halved per half-life up to `as_of`.
+    points_all: Mapped[float] = mapped_column(default=0.0)
+    # Points of the 6 and the 29 days before `as_of` (with today: the last 7 and 30 days).
+    points_week: Mapped[float] = mapped_column(default=0.0)
+    points_month: Mapped[float] = mapped_column(default=0.0)
+
+
+class ParticipationScoreStateRow(Base):
+    """How far a community's rolled-up scores go, and with which scoring configuration."""
+
+    __tablename__ = "participation_score_state"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    as_of: Mapped[date] = mapped_column(Date)
+    config_key: Mapped[str] = mapped_column(String(64))
+    rebuilt_on: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+
 
 # Zone transitions are months apart; probing every few hours finds each of them.
 _PROBE = timedelta(hours=6)

@@ -5,11 +5,62 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.features.polls.domain import Poll, PollDraft, PollStatus
-from facilitator.storage.models import PollRow, PollVoteRow
+from facilitator.storage.models import Base, BigId
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+class PollRow(Base):
+    __tablename__ = "polls"
+    __table_args__ = (Index("ix_polls_community_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list[str]] = mapped_column(JSON)
+    multiple: Mapped[bool] = mapped_column(default=False)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    remind: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    closes_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    message_ref: Mapped[str | None] = mapped_column(String(64))
+    # Telegram's poll id: its votes arrive naming only this.
+    native_ref: Mapped[str | None] = mapped_column(String(128), index=True)
+    final_counts: Mapped[list[int] | None] = mapped_column(JSON)
+
+
+class PollVoteRow(Base):
+    """One member's current choice in a poll (changed, not added to, when they vote again)."""
+
+    __tablename__ = "poll_votes"
+
+    poll_id: Mapped[int] = mapped_column(
+        # The column object, not its dotted name: the prompt checks read that name as a key.
+        ForeignKey(PollRow.id, ondelete="CASCADE"),
+        primary_key=True,
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    options: Mapped[list[int]] = mapped_column(JSON)
+    voted_at: Mapped[datetime]
 
 
 def _poll(row: PollRow) -> Poll:

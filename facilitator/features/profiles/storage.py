@@ -6,34 +6,83 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    String,
+    Table,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from facilitator.domain.model import ParticipationKind, Platform, Question
+from facilitator.domain.model import ParticipationKind, Platform
 from facilitator.domain.outbox import OutboxStatus
 from facilitator.features.knowledge.domain import ItemStatus
-from facilitator.features.profiles.domain import Activity, MemberProfile, NudgeKind
+from facilitator.features.knowledge.storage import KnowledgeItemRow
+from facilitator.features.nudges.storage import NudgeRow
+from facilitator.features.polls.storage import PollVoteRow
+from facilitator.features.profiles.domain import MemberProfile
+from facilitator.features.webinars.storage import WebinarRsvpRow
 from facilitator.storage.models import (
+    Base,
     IdentityRow,
-    KnowledgeItemRow,
-    LedgerRow,
-    MemberProfileRow,
     MembershipRow,
-    NudgeRow,
     OutboxRow,
     PersonRow,
-    PollVoteRow,
-    PrivateChatRow,
     QuestionRow,
-    QuestionTopicRow,
-    WebinarRsvpRow,
 )
 from facilitator.storage.queued import QueuedRows
 from facilitator.storage.repositories import (
     insert_ignoring_conflicts,
-    open_questions_query,
-    to_question,
 )
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+class MemberProfileRow(Base):
+    """What a member said about themselves with `/intro` (for `/whois` and `/experts`)."""
+
+    __tablename__ = "member_profiles"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(100))
+    expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class PrivateChatRow(Base):
+    """Whether the bot may write to an identity privately (Telegram: they started the bot)."""
+
+    __tablename__ = "private_chats"
+
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class QuestionTopicRow(Base):
+    """The theme and key terms of a question, kept after its text is dropped: who answered
+    which themes tells who knows them."""
+
+    __tablename__ = "question_topics"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    theme: Mapped[str] = mapped_column(String(64), default="")
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+
 
 _ACTIVITY = (ParticipationKind.MESSAGE_POSTED.value,)
 
@@ -187,73 +236,3 @@ class SqlProfileRepository:
             result = await self.session.execute(statement)
             erased[name] = int(getattr(result, "rowcount", 0) or 0)
         return erased
-
-
-class SqlNudgeRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def record(
-        self,
-        community_id: int,
-        person_id: int,
-        kind: NudgeKind,
-        ref: str,
-        now: datetime,
-        outbox_key: str | None,
-    ) -> bool:
-        result = await self.session.execute(
-            insert_ignoring_conflicts(self.session, NudgeRow).values(
-                community_id=community_id,
-                person_id=person_id,
-                kind=kind.value,
-                ref=ref[:128],
-                outbox_key=outbox_key[:200] if outbox_key else None,
-                created_at=now,
-            )
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def last(self, community_id: int, person_id: int, kind: NudgeKind) -> datetime | None:
-        return await self.session.scalar(
-            select(func.max(NudgeRow.created_at)).where(
-                NudgeRow.community_id == community_id,
-                NudgeRow.person_id == person_id,
-                NudgeRow.kind == kind.value,
-            )
-        )
-
-    async def nudged_for(self, community_id: int, kind: NudgeKind, ref: str) -> set[int]:
-        rows = await self.session.scalars(
-            select(NudgeRow.person_id).where(
-                NudgeRow.community_id == community_id,
-                NudgeRow.kind == kind.value,
-                NudgeRow.ref == ref,
-            )
-        )
-        return set(rows)
-
-    async def activity(self, community_id: int) -> dict[int, Activity]:
-        result = await self.session.execute(
-            select(LedgerRow.person_id, func.count(), func.max(LedgerRow.occurred_at))
-            .where(LedgerRow.community_id == community_id, LedgerRow.kind.in_(_ACTIVITY))
-            .group_by(LedgerRow.person_id)
-        )
-        found: dict[int, Activity] = {}
-        for person, count, last in result.all():
-            found[int(person)] = Activity(int(person), int(count), last)
-        return found
-
-    async def open_questions(
-        self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
-    ) -> list[Question]:
-        rows = await self.session.scalars(
-            open_questions_query(
-                community_id,
-                asked_after,
-                asked_before,
-                limit,
-                QuestionRow.bot_answered.is_(False),
-            )
-        )
-        return [to_question(r) for r in rows]

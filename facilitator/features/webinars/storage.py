@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
+from facilitator.features.polls.storage import PollRow
 from facilitator.features.webinars.domain import (
     Attendee,
     Rsvp,
@@ -14,7 +23,54 @@ from facilitator.features.webinars.domain import (
     WebinarDraft,
     WebinarStatus,
 )
-from facilitator.storage.models import WebinarRow, WebinarRsvpRow
+from facilitator.storage.models import Base, BigId
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+class WebinarRow(Base):
+    __tablename__ = "webinars"
+    __table_args__ = (Index("ix_webinars_community_start", "community_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    link: Mapped[str | None] = mapped_column(String(2000))
+    speaker: Mapped[str | None] = mapped_column(String(200))
+    speaker_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    theme: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(default=1)
+    checkin_code: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    recording_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="SET NULL")
+    )
+    feedback_poll_id: Mapped[int | None] = mapped_column(
+        ForeignKey(PollRow.id, ondelete="SET NULL")
+    )
+
+
+class WebinarRsvpRow(Base):
+    """A member's answer to a webinar, and whether they checked in."""
+
+    __tablename__ = "webinar_rsvps"
+
+    webinar_id: Mapped[int] = mapped_column(
+        ForeignKey(WebinarRow.id, ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime]
+    attended_at: Mapped[datetime | None]
 
 
 def _webinar(row: WebinarRow) -> Webinar:

@@ -7,11 +7,12 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from facilitator.bootstrap import models
 from facilitator.storage.engine import create_engine
-from facilitator.storage.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+# Every feature's tables: each feature's storage module puts its models on the shared MetaData.
+target_metadata = models().metadata
 
 
 def _migrate(connection: Connection) -> None:
