@@ -207,7 +207,9 @@ def build_app(
     dispatcher = Dispatcher(
         uow_factory, sender.messengers, services.catalogue, clock, metrics=metrics
     )
-    wiring = Wiring(settings, services, uow_factory, sender, sender.messengers, dispatcher)
+    wiring = Wiring(
+        settings, services, uow_factory, sender, sender.messengers, dispatcher, FEATURES
+    )
     jobs: list[IntervalJob] = []
     schedules: list[CronSource] = []
     for feature in FEATURES:

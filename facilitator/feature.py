@@ -5,7 +5,8 @@ the commands (projected to /help, Telegram menus and the Slack manifest without 
 anything), the repositories it stores through (its Protocol and SQL class, handed out by
 `UnitOfWork.repo`), its prompt files, and a `setup` that the composition root runs once to
 build its service and return what it plugs into the engine: button handlers, event hooks,
-jobs and schedules."""
+jobs and schedules. Its `personal_data` says what it stores about a person and how `/mydata`
+hands that out and `/forgetme` erases it (the privacy feature runs every feature's hooks)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from facilitator.context import (
     Services,
 )
 from facilitator.delivery.dispatcher import Dispatcher
-from facilitator.domain.model import Platform
-from facilitator.ports import Messenger, UnitOfWorkFactory
+from facilitator.domain.model import DataSubject, Platform
+from facilitator.ports import Messenger, UnitOfWork, UnitOfWorkFactory
 from facilitator.scheduling import CronSource, IntervalJob
 from facilitator.settings import Settings
 
@@ -41,6 +42,8 @@ class Wiring:
     # The platforms' messengers, filled in as adapters attach.
     messengers: Mapping[Platform, Messenger]
     dispatcher: Dispatcher
+    # Every feature, in bootstrap's order: for a feature that works across them (privacy).
+    features: Sequence[Feature] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,20 @@ class Installed:
     schedules: Sequence[CronSource] = ()
 
 
+@dataclass(frozen=True)
+class PersonalData:
+    """A feature's part in `/mydata` and `/forgetme`.
+
+    `tables` names every table of the feature with a column that refers to a person or holds
+    what a member wrote (tests/unit/test_personal_data.py fails on such a table that no
+    feature names). `export` returns that data as plain JSON-ready sections; `forget` erases
+    it, or removes the person from rows the community keeps, and counts what it erased."""
+
+    tables: tuple[str, ...]
+    export: Callable[[UnitOfWork, DataSubject], Awaitable[Mapping[str, Any]]]
+    forget: Callable[[UnitOfWork, DataSubject], Awaitable[Mapping[str, int]]]
+
+
 def _nothing(wiring: Wiring) -> Installed:
     return Installed()
 
@@ -70,3 +87,4 @@ class Feature:
     # Its files under prompts/<locale>/.
     prompts: Sequence[str] = ()
     setup: Callable[[Wiring], Installed] = _nothing
+    personal_data: PersonalData | None = None

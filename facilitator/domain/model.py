@@ -178,3 +178,11 @@ class Question:
     answered_at: datetime | None = None
     answered_by: int | None = None
     bot_answered: bool = False
+
+
+@dataclass(frozen=True)
+class DataSubject:
+    """The person a `/mydata` or `/forgetme` is about, with all their platform accounts."""
+
+    person_id: int
+    identity_ids: tuple[int, ...]

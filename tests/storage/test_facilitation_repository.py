@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from facilitator.bootstrap import repositories
+from facilitator.bootstrap import FEATURES, repositories
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Platform, PlatformUser
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.nudges.domain import NudgeKind
 from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.ports import PollRepository
+from facilitator.features.privacy.service import PersonalRecords
 from facilitator.features.profiles.domain import MemberProfile
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.features.webinars.domain import Rsvp, WebinarDraft
@@ -21,6 +22,15 @@ from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.conftest import Database
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+WHAT_THEY_HAD = (
+    "profile",
+    "private_chats",
+    "nudges",
+    "poll_votes",
+    "webinar_answers",
+    "queued_messages",
+)
 
 
 def uow(db: Database) -> SqlUnitOfWork:
@@ -164,16 +174,9 @@ async def test_forgetting_a_person_erases_their_facilitation_data(database: Data
         )
         await u.commit()
     async with uow(database) as u:
-        erased = await u.repo(ProfileRepository).forget(person_id)
+        erased = await PersonalRecords.of(FEATURES).forget(u, person_id)
         await u.commit()
-    assert erased == {
-        "profile": 1,
-        "private_chats": 1,
-        "nudges": 1,
-        "poll_votes": 1,
-        "webinar_answers": 1,
-        "queued_messages": 1,
-    }
+    assert {k: erased[k] for k in WHAT_THEY_HAD} == dict.fromkeys(WHAT_THEY_HAD, 1)
     async with uow(database) as u:
         assert await u.repo(ProfileRepository).get(person_id) is None
         assert await u.outbox.counts(None) == {}

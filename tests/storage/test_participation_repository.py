@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from facilitator.bootstrap import FEATURES
 from facilitator.domain.model import (
     LedgerEntry,
     ParticipationKind,
@@ -15,6 +16,7 @@ from facilitator.domain.model import (
 from facilitator.features.participation.domain import DailyCount
 from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.storage import offset_segments
+from facilitator.features.privacy.service import PersonalRecords
 from tests.conftest import Database
 from tests.storage.test_repository_contract import add_community, uow
 
@@ -141,7 +143,7 @@ async def test_forgetting_erases_participation_and_keeps_the_opt_out(database: D
     ana = await record(database, community_id, "ana", K.MESSAGE_POSTED, NOW)
     bea = await record(database, community_id, "bea", K.MESSAGE_POSTED, NOW)
     async with uow(database) as u:
-        erased = await u.repo(ParticipationRepository).forget_person(ana)
+        erased = await PersonalRecords.of(FEATURES).forget(u, ana)
         await u.commit()
     assert erased["participation"] == 1
     async with uow(database) as u:

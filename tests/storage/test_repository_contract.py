@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from facilitator.bootstrap import repositories
+from facilitator.bootstrap import FEATURES, repositories
 from facilitator.domain.model import (
     LedgerEntry,
     Member,
@@ -20,6 +20,7 @@ from facilitator.domain.model import (
 )
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.participation.ports import ParticipationRepository
+from facilitator.features.privacy.service import PersonalRecords
 from facilitator.storage.engine import session_factory
 from facilitator.storage.models import QuestionRow
 from facilitator.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -401,7 +402,7 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
         assert memo_question is not None and memo_question.person_id == b.person_id
 
         # Forgetting Bea deletes her rows; the memo must not still know her post or question.
-        await u.repo(ParticipationRepository).forget_person(b.person_id)
+        await PersonalRecords.of(FEATURES).forget(u, b.person_id)
         assert await u.repo(ParticipationRepository).message_author(community_id, "m2") is None
         assert await u.questions.by_message(community_id, "m2") is None
         forgotten = await u.members.identity(Platform.TELEGRAM, "2")  # kept, name erased

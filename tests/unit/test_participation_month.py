@@ -14,6 +14,7 @@ from facilitator.features.participation.rollup import roll_forward
 from facilitator.features.participation.scoring import tally
 from facilitator.features.participation.service import Participation, Period
 from facilitator.features.participation.simulation import SimulatedMonth, play, week_start
+from facilitator.features.privacy.service import PersonalRecords
 from tests.unit.participation_support import PlayedMonth
 
 
@@ -163,7 +164,7 @@ async def test_forgotten_member_data_export_is_empty_but_for_the_erasure(
 ) -> None:
     joao = await played.person("joao")
     async with played.app.uow_factory() as uow:
-        data = await uow.repo(ParticipationRepository).export_person(joao)
+        data = await played.app.services.feature(PersonalRecords).export(uow, joao)
     assert data["participation"] == [] and data["questions"] == []
     assert data["unanswered_lookups"] == []
     assert data["person"]["opted_out_tracking"] is True

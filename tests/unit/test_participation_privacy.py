@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from facilitator.domain.events import ButtonPressed, Origin
 from facilitator.domain.model import Platform, PlatformUser
-from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.retention import Retention
+from facilitator.features.privacy.service import PersonalRecords
 from tests.conftest import Harness
 
 
@@ -101,10 +101,9 @@ async def test_forgetme_asks_first_then_erases_and_stops_tracking(harness: Harne
     assert await recorded(harness) == 0
     await harness.say("still here, not recorded")
     assert await recorded(harness) == 0
+    records = harness.app.services.feature(PersonalRecords)
     async with harness.app.uow_factory() as uow:
-        data = await uow.repo(ParticipationRepository).export_person(
-            await person_of(harness, "carla")
-        )
+        data = await records.export(uow, await person_of(harness, "carla"))
     assert data["questions"] == [] and data["participation"] == []
 
 
@@ -141,12 +140,13 @@ async def test_other_features_data_is_exported_and_erased_too(harness: Harness) 
     await harness.say("/mydata")
     [(_, message)] = harness.messenger.sent[before:]
     assert message.attachment is not None
-    other = json.loads(message.attachment.content)["other"]
-    assert "Fondo Regional" in json.dumps(other, ensure_ascii=False)
+    exported = json.loads(message.attachment.content)
+    assert exported["profile"][0]["organisation"] == "Fondo Regional"
     person = await person_of(harness, "carla")
+    records = harness.app.services.feature(PersonalRecords)
     async with harness.app.uow_factory() as uow:
-        await uow.repo(ParticipationRepository).forget_person(person)
+        await records.forget(uow, person)
         await uow.commit()
     async with harness.app.uow_factory() as uow:
-        data = await uow.repo(ParticipationRepository).export_person(person)
+        data = await records.export(uow, person)
     assert "Fondo Regional" not in json.dumps(data, ensure_ascii=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.feature import Feature, Installed, Wiring
+from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.knowledge.auto_answer import AutoAnswer
 from facilitator.features.knowledge.commands import (
     COMMANDS,
@@ -32,4 +32,9 @@ FEATURE = Feature(
     repositories={KnowledgeRepository: SqlKnowledgeRepository},
     prompts=("kb",),
     setup=setup,
+    personal_data=PersonalData(
+        tables=("knowledge_items", "knowledge_gaps"),
+        export=lambda uow, who: uow.repo(KnowledgeRepository).export_person(who),
+        forget=lambda uow, who: uow.repo(KnowledgeRepository).forget_person(who),
+    ),
 )

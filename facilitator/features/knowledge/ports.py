@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from facilitator.domain.model import DataSubject
 from facilitator.features.knowledge.domain import ItemStatus, KnowledgeGap, KnowledgeItem
 
 
 class KnowledgeRepository(Protocol):
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]: ...
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]: ...
     async def revision(self) -> int: ...
     async def upsert(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -15,15 +16,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from facilitator.domain.model import DataSubject
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
 from facilitator.storage.memo import memo_of
 from facilitator.storage.models import Base, BigId
+from facilitator.storage.personal import erase, rows_as_data
 from facilitator.storage.repositories import insert_ignoring_conflicts
 
 # -- tables ----------------------------------------------------------------------------------
@@ -245,6 +249,47 @@ class SqlKnowledgeRepository:
         return [
             KnowledgeGap(r.community_id, r.query, r.lang, r.created_at, r.person_id) for r in rows
         ]
+
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]:
+        gaps = select(
+            KnowledgeGapRow.community_id,
+            KnowledgeGapRow.query,
+            KnowledgeGapRow.lang,
+            KnowledgeGapRow.created_at,
+        )
+        items = select(
+            KnowledgeItemRow.id,
+            KnowledgeItemRow.community_id,
+            KnowledgeItemRow.type,
+            KnowledgeItemRow.title,
+            KnowledgeItemRow.status,
+            KnowledgeItemRow.created_at,
+        )
+        return {
+            "unanswered_lookups": await rows_as_data(
+                self.session,
+                gaps.where(KnowledgeGapRow.person_id == subject.person_id).order_by(
+                    KnowledgeGapRow.created_at
+                ),
+            ),
+            "contributions": await rows_as_data(
+                self.session, items.where(KnowledgeItemRow.created_by.in_(subject.identity_ids))
+            ),
+        }
+
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]:
+        """Their lookups go; what they contributed stays in the repository, unnamed."""
+        return await erase(
+            self.session,
+            {
+                "unanswered_lookups": delete(KnowledgeGapRow).where(
+                    KnowledgeGapRow.person_id == subject.person_id
+                ),
+                "contributions": update(KnowledgeItemRow)
+                .where(KnowledgeItemRow.created_by.in_(subject.identity_ids))
+                .values(created_by=None, owner=None),
+            },
+        )
 
 
 _CONTENT = (

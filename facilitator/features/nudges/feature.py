@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.feature import Feature, Installed, Wiring
+from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.nudges.commands import COMMANDS
 from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.nudges.service import Nudges
@@ -26,4 +26,9 @@ FEATURE = Feature(
     repositories={NudgeRepository: SqlNudgeRepository},
     prompts=("nudges",),
     setup=setup,
+    personal_data=PersonalData(
+        tables=("nudges",),
+        export=lambda uow, who: uow.repo(NudgeRepository).export_person(who),
+        forget=lambda uow, who: uow.repo(NudgeRepository).forget_person(who),
+    ),
 )

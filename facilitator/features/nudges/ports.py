@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from facilitator.domain.model import Question
+from facilitator.domain.model import DataSubject, Question
 from facilitator.features.nudges.domain import Activity, NudgeKind
 
 
@@ -33,3 +33,5 @@ class NudgeRepository(Protocol):
     async def open_questions(
         self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
     ) -> list[Question]: ...
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]: ...
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]: ...

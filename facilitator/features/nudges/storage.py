@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
     Index,
     String,
     UniqueConstraint,
+    delete,
     func,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from facilitator.domain.model import ParticipationKind, Question
+from facilitator.domain.model import DataSubject, ParticipationKind, Question
 from facilitator.features.nudges.domain import Activity, NudgeKind
 from facilitator.storage.models import Base, BigId, LedgerRow, QuestionRow
+from facilitator.storage.personal import erase, rows_as_data
 from facilitator.storage.repositories import (
     insert_ignoring_conflicts,
     open_questions_query,
@@ -116,3 +119,17 @@ class SqlNudgeRepository:
             )
         )
         return [to_question(r) for r in rows]
+
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]:
+        nudges = select(NudgeRow.community_id, NudgeRow.kind, NudgeRow.ref, NudgeRow.created_at)
+        return {
+            "nudges": await rows_as_data(
+                self.session, nudges.where(NudgeRow.person_id == subject.person_id)
+            )
+        }
+
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]:
+        return await erase(
+            self.session,
+            {"nudges": delete(NudgeRow).where(NudgeRow.person_id == subject.person_id)},
+        )

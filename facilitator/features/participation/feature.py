@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.feature import Feature, Installed, Wiring
+from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.participation.commands import COMMANDS
 from facilitator.features.participation.config import load_config
 from facilitator.features.participation.ports import ParticipationRepository
@@ -46,4 +46,9 @@ FEATURE = Feature(
     repositories={ParticipationRepository: SqlParticipationRepository},
     prompts=("participation",),
     setup=setup,
+    personal_data=PersonalData(
+        tables=("ledger", "participation_scores"),
+        export=lambda uow, who: uow.repo(ParticipationRepository).export_person(who),
+        forget=lambda uow, who: uow.repo(ParticipationRepository).forget_person(who),
+    ),
 )

@@ -8,19 +8,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Date,
     ForeignKey,
     Index,
     String,
-    Table,
     case,
     delete,
     exists,
     func,
     literal,
-    or_,
     select,
     update,
 )
@@ -28,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from facilitator.domain.model import Member, ParticipationKind, Platform
+from facilitator.domain.model import DataSubject, Member, ParticipationKind, Platform
 from facilitator.features.knowledge.storage import KnowledgeGapRow, KnowledgeItemRow
 from facilitator.features.participation.domain import (
     DailyCount,
@@ -42,12 +39,12 @@ from facilitator.storage.models import (
     CommunityRow,
     IdentityRow,
     LedgerRow,
-    LinkCodeRow,
     MembershipRow,
     PersonRow,
     QuestionRow,
     RoleGrantRow,
 )
+from facilitator.storage.personal import erase
 from facilitator.storage.repositories import _member, among, insert_ignoring_conflicts
 
 # -- tables ----------------------------------------------------------------------------------
@@ -784,31 +781,9 @@ class SqlParticipationRepository:
 
     # -- privacy -----------------------------------------------------------------------------
 
-    async def export_person(self, person_id: int) -> dict[str, Any]:
-        """Everything stored about one person, as plain data (for `/mydata`)."""
-        person = await self.session.get(PersonRow, person_id)
-        if person is None:
-            return {}
-        identities = list(
-            await self.session.scalars(
-                select(IdentityRow).where(IdentityRow.person_id == person_id)
-            )
-        )
-        identity_ids = [i.id for i in identities]
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]:
+        """The person's participation events and rolled-up scores (for `/mydata`)."""
         keys = {c.id: c.key for c in await self.session.scalars(select(CommunityRow))}
-        memberships = await self.session.scalars(
-            select(MembershipRow).where(MembershipRow.person_id == person_id)
-        )
-        grants: list[RoleGrantRow] = []
-        for identity in identities:
-            grants.extend(
-                await self.session.scalars(
-                    select(RoleGrantRow).where(
-                        RoleGrantRow.platform == identity.platform,
-                        RoleGrantRow.platform_user_id == identity.platform_user_id,
-                    )
-                )
-            )
         ledger = await self.session.execute(
             select(
                 LedgerRow.community_id,
@@ -817,69 +792,15 @@ class SqlParticipationRepository:
                 LedgerRow.ref,
                 LedgerRow.source_event_id,
             )
-            .where(LedgerRow.person_id == person_id)
+            .where(LedgerRow.person_id == subject.person_id)
             .order_by(LedgerRow.occurred_at, LedgerRow.id)
         )
-        questions = await self.session.scalars(
-            select(QuestionRow)
-            .where(QuestionRow.person_id == person_id)
-            .order_by(QuestionRow.asked_at)
-        )
-        gaps = await self.session.scalars(
-            select(KnowledgeGapRow)
-            .where(KnowledgeGapRow.person_id == person_id)
-            .order_by(KnowledgeGapRow.created_at)
-        )
-        items = list(
-            await self.session.scalars(
-                select(KnowledgeItemRow).where(KnowledgeItemRow.created_by.in_(identity_ids))
-            )
-        )
-        codes = list(
-            await self.session.scalars(
-                select(LinkCodeRow).where(LinkCodeRow.identity_id.in_(identity_ids))
+        scores = await self.session.scalars(
+            select(ParticipationScoreRow).where(
+                ParticipationScoreRow.person_id == subject.person_id
             )
         )
         return {
-            "person": {
-                "id": person.id,
-                "language": person.language,
-                "timezone": person.timezone,
-                "opted_out_tracking": person.opted_out_tracking,
-                "opted_out_nudges": person.opted_out_nudges,
-                "created_at": _iso(person.created_at),
-            },
-            "identities": [
-                {
-                    "platform": i.platform,
-                    "user_id": i.platform_user_id,
-                    "display_name": i.display_name,
-                    "locale_hint": i.locale_hint,
-                    "created_at": _iso(i.created_at),
-                    "last_seen_at": _iso(i.last_seen_at),
-                }
-                for i in identities
-            ],
-            "memberships": [
-                {
-                    "community": keys.get(m.community_id, str(m.community_id)),
-                    "role": m.role,
-                    "joined_at": _iso(m.joined_at),
-                    "left_at": _iso(m.left_at),
-                    "last_active_at": _iso(m.last_active_at),
-                }
-                for m in memberships
-            ],
-            "role_grants": [
-                {
-                    "platform": g.platform,
-                    "user_id": g.platform_user_id,
-                    "community": keys.get(g.community_id, "*") if g.community_id else "*",
-                    "role": g.role,
-                    "granted_at": _iso(g.granted_at),
-                }
-                for g in grants
-            ],
             "participation": [
                 {
                     "community": keys.get(community, str(community)),
@@ -890,125 +811,29 @@ class SqlParticipationRepository:
                 }
                 for community, kind, at, ref, event in ledger.all()
             ],
-            "questions": [
+            "scores": [
                 {
-                    "community": keys.get(q.community_id, str(q.community_id)),
-                    "text": q.text,
-                    "language": q.lang,
-                    "asked_at": _iso(q.asked_at),
-                    "answered_at": _iso(q.answered_at),
+                    "community": keys.get(s.community_id, str(s.community_id)),
+                    "points_all": s.points_all,
+                    "points_month": s.points_month,
+                    "points_week": s.points_week,
                 }
-                for q in questions
+                for s in scores
             ],
-            "unanswered_lookups": [
-                {
-                    "community": keys.get(g.community_id, str(g.community_id)),
-                    "query": g.query,
-                    "language": g.lang,
-                    "at": _iso(g.created_at),
-                }
-                for g in gaps
-            ],
-            "contributions": [
-                {
-                    "id": item.id,
-                    "community": keys.get(item.community_id, "*") if item.community_id else "*",
-                    "type": item.type,
-                    "title": item.title,
-                    "status": item.status,
-                    "created_at": _iso(item.created_at),
-                }
-                for item in items
-            ],
-            "link_codes": [{"expires_at": _iso(code.expires_at)} for code in codes],
-            "other": await self._other_rows(person_id, identity_ids),
         }
 
-    async def _other_rows(
-        self, person_id: int, identity_ids: Sequence[int]
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Rows of every other table that point at the person or their accounts (profiles,
-        poll votes, webinar sign-ups, nudges, messages sent to them…), column by column."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        for table, columns in _person_tables():
-            conditions = [
-                column == person_id if target == "persons" else column.in_(identity_ids)
-                for column, target in columns
-            ]
-            rows = (await self.session.execute(select(table).where(or_(*conditions)))).all()
-            if rows:
-                found[table.name] = [
-                    {name: _plain(value) for name, value in row._mapping.items()} for row in rows
-                ]
-        return found
-
-    async def forget_person(self, person_id: int) -> dict[str, int]:
-        """Erase what is stored about a person, keeping only what honours the erasure.
-
-        Kept: the platform accounts (so that the opt-out holds when they write again), the
-        opt-out itself, and their role in each community (so that permissions still work).
-        Their contributions stay in the repository without their name."""
-        identity_ids = list(
-            await self.session.scalars(
-                select(IdentityRow.id).where(IdentityRow.person_id == person_id)
-            )
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]:
+        """Erase the person's participation events and scores."""
+        person_id = subject.person_id
+        return await erase(
+            self.session,
+            {
+                "participation": delete(LedgerRow).where(LedgerRow.person_id == person_id),
+                "scores": delete(ParticipationScoreRow).where(
+                    ParticipationScoreRow.person_id == person_id
+                ),
+            },
         )
-        erased: dict[str, int] = {}
-
-        async def run(name: str, statement: Any) -> None:
-            result = await self.session.execute(statement)
-            erased[name] = int(getattr(result, "rowcount", 0) or 0)
-
-        await run("participation", delete(LedgerRow).where(LedgerRow.person_id == person_id))
-        await self.session.execute(
-            delete(ParticipationScoreRow).where(ParticipationScoreRow.person_id == person_id)
-        )
-        await run("questions", delete(QuestionRow).where(QuestionRow.person_id == person_id))
-        await self.session.execute(
-            update(QuestionRow)
-            .where(QuestionRow.answered_by == person_id)
-            .values(answered_by=None)
-        )
-        await run(
-            "unanswered_lookups",
-            delete(KnowledgeGapRow).where(KnowledgeGapRow.person_id == person_id),
-        )
-        if identity_ids:
-            await run(
-                "contributions",
-                update(KnowledgeItemRow)
-                .where(KnowledgeItemRow.created_by.in_(identity_ids))
-                .values(created_by=None, owner=None),
-            )
-            await run(
-                "link_codes",
-                delete(LinkCodeRow).where(LinkCodeRow.identity_id.in_(identity_ids)),
-            )
-            await self.session.execute(
-                update(IdentityRow)
-                .where(IdentityRow.id.in_(identity_ids))
-                .values(display_name=IdentityRow.platform_user_id, locale_hint=None)
-            )
-        await self.session.execute(
-            update(MembershipRow)
-            .where(MembershipRow.person_id == person_id)
-            .values(last_active_at=None)
-        )
-        # Other features' rows: theirs are deleted; where they are only mentioned (a message
-        # sent to them, a webinar they spoke at), the reference is removed.
-        for table, columns in _person_tables():
-            for column, target in columns:
-                match = column == person_id if target == "persons" else column.in_(identity_ids)
-                if column.nullable:
-                    await self.session.execute(update(table).where(match).values({column: None}))
-                else:
-                    await run(table.name, delete(table).where(match))
-        await self.session.execute(
-            update(PersonRow)
-            .where(PersonRow.id == person_id)
-            .values(language=None, timezone=None, opted_out_tracking=True, opted_out_nudges=True)
-        )
-        return erased
 
     async def purge(self, events_before: datetime, texts_before: datetime) -> dict[str, int]:
         """The retention job: old participation events, and message texts no longer needed."""
@@ -1032,44 +857,3 @@ class SqlParticipationRepository:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-# Tables handled by name in `export_person` and `forget_person` (or kept on purpose).
-_HANDLED = frozenset(
-    {
-        "persons",
-        "identities",
-        "memberships",
-        "ledger",
-        "questions",
-        "knowledge_gaps",
-        "knowledge_items",
-        "link_codes",
-        "participation_scores",
-    }
-)
-
-
-def _person_tables() -> list[tuple[Table, list[tuple[Column[Any], str]]]]:
-    """Every other table with a column referring to a person or an identity."""
-    found = []
-    for table in Base.metadata.sorted_tables:
-        if table.name in _HANDLED:
-            continue
-        columns = [
-            (column, key.column.table.name)
-            for column in table.columns
-            for key in column.foreign_keys
-            if key.column.table.name in ("persons", "identities")
-        ]
-        if columns:
-            found.append((table, columns))
-    return found
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool | list | dict):
-        return value
-    return str(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.feature import Feature, Installed, Wiring
+from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.polls.commands import COMMANDS
 from facilitator.features.polls.ports import PollRepository
 from facilitator.features.polls.service import VOTE_ACTION, Polls
@@ -25,4 +25,9 @@ FEATURE = Feature(
     repositories={PollRepository: SqlPollRepository},
     prompts=("polls",),
     setup=setup,
+    personal_data=PersonalData(
+        tables=("polls", "poll_votes"),
+        export=lambda uow, who: uow.repo(PollRepository).export_person(who),
+        forget=lambda uow, who: uow.repo(PollRepository).forget_person(who),
+    ),
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from facilitator.domain.model import DataSubject
 from facilitator.features.polls.domain import Poll, PollDraft
 
 
@@ -39,4 +40,5 @@ class PollRepository(Protocol):
     async def closed_between(
         self, community_id: int, since: datetime, until: datetime
     ) -> list[Poll]: ...
-    async def forget_votes(self, person_id: int) -> int: ...
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]: ...
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]: ...

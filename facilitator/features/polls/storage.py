@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -17,8 +18,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from facilitator.domain.model import DataSubject
 from facilitator.features.polls.domain import Poll, PollDraft, PollStatus
 from facilitator.storage.models import Base, BigId
+from facilitator.storage.personal import erase, rows_as_data
 
 # -- tables ----------------------------------------------------------------------------------
 
@@ -198,8 +201,29 @@ class SqlPollRepository:
         )
         return [_poll(r) for r in rows]
 
-    async def forget_votes(self, person_id: int) -> int:
-        result = await self.session.execute(
-            delete(PollVoteRow).where(PollVoteRow.person_id == person_id)
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]:
+        votes = select(PollRow.id, PollRow.question, PollVoteRow.options, PollVoteRow.voted_at)
+        created = select(PollRow.id, PollRow.question, PollRow.created_at)
+        return {
+            "poll_votes": await rows_as_data(
+                self.session,
+                votes.join(PollRow, PollRow.id == PollVoteRow.poll_id).where(
+                    PollVoteRow.person_id == subject.person_id
+                ),
+            ),
+            "polls_created": await rows_as_data(
+                self.session, created.where(PollRow.created_by == subject.person_id)
+            ),
+        }
+
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]:
+        """Their votes go (the closed polls' final counts stay); their polls stay unnamed."""
+        person_id = subject.person_id
+        erased = await erase(
+            self.session,
+            {"poll_votes": delete(PollVoteRow).where(PollVoteRow.person_id == person_id)},
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        await self.session.execute(
+            update(PollRow).where(PollRow.created_by == person_id).values(created_by=None)
+        )
+        return erased

@@ -7,7 +7,7 @@ import logging
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
 from facilitator.context import CommandContext
-from facilitator.features.participation.ports import ParticipationRepository
+from facilitator.features.privacy.service import PersonalRecords
 from facilitator.markup import Attachment, Button, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ async def optin(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 async def mydata(ctx: CommandContext, args: ParsedArgs) -> None:
-    data = await ctx.uow.repo(ParticipationRepository).export_person(ctx.member.person_id)
+    records = ctx.services.feature(PersonalRecords)
+    data = await records.export(ctx.uow, ctx.member.person_id)
     now = ctx.services.clock.now()
     content = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     body = ctx.rich(
@@ -63,7 +64,8 @@ async def forget_pressed(ctx: CommandContext, value: str) -> None:
     if value != "confirm":
         ctx.say("errors.stale_button", private=True)
         return
-    erased = await ctx.uow.repo(ParticipationRepository).forget_person(ctx.member.person_id)
+    records = ctx.services.feature(PersonalRecords)
+    erased = await records.forget(ctx.uow, ctx.member.person_id)
     log.info("person erased on request", extra={"records": sum(erased.values())})
     ctx.say("participation.privacy.forgotten", count=sum(erased.values()), private=True)
 

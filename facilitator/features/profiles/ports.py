@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from facilitator.domain.model import Platform
+from facilitator.domain.model import DataSubject, Platform
 from facilitator.features.profiles.domain import MemberProfile
 
 
@@ -36,7 +36,5 @@ class ProfileRepository(Protocol):
         """(person, theme, title) of every published item a member contributed."""
         ...
 
-    async def forget(self, person_id: int) -> dict[str, int]:
-        """Erase a person's profile, private chats, nudges, poll votes, webinar answers and
-        the private messages queued for them; how many rows of each."""
-        ...
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]: ...
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]: ...

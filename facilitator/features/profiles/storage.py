@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     ForeignKey,
+    Select,
     String,
     Table,
     delete,
@@ -18,22 +19,18 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from facilitator.domain.model import ParticipationKind, Platform
-from facilitator.domain.outbox import OutboxStatus
+from facilitator.domain.model import DataSubject, ParticipationKind, Platform
 from facilitator.features.knowledge.domain import ItemStatus
 from facilitator.features.knowledge.storage import KnowledgeItemRow
-from facilitator.features.nudges.storage import NudgeRow
-from facilitator.features.polls.storage import PollVoteRow
 from facilitator.features.profiles.domain import MemberProfile
-from facilitator.features.webinars.storage import WebinarRsvpRow
 from facilitator.storage.models import (
     Base,
     IdentityRow,
     MembershipRow,
-    OutboxRow,
     PersonRow,
     QuestionRow,
 )
+from facilitator.storage.personal import erase, rows_as_data
 from facilitator.storage.queued import QueuedRows
 from facilitator.storage.repositories import (
     insert_ignoring_conflicts,
@@ -210,29 +207,46 @@ class SqlProfileRepository:
         )
         return [(int(p), theme or "", title) for p, theme, title in result.all()]
 
-    async def forget(self, person_id: int) -> dict[str, int]:
-        """Erase a person's facilitation data (`/forgetme`): profile, private chats, nudges
-        received, poll votes, webinar answers and the private messages waiting for them."""
-        identity_ids = list(
-            await self.session.scalars(
-                select(IdentityRow.id).where(IdentityRow.person_id == person_id)
-            )
-        )
-        statements = {
-            "profile": delete(MemberProfileRow).where(MemberProfileRow.person_id == person_id),
-            "private_chats": delete(PrivateChatRow).where(
-                PrivateChatRow.identity_id.in_(identity_ids)
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]:
+        return {
+            "profile": await rows_as_data(
+                self.session,
+                select(MemberProfileRow.__table__).where(
+                    MemberProfileRow.person_id == subject.person_id
+                ),
             ),
-            "nudges": delete(NudgeRow).where(NudgeRow.person_id == person_id),
-            "poll_votes": delete(PollVoteRow).where(PollVoteRow.person_id == person_id),
-            "webinar_answers": delete(WebinarRsvpRow).where(WebinarRsvpRow.person_id == person_id),
-            "queued_messages": delete(OutboxRow).where(
-                OutboxRow.person_id == person_id,
-                OutboxRow.status.in_((OutboxStatus.HELD.value, OutboxStatus.PENDING.value)),
+            "private_chats": await rows_as_data(
+                self.session,
+                select(PrivateChatRow.__table__).where(
+                    PrivateChatRow.identity_id.in_(subject.identity_ids)
+                ),
+            ),
+            "question_topics": await rows_as_data(
+                self.session,
+                select(QuestionTopicRow.theme, QuestionTopicRow.terms).where(
+                    QuestionTopicRow.question_id.in_(_asked_by(subject.person_id))
+                ),
             ),
         }
-        erased: dict[str, int] = {}
-        for name, statement in statements.items():
-            result = await self.session.execute(statement)
-            erased[name] = int(getattr(result, "rowcount", 0) or 0)
-        return erased
+
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]:
+        """Their profile, whether the bot may write to them privately, and the topics of
+        the questions they asked."""
+        return await erase(
+            self.session,
+            {
+                "profile": delete(MemberProfileRow).where(
+                    MemberProfileRow.person_id == subject.person_id
+                ),
+                "private_chats": delete(PrivateChatRow).where(
+                    PrivateChatRow.identity_id.in_(subject.identity_ids)
+                ),
+                "question_topics": delete(QuestionTopicRow).where(
+                    QuestionTopicRow.question_id.in_(_asked_by(subject.person_id))
+                ),
+            },
+        )
+
+
+def _asked_by(person_id: int) -> Select[Any]:
+    return select(QuestionRow.id).where(QuestionRow.person_id == person_id)

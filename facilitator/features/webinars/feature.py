@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.feature import Feature, Installed, Wiring
+from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.polls.service import Polls
 from facilitator.features.webinars.commands import COMMANDS
 from facilitator.features.webinars.ports import WebinarRepository
@@ -26,4 +26,9 @@ FEATURE = Feature(
     repositories={WebinarRepository: SqlWebinarRepository},
     prompts=("webinars",),
     setup=setup,
+    personal_data=PersonalData(
+        tables=("webinars", "webinar_rsvps"),
+        export=lambda uow, who: uow.repo(WebinarRepository).export_person(who),
+        forget=lambda uow, who: uow.repo(WebinarRepository).forget_person(who),
+    ),
 )

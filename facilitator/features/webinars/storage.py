@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from facilitator.domain.model import DataSubject
 from facilitator.features.polls.storage import PollRow
 from facilitator.features.webinars.domain import (
     Attendee,
@@ -24,6 +26,7 @@ from facilitator.features.webinars.domain import (
     WebinarStatus,
 )
 from facilitator.storage.models import Base, BigId
+from facilitator.storage.personal import erase, rows_as_data
 
 # -- tables ----------------------------------------------------------------------------------
 
@@ -226,8 +229,46 @@ class SqlWebinarRepository:
         )
         return [Attendee(r.person_id, Rsvp(r.answer), r.answered_at, r.attended_at) for r in rows]
 
-    async def forget_answers(self, person_id: int) -> int:
-        result = await self.session.execute(
-            delete(WebinarRsvpRow).where(WebinarRsvpRow.person_id == person_id)
+    async def export_person(self, subject: DataSubject) -> dict[str, Any]:
+        answers = select(
+            WebinarRow.id,
+            WebinarRow.title,
+            WebinarRsvpRow.answer,
+            WebinarRsvpRow.answered_at,
+            WebinarRsvpRow.attended_at,
+        ).join(WebinarRow, WebinarRow.id == WebinarRsvpRow.webinar_id)
+        theirs = select(WebinarRow.id, WebinarRow.title, WebinarRow.starts_at, WebinarRow.speaker)
+        person_id = subject.person_id
+        return {
+            "webinar_answers": await rows_as_data(
+                self.session, answers.where(WebinarRsvpRow.person_id == person_id)
+            ),
+            "webinars_given_or_announced": await rows_as_data(
+                self.session,
+                theirs.where(
+                    (WebinarRow.speaker_person_id == person_id)
+                    | (WebinarRow.created_by == person_id)
+                ),
+            ),
+        }
+
+    async def forget_person(self, subject: DataSubject) -> dict[str, int]:
+        """Their answers go; webinars they gave or announced stay, without their name."""
+        person_id = subject.person_id
+        erased = await erase(
+            self.session,
+            {
+                "webinar_answers": delete(WebinarRsvpRow).where(
+                    WebinarRsvpRow.person_id == person_id
+                )
+            },
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        await self.session.execute(
+            update(WebinarRow)
+            .where(WebinarRow.speaker_person_id == person_id)
+            .values(speaker_person_id=None, speaker=None)
+        )
+        await self.session.execute(
+            update(WebinarRow).where(WebinarRow.created_by == person_id).values(created_by=None)
+        )
+        return erased
