@@ -150,3 +150,77 @@ async def test_other_features_data_is_exported_and_erased_too(harness: Harness) 
     async with harness.app.uow_factory() as uow:
         data = await records.export(uow, person)
     assert "Fondo Regional" not in json.dumps(data, ensure_ascii=False)
+
+
+async def test_after_forgetme_no_row_points_at_the_person_but_their_kept_account(
+    harness: Harness,
+) -> None:
+    """A recount from the tables themselves: every column that refers to a person (the
+    inventory in test_personal_data) is read back after the erasure."""
+    await harness.community()
+    await harness.say('/intro "Fondo Regional" "Chile" "facilitation, monitoring"')
+    await harness.say("Who has the workshop agenda?")
+    await harness.say("/faq nothing matches this zebra question")
+    await harness.say('/poll "Lunch or dinner?" Lunch Dinner')
+    await harness.dispatch(
+        ButtonPressed(
+            Origin(
+                platform=Platform.CONSOLE,
+                event_id="press:vote",
+                chat_id="demo",
+                user=PlatformUser(Platform.CONSOLE, "carla", "Carla"),
+                occurred_at=harness.clock.now(),
+            ),
+            "poll_vote",
+            "1:0",
+        )
+    )
+    await harness.say("Who knows about monitoring?", user="bea")
+    person = await person_of(harness, "carla")
+    records = harness.app.services.feature(PersonalRecords)
+    async with harness.app.uow_factory() as uow:
+        subject = await records.subject(uow, person)
+        before = await rows_pointing_at(uow, person, subject.identity_ids)
+        exported = await records.export(uow, person)
+    assert {"member_profiles", "questions", "knowledge_gaps", "poll_votes", "polls"} <= {
+        table for table, _ in before
+    }
+    async with harness.app.uow_factory() as uow:
+        erased = await records.forget(uow, person)
+        await uow.commit()
+    someone_else = await person_of(harness, "bea")
+    async with harness.app.uow_factory() as uow:
+        after = await rows_pointing_at(uow, person, subject.identity_ids)
+        bea = await rows_pointing_at(uow, someone_else, ())
+    # Kept on purpose: the person and their account (so that the opt-out holds), and their
+    # membership (so that their role still works).
+    assert after == {("identities", "person_id"), ("memberships", "person_id")}
+    assert ("questions", "person_id") in bea  # somebody else's data is untouched
+    for kind in ("profile", "poll_votes", "unanswered_lookups", "questions", "participation"):
+        assert erased[kind] == len(exported[kind]) > 0, kind
+
+
+async def rows_pointing_at(
+    uow: object, person_id: int, identity_ids: tuple[int, ...]
+) -> set[tuple[str, str]]:
+    """(table, column) of every column that points at the person or their accounts and still
+    holds a row doing so."""
+    from sqlalchemy import func, select
+
+    from facilitator.bootstrap import models
+
+    session = uow.session  # type: ignore[attr-defined]
+    found: set[tuple[str, str]] = set()
+    for table in models().metadata.sorted_tables:
+        for column in table.columns:
+            for key in column.foreign_keys:
+                target = key.column.table.name
+                if target not in ("persons", "identities"):
+                    continue
+                wanted = person_id if target == "persons" else None
+                match = (
+                    column == wanted if wanted is not None else column.in_(identity_ids or (-1,))
+                )
+                if await session.scalar(select(func.count()).select_from(table).where(match)):
+                    found.add((table.name, column.name))
+    return found
