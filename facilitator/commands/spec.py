@@ -45,8 +45,8 @@ class Arg:
 
 class Needs(StrEnum):
     """Where a command can run. The engine checks it once, after the role check and the
-    arguments and before the handler (`context.run`); elsewhere the member is told, privately
-    and in their language, that the command works inside a community chat."""
+    arguments and before the handler (`context.runs_here`); elsewhere the member is told,
+    privately and in their language, that the command works inside a community chat."""
 
     ANYWHERE = "anywhere"
     # A community: the one of the group it is sent in or, privately, the one the member last
