@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from facilitator.commands.spec import CommandRegistry, CommandSpec
+from facilitator.commands.spec import CommandRegistry, CommandSpec, Needs
 from facilitator.domain.events import InboundEvent, MessageReceived, Origin, PollVoteCast
 from facilitator.domain.model import (
     Community,
@@ -98,7 +98,16 @@ class CommandContext:
     def rich(self, key: str, /, **values: object) -> RichText:
         return self.catalogue.render(self.locale, key, **values)
 
-    def here(self, *, private: bool = False) -> Destination:
+    @property
+    def here(self) -> Community:
+        """The community a command acts on, for a command declared with `Needs.COMMUNITY` or
+        `Needs.GROUP`: the engine has checked that there is one before the handler runs."""
+        if self.community is None:
+            raise LookupError("no community here: the command must declare what it needs")
+        return self.community
+
+    def destination(self, *, private: bool = False) -> Destination:
+        """Where a reply goes: this conversation and thread, or privately to the member."""
         o = self.origin
         return Destination(
             platform=o.platform,
@@ -110,7 +119,7 @@ class CommandContext:
         )
 
     def reply(self, message: OutboundMessage, *, private: bool = False) -> None:
-        self.replies.append((self.here(private=private or message.ephemeral), message))
+        self.replies.append((self.destination(private=private or message.ephemeral), message))
 
     def say(
         self,
@@ -209,4 +218,17 @@ def permitted(ctx: CommandContext, spec: CommandSpec, role: Role | None = None) 
         role=ctx.role_label(spec.role),
         private=True,
     )
+    return False
+
+
+def runs_here(ctx: CommandContext, spec: CommandSpec) -> bool:
+    """The one check of where a command may run (`CommandSpec.needs`), made after its role
+    check and its arguments and before its handler; a refusal is explained to the member
+    privately."""
+    if spec.needs is Needs.ANYWHERE:
+        return True
+    if ctx.community is not None and not (spec.needs is Needs.GROUP and ctx.origin.is_direct):
+        return True
+    log.info("command refused outside a community", extra={"command": spec.path})
+    ctx.say("errors.needs_community", private=True)
     return False

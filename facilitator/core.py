@@ -19,6 +19,7 @@ from facilitator.commands.spec import (
     ArgumentError,
     CommandRegistry,
     CommandSpec,
+    Needs,
     parse_args,
     split_command,
 )
@@ -29,6 +30,7 @@ from facilitator.context import (
     combine_role,
     effective_role,
     permitted,
+    runs_here,
 )
 from facilitator.domain.events import (
     BotAdded,
@@ -384,12 +386,13 @@ class Facilitator:
         if spec.handler is None:
             self._unknown(ctx, name)
             return
-        await spec.handler(ctx, args)
+        if runs_here(ctx, spec):
+            await spec.handler(ctx, args)
 
     def _form_for(self, ctx: CommandContext, spec: CommandSpec) -> Form | None:
         if spec.form is None or spec.handler is None:
             return None
-        if spec.form.groups_only and ctx.origin.is_direct:
+        if spec.needs is Needs.GROUP and ctx.origin.is_direct:
             return None
         zone = ctx.community.timezone if ctx.community else self.services.settings.default_timezone
         return render_form(ctx.t, spec.form, spec.path, ctx.origin.chat_id, zone)
@@ -411,7 +414,7 @@ class Facilitator:
 
     async def _submitted(self, ctx: CommandContext, event: ButtonPressed) -> None:
         """A form came back: its fields become the command's arguments, and the command runs
-        as if typed (same role check, same validation, same handler)."""
+        as if typed (same role check, same validation, same place check, same handler)."""
         spec = self.registry.find(event.action[len(FORM_PREFIX) :])
         if (
             spec is None
@@ -434,7 +437,8 @@ class Facilitator:
             log.info("form refused", extra={"command": spec.path, "error": error.key})
             self._argument_error(ctx, spec, error)
             return
-        await spec.handler(ctx, args)
+        if runs_here(ctx, spec):
+            await spec.handler(ctx, args)
 
     def _unknown(self, ctx: CommandContext, name: str) -> None:
         # The first word a member typed may be anything: only a name that could be a command

@@ -1,29 +1,19 @@
-"""A command's parsed arguments, and the error that explains wrong ones."""
+"""What a command's handler receives as arguments, and the error that explains wrong ones.
+
+Each command declares its arguments twice, on purpose: as `Arg`s (`commands.spec`), which the
+parser, /help and the platforms' menus read, and as a frozen dataclass with one field per
+`Arg`, which the parser builds and the handler receives, so that mypy checks every use of an
+argument. `tests/unit/test_command_declarations.py` keeps the two in step.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class ParsedArgs:
-    values: Mapping[str, object] = field(default_factory=dict)
-
-    def get(self, name: str) -> object:
-        return self.values.get(name)
-
-    def text(self, name: str) -> str | None:
-        value = self.values.get(name)
-        return value if isinstance(value, str) else None
-
-    def number(self, name: str) -> int | None:
-        value = self.values.get(name)
-        return value if isinstance(value, int) else None
-
-    def words(self, name: str) -> list[str]:
-        value = self.values.get(name)
-        return [str(v) for v in value] if isinstance(value, list | tuple) else []
+class NoArgs:
+    """The arguments of a command that takes none."""
 
 
 class ArgumentError(Exception):

@@ -2,9 +2,10 @@
 
 A form is declared once, next to the command it stands for (`CommandSpec.form`): its title,
 fields and submit button are prompt keys, and `convert` turns the submitted fields into the
-same parsed arguments the command's text would give, raising the same `ArgumentError`s. The
-core offers the form when the command is run without arguments and runs the command's own
-handler, after the command's own role check, when the form comes back.
+same typed arguments the command's handler takes, raising the same `ArgumentError`s. The core
+offers the form when the command is run without arguments and runs the command's own handler,
+after the command's own checks, when the form comes back. A command that runs only in a group
+(`Needs.GROUP`: a poll, a webinar) offers no form in a direct chat.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from facilitator.commands.arguments import ParsedArgs
 from facilitator.localtime import COMMON_ZONES
 from facilitator.markup import FieldKind, FieldOption, Form, FormField
 
@@ -70,17 +71,16 @@ class FormInput:
         return set()
 
 
-Converter = Callable[[FormInput], "ParsedArgs"]
+# What a form's `convert` gives: the arguments its command's handler takes.
+A_co = TypeVar("A_co", covariant=True)
 
 
 @dataclass(frozen=True)
-class FormSpec:
+class FormSpec(Generic[A_co]):
     title_key: str
     submit_key: str
     fields: tuple[FieldSpec, ...]
-    convert: Converter
-    # A command that runs only in a group (a poll, a webinar) offers no form in a direct chat.
-    groups_only: bool = False
+    convert: Callable[[FormInput], A_co]
 
     def prompt_keys(self) -> set[str]:
         keys = {self.title_key, self.submit_key}
@@ -97,7 +97,7 @@ def form_id(path: str) -> str:
 
 def render_form(
     t: Callable[[str], str],
-    declared: FormSpec,
+    declared: FormSpec[object],
     path: str,
     conversation: str | None,
     timezone: str,

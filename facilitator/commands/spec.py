@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from facilitator.commands.arguments import ArgumentError as ArgumentError
-from facilitator.commands.arguments import ParsedArgs as ParsedArgs
+from facilitator.commands.arguments import NoArgs as NoArgs
 from facilitator.commands.forms import FormSpec
 from facilitator.domain.model import Platform, Role
 from facilitator.i18n import SUPPORTED_LOCALES
@@ -43,30 +43,84 @@ class Arg:
     repeat: bool = False  # takes every remaining token
 
 
+class Needs(StrEnum):
+    """Where a command can run. The engine checks it once, after the role check and the
+    arguments and before the handler (`context.runs_here`); elsewhere the member is told,
+    privately and in their language, that the command works inside a community chat."""
+
+    ANYWHERE = "anywhere"
+    # A community: the one of the group it is sent in or, privately, the one the member last
+    # wrote in. The handler finds it as `ctx.here`.
+    COMMUNITY = "community"
+    # Sent in the community's group itself, not privately (it posts there: a poll, a webinar).
+    GROUP = "group"
+
+
+# A command's arguments: the frozen dataclass its handler receives (`NoArgs` for none).
+A = TypeVar("A")
 # The first argument is the command context (`facilitator.context.CommandContext`). The context
 # carries the registry built from these declarations, so the declarations name it loosely
 # rather than import it back: each handler's own annotation is what mypy checks.
-Handler = Callable[[Any, ParsedArgs], Awaitable[None]]
+Handler = Callable[[Any, A], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CommandSpec:
-    """A command as declared once. Help texts live at `commands.<path>.summary|usage`."""
+    """A command as declared once. Help texts live at `commands.<path>.summary|usage`.
+
+    `args` are the arguments as the parser, /help and the platforms' menus read them;
+    `parsed_as` is the dataclass the parser builds from them, one field per `Arg`, and what
+    the handler (and the form's `convert`) gives and takes."""
 
     name: str
-    handler: Handler | None
-    args: tuple[Arg, ...] = ()
-    role: Role = Role.MEMBER
-    platforms: frozenset[Platform] | None = None
-    subcommands: tuple[CommandSpec, ...] = ()
-    parent: str | None = None
-    hidden: bool = False
+    handler: Handler[Any] | None
+    parsed_as: Callable[..., object]
+    args: tuple[Arg, ...]
+    needs: Needs
+    role: Role
+    platforms: frozenset[Platform] | None
+    subcommands: tuple[CommandSpec, ...]
+    parent: str | None
+    hidden: bool
     # The same command as a form (a Slack modal), offered when it is run without arguments.
-    form: FormSpec | None = None
+    form: FormSpec[object] | None
 
-    def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.name):
-            raise ValueError(f"command name {self.name!r} does not fit both platforms")
+    # Written out rather than generated so that its type variable belongs to each declaration:
+    # mypy then checks that the handler, `parsed_as` and the form agree on one arguments type
+    # wherever a command is declared, nested in a parent's subcommands too. (A generic class
+    # would take `Any` for it from the registry's `CommandSpec[Any]`, and check nothing.)
+    def __init__(
+        self,
+        name: str,
+        handler: Handler[A] | None,
+        parsed_as: Callable[..., A],
+        args: tuple[Arg, ...] = (),
+        *,
+        needs: Needs = Needs.ANYWHERE,
+        role: Role = Role.MEMBER,
+        platforms: frozenset[Platform] | None = None,
+        subcommands: tuple[CommandSpec, ...] = (),
+        parent: str | None = None,
+        hidden: bool = False,
+        form: FormSpec[A] | None = None,
+    ) -> None:
+        if not NAME_PATTERN.match(name):
+            raise ValueError(f"command name {name!r} does not fit both platforms")
+        declared = {
+            "name": name,
+            "handler": handler,
+            "parsed_as": parsed_as,
+            "args": args,
+            "needs": needs,
+            "role": role,
+            "platforms": platforms,
+            "subcommands": subcommands,
+            "parent": parent,
+            "hidden": hidden,
+            "form": form,
+        }
+        for field_name, value in declared.items():
+            object.__setattr__(self, field_name, value)
 
     @property
     def path(self) -> str:
@@ -89,16 +143,7 @@ class CommandSpec:
 
 def sub(parent: str, spec: CommandSpec) -> CommandSpec:
     """Attach a subcommand to its parent's help path (`commands.faq.add.usage`)."""
-    return CommandSpec(
-        name=spec.name,
-        handler=spec.handler,
-        args=spec.args,
-        role=spec.role,
-        platforms=spec.platforms,
-        parent=parent,
-        hidden=spec.hidden,
-        form=spec.form,
-    )
+    return replace(spec, parent=parent)
 
 
 @dataclass(frozen=True)
@@ -133,7 +178,9 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def parse_args(spec: CommandSpec, raw: str) -> ParsedArgs:
+def parse_args(spec: CommandSpec, raw: str) -> object:
+    """The command's text -> its `parsed_as` dataclass: every declared argument converted and
+    bounded, an optional one left out as None (a repeated one as an empty tuple)."""
     if len(raw) > MAX_COMMAND_TEXT:
         raise ArgumentError("errors.too_long", limit=MAX_COMMAND_TEXT)
     text_arg = next((a for a in spec.args if a.kind is ArgKind.TEXT), None)
@@ -148,6 +195,7 @@ def parse_args(spec: CommandSpec, raw: str) -> ParsedArgs:
             if not rest:
                 if arg.required:
                     raise ArgumentError("errors.missing_argument", arg=arg.name)
+                values[arg.name] = None
                 continue
             if len(rest) > arg.max_length:
                 raise ArgumentError("errors.argument_too_long", arg=arg.name, limit=arg.max_length)
@@ -155,7 +203,7 @@ def parse_args(spec: CommandSpec, raw: str) -> ParsedArgs:
             position = len(tokens)
             continue
         if arg.repeat:
-            items = [convert(arg, t.text) for t in tokens[position:]]
+            items = tuple(convert(arg, t.text) for t in tokens[position:])
             if arg.required and not items:
                 raise ArgumentError("errors.missing_argument", arg=arg.name)
             values[arg.name] = items
@@ -164,12 +212,13 @@ def parse_args(spec: CommandSpec, raw: str) -> ParsedArgs:
         if position >= len(tokens):
             if arg.required:
                 raise ArgumentError("errors.missing_argument", arg=arg.name)
+            values[arg.name] = None
             continue
         values[arg.name] = convert(arg, tokens[position].text)
         position += 1
     if position < len(tokens):
         raise ArgumentError("errors.unexpected_argument", value=_clip(tokens[position].text))
-    return ParsedArgs(values)
+    return spec.parsed_as(**values)
 
 
 def tokenize_loose(text: str) -> list[Token]:

@@ -73,12 +73,12 @@ def test_parsing_any_text_gives_declared_values_or_an_explained_error(
             assert CATALOGUE.render(locale, error.key, **values).plain()
         return
     for arg in spec.args:
-        value = parsed.get(arg.name)
+        value = getattr(parsed, arg.name)
         if value is None:
-            assert not arg.required or arg.repeat
+            assert not arg.required and not arg.repeat
             continue
-        assert isinstance(value, list) == arg.repeat, (arg, value)
-        for item in value if isinstance(value, list) else [value]:
+        assert isinstance(value, tuple) == arg.repeat, (arg, value)
+        for item in value if isinstance(value, tuple) else [value]:
             assert isinstance(item, _expected_type(arg.kind)), (arg, item)
             if isinstance(item, str):
                 assert len(item) <= arg.max_length

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -21,15 +22,38 @@ from facilitator.commands.spec import (
 )
 from facilitator.domain.model import Role
 
+
+@dataclass(frozen=True)
+class PollishArgs:
+    question: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatedArgs:
+    day: date
+    n: int | None
+
+
+@dataclass(frozen=True)
+class FreeArgs:
+    theme: str
+    text: str
+
+
 POLLISH = CommandSpec(
     "poll",
     None,
+    PollishArgs,
     args=(Arg("question", max_length=300), Arg("options", repeat=True, max_length=100)),
 )
-DATED = CommandSpec("when", None, args=(Arg("day", ArgKind.DATE), Arg("n", ArgKind.INT, False)))
+DATED = CommandSpec(
+    "when", None, DatedArgs, args=(Arg("day", ArgKind.DATE), Arg("n", ArgKind.INT, False))
+)
 FREE = CommandSpec(
     "ask",
     None,
+    FreeArgs,
     args=(
         Arg("theme", ArgKind.CHOICE, choices=("a", "b")),
         Arg("text", ArgKind.TEXT, max_length=50),
@@ -56,10 +80,9 @@ def test_split_command_reads_name_and_arguments(
 
 def test_quoted_phrases_stay_together() -> None:
     args = parse_args(POLLISH, '"Which day?" "Monday morning" “Tuesday” Friday')
-    assert args.values == {
-        "question": "Which day?",
-        "options": ["Monday morning", "Tuesday", "Friday"],
-    }
+    assert args == PollishArgs(
+        question="Which day?", options=("Monday morning", "Tuesday", "Friday")
+    )
 
 
 def test_unclosed_quote_is_reported() -> None:
@@ -69,7 +92,8 @@ def test_unclosed_quote_is_reported() -> None:
 
 
 def test_typed_arguments_are_converted_or_explained() -> None:
-    assert parse_args(DATED, "2026-12-03 4").values == {"day": date(2026, 12, 3), "n": 4}
+    assert parse_args(DATED, "2026-12-03 4") == DatedArgs(day=date(2026, 12, 3), n=4)
+    assert parse_args(DATED, "2026-12-03") == DatedArgs(day=date(2026, 12, 3), n=None)
     with pytest.raises(ArgumentError) as bad_date:
         parse_args(DATED, "03/12/2026")
     with pytest.raises(ArgumentError) as bad_int:
@@ -82,7 +106,7 @@ def test_typed_arguments_are_converted_or_explained() -> None:
 
 
 def test_free_text_keeps_what_was_typed_and_is_bounded() -> None:
-    assert parse_args(FREE, 'a  what is "CoP"?').values == {"theme": "a", "text": 'what is "CoP"?'}
+    assert parse_args(FREE, 'a  what is "CoP"?') == FreeArgs(theme="a", text='what is "CoP"?')
     with pytest.raises(ArgumentError) as long:
         parse_args(FREE, "a " + "x" * 51)
     with pytest.raises(ArgumentError) as missing:

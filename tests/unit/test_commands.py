@@ -17,6 +17,7 @@ from facilitator.domain.events import (
     Origin,
 )
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
+from facilitator.features.polls.ports import PollRepository
 from tests.conftest import Harness
 
 
@@ -286,3 +287,58 @@ async def test_a_newcomer_is_welcomed_once_even_if_the_join_is_redelivered(
         "en qué tienes experiencia. Envía /help para ver cómo puedo ayudarte."
     ]
     assert again == []
+
+
+# -- where a command may run (`CommandSpec.needs`) --------------------------------------------
+
+
+async def test_a_group_only_command_sent_privately_is_refused_in_the_members_language(
+    harness: Harness,
+) -> None:
+    # Ana writes in the group, so privately her community is that one: still, a poll is
+    # posted where it is created, so it has to be created in the group.
+    await harness.dispatch(MessageReceived(origin("ana", event="m1", locale="es"), "hola"))
+    privately = origin("ana", event="c1", direct=True, chat="ana", locale="es")
+    [refused] = await harness.dispatch(
+        CommandInvoked(privately, "poll", '"¿Qué día?" Lunes Martes')
+    )
+    assert refused == (
+        "Esto funciona dentro del chat de una comunidad. Envíalo en tu grupo o canal."
+    )
+    destination, message = harness.messenger.sent[-1]
+    assert destination.user_id == "ana" and message.ephemeral
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.TELEGRAM, "-1001")
+        assert community is not None
+        assert await uow.repo(PollRepository).latest_open(community.id) is None
+
+
+async def test_a_community_command_is_refused_privately_without_any_community(
+    harness: Harness,
+) -> None:
+    privately = origin("rui", direct=True, chat="rui", locale="pt-BR")
+    [refused] = await harness.dispatch(CommandInvoked(privately, "webinars", ""))
+    assert refused == (
+        "Isso funciona dentro do chat de uma comunidade. Envie no seu grupo ou canal."
+    )
+    assert harness.messenger.sent[-1][1].ephemeral
+
+
+async def test_a_community_command_runs_privately_for_the_community_last_written_in(
+    harness: Harness,
+) -> None:
+    await harness.dispatch(MessageReceived(origin("ana", event="m1"), "hello"))
+    privately = origin("ana", event="c1", direct=True, chat="ana", locale="en")
+    [listed] = await harness.dispatch(CommandInvoked(privately, "webinars", ""))
+    assert listed.startswith("No webinars are scheduled.")
+
+
+async def test_wrong_arguments_are_explained_before_the_place_is_checked(
+    harness: Harness,
+) -> None:
+    # As before the check moved into the engine: the usage first, then where it runs.
+    privately = origin("rui", direct=True, chat="rui", locale="en")
+    [usage] = await harness.dispatch(CommandInvoked(privately, "checkin", ""))
+    [refused] = await harness.dispatch(CommandInvoked(privately, "checkin", "ABC123"))
+    assert usage.startswith("Something is missing: code.")
+    assert refused.startswith("This works inside a community chat.")

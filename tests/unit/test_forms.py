@@ -4,6 +4,7 @@ the same errors, and run through the same role check and handler."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from facilitator.bootstrap import build_registry
 from facilitator.commands.forms import FORM_PREFIX, FormInput
 from facilitator.commands.spec import ArgumentError, parse_args
-from facilitator.domain.events import ButtonPressed, Origin
+from facilitator.domain.events import ButtonPressed, CommandInvoked, Origin
 from facilitator.domain.model import Platform, PlatformUser, Role
 from facilitator.features.knowledge import commands as knowledge
 from facilitator.features.polls import commands as polls
@@ -81,7 +82,7 @@ def test_the_poll_form_gives_the_poll_the_text_command_gives() -> None:
         NOW,
         ZONE,
     )
-    assert args.get(polls.DRAFT) == typed
+    assert args == typed
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_the_webinar_form_gives_the_webinar_the_text_command_gives() -> None:
         NOW,
         ZONE,
     )
-    assert args.get(webinars.DRAFT) == typed
+    assert args == typed
     assert typed.speaker == "Ana #1" and typed.theme == "agua"
 
 
@@ -177,7 +178,7 @@ def test_the_faq_form_gives_the_arguments_of_faq_add() -> None:
         spec,
         '"How do I renew my visa?" "At the consulate." "Visa renewal?" "permit extension" #Visa',
     )
-    assert args.values == typed.values
+    assert args == typed
 
 
 @pytest.mark.parametrize(
@@ -299,3 +300,22 @@ async def test_an_unknown_or_unreadable_form_is_a_stale_button(harness: Harness)
     )
     assert unknown == CATALOGUE.text("es", "errors.stale_button")
     assert unreadable.startswith(CATALOGUE.text("es", "polls.errors.no_question"))
+
+
+async def test_a_group_only_form_is_neither_offered_nor_run_in_a_direct_chat(
+    harness: Harness,
+) -> None:
+    await harness.community()
+    await harness.say("hola", user="ana")  # privately, Ana's community is the demo one
+    privately = submit(harness, "ana", "poll", {"question": "Q?", "options": "A\nB"})
+    privately = ButtonPressed(
+        replace(privately.origin, chat_id="ana", is_direct=True), privately.action, privately.value
+    )
+    [refused] = await harness.dispatch(privately)
+    assert refused == CATALOGUE.text("es", "errors.needs_community")
+    [usage] = await harness.dispatch(CommandInvoked(privately.origin, "poll", ""))
+    assert usage.startswith("Falta algo")
+    assert harness.messenger.sent[-1][1].form is None
+    async with harness.app.uow_factory() as uow:
+        community = await harness.community()
+        assert await uow.repo(PollRepository).latest_open(community.id) is None

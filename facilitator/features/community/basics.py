@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs
 from facilitator.context import CommandContext
 from facilitator.markup import OutboundMessage, RichText
 
@@ -13,7 +14,22 @@ LINK_CODE_TTL = timedelta(minutes=15)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-async def start(ctx: CommandContext, args: ParsedArgs) -> None:
+@dataclass(frozen=True)
+class StartArgs:
+    payload: str | None
+
+
+@dataclass(frozen=True)
+class LangArgs:
+    language: str | None
+
+
+@dataclass(frozen=True)
+class LinkArgs:
+    code: str | None
+
+
+async def start(ctx: CommandContext, args: StartArgs) -> None:
     purpose = ""
     if ctx.community is not None:
         purposes = ctx.community.setting("purpose", {})
@@ -26,7 +42,7 @@ async def start(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("core.start.next_steps")
 
 
-async def help_command(ctx: CommandContext, args: ParsedArgs) -> None:
+async def help_command(ctx: CommandContext, args: NoArgs) -> None:
     specs = ctx.services.registry.visible(ctx.origin.platform, ctx.role)
     parts = [ctx.rich("core.help.header", role=ctx.role_label(ctx.role))]
     for spec in specs:
@@ -47,8 +63,8 @@ async def help_command(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts)))
 
 
-async def lang(ctx: CommandContext, args: ParsedArgs) -> None:
-    chosen = args.text("language")
+async def lang(ctx: CommandContext, args: LangArgs) -> None:
+    chosen = args.language
     if chosen is None:
         ctx.say("core.lang.current", language=ctx.t(f"core.languages.{ctx.locale}"))
         return
@@ -57,7 +73,7 @@ async def lang(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("core.lang.changed", language=ctx.t(f"core.languages.{chosen}"))
 
 
-async def whoami(ctx: CommandContext, args: ParsedArgs) -> None:
+async def whoami(ctx: CommandContext, args: NoArgs) -> None:
     identities = await ctx.uow.members.by_person(ctx.member.person_id)
     community = ctx.community.title if ctx.community else ctx.t("core.start.no_community")
     parts = [
@@ -81,8 +97,8 @@ async def whoami(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts)))
 
 
-async def link(ctx: CommandContext, args: ParsedArgs) -> None:
-    code = args.text("code")
+async def link(ctx: CommandContext, args: LinkArgs) -> None:
+    code = args.code
     now = ctx.services.clock.now()
     if code is None:
         issued = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
@@ -113,9 +129,9 @@ async def link(ctx: CommandContext, args: ParsedArgs) -> None:
 
 COMMANDS = (
     # Telegram's deep links (t.me/<bot>?start=<payload>) arrive as `/start <payload>`.
-    CommandSpec("start", start, args=(Arg("payload", required=False, max_length=64),)),
-    CommandSpec("help", help_command),
-    CommandSpec("lang", lang, args=(Arg("language", ArgKind.LOCALE, required=False),)),
-    CommandSpec("whoami", whoami),
-    CommandSpec("link", link, args=(Arg("code", required=False, max_length=16),)),
+    CommandSpec("start", start, StartArgs, args=(Arg("payload", required=False, max_length=64),)),
+    CommandSpec("help", help_command, NoArgs),
+    CommandSpec("lang", lang, LangArgs, args=(Arg("language", ArgKind.LOCALE, required=False),)),
+    CommandSpec("whoami", whoami, NoArgs),
+    CommandSpec("link", link, LinkArgs, args=(Arg("code", required=False, max_length=16),)),
 )

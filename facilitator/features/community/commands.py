@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.i18n import SUPPORTED_LOCALES
@@ -19,11 +19,20 @@ SETTABLE = ("language", "timezone", "title", "auto_answer")
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
 
-async def members(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    rows = await ctx.uow.members.members_of(ctx.community.id)
+@dataclass(frozen=True)
+class RoleArgs:
+    member: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class SetArgs:
+    setting: str
+    value: str
+
+
+async def members(ctx: CommandContext, args: NoArgs) -> None:
+    rows = await ctx.uow.members.members_of(ctx.here.id)
     active = [(m, ms) for m, ms in rows if ms.left_at is None]
     active.sort(key=lambda row: (-row[1].role, row[0].display_name.lower()))
     parts = [ctx.rich("community.members.header", count=len(active))]
@@ -40,13 +49,9 @@ async def members(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
 
 
-async def role(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    who = args.text("member") or ""
-    new_role = args.get("role")
-    assert isinstance(new_role, Role)
+async def role(ctx: CommandContext, args: RoleArgs) -> None:
+    community = ctx.here
+    who, new_role = args.member, args.role
     # Nobody becomes admin by talking to the bot, and nobody grants a role at or above their own
     # unless they are an admin.
     if new_role is Role.ADMIN or (ctx.role < Role.ADMIN and new_role >= ctx.role):
@@ -55,7 +60,7 @@ async def role(ctx: CommandContext, args: ParsedArgs) -> None:
         )
         ctx.say("community.role.too_high", role=ctx.role_label(new_role), private=True)
         return
-    matches = await ctx.uow.members.find_in_community(ctx.community.id, who.lstrip("@"))
+    matches = await ctx.uow.members.find_in_community(community.id, who.lstrip("@"))
     if not matches:
         ctx.say("community.role.not_found", member=who, private=True)
         return
@@ -63,22 +68,19 @@ async def role(ctx: CommandContext, args: ParsedArgs) -> None:
         ctx.say("community.role.ambiguous", member=who, count=len(matches), private=True)
         return
     target = matches[0]
-    current = await ctx.uow.members.membership(target.person_id, ctx.community.id)
+    current = await ctx.uow.members.membership(target.person_id, community.id)
     if current is not None and current.role >= ctx.role and ctx.role < Role.ADMIN:
         ctx.say("community.role.too_high", role=ctx.role_label(current.role), private=True)
         return
     await ctx.uow.members.set_role(
-        target.person_id, ctx.community.id, new_role, ctx.services.clock.now()
+        target.person_id, community.id, new_role, ctx.services.clock.now()
     )
-    log.info("role changed", extra={"community": ctx.community.key, "role": new_role.label})
+    log.info("role changed", extra={"community": community.key, "role": new_role.label})
     ctx.say("community.role.changed", member=target.display_name, role=ctx.role_label(new_role))
 
 
-async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    c = ctx.community
+async def settings(ctx: CommandContext, args: NoArgs) -> None:
+    c = ctx.here
     ctx.say(
         "community.settings.summary",
         title=c.title,
@@ -94,13 +96,10 @@ async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
     )
 
 
-async def set_setting(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    key = args.text("setting") or ""
-    value = (args.text("value") or "").strip()
-    community = ctx.community
+async def set_setting(ctx: CommandContext, args: SetArgs) -> None:
+    key = args.setting
+    value = args.value.strip()
+    community = ctx.here
     if key == "language":
         if value.lower() not in SUPPORTED_LOCALES:
             ctx.say(
@@ -139,21 +138,25 @@ async def set_setting(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 COMMANDS = (
-    CommandSpec("members", members, role=Role.MODERATOR),
+    CommandSpec("members", members, NoArgs, needs=Needs.COMMUNITY, role=Role.MODERATOR),
     CommandSpec(
         "role",
         role,
+        RoleArgs,
         args=(Arg("member", max_length=64), Arg("role", ArgKind.ROLE)),
+        needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
     ),
-    CommandSpec("settings", settings, role=Role.MODERATOR),
+    CommandSpec("settings", settings, NoArgs, needs=Needs.COMMUNITY, role=Role.MODERATOR),
     CommandSpec(
         "set",
         set_setting,
+        SetArgs,
         args=(
             Arg("setting", ArgKind.CHOICE, choices=SETTABLE),
             Arg("value", ArgKind.TEXT, max_length=200),
         ),
+        needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
     ),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from facilitator.commands.forms import render_form
-from facilitator.commands.spec import CommandSpec, ParsedArgs
+from facilitator.commands.spec import CommandSpec, NoArgs
 from facilitator.context import CommandContext, permitted
 from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.commands import badge_name, level_name, participation
@@ -39,7 +39,7 @@ MAX_WEBINARS = 5
 MAX_POLLS = 5
 
 
-async def home(ctx: CommandContext, args: ParsedArgs) -> None:
+async def home(ctx: CommandContext, args: NoArgs) -> None:
     communities = await _communities(ctx)
     sections = [Section(ctx.rich("home.greeting", name=ctx.member.display_name))]
     if not communities:
@@ -180,5 +180,5 @@ async def open_form(ctx: CommandContext, value: str) -> None:
 COMMANDS = (
     # The App Home tab is the one surface that shows it; elsewhere /me, /webinars and the
     # posted polls say the same.
-    CommandSpec(HOME, home, platforms=frozenset({Platform.SLACK}), hidden=True),
+    CommandSpec(HOME, home, NoArgs, platforms=frozenset({Platform.SLACK}), hidden=True),
 )

@@ -102,4 +102,4 @@ class AutoAnswer:
         ctx = CommandContext(uow, self._services, origin, asker, community, Role.MEMBER, locale)
         body = ctx.rich("kb.auto_answer") + render_item(ctx, result.best, result.see_also)
         log.info("question answered from the repository", extra={"question": question.id})
-        return ctx.here(), OutboundMessage(body)
+        return ctx.destination(), OutboundMessage(body)

@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from rapidfuzz import fuzz
@@ -18,7 +18,8 @@ from facilitator.commands.spec import (
     ArgKind,
     ArgumentError,
     CommandSpec,
-    ParsedArgs,
+    Needs,
+    NoArgs,
     convert,
     parse_id,
     sub,
@@ -49,6 +50,63 @@ MEASURED: dict[Outcome, LookupOutcome] = {
     Outcome.SUGGEST: "choices",
     Outcome.UNKNOWN: "gap",
 }
+
+
+@dataclass(frozen=True)
+class FaqArgs:
+    question: str
+
+
+@dataclass(frozen=True)
+class FaqAddArgs:
+    question: str
+    answer: str
+    extras: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FaqEditArgs:
+    id: int
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ItemArgs:
+    id: int
+
+
+@dataclass(frozen=True)
+class LessonArgs:
+    topic: str
+
+
+@dataclass(frozen=True)
+class DocAddArgs:
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ShareArgs:
+    url: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ApproveArgs:
+    id: int | None
+
+
+@dataclass(frozen=True)
+class RejectArgs:
+    id: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class GapsArgs:
+    days: int | None
 
 
 def knowledge(ctx: CommandContext) -> KnowledgeBase:
@@ -106,8 +164,8 @@ async def lookup_and_answer(
     await answer(ctx, query, result)
 
 
-async def faq(ctx: CommandContext, args: ParsedArgs) -> None:
-    await lookup_and_answer(ctx, args.text("question") or "", types=(ItemType.FAQ.value,))
+async def faq(ctx: CommandContext, args: FaqArgs) -> None:
+    await lookup_and_answer(ctx, args.question, types=(ItemType.FAQ.value,))
 
 
 def _split_filters(text: str) -> tuple[str, str | None, str | None]:
@@ -123,8 +181,8 @@ def _split_filters(text: str) -> tuple[str, str | None, str | None]:
     return " ".join(words), theme, kind
 
 
-async def lesson(ctx: CommandContext, args: ParsedArgs) -> None:
-    topic, theme, kind = _split_filters(args.text("topic") or "")
+async def lesson(ctx: CommandContext, args: LessonArgs) -> None:
+    topic, theme, kind = _split_filters(args.topic)
     if not topic and theme:
         topic = theme.replace("-", " ")
     if not topic:
@@ -195,15 +253,13 @@ async def _own_item(ctx: CommandContext, item_id: int | None) -> KnowledgeItem |
     return item
 
 
-async def faq_add(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    question = (args.text("question") or "").strip()
-    body = (args.text("answer") or "").strip()
+async def faq_add(ctx: CommandContext, args: FaqAddArgs) -> None:
+    community = ctx.here
+    question = args.question.strip()
+    body = args.answer.strip()
     theme = ""
     alternates: list[str] = []
-    for extra in args.words("extras"):
+    for extra in args.extras:
         if extra.startswith("#") and len(extra) > 1:
             theme = extra[1:].lower()[:64]
         elif extra.strip():
@@ -220,12 +276,12 @@ async def faq_add(ctx: CommandContext, args: ParsedArgs) -> None:
             alternates=tuple(alternates[:10]),
             owner=ctx.member.display_name,
         ),
-        ctx.community.id,
+        community.id,
         now,
         created_by=ctx.member.identity_id,
     )
     await _credit(ctx, ParticipationKind.KNOWLEDGE_CONTRIBUTED, f"faq:{item.id}")
-    log.info("faq added", extra={"item": item.id, "community": ctx.community.key})
+    log.info("faq added", extra={"item": item.id, "community": community.key})
     ctx.say("kb.added", id=item.id, title=_clip(question, 200))
 
 
@@ -237,23 +293,29 @@ FAQ_ADD_ARGS = (
 MAX_ALTERNATES = 10
 
 
-def faq_from_form(form: FormInput) -> ParsedArgs:
+def faq_from_form(form: FormInput) -> FaqAddArgs:
     """The FAQ form's fields -> `/faq add`'s arguments, checked by the same declarations."""
     question_arg, answer_arg, extras_arg = FAQ_ADD_ARGS
-    values: dict[str, object] = {}
-    for arg in (question_arg, answer_arg):
-        text = form.text(arg.name)
-        if not text:
-            raise ArgumentError("errors.missing_argument", arg=arg.name)
-        values[arg.name] = convert(arg, text)
+    question, answer = (_form_text(form, arg) for arg in (question_arg, answer_arg))
     # An alternate phrasing is never a theme, even if someone starts it with "#".
     extras = [line.lstrip("#").strip() for line in form.lines("alternates")]
     extras = [e for e in extras if e][:MAX_ALTERNATES]
     theme = form.text("theme").lstrip("#").strip()
     if theme:
         extras.append("#" + theme)
-    values[extras_arg.name] = [convert(extras_arg, e) for e in extras]
-    return ParsedArgs(values)
+    return FaqAddArgs(
+        question=question,
+        answer=answer,
+        extras=tuple(str(convert(extras_arg, e)) for e in extras),
+    )
+
+
+def _form_text(form: FormInput, arg: Arg) -> str:
+    """A required text field, bounded as the argument it stands for."""
+    text = form.text(arg.name)
+    if not text:
+        raise ArgumentError("errors.missing_argument", arg=arg.name)
+    return str(convert(arg, text))
 
 
 FAQ_FORM = FormSpec(
@@ -278,12 +340,12 @@ FAQ_FORM = FormSpec(
 EDITABLE = ("question", "answer", "theme", "alternate", "review")
 
 
-async def faq_edit(ctx: CommandContext, args: ParsedArgs) -> None:
-    item = await _own_item(ctx, args.number("id"))
+async def faq_edit(ctx: CommandContext, args: FaqEditArgs) -> None:
+    item = await _own_item(ctx, args.id)
     if item is None:
         return
-    field = args.text("field")
-    value = (args.text("value") or "").strip()
+    field = args.field
+    value = args.value.strip()
     if field == "question":
         item = replace(item, title=value)
     elif field == "answer":
@@ -303,8 +365,8 @@ async def faq_edit(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("kb.edited", id=item.id, field=field)
 
 
-async def faq_remove(ctx: CommandContext, args: ParsedArgs) -> None:
-    item = await _own_item(ctx, args.number("id"))
+async def faq_remove(ctx: CommandContext, args: ItemArgs) -> None:
+    item = await _own_item(ctx, args.id)
     if item is None:
         return
     await ctx.uow.repo(KnowledgeRepository).save(
@@ -314,12 +376,9 @@ async def faq_remove(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("kb.removed", id=item.id, title=_clip(item.title, 200))
 
 
-async def doc_add(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    url = args.text("url") or ""
-    title, theme, _ = _split_filters(args.text("title") or "")
+async def doc_add(ctx: CommandContext, args: DocAddArgs) -> None:
+    url = args.url
+    title, theme, _ = _split_filters(args.title)
     if not title:
         ctx.say("errors.missing_argument", arg=ctx.t("core.args.title"), private=True)
         return
@@ -334,7 +393,7 @@ async def doc_add(ctx: CommandContext, args: ParsedArgs) -> None:
             url=url,
             owner=ctx.member.display_name,
         ),
-        ctx.community.id,
+        ctx.here.id,
         ctx.services.clock.now(),
         created_by=ctx.member.identity_id,
     )
@@ -342,12 +401,9 @@ async def doc_add(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("kb.added", id=item.id, title=_clip(title, 200))
 
 
-async def share(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    url = args.text("url") or ""
-    note = (args.text("note") or "").strip()
+async def share(ctx: CommandContext, args: ShareArgs) -> None:
+    url = args.url
+    note = (args.note or "").strip()
     title, theme, _ = _split_filters(note)
     item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
@@ -361,7 +417,7 @@ async def share(ctx: CommandContext, args: ParsedArgs) -> None:
             owner=ctx.member.display_name,
             status=ItemStatus.PROPOSED,
         ),
-        ctx.community.id,
+        ctx.here.id,
         ctx.services.clock.now(),
         created_by=ctx.member.identity_id,
     )
@@ -369,12 +425,11 @@ async def share(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("kb.shared", id=item.id)
 
 
-async def approve(ctx: CommandContext, args: ParsedArgs) -> None:
-    item_id = args.number("id")
-    if item_id is None:
+async def approve(ctx: CommandContext, args: ApproveArgs) -> None:
+    if args.id is None:
         await _list_proposals(ctx)
         return
-    item = await _own_item(ctx, item_id)
+    item = await _own_item(ctx, args.id)
     if item is None:
         return
     if item.status is not ItemStatus.PROPOSED:
@@ -397,8 +452,8 @@ async def approve(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.say("kb.approved", id=item.id, title=_clip(item.title, 200))
 
 
-async def reject(ctx: CommandContext, args: ParsedArgs) -> None:
-    item = await _own_item(ctx, args.number("id"))
+async def reject(ctx: CommandContext, args: RejectArgs) -> None:
+    item = await _own_item(ctx, args.id)
     if item is None:
         return
     if item.status is not ItemStatus.PROPOSED:
@@ -444,14 +499,10 @@ async def _list_proposals(ctx: CommandContext) -> None:
     _item_listing(ctx, pending, keys, 20, lambda item: {"url": item.url or ""})
 
 
-async def gaps(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    days = args.number("days") or GAP_WINDOW_DAYS
-    days = max(1, min(days, 365))
+async def gaps(ctx: CommandContext, args: GapsArgs) -> None:
+    days = max(1, min(args.days or GAP_WINDOW_DAYS, 365))
     since = ctx.services.clock.now() - timedelta(days=days)
-    found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.community.id, since)
+    found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.here.id, since)
     clusters = group_similar([gap.query for gap in found])
     if not clusters:
         ctx.say("kb.no_gaps", days=days, private=True)
@@ -482,7 +533,7 @@ def group_similar(queries: list[str], threshold: float = 70.0) -> list[tuple[str
     return ranked
 
 
-async def review(ctx: CommandContext, args: ParsedArgs) -> None:
+async def review(ctx: CommandContext, args: NoArgs) -> None:
     today = ctx.services.clock.now().date()
     due = await ctx.uow.repo(KnowledgeRepository).due_for_review(_community_id(ctx), today)
     keys = ("kb.nothing_to_review", "kb.review_header", "kb.review_line")
@@ -499,17 +550,27 @@ COMMANDS = (
     CommandSpec(
         "faq",
         faq,
+        FaqArgs,
         args=(Arg("question", ArgKind.TEXT, max_length=MAX_QUERY),),
         subcommands=(
             sub(
                 "faq",
-                CommandSpec("add", faq_add, args=FAQ_ADD_ARGS, role=Role.MODERATOR, form=FAQ_FORM),
+                CommandSpec(
+                    "add",
+                    faq_add,
+                    FaqAddArgs,
+                    args=FAQ_ADD_ARGS,
+                    needs=Needs.COMMUNITY,
+                    role=Role.MODERATOR,
+                    form=FAQ_FORM,
+                ),
             ),
             sub(
                 "faq",
                 CommandSpec(
                     "edit",
                     faq_edit,
+                    FaqEditArgs,
                     args=(
                         Arg("id", ArgKind.INT),
                         Arg("field", ArgKind.CHOICE, choices=EDITABLE),
@@ -521,15 +582,25 @@ COMMANDS = (
             sub(
                 "faq",
                 CommandSpec(
-                    "remove", faq_remove, args=(Arg("id", ArgKind.INT),), role=Role.MODERATOR
+                    "remove",
+                    faq_remove,
+                    ItemArgs,
+                    args=(Arg("id", ArgKind.INT),),
+                    role=Role.MODERATOR,
                 ),
             ),
         ),
     ),
-    CommandSpec("lesson", lesson, args=(Arg("topic", ArgKind.TEXT, max_length=MAX_QUERY),)),
+    CommandSpec(
+        "lesson",
+        lesson,
+        LessonArgs,
+        args=(Arg("topic", ArgKind.TEXT, max_length=MAX_QUERY),),
+    ),
     CommandSpec(
         "doc",
         None,
+        NoArgs,
         role=Role.MODERATOR,
         subcommands=(
             sub(
@@ -537,10 +608,12 @@ COMMANDS = (
                 CommandSpec(
                     "add",
                     doc_add,
+                    DocAddArgs,
                     args=(
                         Arg("url", ArgKind.URL, max_length=2000),
                         Arg("title", ArgKind.TEXT, max_length=400),
                     ),
+                    needs=Needs.COMMUNITY,
                     role=Role.MODERATOR,
                 ),
             ),
@@ -549,22 +622,34 @@ COMMANDS = (
     CommandSpec(
         "share",
         share,
+        ShareArgs,
         args=(
             Arg("url", ArgKind.URL, max_length=2000),
             Arg("note", ArgKind.TEXT, required=False, max_length=500),
         ),
+        needs=Needs.COMMUNITY,
     ),
     CommandSpec(
-        "approve", approve, args=(Arg("id", ArgKind.INT, required=False),), role=Role.MODERATOR
+        "approve",
+        approve,
+        ApproveArgs,
+        args=(Arg("id", ArgKind.INT, required=False),),
+        role=Role.MODERATOR,
     ),
     CommandSpec(
         "reject",
         reject,
+        RejectArgs,
         args=(Arg("id", ArgKind.INT), Arg("reason", ArgKind.TEXT, required=False, max_length=300)),
         role=Role.MODERATOR,
     ),
     CommandSpec(
-        "gaps", gaps, args=(Arg("days", ArgKind.INT, required=False),), role=Role.MODERATOR
+        "gaps",
+        gaps,
+        GapsArgs,
+        args=(Arg("days", ArgKind.INT, required=False),),
+        needs=Needs.COMMUNITY,
+        role=Role.MODERATOR,
     ),
-    CommandSpec("review", review, role=Role.MODERATOR),
+    CommandSpec("review", review, NoArgs, role=Role.MODERATOR),
 )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, parse_id, sub
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, parse_id, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.domain.outbox import OutboxRecord, OutboxStatus
@@ -19,15 +19,23 @@ log = logging.getLogger(__name__)
 PENDING_SHOWN = 20
 
 
+@dataclass(frozen=True)
+class DecisionArgs:
+    nudge: str
+
+
+@dataclass(frozen=True)
+class NudgeSetArgs:
+    setting: str
+    value: str
+
+
 # -- /nudges ----------------------------------------------------------------------------------
 
 
-async def nudges_status(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    config = NudgeConfig.of(ctx.community)
-    held = await ctx.uow.outbox.counts(ctx.community.id)
+async def nudges_status(ctx: CommandContext, args: NoArgs) -> None:
+    config = NudgeConfig.of(ctx.here)
+    held = await ctx.uow.outbox.counts(ctx.here.id)
     on, off = ctx.t("community.set.switch_on"), ctx.t("community.set.switch_off")
     ctx.say(
         "nudges.status",
@@ -50,15 +58,11 @@ async def nudges_status(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 async def _held(ctx: CommandContext) -> list[OutboxRecord]:
-    assert ctx.community is not None
-    held = await ctx.uow.outbox.listing(ctx.community.id, [OutboxStatus.HELD], 500)
+    held = await ctx.uow.outbox.listing(ctx.here.id, [OutboxStatus.HELD], 500)
     return sorted((r for r in held if r.is_nudge), key=lambda r: r.id)
 
 
-async def nudges_pending(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
+async def nudges_pending(ctx: CommandContext, args: NoArgs) -> None:
     held = await _held(ctx)
     if not held:
         ctx.say("nudges.pending.none", private=True)
@@ -72,7 +76,7 @@ async def nudges_pending(ctx: CommandContext, args: ParsedArgs) -> None:
                 id=record.id,
                 kind=record.kind.removeprefix("nudge."),
                 recipient=recipient,
-                when=show(record.due_at, ctx.community.timezone),
+                when=show(record.due_at, ctx.here.timezone),
                 preview=clip(record.message.body.plain().replace("\n", " "), 120),
             )
         )
@@ -80,9 +84,6 @@ async def nudges_pending(ctx: CommandContext, args: ParsedArgs) -> None:
 
 
 async def _decide(ctx: CommandContext, which: str, to: OutboxStatus) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
     now = ctx.services.clock.now()
     held = await _held(ctx)
     if which == "all":
@@ -99,22 +100,19 @@ async def _decide(ctx: CommandContext, which: str, to: OutboxStatus) -> None:
     ctx.say(key, count=len(chosen), private=True)
 
 
-async def nudges_approve(ctx: CommandContext, args: ParsedArgs) -> None:
-    await _decide(ctx, args.text("nudge") or "", OutboxStatus.PENDING)
+async def nudges_approve(ctx: CommandContext, args: DecisionArgs) -> None:
+    await _decide(ctx, args.nudge, OutboxStatus.PENDING)
 
 
-async def nudges_skip(ctx: CommandContext, args: ParsedArgs) -> None:
-    await _decide(ctx, args.text("nudge") or "", OutboxStatus.SKIPPED)
+async def nudges_skip(ctx: CommandContext, args: DecisionArgs) -> None:
+    await _decide(ctx, args.nudge, OutboxStatus.SKIPPED)
 
 
-async def nudges_set(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    name = args.text("setting") or ""
-    value = (args.text("value") or "").strip()
+async def nudges_set(ctx: CommandContext, args: NudgeSetArgs) -> None:
+    name = args.setting
+    value = args.value.strip()
     try:
-        config = NudgeConfig.of(ctx.community).with_value(name, value)
+        config = NudgeConfig.of(ctx.here).with_value(name, value)
     except ValueError as error:
         ctx.say(
             "errors.not_a_choice",
@@ -124,9 +122,7 @@ async def nudges_set(ctx: CommandContext, args: ParsedArgs) -> None:
             private=True,
         )
         return
-    community = replace(
-        ctx.community, settings={**ctx.community.settings, SETTING: config.stored()}
-    )
+    community = replace(ctx.here, settings={**ctx.here.settings, SETTING: config.stored()})
     await ctx.uow.communities.update(community)
     ctx.community = community
     ctx.say("community.set.done", setting=name, value=value[:60])
@@ -138,23 +134,53 @@ COMMANDS = (
     CommandSpec(
         "nudges",
         nudges_status,
+        NoArgs,
+        needs=Needs.COMMUNITY,
         role=Role.MODERATOR,
         subcommands=(
-            sub("nudges", CommandSpec("pending", nudges_pending, role=Role.MODERATOR)),
             sub(
                 "nudges",
-                CommandSpec("approve", nudges_approve, args=_DECISION, role=Role.COORDINATOR),
+                CommandSpec(
+                    "pending",
+                    nudges_pending,
+                    NoArgs,
+                    needs=Needs.COMMUNITY,
+                    role=Role.MODERATOR,
+                ),
             ),
-            sub("nudges", CommandSpec("skip", nudges_skip, args=_DECISION, role=Role.COORDINATOR)),
+            sub(
+                "nudges",
+                CommandSpec(
+                    "approve",
+                    nudges_approve,
+                    DecisionArgs,
+                    args=_DECISION,
+                    needs=Needs.COMMUNITY,
+                    role=Role.COORDINATOR,
+                ),
+            ),
+            sub(
+                "nudges",
+                CommandSpec(
+                    "skip",
+                    nudges_skip,
+                    DecisionArgs,
+                    args=_DECISION,
+                    needs=Needs.COMMUNITY,
+                    role=Role.COORDINATOR,
+                ),
+            ),
             sub(
                 "nudges",
                 CommandSpec(
                     "set",
                     nudges_set,
+                    NudgeSetArgs,
                     args=(
                         Arg("setting", ArgKind.CHOICE, choices=NudgeConfig.names()),
                         Arg("value", max_length=20),
                     ),
+                    needs=Needs.COMMUNITY,
                     role=Role.COORDINATOR,
                 ),
             ),

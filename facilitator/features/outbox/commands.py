@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs, sub
+from dataclasses import dataclass
+
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.domain.outbox import TROUBLE, WAITING, OutboxRecord, OutboxStatus
@@ -13,15 +15,18 @@ LISTED = 15
 MAX_ERROR = 160
 
 
-async def outbox(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    counts = await ctx.uow.outbox.counts(ctx.community.id)
+@dataclass(frozen=True)
+class RetryArgs:
+    id: int
+
+
+async def outbox(ctx: CommandContext, args: NoArgs) -> None:
+    community = ctx.here
+    counts = await ctx.uow.outbox.counts(community.id)
     parts = [
         ctx.rich(
             "outbox.status.header",
-            community=ctx.community.title,
+            community=community.title,
             waiting=sum(counts.get(s, 0) for s in WAITING),
             held=counts.get(OutboxStatus.HELD, 0),
             sent=counts.get(OutboxStatus.SENT, 0),
@@ -30,7 +35,7 @@ async def outbox(ctx: CommandContext, args: ParsedArgs) -> None:
             skipped=counts.get(OutboxStatus.SKIPPED, 0),
         )
     ]
-    trouble = await ctx.uow.outbox.listing(ctx.community.id, TROUBLE, LISTED)
+    trouble = await ctx.uow.outbox.listing(community.id, TROUBLE, LISTED)
     if not trouble:
         parts.append(ctx.rich("outbox.status.no_trouble"))
     else:
@@ -42,7 +47,7 @@ async def outbox(ctx: CommandContext, args: ParsedArgs) -> None:
                     id=record.id,
                     kind=record.kind,
                     recipient=await _recipient(ctx, record),
-                    when=show(record.due_at, ctx.community.timezone),
+                    when=show(record.due_at, community.timezone),
                     status=ctx.t(f"outbox.states.{record.status.value}"),
                     attempts=record.attempts,
                     error=_clip(record.last_error or ""),
@@ -65,15 +70,12 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
-async def retry(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    record_id = args.number("id") or 0
+async def retry(ctx: CommandContext, args: RetryArgs) -> None:
+    record_id = args.id
     record = await ctx.uow.outbox.get(record_id)
     moved = (
         record is not None
-        and record.community_id == ctx.community.id
+        and record.community_id == ctx.here.id
         and await ctx.uow.outbox.transition(
             record_id, TROUBLE, OutboxStatus.PENDING, ctx.services.clock.now()
         )
@@ -88,11 +90,20 @@ COMMANDS = (
     CommandSpec(
         "outbox",
         outbox,
+        NoArgs,
+        needs=Needs.COMMUNITY,
         role=Role.MODERATOR,
         subcommands=(
             sub(
                 "outbox",
-                CommandSpec("retry", retry, args=(Arg("id", ArgKind.INT),), role=Role.MODERATOR),
+                CommandSpec(
+                    "retry",
+                    retry,
+                    RetryArgs,
+                    args=(Arg("id", ArgKind.INT),),
+                    needs=Needs.COMMUNITY,
+                    role=Role.MODERATOR,
+                ),
             ),
         ),
     ),

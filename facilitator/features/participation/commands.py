@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.participation.config import ParticipationConfig
@@ -31,6 +31,22 @@ SETTINGS = {
     "half_life": "half_life_days",
 }
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class LeaderboardArgs:
+    period: str | None
+
+
+@dataclass(frozen=True)
+class SummaryArgs:
+    week: str | None
+
+
+@dataclass(frozen=True)
+class SettingsArgs:
+    setting: str | None
+    value: str | None
 
 
 def participation(ctx: CommandContext) -> Participation:
@@ -61,17 +77,14 @@ def reasons_text(ctx: CommandContext, standing: Standing, limit: int) -> str:
     return separator.join(reason_text(ctx, kind, n) for kind, n in reasons(standing, limit))
 
 
-async def me(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
+async def me(ctx: CommandContext, args: NoArgs) -> None:
     if ctx.member.opted_out_tracking:
         ctx.say("participation.me.opted_out", private=True)
         return
     service = participation(ctx)
-    config = service.config_for(ctx.community)
+    config = service.config_for(ctx.here)
     now = ctx.services.clock.now()
-    standing = await service.member(ctx.uow, ctx.community, ctx.member.person_id, now)
+    standing = await service.member(ctx.uow, ctx.here, ctx.member.person_id, now)
     ctx.reply(OutboundMessage(explain(ctx, standing, config), ephemeral=True), private=True)
 
 
@@ -131,14 +144,11 @@ def explain(ctx: CommandContext, standing: Standing, config: ParticipationConfig
     return RichText.join(parts)
 
 
-async def leaderboard(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    period = Period(args.text("period") or Period.ALL.value)
+async def leaderboard(ctx: CommandContext, args: LeaderboardArgs) -> None:
+    period = Period(args.period or Period.ALL.value)
     now = ctx.services.clock.now()
     board = await participation(ctx).leaderboard(
-        ctx.uow, ctx.community, now, period, viewer=ctx.member.person_id
+        ctx.uow, ctx.here, now, period, viewer=ctx.member.person_id
     )
     if not board.top:
         ctx.say("participation.leaderboard.empty")
@@ -164,18 +174,16 @@ async def leaderboard(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts)))
 
 
-async def aplayers(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
+async def aplayers(ctx: CommandContext, args: NoArgs) -> None:
+    community = ctx.here
     service = participation(ctx)
-    config = service.config_for(ctx.community)
-    found = await service.a_players(ctx.uow, ctx.community, ctx.services.clock.now())
+    config = service.config_for(community)
+    found = await service.a_players(ctx.uow, community, ctx.services.clock.now())
     if not found:
         ctx.say("participation.aplayers.none", private=True)
         return
     parts = [
-        ctx.rich("participation.aplayers.header", count=len(found), community=ctx.community.title)
+        ctx.rich("participation.aplayers.header", count=len(found), community=community.title)
     ]
     parts.extend(
         ctx.rich(
@@ -190,21 +198,19 @@ async def aplayers(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts), ephemeral=True), private=True)
 
 
-async def summary(ctx: CommandContext, args: ParsedArgs) -> None:
+async def summary(ctx: CommandContext, args: SummaryArgs) -> None:
     """The weekly summary now, privately: a past week (`2026-W47`) or the last complete one."""
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    text = args.text("week")
+    community = ctx.here
+    text = args.week
     now = ctx.services.clock.now()
     try:
-        week = IsoWeek.parse(text) if text else IsoWeek.last_complete(now, ctx.community.timezone)
+        week = IsoWeek.parse(text) if text else IsoWeek.last_complete(now, community.timezone)
     except ValueError:
         ctx.say("participation.summary.bad_week", value=(text or "")[:40], private=True)
         return
     service = participation(ctx)
     found = await weekly_summary(
-        ctx.uow, ctx.community, week, service.config_for(ctx.community), service.admins
+        ctx.uow, community, week, service.config_for(community), service.admins
     )
     for message in summary_messages(found, ctx.catalogue, ctx.locale):
         ctx.reply(replace(message, ephemeral=True), private=True)
@@ -214,17 +220,14 @@ def _switch(ctx: CommandContext, value: object) -> str:
     return ctx.t("participation.settings.on" if value else "participation.settings.off")
 
 
-async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
+async def settings(ctx: CommandContext, args: SettingsArgs) -> None:
     """Show this community's participation settings, or change one."""
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    name, value = args.text("setting"), (args.text("value") or "").strip()
+    name, value = args.setting, (args.value or "").strip()
     service = participation(ctx)
     if name is not None and value:
         field = SETTINGS[name]
         parsed: object = _SWITCH.get(value.lower(), value) if field in _BOOLEANS else value
-        current = ctx.community.setting(FEATURE)
+        current = ctx.here.setting(FEATURE)
         overrides = {**(current if isinstance(current, dict) else {}), field: parsed}
         try:
             service.config.overridden(overrides)
@@ -233,15 +236,16 @@ async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
                 "participation.settings.bad_value", value=value[:40], setting=name, private=True
             )
             return
-        community = replace(ctx.community, settings={**ctx.community.settings, FEATURE: overrides})
+        community = replace(ctx.here, settings={**ctx.here.settings, FEATURE: overrides})
         await ctx.uow.communities.update(community)
         ctx.community = community
         log.info("participation setting changed", extra={"setting": name})
         ctx.say("participation.settings.done", setting=name, value=value[:40])
-    config = service.config_for(ctx.community)
+    community = ctx.here
+    config = service.config_for(community)
     weekdays = ctx.t("participation.summary.chart.weekdays").split()
     parts = [
-        ctx.rich("participation.settings.header", community=ctx.community.title),
+        ctx.rich("participation.settings.header", community=community.title),
         ctx.rich(
             "participation.settings.recognition", value=_switch(ctx, config.recognition_post)
         ),
@@ -251,7 +255,7 @@ async def settings(ctx: CommandContext, args: ParsedArgs) -> None:
             value=_switch(ctx, config.summary_enabled),
             day=weekdays[config.summary_weekday] if len(weekdays) == 7 else config.summary_day,
             time=config.summary_time,
-            timezone=ctx.community.timezone,
+            timezone=community.timezone,
         ),
         ctx.rich("participation.settings.half_life", days=round(config.half_life_days)),
         ctx.rich("participation.settings.usage"),
@@ -263,10 +267,11 @@ _BOOLEANS = {"recognition_post", "exclude_staff", "summary_enabled"}
 
 
 COMMANDS = (
-    CommandSpec("me", me),
+    CommandSpec("me", me, NoArgs, needs=Needs.COMMUNITY),
     CommandSpec(
         "leaderboard",
         leaderboard,
+        LeaderboardArgs,
         args=(
             Arg(
                 "period",
@@ -275,21 +280,26 @@ COMMANDS = (
                 choices=(Period.WEEK.value, Period.MONTH.value, Period.ALL.value),
             ),
         ),
+        needs=Needs.COMMUNITY,
     ),
-    CommandSpec("aplayers", aplayers, role=Role.COORDINATOR),
+    CommandSpec("aplayers", aplayers, NoArgs, needs=Needs.COMMUNITY, role=Role.COORDINATOR),
     CommandSpec(
         "summary",
         summary,
+        SummaryArgs,
         args=(Arg("week", required=False, max_length=10),),
+        needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
     ),
     CommandSpec(
         "participation",
         settings,
+        SettingsArgs,
         args=(
             Arg("setting", ArgKind.CHOICE, required=False, choices=tuple(SETTINGS)),
             Arg("value", required=False, max_length=10),
         ),
+        needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
     ),
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
-from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, ParsedArgs, sub
+from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.polls.domain import PollDraft
@@ -19,9 +21,21 @@ from facilitator.features.polls.ports import PollRepository
 from facilitator.features.polls.service import Polls
 from facilitator.markup import FieldKind, OutboundMessage
 
-# A poll that came from a form arrives already built (and checked) under this argument.
-DRAFT = "draft"
 SETTINGS = ("multiple", "anonymous", "remind")
+
+
+@dataclass(frozen=True)
+class PollText:
+    poll: str
+
+
+# `/poll`'s arguments: the text as typed, or the poll its form built (and checked) already.
+PollArgs = PollText | PollDraft
+
+
+@dataclass(frozen=True)
+class PollCloseArgs:
+    id: int | None
 
 
 def polls(ctx: CommandContext) -> Polls:
@@ -30,46 +44,39 @@ def polls(ctx: CommandContext) -> Polls:
     return found
 
 
-async def create(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None or ctx.origin.is_direct:
-        ctx.say("errors.needs_community", private=True)
-        return
-    try:
-        draft = args.get(DRAFT)
-        if not isinstance(draft, PollDraft):
-            draft = parse_poll(
-                args.text("poll") or "", ctx.services.clock.now(), ctx.community.timezone
+async def create(ctx: CommandContext, args: PollArgs) -> None:
+    if isinstance(args, PollDraft):
+        draft = args
+    else:
+        try:
+            draft = parse_poll(args.poll, ctx.services.clock.now(), ctx.here.timezone)
+        except ArgumentError as error:
+            body = ctx.rich(error.key, **error.values) + ctx.rich(
+                "errors.usage", usage=ctx.t("commands.poll.usage")
             )
-    except ArgumentError as error:
-        body = ctx.rich(error.key, **error.values) + ctx.rich(
-            "errors.usage", usage=ctx.t("commands.poll.usage")
-        )
-        ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
-        return
+            ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+            return
     poll = await polls(ctx).create(ctx, draft)
     ctx.say("polls.created", id=poll.id, private=True)
 
 
-async def close(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    poll_id = args.number("id")
-    if poll_id is None:
-        poll = await ctx.uow.repo(PollRepository).latest_open(ctx.community.id)
+async def close(ctx: CommandContext, args: PollCloseArgs) -> None:
+    community = ctx.here
+    if args.id is None:
+        poll = await ctx.uow.repo(PollRepository).latest_open(community.id)
     else:
-        poll = await ctx.uow.repo(PollRepository).get(poll_id)
-    if poll is None or poll.community_id != ctx.community.id or not poll.is_open:
+        poll = await ctx.uow.repo(PollRepository).get(args.id)
+    if poll is None or poll.community_id != community.id or not poll.is_open:
         ctx.say("polls.close.none", private=True)
         return
     if poll.created_by != ctx.member.person_id and ctx.role < Role.MODERATOR:
         ctx.say("polls.close.not_yours", id=poll.id, private=True)
         return
-    await polls(ctx).close_now(ctx.uow, poll, ctx.community)
+    await polls(ctx).close_now(ctx.uow, poll, community)
     ctx.say("polls.close.done", id=poll.id, question=poll.question, private=True)
 
 
-def from_form(form: FormInput) -> ParsedArgs:
+def from_form(form: FormInput) -> PollDraft:
     """The poll form's fields -> the poll, checked as `/poll`'s text is."""
     if not form.text("question"):
         raise ArgumentError("polls.errors.no_question")
@@ -77,16 +84,15 @@ def from_form(form: FormInput) -> ParsedArgs:
     if hour and not day:
         raise ArgumentError("polls.errors.bad_close", value=hour[:20])
     closes_at = closing_on(day, hour or None, form.now, form.timezone) if day else None
-    draft = build_poll(
+    return build_poll(
         form.text("question"),
         form.lines("options"),
         form.chosen("settings") & set(SETTINGS),
         closes_at,
     )
-    return ParsedArgs({DRAFT: draft})
 
 
-FORM = FormSpec(
+FORM: FormSpec[PollArgs] = FormSpec(
     title_key="forms.poll.title",
     submit_key="forms.poll.submit",
     fields=(
@@ -113,18 +119,26 @@ FORM = FormSpec(
         ),
     ),
     convert=from_form,
-    groups_only=True,
 )
 
 COMMANDS = (
     CommandSpec(
         "poll",
         create,
+        PollText,
         args=(Arg("poll", ArgKind.TEXT, max_length=2500),),
+        needs=Needs.GROUP,
         form=FORM,
         subcommands=(
             sub(
-                "poll", CommandSpec("close", close, args=(Arg("id", ArgKind.INT, required=False),))
+                "poll",
+                CommandSpec(
+                    "close",
+                    close,
+                    PollCloseArgs,
+                    args=(Arg("id", ArgKind.INT, required=False),),
+                    needs=Needs.COMMUNITY,
+                ),
             ),
         ),
     ),

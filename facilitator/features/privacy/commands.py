@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs
 from facilitator.context import CommandContext
 from facilitator.features.privacy.service import PersonalRecords
 from facilitator.markup import Attachment, Button, OutboundMessage
@@ -16,6 +17,11 @@ FORGET_ACTION = "privacy_forget"
 SCOPES = ("all", "tracking", "nudges")
 
 
+@dataclass(frozen=True)
+class ScopeArgs:
+    what: str | None
+
+
 async def _set_opt_out(ctx: CommandContext, scope: str, value: bool) -> None:
     tracking = value if scope in ("all", "tracking") else None
     nudges = value if scope in ("all", "nudges") else None
@@ -23,19 +29,19 @@ async def _set_opt_out(ctx: CommandContext, scope: str, value: bool) -> None:
     log.info("opt-out changed", extra={"scope": scope, "opted_out": value})
 
 
-async def optout(ctx: CommandContext, args: ParsedArgs) -> None:
-    scope = args.text("what") or "all"
+async def optout(ctx: CommandContext, args: ScopeArgs) -> None:
+    scope = args.what or "all"
     await _set_opt_out(ctx, scope, True)
     ctx.say(f"participation.privacy.optout_{scope}", private=True)
 
 
-async def optin(ctx: CommandContext, args: ParsedArgs) -> None:
-    scope = args.text("what") or "all"
+async def optin(ctx: CommandContext, args: ScopeArgs) -> None:
+    scope = args.what or "all"
     await _set_opt_out(ctx, scope, False)
     ctx.say(f"participation.privacy.optin_{scope}", private=True)
 
 
-async def mydata(ctx: CommandContext, args: ParsedArgs) -> None:
+async def mydata(ctx: CommandContext, args: NoArgs) -> None:
     records = ctx.services.feature(PersonalRecords)
     data = await records.export(ctx.uow, ctx.member.person_id)
     now = ctx.services.clock.now()
@@ -55,7 +61,7 @@ async def mydata(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(body, ephemeral=True, attachment=attachment), private=True)
 
 
-async def forgetme(ctx: CommandContext, args: ParsedArgs) -> None:
+async def forgetme(ctx: CommandContext, args: NoArgs) -> None:
     button = Button(ctx.t("participation.privacy.forget_button"), FORGET_ACTION, "confirm")
     ctx.say("participation.privacy.forget_confirm", buttons=((button,),), private=True)
 
@@ -73,8 +79,8 @@ async def forget_pressed(ctx: CommandContext, value: str) -> None:
 _SCOPE = Arg("what", ArgKind.CHOICE, required=False, choices=SCOPES)
 
 COMMANDS = (
-    CommandSpec("optout", optout, args=(_SCOPE,)),
-    CommandSpec("optin", optin, args=(_SCOPE,)),
-    CommandSpec("mydata", mydata),
-    CommandSpec("forgetme", forgetme),
+    CommandSpec("optout", optout, ScopeArgs, args=(_SCOPE,)),
+    CommandSpec("optin", optin, ScopeArgs, args=(_SCOPE,)),
+    CommandSpec("mydata", mydata, NoArgs),
+    CommandSpec("forgetme", forgetme, NoArgs),
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, ParsedArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs
 from facilitator.context import CommandContext
 from facilitator.features.profiles.domain import MemberProfile
 from facilitator.features.profiles.experts import rank_experts, topic_of_query
@@ -20,6 +20,28 @@ MAX_EXPERTISE = 10
 EXPERTS_SHOWN = 5
 PENDING_SHOWN = 20
 _SPLIT = re.compile(r"\s*[,;/]\s*")
+
+
+@dataclass(frozen=True)
+class IntroArgs:
+    organisation: str | None
+    country: str | None
+    expertise: str | None
+
+
+@dataclass(frozen=True)
+class WhoisArgs:
+    member: str
+
+
+@dataclass(frozen=True)
+class ExpertsArgs:
+    theme: str
+
+
+@dataclass(frozen=True)
+class TimezoneArgs:
+    timezone: str | None
 
 
 def _phrases(text: str) -> tuple[str, ...]:
@@ -40,19 +62,19 @@ def _profile_line(ctx: CommandContext, name: str, profile: MemberProfile | None)
     )
 
 
-async def intro(ctx: CommandContext, args: ParsedArgs) -> None:
+async def intro(ctx: CommandContext, args: IntroArgs) -> None:
     current = await ctx.uow.repo(ProfileRepository).get(ctx.member.person_id) or MemberProfile(
         ctx.member.person_id
     )
-    organisation = args.text("organisation")
+    organisation = args.organisation
     if organisation is None:
         body = _profile_line(ctx, ctx.member.display_name, current) + ctx.rich(
             "profiles.intro.how"
         )
         ctx.reply(OutboundMessage(body), private=True)
         return
-    country = args.text("country")
-    expertise = args.text("expertise")
+    country = args.country
+    expertise = args.expertise
     updated = replace(
         current,
         organisation=organisation.strip()[:200] or None,
@@ -68,12 +90,9 @@ async def intro(ctx: CommandContext, args: ParsedArgs) -> None:
     )
 
 
-async def whois(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    who = (args.text("member") or "").lstrip("@")
-    matches = await ctx.uow.members.find_in_community(ctx.community.id, who)
+async def whois(ctx: CommandContext, args: WhoisArgs) -> None:
+    who = args.member.lstrip("@")
+    matches = await ctx.uow.members.find_in_community(ctx.here.id, who)
     if not matches:
         ctx.say("community.role.not_found", member=who, private=True)
         return
@@ -85,18 +104,13 @@ async def whois(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(_profile_line(ctx, member.display_name, profile)), private=True)
 
 
-async def experts(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    theme = (args.text("theme") or "").strip()
-    ranked = await rank_experts(ctx.uow, ctx.community.id, topic_of_query(theme))
+async def experts(ctx: CommandContext, args: ExpertsArgs) -> None:
+    theme = args.theme.strip()
+    ranked = await rank_experts(ctx.uow, ctx.here.id, topic_of_query(theme))
     if not ranked:
         ctx.say("profiles.experts.none", theme=theme, private=True)
         return
-    names = {
-        m.person_id: m.display_name for m, _ in await ctx.uow.members.members_of(ctx.community.id)
-    }
+    names = {m.person_id: m.display_name for m, _ in await ctx.uow.members.members_of(ctx.here.id)}
     parts = [ctx.rich("profiles.experts.header", theme=theme)]
     for person, _ in ranked[:EXPERTS_SHOWN]:
         profile = await ctx.uow.repo(ProfileRepository).get(person)
@@ -108,8 +122,8 @@ async def experts(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
 
 
-async def timezone(ctx: CommandContext, args: ParsedArgs) -> None:
-    chosen = args.text("timezone")
+async def timezone(ctx: CommandContext, args: TimezoneArgs) -> None:
+    chosen = args.timezone
     if chosen is None:
         if ctx.member.timezone:
             ctx.say("profiles.timezone.current", timezone=ctx.member.timezone, private=True)
@@ -128,13 +142,27 @@ COMMANDS = (
     CommandSpec(
         "intro",
         intro,
+        IntroArgs,
         args=(
             Arg("organisation", required=False, max_length=200),
             Arg("country", required=False, max_length=100),
             Arg("expertise", required=False, max_length=600),
         ),
     ),
-    CommandSpec("whois", whois, args=(Arg("member", max_length=64),)),
-    CommandSpec("experts", experts, args=(Arg("theme", ArgKind.TEXT, max_length=100),)),
-    CommandSpec("timezone", timezone, args=(Arg("timezone", required=False, max_length=64),)),
+    CommandSpec(
+        "whois", whois, WhoisArgs, args=(Arg("member", max_length=64),), needs=Needs.COMMUNITY
+    ),
+    CommandSpec(
+        "experts",
+        experts,
+        ExpertsArgs,
+        args=(Arg("theme", ArgKind.TEXT, max_length=100),),
+        needs=Needs.COMMUNITY,
+    ),
+    CommandSpec(
+        "timezone",
+        timezone,
+        TimezoneArgs,
+        args=(Arg("timezone", required=False, max_length=64),),
+    ),
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import (
     Arg,
     ArgKind,
     ArgumentError,
     CommandSpec,
-    ParsedArgs,
+    Needs,
+    NoArgs,
     sub,
     tokenize,
 )
@@ -32,8 +35,37 @@ from facilitator.localtime import show
 from facilitator.markup import FieldKind, OutboundMessage, RichText
 
 LISTED = 10
-# A webinar that came from a form arrives already built (and checked) under this argument.
-DRAFT = "draft"
+
+
+@dataclass(frozen=True)
+class WebinarText:
+    webinar: str
+
+
+# `/webinar add`'s arguments: the text as typed, or the webinar its form built (and checked).
+WebinarAddArgs = WebinarText | WebinarDraft
+
+
+@dataclass(frozen=True)
+class WebinarMoveArgs:
+    id: int
+    when: str
+
+
+@dataclass(frozen=True)
+class WebinarIdArgs:
+    id: int
+
+
+@dataclass(frozen=True)
+class WebinarRecordingArgs:
+    id: int
+    url: str
+
+
+@dataclass(frozen=True)
+class CheckinArgs:
+    code: str
 
 
 def webinars(ctx: CommandContext) -> Webinars:
@@ -48,19 +80,15 @@ def _fail(ctx: CommandContext, error: ArgumentError, usage_key: str) -> None:
     ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
 
 
-async def add(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None or ctx.origin.is_direct:
-        ctx.say("errors.needs_community", private=True)
-        return
-    try:
-        draft = args.get(DRAFT)
-        if not isinstance(draft, WebinarDraft):
-            draft = parse_webinar(
-                args.text("webinar") or "", ctx.services.clock.now(), ctx.community.timezone
-            )
-    except ArgumentError as error:
-        _fail(ctx, error, "commands.webinar.add.usage")
-        return
+async def add(ctx: CommandContext, args: WebinarAddArgs) -> None:
+    if isinstance(args, WebinarDraft):
+        draft = args
+    else:
+        try:
+            draft = parse_webinar(args.webinar, ctx.services.clock.now(), ctx.here.timezone)
+        except ArgumentError as error:
+            _fail(ctx, error, "commands.webinar.add.usage")
+            return
     webinar = await webinars(ctx).create(ctx, draft)
     ctx.say("webinars.created", id=webinar.id, code=webinar.checkin_code, private=True)
 
@@ -80,13 +108,13 @@ async def _scheduled(ctx: CommandContext, webinar_id: int | None) -> Webinar | N
     return webinar
 
 
-async def move(ctx: CommandContext, args: ParsedArgs) -> None:
-    webinar = await _scheduled(ctx, args.number("id"))
+async def move(ctx: CommandContext, args: WebinarMoveArgs) -> None:
+    webinar = await _scheduled(ctx, args.id)
     if webinar is None or ctx.community is None:
         return
     now = ctx.services.clock.now()
     try:
-        starts_at, zone, _ = parse_when(tokenize(args.text("when") or ""), webinar.timezone)
+        starts_at, zone, _ = parse_when(tokenize(args.when), webinar.timezone)
         if starts_at <= now:
             raise ArgumentError("webinars.errors.past")
     except ArgumentError as error:
@@ -102,37 +130,30 @@ async def move(ctx: CommandContext, args: ParsedArgs) -> None:
     )
 
 
-async def cancel(ctx: CommandContext, args: ParsedArgs) -> None:
-    webinar = await _scheduled(ctx, args.number("id"))
+async def cancel(ctx: CommandContext, args: WebinarIdArgs) -> None:
+    webinar = await _scheduled(ctx, args.id)
     if webinar is None:
         return
     await webinars(ctx).cancel(ctx, webinar)
     ctx.say("webinars.cancelled", id=webinar.id, title=webinar.title, private=True)
 
 
-async def recording(ctx: CommandContext, args: ParsedArgs) -> None:
-    webinar_id = args.number("id")
-    webinar = (
-        await ctx.uow.repo(WebinarRepository).get(webinar_id) if webinar_id is not None else None
-    )
+async def recording(ctx: CommandContext, args: WebinarRecordingArgs) -> None:
+    webinar = await ctx.uow.repo(WebinarRepository).get(args.id)
     if webinar is None or ctx.community is None or webinar.community_id != ctx.community.id:
-        ctx.say("webinars.not_found", id=webinar_id or 0, private=True)
+        ctx.say("webinars.not_found", id=args.id, private=True)
         return
-    item_id = await webinars(ctx).file_recording(ctx, webinar, args.text("url") or "")
+    item_id = await webinars(ctx).file_recording(ctx, webinar, args.url)
     ctx.say("webinars.recording.filed", id=item_id, title=webinar.title)
 
 
-async def upcoming(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    found = await ctx.uow.repo(WebinarRepository).upcoming(
-        ctx.community.id, ctx.services.clock.now()
-    )
+async def upcoming(ctx: CommandContext, args: NoArgs) -> None:
+    community = ctx.here
+    found = await ctx.uow.repo(WebinarRepository).upcoming(community.id, ctx.services.clock.now())
     if not found:
         ctx.say("webinars.list.none", private=True)
         return
-    zone = ctx.member.timezone or ctx.community.timezone
+    zone = ctx.member.timezone or community.timezone
     parts = [ctx.rich("webinars.list.header", zone=zone)]
     for webinar in found[:LISTED]:
         attendees = await ctx.uow.repo(WebinarRepository).attendees(webinar.id)
@@ -149,12 +170,9 @@ async def upcoming(ctx: CommandContext, args: ParsedArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
 
 
-async def checkin(ctx: CommandContext, args: ParsedArgs) -> None:
-    if ctx.community is None:
-        ctx.say("errors.needs_community", private=True)
-        return
-    code = (args.text("code") or "").strip().upper()
-    matches = await ctx.uow.repo(WebinarRepository).by_code(ctx.community.id, code)
+async def checkin(ctx: CommandContext, args: CheckinArgs) -> None:
+    code = args.code.strip().upper()
+    matches = await ctx.uow.repo(WebinarRepository).by_code(ctx.here.id, code)
     now = ctx.services.clock.now()
     current = [w for w in matches if w.starts_at - CHECKIN_EARLY <= now]
     if not current:
@@ -163,14 +181,14 @@ async def checkin(ctx: CommandContext, args: ParsedArgs) -> None:
     await webinars(ctx).check_in(ctx, max(current, key=lambda w: w.starts_at))
 
 
-def from_form(form: FormInput) -> ParsedArgs:
+def from_form(form: FormInput) -> WebinarDraft:
     """The webinar form's fields -> the webinar, checked as `/webinar add`'s text is."""
     title = form.text("title")
     if not title:
         raise ArgumentError("webinars.errors.title")
     zone_name = form.text("timezone") or form.timezone
     starts_at = local_moment(form.text("date"), form.text("time"), zone_name)
-    draft = build_webinar(
+    return build_webinar(
         title,
         starts_at,
         zone_name,
@@ -179,10 +197,9 @@ def from_form(form: FormInput) -> ParsedArgs:
         form.text("theme"),
         form.now,
     )
-    return ParsedArgs({DRAFT: draft})
 
 
-FORM = FormSpec(
+FORM: FormSpec[WebinarAddArgs] = FormSpec(
     title_key="forms.webinar.title",
     submit_key="forms.webinar.submit",
     fields=(
@@ -195,7 +212,6 @@ FORM = FormSpec(
         FieldSpec("theme", "forms.webinar.theme", required=False, max_length=64),
     ),
     convert=from_form,
-    groups_only=True,
 )
 
 _ID = Arg("id", ArgKind.INT)
@@ -204,6 +220,7 @@ COMMANDS = (
     CommandSpec(
         "webinar",
         None,
+        NoArgs,
         role=Role.MODERATOR,
         subcommands=(
             sub(
@@ -211,7 +228,9 @@ COMMANDS = (
                 CommandSpec(
                     "add",
                     add,
+                    WebinarText,
                     args=(Arg("webinar", ArgKind.TEXT, max_length=1000),),
+                    needs=Needs.GROUP,
                     role=Role.MODERATOR,
                     form=FORM,
                 ),
@@ -221,22 +240,33 @@ COMMANDS = (
                 CommandSpec(
                     "move",
                     move,
+                    WebinarMoveArgs,
                     args=(_ID, Arg("when", ArgKind.TEXT, max_length=80)),
                     role=Role.MODERATOR,
                 ),
             ),
-            sub("webinar", CommandSpec("cancel", cancel, args=(_ID,), role=Role.MODERATOR)),
+            sub(
+                "webinar",
+                CommandSpec("cancel", cancel, WebinarIdArgs, args=(_ID,), role=Role.MODERATOR),
+            ),
             sub(
                 "webinar",
                 CommandSpec(
                     "recording",
                     recording,
+                    WebinarRecordingArgs,
                     args=(_ID, Arg("url", ArgKind.URL, max_length=2000)),
                     role=Role.MODERATOR,
                 ),
             ),
         ),
     ),
-    CommandSpec("webinars", upcoming),
-    CommandSpec("checkin", checkin, args=(Arg("code", max_length=8),)),
+    CommandSpec("webinars", upcoming, NoArgs, needs=Needs.COMMUNITY),
+    CommandSpec(
+        "checkin",
+        checkin,
+        CheckinArgs,
+        args=(Arg("code", max_length=8),),
+        needs=Needs.COMMUNITY,
+    ),
 )
