@@ -15,6 +15,7 @@ from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.errors import DeliveryError, RetryLater
 from facilitator.domain.model import Platform
 from facilitator.feature import Feature, Wiring
+from facilitator.features.bookmarks.feature import FEATURE as BOOKMARKS
 from facilitator.features.community.feature import FEATURE as COMMUNITY
 from facilitator.features.home.feature import FEATURE as HOME
 from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
@@ -55,6 +56,7 @@ class SystemClock:
 FEATURES: tuple[Feature, ...] = (
     COMMUNITY,
     KNOWLEDGE,
+    BOOKMARKS,
     PARTICIPATION,
     PRIVACY,
     OUTBOX,

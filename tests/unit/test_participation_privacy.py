@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from facilitator.domain.events import ButtonPressed, Origin
 from facilitator.domain.model import Platform, PlatformUser
+from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.participation.retention import Retention
 from facilitator.features.privacy.service import PersonalRecords
 from tests.conftest import Harness
@@ -176,15 +178,29 @@ async def test_after_forgetme_no_row_points_at_the_person_but_their_kept_account
         )
     )
     await harness.say("Who knows about monitoring?", user="bea")
+    demo = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).upsert(
+            KnowledgeItem("agenda", ItemType.FAQ, "The agenda", "Here.", "en"),
+            demo.id,
+            harness.clock.now(),
+        )
+        await uow.commit()
+    await harness.say(f"/bookmark {item.id}")
     person = await person_of(harness, "carla")
     records = harness.app.services.feature(PersonalRecords)
     async with harness.app.uow_factory() as uow:
         subject = await records.subject(uow, person)
         before = await rows_pointing_at(uow, person, subject.identity_ids)
         exported = await records.export(uow, person)
-    assert {"member_profiles", "questions", "knowledge_gaps", "poll_votes", "polls"} <= {
-        table for table, _ in before
-    }
+    assert {
+        "member_profiles",
+        "questions",
+        "knowledge_gaps",
+        "poll_votes",
+        "polls",
+        "bookmarks",
+    } <= {table for table, _ in before}
     async with harness.app.uow_factory() as uow:
         erased = await records.forget(uow, person)
         await uow.commit()
@@ -196,8 +212,17 @@ async def test_after_forgetme_no_row_points_at_the_person_but_their_kept_account
     # membership (so that their role still works).
     assert after == {("identities", "person_id"), ("memberships", "person_id")}
     assert ("questions", "person_id") in bea  # somebody else's data is untouched
-    for kind in ("profile", "poll_votes", "unanswered_lookups", "questions", "participation"):
+    kinds = (
+        "profile",
+        "poll_votes",
+        "unanswered_lookups",
+        "questions",
+        "participation",
+        "bookmarks",
+    )
+    for kind in kinds:
         assert erased[kind] == len(exported[kind]) > 0, kind
+    assert erased["bookmarks"] == len(exported["bookmarks"]) == 1
 
 
 async def rows_pointing_at(

@@ -39,6 +39,7 @@ PERSONAL: dict[str, frozenset[str]] = {
     "poll_votes": frozenset({"person_id", "options"}),
     "webinars": frozenset({"speaker_person_id", "created_by", "title", "speaker", "link"}),
     "webinar_rsvps": frozenset({"person_id"}),
+    "bookmarks": frozenset({"person_id"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.

@@ -1,0 +1,1 @@
+"""Bookmarks: members keep repository items for later, listed to them privately."""
