@@ -72,7 +72,7 @@ class _Writer:
             if self.catalogue.has(key):
                 texts.append(self.catalogue.text(self.locale, key, count=count))
             else:
-                texts.append(f"{kind.replace('_', ' ')}: {count}")
+                texts.append(f"{kind.replace('_', ' ')}: {format_number(self.locale, count)}")
         return self.catalogue.text(self.locale, "participation.aplayers.separator").join(texts)
 
 
