@@ -7,7 +7,11 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+
+from babel import Locale
+from babel import numbers as babel_numbers
 
 from facilitator.markup import Block, RichText, Span, Style
 
@@ -21,6 +25,12 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _MARKUP = re.compile(r"(\*\*.+?\*\*|__.+?__|`.+?`)")
 
 Template = str | Mapping[str, str]
+
+# The CLDR locale whose number conventions each language follows: our Portuguese is Brazil's.
+_NUMBER_LOCALES = {"en": "en", "es": "es", "pt": "pt_BR"}
+# Placeholders holding the number of a stored object (`/poll close {id}`): members type it back
+# into commands, so it is shown as digits only, never grouped.
+_VERBATIM = frozenset({"id"})
 
 
 def normalize_locale(tag: str | None) -> str | None:
@@ -95,7 +105,7 @@ class Catalogue:
 
         A plural entry picks its form from the `count` value."""
         template = self.template(locale, key, _count(values))
-        return _fill(_strip_markup(template), values)
+        return _fill(_strip_markup(template), values, locale)
 
     def render(self, locale: str, key: str, /, **values: object) -> RichText:
         """Rich text: the template's markup is parsed first, then values go in as literal text."""
@@ -105,7 +115,7 @@ class Catalogue:
             bullet = line.startswith("- ")
             if bullet:
                 line = line[2:]
-            blocks.append(Block(tuple(_spans(line, values)), bullet=bullet))
+            blocks.append(Block(tuple(_spans(line, values, locale)), bullet=bullet))
         return RichText(tuple(blocks))
 
 
@@ -127,10 +137,41 @@ def _flatten(prefix: str, data: Mapping[str, object], out: dict[str, Template]) 
             raise ValueError(f"prompt {key} must be text or a table")
 
 
-def _fill(template: str, values: Mapping[str, object]) -> str:
+def format_number(locale: str, value: float) -> str:
+    """A number as that language writes it (CLDR, through Babel): `1,234.5` in en, `1.234,5`
+    in es and pt; at most three decimals."""
+    return babel_numbers.format_decimal(value, locale=_number_locale(locale))
+
+
+def format_percent(locale: str, fraction: float) -> str:
+    """A share (0.25 for a quarter) as a whole percentage in that language: `25%` in en and
+    pt, `25 %` in es (with a no-break space); a half rounds to the even neighbour."""
+    return babel_numbers.format_percent(fraction, locale=_number_locale(locale))
+
+
+def _number_locale(locale: str) -> Locale:
+    """Babel's locale data for a language; en's for any other."""
+    return _cldr_locale(_NUMBER_LOCALES.get(locale, _NUMBER_LOCALES[SOURCE_LOCALE]))
+
+
+@cache
+def _cldr_locale(name: str) -> Locale:
+    return Locale.parse(name)  # read from Babel's data files on first use
+
+
+def _shown(name: str, value: object, locale: str) -> str:
+    """A placeholder's value as text: numbers (not flags, not ids) as the language writes them."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and name not in _VERBATIM:
+        return format_number(locale, value)
+    return str(value)
+
+
+def _fill(template: str, values: Mapping[str, object], locale: str) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        return bidi_closed(str(values[name])) if name in values else match.group(0)
+        if name not in values:
+            return match.group(0)
+        return bidi_closed(_shown(name, values[name], locale))
 
     return _PLACEHOLDER.sub(value, template)
 
@@ -168,7 +209,7 @@ def _strip_markup(template: str) -> str:
     )
 
 
-def _spans(line: str, values: Mapping[str, object]) -> list[Span]:
+def _spans(line: str, values: Mapping[str, object], locale: str) -> list[Span]:
     spans: list[Span] = []
     for part in _MARKUP.split(line):
         if not part:
@@ -180,7 +221,7 @@ def _spans(line: str, values: Mapping[str, object]) -> list[Span]:
             style, part = Style.ITALIC, part[2:-2]
         elif part.startswith("`") and part.endswith("`") and len(part) > 2:
             style, part = Style.CODE, part[1:-1]
-        spans.append(Span(_fill(part, values), style))
+        spans.append(Span(_fill(part, values, locale), style))
     return _merge(spans)
 
 

@@ -1,8 +1,8 @@
 """Stored raw updates -> core events: PTB parses each update, this module translates it.
 
 The commonest update, a person's plain message in a group or private chat, is read straight
-from the JSON instead (`_fast_post`), but only when every key in it is one this module knows
-reads the same as through PTB; anything else goes through PTB as before."""
+from the JSON instead (`_fast_person_message`), but only when every key in it is one this
+module knows reads the same as through PTB; anything else goes through PTB as before."""
 
 from __future__ import annotations
 
@@ -153,12 +153,14 @@ class _Replied(NamedTuple):
 _Mention = tuple[str, str, int | None]
 
 
-class _Post(NamedTuple):
+class _PersonMessage(NamedTuple):
     """A person's message (text, caption, file) as the decoder reads it: from PTB's `Message`
-    (`_post_of`), or on the fast path straight from the update's JSON (`_fast_post`).
+    (`_person_message_of`), or on the fast path straight from the update's JSON
+    (`_fast_person_message`). Not a channel post, which Telegram also calls a post: those
+    have no person to attribute them to and are left out.
 
-    Everything the decoder decides about such a message (`TelegramDecoder._post`) reads only
-    this, so both ways of parsing share one set of rules."""
+    Everything the decoder decides about such a message (`TelegramDecoder._person_message`)
+    reads only this, so both ways of parsing share one set of rules."""
 
     chat: _ChatLike
     sender: _UserLike
@@ -175,7 +177,7 @@ class _Post(NamedTuple):
     reply: _Replied | None
 
 
-def _post_of(message: Message, sender: User) -> _Post:
+def _person_message_of(message: Message, sender: User) -> _PersonMessage:
     replied = message.reply_to_message
 
     def mentions() -> list[_Mention]:
@@ -188,7 +190,7 @@ def _post_of(message: Message, sender: User) -> _Post:
             (e.type, text, e.user.id if e.user is not None else None) for e, text in found.items()
         ]
 
-    return _Post(
+    return _PersonMessage(
         chat=message.chat,
         sender=sender,
         message_id=message.message_id,
@@ -385,7 +387,9 @@ def _fast_mentions(message: dict[str, Any]) -> list[_Mention]:
     return [(kind, text, user_id) for (kind, _, _), (user_id, text) in found.items()]
 
 
-def _fast_post(data: dict[str, Any], bot: Bot, zone: tzinfo | None) -> tuple[_Post, bool] | None:
+def _fast_person_message(
+    data: dict[str, Any], bot: Bot, zone: tzinfo | None
+) -> tuple[_PersonMessage, bool] | None:
     """The message of a plain message update read straight from its JSON, and whether it is an
     edit; None for anything not known to read exactly as through PTB.
 
@@ -414,7 +418,7 @@ def _fast_post(data: dict[str, Any], bot: Bot, zone: tzinfo | None) -> tuple[_Po
             _zoned(replied["edit_date"], zone)
         reply = _Replied(replied["message_id"], "forum_topic_created" in replied, author)
     edit_date = message.get("edit_date")
-    post = _Post(
+    read = _PersonMessage(
         chat=chat,
         sender=sender,
         message_id=message["message_id"],
@@ -431,7 +435,7 @@ def _fast_post(data: dict[str, Any], bot: Bot, zone: tzinfo | None) -> tuple[_Po
         mentions=lambda: _fast_mentions(message),
         reply=reply,
     )
-    return post, edited
+    return read, edited
 
 
 class BotIdentity:
@@ -554,12 +558,12 @@ class TelegramDecoder:
             raise UndecodablePayload("an update must be a JSON object")
         if self._fast:
             try:
-                fast = _fast_post(data, self._bot, self._zone)
+                fast = _fast_person_message(data, self._bot, self._zone)
             except Exception:  # noqa: BLE001 - malformed: PTB parses it below and fails as it must
                 fast = None
             if fast is not None:
                 self.fast_decoded += 1
-                return await self._post(fast[0], edited=fast[1])
+                return await self._person_message(fast[0], edited=fast[1])
         try:
             update = Update.de_json(data, self._bot)
         except Exception as error:  # PTB raises TypeError/KeyError/ValueError on bad input
@@ -641,33 +645,35 @@ class TelegramDecoder:
             return await self._joined_by_message(message, sender)
         if message.left_chat_member is not None:
             return await self._left_by_message(message, sender, message.left_chat_member)
-        return await self._post(_post_of(message, sender), edited=edited)
+        return await self._person_message(_person_message_of(message, sender), edited=edited)
 
-    async def _post(self, post: _Post, *, edited: bool) -> list[InboundEvent]:
+    async def _person_message(
+        self, message: _PersonMessage, *, edited: bool
+    ) -> list[InboundEvent]:
         """A person's message, whichever way it was parsed."""
-        text = post.text or post.caption or ""
-        if not text and not post.contents:
+        text = message.text or message.caption or ""
+        if not text and not message.contents:
             return []  # service messages: pins, video chats, topics, timers, migrations …
-        thread_id = post.message_thread_id if post.is_topic_message else None
-        event_id = f"chat:{post.chat.id}:msg:{post.message_id}"
-        if edited and post.edit_date is not None:
-            event_id += f":edit:{_stamp(post.edit_date)}"
+        thread_id = message.message_thread_id if message.is_topic_message else None
+        event_id = f"chat:{message.chat.id}:msg:{message.message_id}"
+        if edited and message.edit_date is not None:
+            event_id += f":edit:{_stamp(message.edit_date)}"
         me = await self._identity.me()
         command = None if edited else self._command(text, me)
         if command == "elsewhere":
             return []  # `/cmd@other_bot`: addressed to another bot in the group
-        person = await self._person(post.sender, post.chat if command else None)
+        person = await self._person(message.sender, message.chat if command else None)
         origin = self._origin(
             event_id,
-            post.chat,
+            message.chat,
             person,
-            post.edit_date if edited and post.edit_date else post.date,
+            message.edit_date if edited and message.edit_date else message.date,
             thread_id=thread_id,
-            message_id=post.message_id,
+            message_id=message.message_id,
         )
         if isinstance(command, tuple):
             return [CommandInvoked(origin, *command)]
-        reply_to = self._reply_target(post.reply)
+        reply_to = self._reply_target(message.reply)
         return [
             MessageReceived(
                 origin,
@@ -675,9 +681,9 @@ class TelegramDecoder:
                 reply_to=reply_to,
                 mentions_bot=origin.is_direct
                 or (reply_to is not None and reply_to.user_id == str(me.id))
-                or self._mentions(post, me),
-                has_link=self._has_link(post, text),
-                has_file=any(name in post.contents for name in _FILES),
+                or self._mentions(message, me),
+                has_link=self._has_link(message, text),
+                has_file=any(name in message.contents for name in _FILES),
                 is_edit=edited,
             )
         ]
@@ -705,24 +711,26 @@ class TelegramDecoder:
         )
 
     @staticmethod
-    def _mentions(post: _Post, me: User) -> bool:
+    def _mentions(message: _PersonMessage, me: User) -> bool:
         handle = f"@{me.username}".lower() if me.username else None
-        for kind, text, user_id in post.mentions():
+        for kind, text, user_id in message.mentions():
             if kind == MessageEntity.TEXT_MENTION:
                 if user_id is not None and user_id == me.id:
                     return True
             elif handle is not None and text.lower() == handle:
                 return True
         # Telegram marks mentions as entities; recorded or relayed payloads may lack them.
-        text = post.text or post.caption or ""
+        text = message.text or message.caption or ""
         return (
             handle is not None
             and re.search(rf"(?<!\w){re.escape(handle)}\b", text, re.I) is not None
         )
 
     @staticmethod
-    def _has_link(post: _Post, text: str) -> bool:
-        return any(kind in _LINK_KINDS for kind in post.entity_types) or bool(_LINK.search(text))
+    def _has_link(message: _PersonMessage, text: str) -> bool:
+        return any(kind in _LINK_KINDS for kind in message.entity_types) or bool(
+            _LINK.search(text)
+        )
 
     async def _joined_by_message(self, message: Message, sender: User) -> list[InboundEvent]:
         me = await self._identity.me()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from facilitator.commands.arguments import NoArgs as NoArgs
 from facilitator.commands.forms import FormSpec
 from facilitator.domain.model import Platform, Role
 from facilitator.i18n import SUPPORTED_LOCALES
+from facilitator.localtime import parse_date
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_COMMAND_TEXT = 4000
@@ -284,10 +284,10 @@ def convert(arg: Arg, text: str) -> object:
             raise ArgumentError("errors.not_a_url", value=_clip(text))
         return text
     if arg.kind is ArgKind.DATE:
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ArgumentError("errors.not_a_date", value=_clip(text)) from None
+        day = parse_date(text)
+        if day is None:
+            raise ArgumentError("errors.not_a_date", value=_clip(text))
+        return day
     raise AssertionError(arg.kind)
 
 

@@ -47,8 +47,8 @@ def create_engine(
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     if engine.dialect.driver == "aiosqlite":
-        turns = sqlite_driver.Turns(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        event.listen(engine.sync_engine, "do_connect", sqlite_driver.connect_hook(turns))
+        lock = sqlite_driver.TransactionLock(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        event.listen(engine.sync_engine, "do_connect", sqlite_driver.connect_hook(lock))
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -28,7 +28,10 @@ MEMO_KEPT = "facilitator_memo_kept"
 
 
 @dataclass
-class Post:
+class LedgerAuthor:
+    """Who posted a message, as the ledger's `message_posted` entry for it records: the person,
+    the account they wrote from and the event that recorded it."""
+
     person_id: int
     identity_id: int
     source_event_id: str
@@ -37,9 +40,9 @@ class Post:
 @dataclass
 class Memo:
     # (community id, message ref) -> who posted it; None: known not to be in the ledger.
-    posts: dict[tuple[int, str], Post | None] = field(default_factory=dict)
+    authors: dict[tuple[int, str], LedgerAuthor | None] = field(default_factory=dict)
     # (community id, source event id, person id) of `answer_given` entries known to exist,
-    # complete for every post in `posts`.
+    # complete for every message in `authors`.
     answers: set[tuple[int, str, int]] = field(default_factory=set)
     # (community id, message id) -> the question asked by that message, or None.
     questions: dict[tuple[int, str], Question | None] = field(default_factory=dict)
@@ -63,7 +66,7 @@ class Memo:
             self.members.clear()
             self.tracked.clear()
         if table in (None, "ledger"):
-            self.posts.clear()
+            self.authors.clear()
             self.answers.clear()
         if table in (None, "questions"):
             self.questions.clear()

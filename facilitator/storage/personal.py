@@ -11,8 +11,9 @@ from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def plain(value: object) -> object:
-    """A column's value as JSON has it: dates as ISO text, anything unusual as text."""
+def json_value(value: object) -> object:
+    """A column's value as the exported JSON holds it: dates as ISO text, any other type that
+    JSON lacks as its text."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if value is None or isinstance(value, str | int | float | bool | list | dict):
@@ -23,7 +24,7 @@ def plain(value: object) -> object:
 async def rows_as_data(session: AsyncSession, statement: Executable) -> list[dict[str, Any]]:
     """Every row the statement selects, column by column."""
     result = await session.execute(statement)
-    return [{name: plain(value) for name, value in row._mapping.items()} for row in result]
+    return [{name: json_value(value) for name, value in row._mapping.items()} for row in result]
 
 
 async def erase(session: AsyncSession, statements: Mapping[str, Executable]) -> dict[str, int]:

@@ -38,7 +38,7 @@ from facilitator.domain.model import (
     RoleGrant,
 )
 from facilitator.ports import Backlog, InboxRecord, KnownPeople
-from facilitator.storage.memo import MEMO_KEPT, Post, memo_of
+from facilitator.storage.memo import MEMO_KEPT, LedgerAuthor, memo_of
 from facilitator.storage.models import (
     CommunityRow,
     IdentityRow,
@@ -811,8 +811,8 @@ class SqlLedgerRepository:
         if kind == MESSAGE_POSTED and values["ref"]:
             memo = memo_of(self.session.info)
             key = (values["community_id"], values["ref"])
-            if memo.posts.get(key) is None:
-                memo.posts[key] = Post(
+            if memo.authors.get(key) is None:
+                memo.authors[key] = LedgerAuthor(
                     values["person_id"], values["identity_id"], values["source_event_id"]
                 )
         elif kind == ANSWER_GIVEN:

@@ -36,9 +36,10 @@ from typing import Any
 Rows = list[Any]
 
 
-class Turns:
-    """Whose turn it is to hold a transaction, among one engine's connections (per event
-    loop: a lock belongs to the loop it is first used on)."""
+class TransactionLock:
+    """The lock that one engine's connections take in turn for their transactions, and how
+    long a connection waits for it (`timeout`). One asyncio lock per event loop, since a lock
+    belongs to the loop it is first used on."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
@@ -46,7 +47,8 @@ class Turns:
             weakref.WeakKeyDictionary()
         )
 
-    def lock(self) -> asyncio.Lock:
+    def current(self) -> asyncio.Lock:
+        """The lock of the running event loop."""
         loop = asyncio.get_running_loop()
         lock = self._locks.get(loop)
         if lock is None:
@@ -147,12 +149,14 @@ class _Immediately:
 class InlineConnection:
     """An aiosqlite-shaped connection that calls sqlite3 on the calling thread."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], turns: Turns) -> None:
+    def __init__(
+        self, connector: Callable[[], sqlite3.Connection], transaction_lock: TransactionLock
+    ) -> None:
         self._connector = connector
         self._connection: sqlite3.Connection | None = None
         self._tx = _Immediately()
-        self._turns = turns
-        self._turn: asyncio.Lock | None = None
+        self._transaction_lock = transaction_lock
+        self._held: asyncio.Lock | None = None  # the transaction lock, while this holds it
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -174,23 +178,23 @@ class InlineConnection:
         return fn(*args, **kwargs)
 
     async def _take_turn(self) -> None:
-        if self._turn is not None:  # a BEGIN inside our own transaction: SQLite refuses it
+        if self._held is not None:  # a BEGIN inside our own transaction: SQLite refuses it
             return
-        lock = self._turns.lock()
+        lock = self._transaction_lock.current()
         try:
             # Not `wait_for`: on Python 3.11 a cancellation that lands as the lock is granted
             # loses the grant, and the lock stays taken for good. `acquire` itself passes the
             # grant on when it is cancelled.
-            async with asyncio.timeout(self._turns.timeout):
+            async with asyncio.timeout(self._transaction_lock.timeout):
                 await lock.acquire()
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
-        self._turn = lock
+        self._held = lock
 
     def _end_turn(self) -> None:
-        turn, self._turn = self._turn, None
-        if turn is not None and turn.locked():
-            turn.release()
+        held, self._held = self._held, None
+        if held is not None and held.locked():
+            held.release()
 
     def cursor(self) -> _Opening:
         return _Opening(self)
@@ -227,20 +231,24 @@ class InlineConnection:
         return self._conn.isolation_level
 
 
-def connector(turns: Turns) -> Callable[..., InlineConnection]:
+def connector(transaction_lock: TransactionLock) -> Callable[..., InlineConnection]:
     def connect(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -> InlineConnection:
         # The pool may hand a connection to another thread's loop (tests do): SQLite's
-        # serialized mode makes that safe, and the turns keep one transaction at a time.
+        # serialized mode makes that safe, and the lock keeps one transaction at a time.
         kwargs["check_same_thread"] = False
-        return InlineConnection(partial(sqlite3.connect, str(database), **kwargs), turns)
+        return InlineConnection(
+            partial(sqlite3.connect, str(database), **kwargs), transaction_lock
+        )
 
     return connect
 
 
-def connect_hook(turns: Turns) -> Callable[[Any, Any, list[Any], dict[str, Any]], None]:
+def connect_hook(
+    transaction_lock: TransactionLock,
+) -> Callable[[Any, Any, list[Any], dict[str, Any]], None]:
     """A `do_connect` listener: SQLAlchemy's aiosqlite dialect then connects through us."""
 
     def hook(_dialect: Any, _record: Any, _cargs: list[Any], cparams: dict[str, Any]) -> None:
-        cparams["async_creator_fn"] = connector(turns)
+        cparams["async_creator_fn"] = connector(transaction_lock)
 
     return hook

@@ -124,7 +124,7 @@ async def test_missing_argument_names_it_in_the_members_language(harness: Harnes
 async def test_oversized_command_is_refused_not_processed(harness: Harness) -> None:
     await harness.community()
     [reply] = await harness.say("/lang " + "x" * 5000)
-    assert reply == "That message is too long for a command: at most 4000 characters.\n" + (
+    assert reply == "That message is too long for a command: at most 4,000 characters.\n" + (
         "Usage: /lang [en|es|pt]"
     )
 

@@ -117,7 +117,7 @@ async def test_the_spanish_text_summary(played: PlayedMonth) -> None:
     text = render(await summary_of(played), Format.TEXT, played.app.services.catalogue, "es")
     lines = text.decode().splitlines()
     assert lines[0].startswith("Resumen semanal: Knowledge Exchange Network (demo), semana")
-    assert "• Miembros activos: 11 de 15 (73%) (+1 respecto de la semana pasada)" in lines
+    assert "• Miembros activos: 11 de 15 (73\u00a0%) (+1 respecto de la semana pasada)" in lines
     assert "• Recién llegados: 2, 1 de ellos ya activos (+1 respecto de la semana pasada)" in lines
     assert any(
         line.startswith("• Gabriela Pérez: 46 puntos (presentó un webinario") for line in lines

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.i18n import SUPPORTED_LOCALES
+from facilitator.localtime import is_zone
 from facilitator.markup import OutboundMessage, RichText
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,7 @@ async def set_setting(ctx: CommandContext, args: SetArgs) -> None:
             return
         community = replace(community, language=value.lower())
     elif key == "timezone":
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_zone(value):
             ctx.say("community.set.bad_timezone", value=value[:64], private=True)
             return
         community = replace(community, timezone=value)

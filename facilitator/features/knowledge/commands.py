@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 from rapidfuzz import fuzz
 
@@ -33,6 +33,7 @@ from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
 from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcome
 from facilitator.features.knowledge.text import fold, guess_language
+from facilitator.localtime import parse_date
 from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
 from facilitator.ports import LookupOutcome
 
@@ -355,11 +356,11 @@ async def faq_edit(ctx: CommandContext, args: FaqEditArgs) -> None:
     elif field == "alternate":
         item = replace(item, alternates=(*item.alternates, value)[-10:])
     else:
-        try:
-            item = replace(item, review_by=date.fromisoformat(value))
-        except ValueError:
+        review_by = parse_date(value)
+        if review_by is None:
             ctx.say("errors.not_a_date", value=_clip(value, 40), private=True)
             return
+        item = replace(item, review_by=review_by)
     await ctx.uow.repo(KnowledgeRepository).save(item, ctx.services.clock.now())
     await _credit(ctx, ParticipationKind.KNOWLEDGE_CONTRIBUTED, f"edit:{item.id}")
     ctx.say("kb.edited", id=item.id, field=field)

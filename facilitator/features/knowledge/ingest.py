@@ -16,6 +16,7 @@ import yaml
 
 from facilitator.domain.text import printable
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
+from facilitator.localtime import parse_date
 
 __all__ = [
     "LANGUAGES",
@@ -63,7 +64,6 @@ _ITEM_KEYS = _COMMON_KEYS | {"answer", "body"}
 _FRONT_MATTER_KEYS = _COMMON_KEYS
 _DEFAULT_KEYS = frozenset({"lang", "theme", "type", "owner", "review_by"})
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOML_LINE_RE = re.compile(r"at line (\d+)")
 _TOML_ITEM_HEADER_RE = re.compile(r"^\s*\[\[\s*item\s*\]\]\s*(#.*)?$")
 _TOML_DEFAULTS_HEADER_RE = re.compile(r"^\s*\[\s*defaults\s*\]\s*(#.*)?$")
@@ -768,12 +768,9 @@ def _as_date(value: object, who: str, line: int | None) -> date | None:
     # datetime is a subclass of date; a time of day is not a review deadline.
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    text = str(value).strip()
-    if _DATE_RE.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
+    found = parse_date(str(value))
+    if found is not None:
+        return found
     raise _ParseError(f"{who}: 'review_by' must be a date written YYYY-MM-DD, got '{value}'", line)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import time
 
 from facilitator.domain.model import Community
+from facilitator.localtime import parse_clock, parse_hours
 
 SETTING = "nudges"
 _SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
-_QUIET = re.compile(r"^(\d{1,2})(?::(\d{2}))?-(\d{1,2})(?::(\d{2}))?$")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 LIMITS = {
     "newcomer_days": (1, 90),
     "reengage_days": (3, 365),
@@ -82,38 +80,20 @@ class NudgeConfig:
             number: dict[str, int] = {name: int(value)}
             return replace(self, **number)  # type: ignore[arg-type]
         if name == "quiet_hours":
-            if value != "off" and quiet_window(value) is None:
+            if value != "off" and parse_hours(value) is None:
                 raise ValueError("21-8, 22:30-7, off")
             return replace(self, quiet_hours=value)
         if name == "scan_at":
-            if daily_time(value) is None:
+            if parse_clock(value) is None:
                 raise ValueError("10:00")
             return replace(self, scan_at=value)
         raise ValueError(name)
 
     @property
     def quiet(self) -> tuple[time, time] | None:
-        return None if self.quiet_hours == "off" else quiet_window(self.quiet_hours)
+        return None if self.quiet_hours == "off" else parse_hours(self.quiet_hours)
 
     @property
     def scan_cron(self) -> str:
-        at = daily_time(self.scan_at) or time(10, 0)
+        at = parse_clock(self.scan_at) or time(10, 0)
         return f"{at.minute} {at.hour} * * *"
-
-
-def quiet_window(text: str) -> tuple[time, time] | None:
-    """`21-8` or `22:30-7:15` -> (start, end); None when malformed or empty."""
-    match = _QUIET.match(text.strip())
-    if not match:
-        return None
-    h1, m1, h2, m2 = (int(g) if g else 0 for g in match.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59 or (h1, m1) == (h2, m2):
-        return None
-    return time(h1, m1), time(h2, m2)
-
-
-def daily_time(text: str) -> time | None:
-    match = _TIME.match(text.strip())
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        return None
-    return time(int(match.group(1)), int(match.group(2)))

@@ -10,9 +10,10 @@ import io
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from facilitator.features.participation.summary import WeeklySummary
-from facilitator.i18n import Catalogue
+from facilitator.i18n import Catalogue, format_number
 
 MESSAGES_COLOUR = "#2c5f2d"
 ACTIVE_COLOUR = "#d98324"
@@ -23,6 +24,8 @@ def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> byt
     def t(key: str, **values: object) -> str:
         return catalogue.text(locale, f"participation.summary.chart.{key}", **values)
 
+    # Axis numbers as the language writes them (`1.500` in es and pt, `1,500` in en).
+    numbers = FuncFormatter(lambda value, _position: format_number(locale, value))
     figure = Figure(figsize=(9, 7.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     activity, contributors = figure.subplots(2, 1, height_ratios=(3, 2))
@@ -57,6 +60,8 @@ def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> byt
     people.set_ylabel(t("active"))
     people.set_ylim(bottom=0)
     activity.set_ylim(bottom=0)
+    activity.yaxis.set_major_formatter(numbers)
+    people.yaxis.set_major_formatter(numbers)
     handles = activity.get_legend_handles_labels()[0] + people.get_legend_handles_labels()[0]
     activity.legend(handles=handles, loc="upper left", frameon=False)
 
@@ -69,6 +74,7 @@ def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> byt
             color=CONTRIBUTORS_COLOUR,
         )
         contributors.set_xlabel(t("points"))
+        contributors.xaxis.set_major_formatter(numbers)
     else:
         contributors.text(0.5, 0.5, t("nobody"), ha="center", va="center")
         contributors.set_axis_off()

@@ -16,6 +16,7 @@ from facilitator.features.participation.scoring import Standing, next_level, rea
 from facilitator.features.participation.service import Participation, Period
 from facilitator.features.participation.summary import IsoWeek, weekly_summary
 from facilitator.features.participation.weekly import summary_messages
+from facilitator.i18n import format_number
 from facilitator.markup import OutboundMessage, RichText
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def badge_name(ctx: CommandContext, key: str) -> str:
 def reason_text(ctx: CommandContext, kind: str, count: int) -> str:
     prompt = f"participation.reasons.{kind}"
     if not ctx.catalogue.has(prompt):
-        return f"{kind.replace('_', ' ')}: {count}"
+        return f"{kind.replace('_', ' ')}: {format_number(ctx.locale, count)}"
     return ctx.t(prompt, count=count)
 
 

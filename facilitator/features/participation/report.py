@@ -16,7 +16,7 @@ from facilitator.features.participation.summary import (
     PersonLine,
     WeeklySummary,
 )
-from facilitator.i18n import Catalogue
+from facilitator.i18n import Catalogue, format_number, format_percent
 from facilitator.markup import RichText, Style
 
 
@@ -49,7 +49,9 @@ class _Writer:
         if current is None or previous is None:
             return self.t("change_none")
         delta = current - previous
-        shown = f"{round(delta):+d}".replace("-", "−") if delta else "±0"
+        rounded = round(delta)
+        sign = "−" if rounded < 0 else "+"
+        shown = f"{sign}{format_number(self.locale, abs(rounded))}" if delta else "±0"
         return self.t("change", delta=f"{shown}{unit}")
 
     def minutes(self, value: float | None) -> str:
@@ -61,7 +63,7 @@ class _Writer:
         return self.t("hours", hours=whole // 60, minutes=whole % 60)
 
     def percent(self, value: float | None) -> str:
-        return "—" if value is None else f"{round(value * 100)}%"
+        return "—" if value is None else format_percent(self.locale, value)
 
     def reasons(self, line: PersonLine) -> str:
         texts = []
@@ -70,7 +72,7 @@ class _Writer:
             if self.catalogue.has(key):
                 texts.append(self.catalogue.text(self.locale, key, count=count))
             else:
-                texts.append(f"{kind.replace('_', ' ')}: {count}")
+                texts.append(f"{kind.replace('_', ' ')}: {format_number(self.locale, count)}")
         return self.catalogue.text(self.locale, "participation.aplayers.separator").join(texts)
 
 

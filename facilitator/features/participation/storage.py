@@ -33,7 +33,7 @@ from facilitator.features.participation.domain import (
     MessageAuthor,
     ScoreState,
 )
-from facilitator.storage.memo import Post, memo_of
+from facilitator.storage.memo import LedgerAuthor, memo_of
 from facilitator.storage.models import (
     Base,
     CommunityRow,
@@ -153,13 +153,13 @@ class SqlParticipationRepository:
     async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None:
         memo = memo_of(self.session.info)
         key = (community_id, message_id[:200])
-        if key in memo.posts:
-            post = memo.posts[key]
-            if post is None:
+        if key in memo.authors:
+            known = memo.authors[key]
+            if known is None:
                 return None
-            was_answer = (community_id, post.source_event_id, post.person_id) in memo.answers
+            was_answer = (community_id, known.source_event_id, known.person_id) in memo.answers
             return MessageAuthor(
-                post.person_id, post.identity_id, post.source_event_id, was_answer
+                known.person_id, known.identity_id, known.source_event_id, was_answer
             )
         row = (
             await self.session.execute(
@@ -173,10 +173,10 @@ class SqlParticipationRepository:
             )
         ).first()
         if row is None:
-            memo.posts[key] = None
+            memo.authors[key] = None
             return None
         person_id, identity_id, source_event_id = row
-        memo.posts[key] = Post(person_id, identity_id, source_event_id)
+        memo.authors[key] = LedgerAuthor(person_id, identity_id, source_event_id)
         answered = await self.session.scalar(
             select(
                 exists().where(
@@ -196,11 +196,11 @@ class SqlParticipationRepository:
         `message_author` then knows them."""
         memo = memo_of(self.session.info)
         wanted = {m[:200] for m in message_ids} - {
-            ref for community, ref in memo.posts if community == community_id
+            ref for community, ref in memo.authors if community == community_id
         }
         if not wanted:
             return
-        posts = await self.session.execute(
+        posted = await self.session.execute(
             select(
                 LedgerRow.ref,
                 LedgerRow.person_id,
@@ -212,10 +212,10 @@ class SqlParticipationRepository:
                 LedgerRow.kind == ParticipationKind.MESSAGE_POSTED.value,
             )
         )
-        found: dict[str, Post] = {}
-        for ref, person_id, identity_id, source_event_id in posts:
+        found: dict[str, LedgerAuthor] = {}
+        for ref, person_id, identity_id, source_event_id in posted:
             if ref is not None:
-                found.setdefault(ref, Post(person_id, identity_id, source_event_id))
+                found.setdefault(ref, LedgerAuthor(person_id, identity_id, source_event_id))
         if found:
             answers = await self.session.execute(
                 select(LedgerRow.source_event_id, LedgerRow.person_id).where(
@@ -230,7 +230,7 @@ class SqlParticipationRepository:
             )
             memo.answers.update((community_id, source, person) for source, person in answers)
         for ref in wanted:
-            memo.posts[(community_id, ref)] = found.get(ref)
+            memo.authors[(community_id, ref)] = found.get(ref)
 
     async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool:
         """Whether the person joined the community (a `member_joined` entry) since then."""

@@ -6,10 +6,13 @@ import io
 import textwrap
 from collections.abc import Sequence
 
+from facilitator.i18n import format_number
+
 LABEL_WIDTH = 28
 
 
-def bar_chart(question: str, options: Sequence[str], counts: Sequence[int]) -> bytes:
+def bar_chart(question: str, options: Sequence[str], counts: Sequence[int], locale: str) -> bytes:
+    """Each option's bar labelled with its count, written as the community's language does."""
     # Imported here: matplotlib takes a moment to load and only this needs it. A bare Figure
     # draws with the Agg canvas, without pyplot's global state or a display.
     from matplotlib.figure import Figure
@@ -20,7 +23,7 @@ def bar_chart(question: str, options: Sequence[str], counts: Sequence[int]) -> b
     positions = list(range(len(options)))[::-1]
     bars = axes.barh(positions, counts, color="#3b7dd8")
     axes.set_yticks(positions, labels)
-    axes.bar_label(bars, padding=3)
+    axes.bar_label(bars, labels=[format_number(locale, count) for count in counts], padding=3)
     axes.set_xlim(0, max(max(counts, default=0), 1) * 1.15)
     axes.xaxis.set_visible(False)
     for side in ("top", "right", "bottom"):

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from facilitator.commands.spec import ArgumentError, Token, tokenize
 from facilitator.features.polls.domain import PollDraft
-from facilitator.localtime import zone
+from facilitator.localtime import (
+    looks_like_clock,
+    looks_like_date,
+    parse_clock,
+    parse_date,
+    parse_duration,
+    wall_time,
+)
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 # Telegram's own limits for native polls; the same everywhere, so a poll works on any platform.
 MAX_QUESTION, MAX_OPTION = 300, 100
 MIN_OPEN = timedelta(minutes=5)
 MAX_OPEN = timedelta(days=90)
+# A poll closing on a day without a time closes at the end of that day.
+END_OF_DAY = time(23, 59)
 _QUOTES = "\"“«'"
-_DURATION = re.compile(r"^(\d{1,4})(m|min|h|d|w)$")
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^\d{1,2}:\d{2}$")
 _FLAGS = {
     "multi": "multiple",
     "multiple": "multiple",
@@ -93,13 +97,11 @@ def build_poll(
 
 def closing_on(day: str, hour: str | None, now: datetime, zone_name: str) -> datetime:
     """`2026-12-03` and an optional `15:00` (else 23:59) in the zone -> the UTC closing time."""
-    if not _DATE.match(day) or (hour is not None and not _TIME.match(hour)):
+    on = parse_date(day)
+    at = END_OF_DAY if hour is None else parse_clock(hour)
+    if on is None or at is None:
         raise ArgumentError("polls.errors.bad_close", value=f"{day} {hour or ''}".strip()[:20])
-    try:
-        local = datetime.fromisoformat(f"{day}T{(hour or '23:59').zfill(5)}")
-    except ValueError:
-        raise ArgumentError("polls.errors.bad_close", value=f"{day} {hour or ''}"[:20]) from None
-    return _checked(local.replace(tzinfo=zone(zone_name)), now)
+    return _checked(wall_time(on, at, zone_name), now)
 
 
 def _checked(moment: datetime, now: datetime) -> datetime:
@@ -116,13 +118,12 @@ def _closing(tokens: Sequence[Token], now: datetime, zone_name: str) -> tuple[da
     """`in 2d` | `in 3h` | `2026-12-03` | `2026-12-03 15:00` -> (UTC moment, tokens used)."""
     words = [t.text.strip().lower() for t in tokens]
     if len(words) >= 2 and words[0] == "in":
-        match = _DURATION.match(words[1])
-        if not match:
+        span = parse_duration(words[1])
+        if span is None:
             raise ArgumentError("polls.errors.bad_close", value=words[1][:20])
-        moment = now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return _checked(moment, now), 2
-    if words and _DATE.match(words[0]):
-        has_time = len(words) > 1 and _TIME.match(words[1]) is not None
+        return _checked(now + span, now), 2
+    if words and looks_like_date(words[0]):
+        has_time = len(words) > 1 and looks_like_clock(words[1])
         hour = words[1] if has_time else None
         return closing_on(words[0], hour, now, zone_name), 2 if has_time else 1
     raise ArgumentError("polls.errors.bad_close", value=" ".join(words)[:20])

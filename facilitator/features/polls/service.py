@@ -26,7 +26,7 @@ from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.polls.chart import bar_chart
 from facilitator.features.polls.domain import Poll, PollDraft
 from facilitator.features.polls.ports import PollRepository
-from facilitator.i18n import Catalogue
+from facilitator.i18n import Catalogue, format_percent
 from facilitator.localtime import show
 from facilitator.markup import (
     Attachment,
@@ -340,7 +340,7 @@ class Polls:
         catalogue = self._catalogue
         parts = [catalogue.render(locale, "polls.results.header", question=poll.question)]
         for option, count in zip(poll.options, counts, strict=True):
-            share = round(100 * count / total) if total else 0
+            share = format_percent(locale, count / total if total else 0)
             parts.append(
                 catalogue.render(
                     locale, "polls.results.line", option=option, count=count, percent=share
@@ -351,7 +351,7 @@ class Polls:
         if total >= CHART_FROM_VOTERS:
             attachment = Attachment(
                 filename=f"poll-{poll.id}.png",
-                content=bar_chart(poll.question, poll.options, counts),
+                content=bar_chart(poll.question, poll.options, counts, locale),
                 mime_type="image/png",
             )
         return OutboundMessage(RichText.join(parts), attachment=attachment)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
 from facilitator.commands.spec import ArgumentError, Token, is_web_url, tokenize
 from facilitator.features.webinars.domain import WebinarDraft
-from facilitator.localtime import is_zone, zone
+from facilitator.localtime import (
+    is_zone,
+    looks_like_clock,
+    looks_like_date,
+    looks_like_zone,
+    parse_clock,
+    parse_date,
+    wall_time,
+)
 
 MAX_TITLE = 200
 MAX_SPEAKER = 100
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^\d{1,2}:\d{2}$")
 
 
 def parse_when(tokens: Sequence[Token], default_zone: str) -> tuple[datetime, str, int]:
@@ -22,24 +27,21 @@ def parse_when(tokens: Sequence[Token], default_zone: str) -> tuple[datetime, st
     if len(words) < 2:
         raise ArgumentError("webinars.errors.when")
     used, zone_name = 2, default_zone
-    candidate = words[2] if len(words) > 2 else ""
-    is_link = candidate.lower().startswith(("http://", "https://"))
-    if candidate and not is_link and ("/" in candidate or candidate.upper() == "UTC"):
+    if len(words) > 2 and looks_like_zone(words[2]):
         zone_name, used = words[2], 3
     return local_moment(words[0], words[1], zone_name), zone_name, used
 
 
 def local_moment(day: str, hour: str, zone_name: str) -> datetime:
     """`2026-12-03`, `15:00` and a zone -> the aware moment; errors name what to fix."""
-    if not _DATE.match(day) or not _TIME.match(hour):
+    if not looks_like_date(day) or not looks_like_clock(hour):
         raise ArgumentError("webinars.errors.when")
     if not is_zone(zone_name):
         raise ArgumentError("community.set.bad_timezone", value=zone_name[:64])
-    try:
-        local = datetime.fromisoformat(f"{day}T{hour.zfill(5)}")
-    except ValueError:
-        raise ArgumentError("webinars.errors.when") from None
-    return local.replace(tzinfo=zone(zone_name))
+    on, at = parse_date(day), parse_clock(hour)
+    if on is None or at is None:
+        raise ArgumentError("webinars.errors.when")
+    return wall_time(on, at, zone_name)
 
 
 def parse_webinar(raw: str, now: datetime, default_zone: str) -> WebinarDraft:

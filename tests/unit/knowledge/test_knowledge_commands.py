@@ -255,7 +255,7 @@ async def test_bad_input_gets_a_clear_reply(harness: Harness, command: str, expe
 async def test_a_ten_thousand_character_query_is_refused_with_the_limit(harness: Harness) -> None:
     await seeded(harness)
     [reply] = await harness.say("/faq " + "comunidad " * 1000)
-    assert reply.startswith("That message is too long for a command: at most 4000 characters.")
+    assert reply.startswith("That message is too long for a command: at most 4,000 characters.")
 
 
 async def test_a_ten_thousand_character_plain_question_is_bounded_not_refused(
