@@ -25,6 +25,7 @@ from facilitator.commands.spec import (
 )
 from facilitator.context import (
     CommandContext,
+    LanguageGuesser,
     Reply,
     Services,
     combine_role,
@@ -58,9 +59,7 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
-from facilitator.features.knowledge.text import guess_language
 from facilitator.features.participation.ports import ParticipationRepository
-from facilitator.features.participation.signals import is_thanks
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Form, OutboundMessage
 from facilitator.ports import UnitOfWork
@@ -94,9 +93,14 @@ class Known:
 
 
 def _new_question(
-    event: MessageReceived, community: Community | None, member: Member, locale: str
+    event: MessageReceived,
+    community: Community | None,
+    member: Member,
+    locale: str,
+    guess_language: LanguageGuesser | None,
 ) -> NewQuestion | None:
-    """The question a message asks, to be stored; None if it asks none."""
+    """The question a message asks, to be stored; None if it asks none. Without a language
+    guesser, a question is taken to be in the member's language."""
     origin = event.origin
     if community is None or event.is_edit or not origin.message_id or not is_question(event.text):
         return None
@@ -107,7 +111,7 @@ def _new_question(
         message_id=origin.message_id,
         thread_id=origin.thread_id,
         text=event.text,
-        lang=guess_language(event.text, default=locale),
+        lang=guess_language(event.text, locale) if guess_language is not None else locale,
         asked_at=origin.occurred_at,
     )
 
@@ -189,8 +193,9 @@ class Facilitator:
             member = known.members.get((origin.user.platform, origin.user.user_id))
             if community is None or member is None:
                 continue
+            locale = self._locale(member, origin, community)
             question = _new_question(
-                event, community, member, self._locale(member, origin, community)
+                event, community, member, locale, self.services.guess_language
             )
             if question is not None:
                 asked.append(question)
@@ -475,14 +480,20 @@ class Facilitator:
             return
         questions = ctx.uow.questions
         target = event.reply_to
-        # A "thanks!" in reply to a question thanks the asker; it does not answer it.
-        if target is not None and not target.is_bot and not is_thanks(event.text):
+        # Some replies say something else than an answer (a "thanks!" thanks the asker).
+        if (
+            target is not None
+            and not target.is_bot
+            and not any(says(event.text) for says in self.services.not_answers)
+        ):
             asked = await questions.by_message(ctx.community.id, target.message_id)
             if asked is not None and asked.person_id != ctx.member.person_id:
                 now = self.services.clock.now()
                 if await questions.mark_answered(asked.id, ctx.member.person_id, now):
                     await self._record(ctx, ParticipationKind.ANSWER_GIVEN, ref=f"q:{asked.id}")
-        question = _new_question(event, ctx.community, ctx.member, ctx.locale)
+        question = _new_question(
+            event, ctx.community, ctx.member, ctx.locale, self.services.guess_language
+        )
         if question is not None and await questions.add(question):
             await self._record(ctx, ParticipationKind.QUESTION_ASKED)
 
