@@ -27,13 +27,14 @@ Delivery = tuple[Platform, str, str, str]  # platform, delivery id, payload, ord
 
 
 def shares_a_transaction(events: Sequence[InboundEvent]) -> bool:
-    """Whether these events may share a transaction with others: plain group messages (not
-    commands) and reactions, which change no person, community or role and whose replies may
-    wait for the others' commit, and what bots do (ignored)."""
-    return all(event.origin.user.is_bot or _plain(event) for event in events)
+    """Whether these events may share a transaction with others: group messages that are not
+    commands, and reactions, which change no person, community or role and whose replies may
+    wait for the others' commit; and what bots do (ignored)."""
+    return all(event.origin.user.is_bot or _group_chatter(event) for event in events)
 
 
-def _plain(event: InboundEvent) -> bool:
+def _group_chatter(event: InboundEvent) -> bool:
+    """A message that is not a command, or a reaction, in a group."""
     if event.origin.is_direct:
         return False
     if isinstance(event, MessageReceived):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -208,7 +209,12 @@ def _membership(row: MembershipRow) -> Membership:
 class SqlCommunityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._by_chat = memo_of(session.info).part(Communities).by_chat
+
+    # What the unit of work's memo holds, taken on first use (a unit that never asks makes
+    # none of it).
+    @cached_property
+    def _by_chat(self) -> dict[tuple[Platform, str], Community | None]:
+        return memo_of(self.session.info).part(Communities).by_chat
 
     async def get(self, community_id: int) -> Community | None:
         row = await self.session.get(CommunityRow, community_id)
@@ -305,12 +311,24 @@ class SqlMemberRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        memo = memo_of(session.info)
-        self._people = memo.part(People)
-        self._identity_rows = memo.part(IdentityRows).rows
-        self._memberships = memo.part(Memberships)
-        # New memberships: written together, before anything reads memberships (`queued`).
-        self._joined = QueuedRows(session, cast(Table, MembershipRow.__table__))
+
+    # What the unit of work's memo holds, and its queue of new memberships, taken on first use.
+    @cached_property
+    def _people(self) -> People:
+        return memo_of(self.session.info).part(People)
+
+    @cached_property
+    def _identity_rows(self) -> dict[tuple[Platform, str], IdentityRow]:
+        return memo_of(self.session.info).part(IdentityRows).rows
+
+    @cached_property
+    def _memberships(self) -> Memberships:
+        return memo_of(self.session.info).part(Memberships)
+
+    @cached_property
+    def _joined(self) -> QueuedRows:
+        """New memberships: written together, before anything reads memberships (`queued`)."""
+        return QueuedRows(self.session, cast(Table, MembershipRow.__table__))
 
     async def _load(self, identity: IdentityRow) -> Member:
         person = in_session(self.session, PersonRow, identity.person_id)
@@ -720,7 +738,10 @@ class SqlMemberRepository:
 class SqlGrantRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._known = memo_of(session.info).part(Grants).known
+
+    @cached_property
+    def _known(self) -> dict[tuple[Platform, str], list[RoleGrant]]:
+        return memo_of(self.session.info).part(Grants).known
 
     async def grant(self, grant: RoleGrant, now: datetime) -> None:
         await self.revoke(grant.platform, grant.platform_user_id, grant.community_id)
@@ -825,12 +846,20 @@ class SqlLedgerRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @cached_property
+    def _queued(self) -> QueuedRows:
         # The table, not the mapped class: an ORM bulk insert leaves out each row's None
         # values, and so splits the rows into one statement per run of the same columns.
-        self._queued = QueuedRows(session, cast(Table, LedgerRow.__table__))
-        memo = memo_of(session.info)
-        self._people = memo.part(People)
-        self._authors = memo.part(MessageAuthors)
+        return QueuedRows(self.session, cast(Table, LedgerRow.__table__))
+
+    @cached_property
+    def _people(self) -> People:
+        return memo_of(self.session.info).part(People)
+
+    @cached_property
+    def _authors(self) -> MessageAuthors:
+        return memo_of(self.session.info).part(MessageAuthors)
 
     async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
@@ -1187,10 +1216,16 @@ class SqlQuestionRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._known = memo_of(session.info).part(Questions)
+
+    @cached_property
+    def _known(self) -> Questions:
+        return memo_of(self.session.info).part(Questions)
+
+    @cached_property
+    def _queued(self) -> QueuedRows:
         table = cast(Table, QuestionRow.__table__)
-        self._queued = QueuedRows(
-            session,
+        return QueuedRows(
+            self.session,
             table,
             returning=(table.c.community_id, table.c.source_event_id, table.c.id),
             on_written=self._written,
