@@ -9,8 +9,8 @@ any reply decided) and marked done. Three ways of receiving: webhook requests on
 (each update committed on its own), webhook requests 40 at once (Telegram's default
 max_connections; deliveries that arrive together share a commit), and long polling (up to 100
 updates at once, stored in one transaction already leased to the process, which handles them at
-once instead of claiming them). Every way, the inbox hands the core up to 100 stored updates
-per transaction (`Facilitator.handle_all`).
+once instead of claiming them). Every way, the inbox handles up to 100 stored updates per
+transaction, prefetched together (`UnitOfWork.prefetch`), each through `Facilitator.handle`.
 
 PTB's, per update: `Update.de_json` and `Application.process_update` with one
 `MessageHandler(filters.ALL, no-op)`: parsing and dispatch, nothing stored.
@@ -82,12 +82,13 @@ WHERE_THE_TIME_GOES = (
     "knows PTB reads the same way; anything else goes through PTB's `Update.de_json`. Long "
     "polling stores its batch in one INSERT, already leased to its process, and handles it "
     "at once (no claim); a webhook's rows are claimed in one UPDATE … RETURNING. Up to 100 "
-    "stored plain updates (group messages and reactions) share one transaction "
-    "(`Facilitator.handle_all`): the core loads their people with every linked identity, "
-    "their memberships and grants as plain columns in a few queries, stores the batch's new "
-    "questions in one INSERT, and looks up the authors and questions of the messages they "
-    "reply or react to; the unit of work's memo (`storage/memo.py`) answers the rest. Ledger "
-    "entries and question topics are queued and written in one statement each "
+    "stored plain updates (group messages and reactions) share one transaction: the inbox "
+    "first prefetches what they will ask (`UnitOfWork.prefetch`, `storage/prefetch.py`: "
+    "their people with every linked identity, communities, memberships and grants as plain "
+    "columns in a few queries, the authors and questions of the messages they reply or react "
+    "to), then each goes through `Facilitator.handle`, whose repository calls the unit of "
+    "work's memo (`storage/memo.py`) answers. Ledger entries, new memberships, new questions "
+    "and question topics are queued and written in one statement each "
     "(`storage/queued.py`), and the rows are marked done in one UPDATE. SQLite runs on the "
     "event loop's thread (`storage/sqlite_driver.py`). What is left is SQLAlchemy's "
     "statement and row handling (about 18 statements and 2 commits per polled batch of "

@@ -223,6 +223,9 @@ def build_app(
         services.event_hooks.extend(installed.event_hooks)
         if installed.poll_votes is not None:
             services.poll_votes = installed.poll_votes
+        if installed.guess_language is not None:
+            services.guess_language = installed.guess_language
+        services.not_answers.extend(installed.not_answers)
         jobs.extend(installed.jobs)
         schedules.extend(installed.schedules)
     app = App(

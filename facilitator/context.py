@@ -33,6 +33,12 @@ MessageHook = Callable[["CommandContext", MessageReceived], Awaitable[None]]
 EventHook = Callable[["CommandContext", InboundEvent], Awaitable[None]]
 # Records a vote in its poll; False when the poll is not one of ours.
 PollVoteHandler = Callable[["CommandContext", PollVoteCast], Awaitable[bool]]
+# The language of a text, given the one to assume when the text does not tell (a question is
+# stored with its language, for the knowledge feature to look it up in).
+LanguageGuesser = Callable[[str, str], str]
+# Whether a reply to a question says something other than an answer (a "thanks!" thanks the
+# asker; it does not answer the question).
+NotAnAnswer = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class Services:
     message_hooks: list[MessageHook] = field(default_factory=list)
     event_hooks: list[EventHook] = field(default_factory=list)
     poll_votes: PollVoteHandler | None = None
+    # Without a guesser, a question is taken to be in the member's language.
+    guess_language: LanguageGuesser | None = None
+    not_answers: list[NotAnAnswer] = field(default_factory=list)
     metrics: Metrics = field(default_factory=NoMetrics)
     # Each feature's service, by its class (`Installed.service`): for other features and the
     # command line.

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from rapidfuzz import fuzz, process
 
@@ -27,7 +26,6 @@ from facilitator.context import (
     CommandContext,
     Reply,
     Services,
-    combine_role,
     effective_role,
     permitted,
     runs_here,
@@ -50,75 +48,17 @@ from facilitator.domain.model import (
     Community,
     LedgerEntry,
     Member,
-    Membership,
     NewQuestion,
     ParticipationKind,
-    Platform,
     PlatformUser,
     Role,
-    RoleGrant,
 )
-from facilitator.features.knowledge.text import guess_language
-from facilitator.features.participation.ports import ParticipationRepository
-from facilitator.features.participation.signals import is_thanks
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Form, OutboundMessage
 from facilitator.ports import UnitOfWork
 from facilitator.questions import is_question
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Known:
-    """What `Facilitator.handle_all` loads for a batch of events in a few queries: the people
-    of its plain group messages and reactions, their communities, memberships, linked
-    identities and grants. Any other kind of event may change these (a command, a join), so
-    after one the batch goes on without them, one event at a time as `handle` does."""
-
-    members: dict[tuple[Platform, str], Member] = field(default_factory=dict)
-    communities: dict[tuple[Platform, str], Community] = field(default_factory=dict)
-    memberships: dict[tuple[int, int], Membership] = field(default_factory=dict)
-    identities: dict[int, list[Member]] = field(default_factory=dict)
-    grants: dict[tuple[Platform, str], list[RoleGrant]] = field(default_factory=dict)
-
-    def clear(self) -> None:
-        for part in (
-            self.members,
-            self.communities,
-            self.memberships,
-            self.identities,
-            self.grants,
-        ):
-            part.clear()
-
-
-def _new_question(
-    event: MessageReceived, community: Community | None, member: Member, locale: str
-) -> NewQuestion | None:
-    """The question a message asks, to be stored; None if it asks none."""
-    origin = event.origin
-    if community is None or event.is_edit or not origin.message_id or not is_question(event.text):
-        return None
-    return NewQuestion(
-        community_id=community.id,
-        member=member,
-        source_event_id=origin.event_id,
-        message_id=origin.message_id,
-        thread_id=origin.thread_id,
-        text=event.text,
-        lang=guess_language(event.text, default=locale),
-        asked_at=origin.occurred_at,
-    )
-
-
-def _plain(event: InboundEvent) -> bool:
-    """An event that changes no person, community or role: what a batch may load together."""
-    if event.origin.is_direct or event.origin.user.is_bot:
-        return False
-    if isinstance(event, MessageReceived):
-        return split_command(event.text) is None
-    return isinstance(event, ReactionChanged)
 
 
 class Facilitator:
@@ -131,138 +71,21 @@ class Facilitator:
     def registry(self) -> CommandRegistry:
         return self.services.registry
 
-    def batchable(self, events: Sequence[InboundEvent]) -> bool:
-        """Whether these events may share a transaction with others (`handle_all`): plain
-        group messages and reactions, and what bots do (ignored)."""
-        return all(event.origin.user.is_bot or _plain(event) for event in events)
-
-    async def handle_all(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> list[Reply]:
-        """Several events in one unit of work, in order, each as `handle` would; the people
-        and communities of the plain ones are loaded together first."""
-        known = await self._load_known(events, uow)
-        replies: list[Reply] = []
-        for event in events:
-            replies.extend(await self.handle(event, uow, known))
-        return replies
-
-    async def _load_known(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> Known | None:
-        plain = [event.origin for event in events if _plain(event)]
-        if len(plain) < 2:
-            return None
-        now = self.services.clock.now()
-        known = Known()
-        found = await uow.members.ensure_people([o.user for o in plain], now)
-        known.members, known.identities = found.members, found.identities
-        chats: dict[tuple[Platform, str], tuple[Origin, set[int]]] = {}
-        for origin in plain:
-            member = known.members[(origin.user.platform, origin.user.user_id)]
-            chats.setdefault((origin.platform, origin.chat_id), (origin, set()))[1].add(
-                member.person_id
-            )
-        for chat, (origin, people) in chats.items():
-            first = known.members[(origin.user.platform, origin.user.user_id)]
-            community = await self._community_for(uow, origin, first)
-            if community is None:
-                continue
-            known.communities[chat] = community
-            joined = await uow.members.join_many(people, community.id, now)
-            for person_id, membership in joined.items():
-                known.memberships[(person_id, community.id)] = membership
-        known.grants = await uow.grants.for_identities(
-            (i.platform, i.platform_user_id) for ids in known.identities.values() for i in ids
-        )
-        await self._ask_together(events, uow, known)
-        await self._preload_targets(events, uow, known)
-        return known
-
-    async def _ask_together(
-        self, events: Sequence[InboundEvent], uow: UnitOfWork, known: Known
-    ) -> None:
-        """The batch's new questions, stored in one statement ahead of their events; each
-        event's `questions.add` then finds its own (`_track_question`)."""
-        asked: list[NewQuestion] = []
-        for event in events:
-            if not isinstance(event, MessageReceived) or not _plain(event):
-                continue
-            origin = event.origin
-            community = known.communities.get((origin.platform, origin.chat_id))
-            member = known.members.get((origin.user.platform, origin.user.user_id))
-            if community is None or member is None:
-                continue
-            question = _new_question(
-                event, community, member, self._locale(member, origin, community)
-            )
-            if question is not None:
-                asked.append(question)
-        if len(asked) > 1:
-            await uow.questions.add_many(asked)
-
-    async def _preload_targets(
-        self, events: Sequence[InboundEvent], uow: UnitOfWork, known: Known
-    ) -> None:
-        """The messages the batch replies or reacts to: whether each asked a question, who
-        posted it, and that person, all looked up at once for the unit of work."""
-        messages: dict[int, set[str]] = {}
-        authors: dict[Platform, set[str]] = {}
-        for event in events:
-            origin = event.origin
-            community = known.communities.get((origin.platform, origin.chat_id))
-            if community is None or not _plain(event):
-                continue
-            if isinstance(event, MessageReceived):
-                if event.reply_to is None or event.reply_to.is_bot or event.is_edit:
-                    continue
-                message_id, user_id = event.reply_to.message_id, event.reply_to.user_id
-            elif isinstance(event, ReactionChanged):
-                message_id, user_id = event.target_message_id, event.target_user_id
-            else:
-                continue
-            messages.setdefault(community.id, set()).add(message_id)
-            if user_id is not None:
-                authors.setdefault(origin.platform, set()).add(user_id)
-        for community_id, message_ids in messages.items():
-            await uow.questions.preload(community_id, message_ids)
-            await uow.repo(ParticipationRepository).preload_authors(community_id, message_ids)
-        for platform, user_ids in authors.items():
-            await uow.members.preload(platform, user_ids)
-
-    async def handle(
-        self, event: InboundEvent, uow: UnitOfWork, known: Known | None = None
-    ) -> list[Reply]:
+    async def handle(self, event: InboundEvent, uow: UnitOfWork) -> list[Reply]:
+        """One event, in the caller's unit of work (which may hold others: the inbox hands a
+        batch of plain events to one unit, prefetched, and each is handled here alike)."""
         origin = event.origin
         if origin.user.is_bot:
             return []
         if isinstance(event, ConversationMoved):
             await self._moved(uow, event)
             return []
-        if known is not None and not _plain(event):
-            known.clear()
         now = self.services.clock.now()
-        member = known.members.get((origin.user.platform, origin.user.user_id)) if known else None
-        if member is None:
-            member = await uow.members.ensure(origin.user, now)
-        community = None
-        if known is not None and not origin.is_direct:
-            community = known.communities.get((origin.platform, origin.chat_id))
-        if community is None:
-            community = await self._community_for(uow, origin, member)
-        membership = None
-        if known is not None and community is not None:
-            membership = known.memberships.get((member.person_id, community.id))
-        if community is not None and not origin.is_direct and membership is None:
+        member = await uow.members.ensure(origin.user, now)
+        community = await self._community_for(uow, origin, member)
+        if community is not None and not origin.is_direct:
             await uow.members.join(member.person_id, community.id, now)
-        if known is not None and membership is not None and member.person_id in known.identities:
-            identities = known.identities[member.person_id]
-            grants = [
-                grant
-                for i in identities
-                for grant in known.grants.get((i.platform, i.platform_user_id), [])
-            ]
-            role = combine_role(
-                self.services.settings, identities, grants, membership, community, origin.user
-            )
-        else:
-            role = await self.role_of(uow, member, community, origin.user)
+        role = await self.role_of(uow, member, community, origin.user)
         locale = self._locale(member, origin, community)
         ctx = CommandContext(uow, self.services, origin, member, community, role, locale)
         match event:
@@ -475,16 +298,39 @@ class Facilitator:
             return
         questions = ctx.uow.questions
         target = event.reply_to
-        # A "thanks!" in reply to a question thanks the asker; it does not answer it.
-        if target is not None and not target.is_bot and not is_thanks(event.text):
+        # Some replies say something else than an answer (a "thanks!" thanks the asker).
+        if (
+            target is not None
+            and not target.is_bot
+            and not any(says(event.text) for says in self.services.not_answers)
+        ):
             asked = await questions.by_message(ctx.community.id, target.message_id)
             if asked is not None and asked.person_id != ctx.member.person_id:
                 now = self.services.clock.now()
                 if await questions.mark_answered(asked.id, ctx.member.person_id, now):
                     await self._record(ctx, ParticipationKind.ANSWER_GIVEN, ref=f"q:{asked.id}")
-        question = _new_question(event, ctx.community, ctx.member, ctx.locale)
+        question = self._question_asked(ctx, event)
         if question is not None and await questions.add(question):
             await self._record(ctx, ParticipationKind.QUESTION_ASKED)
+
+    def _question_asked(self, ctx: CommandContext, event: MessageReceived) -> NewQuestion | None:
+        """The question a message asks, to be stored; None if it asks none."""
+        origin = event.origin
+        if ctx.community is None or event.is_edit or not origin.message_id:
+            return None
+        if not is_question(event.text):
+            return None
+        guess = self.services.guess_language
+        return NewQuestion(
+            community_id=ctx.community.id,
+            member=ctx.member,
+            source_event_id=origin.event_id,
+            message_id=origin.message_id,
+            thread_id=origin.thread_id,
+            text=event.text,
+            lang=guess(event.text, ctx.locale) if guess is not None else ctx.locale,
+            asked_at=origin.occurred_at,
+        )
 
     async def _button(self, ctx: CommandContext, event: ButtonPressed) -> None:
         if event.action.startswith(FORM_PREFIX):

@@ -5,8 +5,10 @@ the commands (projected to /help, Telegram menus and the Slack manifest without 
 anything), the repositories it stores through (its Protocol and SQL class, handed out by
 `UnitOfWork.repo`), its prompt files, and a `setup` that the composition root runs once to
 build its service and return what it plugs into the engine: button handlers, event hooks,
-jobs and schedules. Its `personal_data` says what it stores about a person and how `/mydata`
-hands that out and `/forgetme` erases it (the privacy feature runs every feature's hooks)."""
+what the core asks of it (a question's language, whether a reply answers), jobs and
+schedules. Its `personal_data` says what it stores about a person and how `/mydata` hands that
+out and `/forgetme` erases it (the privacy feature runs every feature's hooks). The engine
+never imports a feature; it knows one only by what its setup returned."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from facilitator.commands.spec import CommandSpec
 from facilitator.context import (
     ButtonHandler,
     EventHook,
+    LanguageGuesser,
     MessageHook,
+    NotAnAnswer,
     PollVoteHandler,
     Reply,
     Services,
@@ -56,6 +60,10 @@ class Installed:
     message_hooks: Sequence[MessageHook] = ()
     event_hooks: Sequence[EventHook] = ()
     poll_votes: PollVoteHandler | None = None
+    # How the core tells the language of a question it stores (one feature provides it).
+    guess_language: LanguageGuesser | None = None
+    # Replies to a question that the core must not count as answers.
+    not_answers: Sequence[NotAnAnswer] = ()
     jobs: Sequence[IntervalJob] = ()
     schedules: Sequence[CronSource] = ()
 

@@ -9,10 +9,11 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
+from facilitator.commands.spec import split_command
 from facilitator.context import Reply
 from facilitator.core import Facilitator
 from facilitator.domain.errors import StorageUnavailable, UndecodablePayload
-from facilitator.domain.events import InboundEvent
+from facilitator.domain.events import InboundEvent, MessageReceived, ReactionChanged
 from facilitator.domain.model import Platform
 from facilitator.ports import Clock, Decoder, InboxRecord, UnitOfWorkFactory
 
@@ -23,6 +24,22 @@ LEASE_SECONDS = 60.0
 BATCH = 100  # rows handled in one transaction
 Sender = Callable[[Sequence[Reply]], Awaitable[None]]
 Delivery = tuple[Platform, str, str, str]  # platform, delivery id, payload, ordering key
+
+
+def shares_a_transaction(events: Sequence[InboundEvent]) -> bool:
+    """Whether these events may share a transaction with others: group messages that are not
+    commands, and reactions, which change no person, community or role and whose replies may
+    wait for the others' commit; and what bots do (ignored)."""
+    return all(event.origin.user.is_bot or _group_chatter(event) for event in events)
+
+
+def _group_chatter(event: InboundEvent) -> bool:
+    """A message that is not a command, or a reaction, in a group."""
+    if event.origin.is_direct:
+        return False
+    if isinstance(event, MessageReceived):
+        return split_command(event.text) is None
+    return isinstance(event, ReactionChanged)
 
 
 def _settle(
@@ -48,8 +65,13 @@ class Inbox:
         send: Sender,
         clock: Clock,
         concurrency: int = 8,
+        *,
+        prefetch: bool = True,
     ) -> None:
         self._uow_factory = uow_factory
+        # Whether a transaction of several events looks up what they will ask at once first
+        # (`UnitOfWork.prefetch`): a speed-up that changes no outcome.
+        self.prefetch = prefetch
         self._core = core
         self._decoders = dict(decoders)
         self._send = send
@@ -227,7 +249,7 @@ class Inbox:
                 run = []
                 await self._reject(record, error)
                 continue
-            if self._core.batchable(events):
+            if shares_a_transaction(events):
                 run.append((record, events))
                 if len(run) >= BATCH:
                     await self._run_together(run)
@@ -247,12 +269,15 @@ class Inbox:
         self, run: list[tuple[InboxRecord, Sequence[InboundEvent]]]
     ) -> bool:
         """Handle several rows in one transaction; False (nothing written) if any fails."""
+        events = [event for _, row_events in run for event in row_events]
         try:
             async with self._uow_factory() as uow:
                 now = self._clock.now()
-                replies = await self._core.handle_all(
-                    [event for _, events in run for event in events], uow
-                )
+                if self.prefetch:
+                    await uow.prefetch(events, now)
+                replies: list[Reply] = []
+                for event in events:
+                    replies.extend(await self._core.handle(event, uow))
                 await uow.inbox.mark_all_done([record.id for record, _ in run], now)
                 await uow.commit()
         except Exception:  # noqa: BLE001 - retried one by one, which logs each failure
@@ -262,8 +287,8 @@ class Inbox:
             )
             return False
         self.processed += len(run)
-        for _, events in run:
-            self._core.services.metrics.inbound(events, "done")
+        for _, row_events in run:
+            self._core.services.metrics.inbound(row_events, "done")
         if replies:
             await self._send(replies)
         return True

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Literal, Protocol, Self, TypeVar, runtime_checkable
@@ -160,27 +160,9 @@ class CommunityRepository(Protocol):
     async def all(self) -> list[Community]: ...
 
 
-@dataclass
-class KnownPeople:
-    """Some people as a batch of events sees them: the member behind each (platform, user
-    id), and every identity of each person (linked accounts), by person id, in identity
-    order."""
-
-    members: dict[tuple[Platform, str], Member] = field(default_factory=dict)
-    identities: dict[int, list[Member]] = field(default_factory=dict)
-
-
 class MemberRepository(Protocol):
     async def identity(self, platform: Platform, platform_user_id: str) -> Member | None: ...
     async def ensure(self, user: PlatformUser, now: datetime) -> Member: ...
-    async def ensure_people(self, users: Sequence[PlatformUser], now: datetime) -> KnownPeople:
-        """`ensure` for several people at once, with every identity of each."""
-        ...
-
-    async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
-        """Load these (known) people at once, for `identity` in this unit of work."""
-        ...
-
     async def by_person(self, person_id: int) -> list[Member]: ...
     async def person_of_identity(self, identity_id: int) -> int | None: ...
     async def find_in_community(self, community_id: int, who: str) -> list[Member]: ...
@@ -191,9 +173,6 @@ class MemberRepository(Protocol):
     async def merge_people(self, keep_person_id: int, other_person_id: int) -> None: ...
     async def membership(self, person_id: int, community_id: int) -> Membership | None: ...
     async def join(self, person_id: int, community_id: int, now: datetime) -> Membership: ...
-    async def join_many(
-        self, person_ids: Iterable[int], community_id: int, now: datetime
-    ) -> dict[int, Membership]: ...
     async def leave(self, person_id: int, community_id: int, now: datetime) -> None: ...
     async def set_role(
         self, person_id: int, community_id: int, role: Role, now: datetime
@@ -211,9 +190,6 @@ class GrantRepository(Protocol):
         self, platform: Platform, platform_user_id: str, community_id: int | None
     ) -> bool: ...
     async def for_identity(self, platform: Platform, platform_user_id: str) -> list[RoleGrant]: ...
-    async def for_identities(
-        self, identities: Iterable[tuple[Platform, str]]
-    ) -> dict[tuple[Platform, str], list[RoleGrant]]: ...
     async def all(self) -> list[RoleGrant]: ...
 
 
@@ -281,20 +257,10 @@ class InboxRepository(Protocol):
 
 class QuestionRepository(Protocol):
     async def add(self, question: NewQuestion) -> bool:
-        """Store a new question; False if it was stored before (a redelivered event). A
-        question `add_many` wrote in this unit of work is new here once."""
-        ...
-
-    async def add_many(self, questions: Sequence[NewQuestion]) -> None:
-        """Store several new questions in one statement, ahead of `add` for each (a batch of
-        events: `Facilitator.handle_all`)."""
+        """Store a new question; False if it was stored before (a redelivered event)."""
         ...
 
     async def by_message(self, community_id: int, message_id: str) -> Question | None: ...
-    async def preload(self, community_id: int, message_ids: Iterable[str]) -> None:
-        """Look these messages' questions up at once, for `by_message` in this unit of work."""
-        ...
-
     async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool: ...
     async def due_for_bot(
         self, community_id: int, asked_after: datetime, asked_before: datetime, limit: int
@@ -374,6 +340,14 @@ class UnitOfWork(Protocol):
     def repo(self, kind: type[R]) -> R:
         """A feature's repository, by its Protocol (as the feature declared it), sharing this
         unit's transaction."""
+        ...
+
+    async def prefetch(self, events: Sequence[InboundEvent], now: datetime) -> None:
+        """Get ready to handle these events from people in this unit of work: their people are
+        ensured (as handling each would first do, with the name of their first event), and
+        what handling them asks of the repositories (communities, memberships, grants, the
+        messages they reply or react to) is looked up at once. A speed-up only: without it,
+        each answer is asked for when needed, with the same results."""
         ...
 
     async def __aenter__(self) -> Self: ...

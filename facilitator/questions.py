@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from facilitator.features.knowledge.text import fold
+from facilitator.text import fold
 
 # First words that make a sentence a question even without a question mark (folded: no
 # accents, lower case).

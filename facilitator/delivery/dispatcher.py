@@ -23,7 +23,7 @@ import socket
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from facilitator.domain.errors import (
     ConversationMoved,
@@ -35,7 +35,6 @@ from facilitator.domain.errors import (
 )
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, Outcome
-from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.i18n import Catalogue
 from facilitator.markup import Block, Destination, OutboundMessage, RichText, Span, Style
 from facilitator.ports import (
@@ -76,6 +75,9 @@ MEASURED: dict[OutboxStatus, DeliveryOutcome] = {
 Composer = Callable[[OutboxRecord], Awaitable[OutboundMessage | None]]
 # Runs in the transaction that records a sent row, with what the platform answered.
 SentHook = Callable[[UnitOfWork, OutboxRecord, str | None], Awaitable[None]]
+# Runs in the transaction that records a row as unreachable (the person has not opened a
+# private chat with the bot, or closed it), at that time.
+UnreachableHook = Callable[[UnitOfWork, OutboxRecord, datetime], Awaitable[None]]
 
 
 def new_worker_id() -> str:
@@ -126,6 +128,7 @@ class Dispatcher:
         self._claiming = asyncio.Lock()
         self.composers: dict[str, Composer] = {}
         self.sent_hooks: list[SentHook] = []
+        self.unreachable_hooks: list[UnreachableHook] = []
         self._unreachable_seen = False
         self._next_redirect_scan = 0.0
         self.sent = 0
@@ -306,11 +309,8 @@ class Dispatcher:
                 for hook in self.sent_hooks:
                     await hook(uow, row, outcome.platform_ref)
             if outcome.status is OutboxStatus.UNREACHABLE:
-                # Nudges go to the group for this person until they write privately again.
-                destination = row.destination
-                await uow.repo(ProfileRepository).close_private_chat(
-                    destination.platform, destination.user_id or destination.chat_id, now
-                )
+                for unreachable in self.unreachable_hooks:
+                    await unreachable(uow, row, now)
             await uow.commit()
         self._metrics.delivery(row.destination.platform, MEASURED[outcome.status])
         if outcome.status is OutboxStatus.UNREACHABLE:

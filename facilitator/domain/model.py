@@ -148,6 +148,10 @@ class LedgerEntry:
     ref: str | None = None
 
 
+# A question keeps this many characters of its text (until it is answered).
+QUESTION_TEXT = 1000
+
+
 @dataclass(frozen=True)
 class NewQuestion:
     """A question just asked, to be stored (`QuestionRepository.add`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.sql.elements import TextClause
 
 from facilitator.storage import sqlite_driver
-from facilitator.storage.memo import MEMO_KEPT, memo_of
+from facilitator.storage.memo import MEMO_KEPT, changed_tables, memo_of
+from facilitator.storage.queued import write_before
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -73,73 +74,80 @@ class UnitSession(Session):
     for one event of a batch would be gone, and loaded again, by the next. A unit of work is
     short, so its session keeps every row it has seen (SQLAlchemy's "strong reference"
     recipe). A bulk UPDATE or DELETE does not refresh the rows held, so it lets go of those of
-    its table (and of `session.info["by_key"]`, where repositories keep rows by other keys,
-    and of the unit of work's memo, `storage.memo`): the next read loads them again."""
+    the tables it changes, and the unit of work's memo (`storage.memo`) forgets what it copied
+    of them: the next read loads them again."""
 
 
 def _keep(session: Session, instance: object) -> None:
     session.info.setdefault("rows", set()).add(instance)
 
 
-# Tables whose rows the database changes when these change (foreign keys ON DELETE CASCADE).
-_CASCADES_TO = {"persons": ("identities",)}
-
-
-def _release_changed(state: ORMExecuteState) -> None:
-    info = state.session.info
-    statement = state.statement
-    if isinstance(statement, TextClause):  # raw SQL may have changed anything
-        info.pop("by_key", None)
-        if "memo" in info:
-            memo_of(info).forget(None)
-        return
-    if not (state.is_update or state.is_delete):
-        return
-    table = getattr(getattr(statement, "table", None), "name", None)
-    info["rows"] = {
-        row for row in info.get("rows", ()) if getattr(row, "__tablename__", None) != table
-    }
-    by_key = info.get("by_key")
-    if by_key:
-        for held in (table, *_CASCADES_TO.get(str(table), ())):
-            by_key.pop(held, None)
-    if "memo" in info and not state.execution_options.get(MEMO_KEPT):
-        memo_of(info).forget(table)
-
-
-_PEOPLE_TABLES = ("persons", "identities", "communities")
-
-
-def _release_flushed(session: Session, _context: Any, _instances: Any) -> None:
-    """A flush that changes or deletes ORM rows (a rename, a merge of two people) makes the
-    memo's people stale: it forgets them, as a bulk UPDATE would. New rows change nothing
-    the memo holds."""
-    if "memo" not in session.info:
-        return
-    for instance in (*session.dirty, *session.deleted):
-        if getattr(instance, "__tablename__", None) in _PEOPLE_TABLES:
-            memo_of(session.info).forget(None)
-            return
-
-
 def _drop(session: Session, instance: object) -> None:
     session.info.get("rows", set()).discard(instance)
 
 
-for _name in (
-    "pending_to_persistent",
-    "deleted_to_persistent",
-    "detached_to_persistent",
-    "loaded_as_persistent",
-):
-    event.listen(UnitSession, _name, _keep)
-for _name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
-    event.listen(UnitSession, _name, _drop)
-event.listen(UnitSession, "do_orm_execute", _release_changed)
-event.listen(UnitSession, "before_flush", _release_flushed)
+def _release_changed(state: ORMExecuteState) -> None:
+    """Before a statement runs: what it may change is no longer known."""
+    info = state.session.info
+    statement = state.statement
+    if isinstance(statement, TextClause):  # raw SQL may have changed anything
+        if "memo" in info:
+            memo_of(info).forget(None)
+        return
+    inserting = state.is_insert
+    if not (inserting or state.is_update or state.is_delete):
+        return
+    kept = state.execution_options.get(MEMO_KEPT, False)
+    table = getattr(statement, "table", None)
+    if (inserting and kept) or not isinstance(table, Table):
+        return
+    changed = changed_tables(table, deleted=state.is_delete)
+    if not inserting:  # rows held in the session are not refreshed by a bulk change
+        info["rows"] = {
+            row for row in info.get("rows", ()) if getattr(row, "__table__", None) not in changed
+        }
+    if "memo" in info and not kept:
+        memo_of(info).forget(changed, live_rows_current=inserting)
+
+
+def _release_flushed(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush: the memo forgets its copies of the rows it adds, changes (a rename, a
+    merge of two people) or deletes; its live ORM rows are current after the flush."""
+    if "memo" not in session.info:
+        return
+    changed: set[Table] = set()
+    for instances, deleted in (
+        (session.new, False),
+        (session.dirty, False),
+        (session.deleted, True),
+    ):
+        for instance in instances:
+            table = getattr(instance, "__table__", None)
+            if isinstance(table, Table):
+                changed |= changed_tables(table, deleted=deleted)
+    if changed:
+        memo_of(session.info).forget(changed, live_rows_current=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Units of work's sessions, with the listeners that keep what a unit holds current:
+    the rows it has seen, its memo, and its queued rows (written before any statement that
+    may read or change their table, then the memo forgets what that statement changes)."""
+    sessions = sessionmaker(class_=UnitSession)
+    for name in (
+        "pending_to_persistent",
+        "deleted_to_persistent",
+        "detached_to_persistent",
+        "loaded_as_persistent",
+    ):
+        event.listen(sessions, name, _keep)
+    for name in ("persistent_to_detached", "persistent_to_deleted", "persistent_to_transient"):
+        event.listen(sessions, name, _drop)
+    # In this order: queued rows written first may tell the memo what they wrote (a queued
+    # question's id), and then the memo forgets what the statement itself changes.
+    event.listen(sessions, "do_orm_execute", write_before)
+    event.listen(sessions, "do_orm_execute", _release_changed)
+    event.listen(sessions, "before_flush", _release_flushed)
     return async_sessionmaker(
-        engine, expire_on_commit=False, autoflush=False, sync_session_class=UnitSession
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=sessions
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    or_,
     select,
     update,
 )
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from facilitator.domain.model import (
+    QUESTION_TEXT,
     Community,
     LedgerEntry,
     Member,
@@ -37,8 +40,20 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
-from facilitator.ports import Backlog, InboxRecord, KnownPeople
-from facilitator.storage.memo import MEMO_KEPT, LedgerAuthor, memo_of
+from facilitator.ports import Backlog, InboxRecord
+from facilitator.storage.memo import (
+    MEMO_KEPT,
+    QUEUED,
+    Communities,
+    Grants,
+    IdentityRows,
+    LedgerAuthor,
+    Memberships,
+    MessageAuthors,
+    People,
+    Questions,
+    memo_of,
+)
 from facilitator.storage.models import (
     CommunityRow,
     IdentityRow,
@@ -53,6 +68,9 @@ from facilitator.storage.models import (
 from facilitator.storage.queued import QueuedRows
 
 T = TypeVar("T")
+_MISSING: Any = object()  # not in the memo (None there is an answer: "not in the database")
+# Statements after which a repository has brought the memo up to date itself.
+_KEEPS_MEMO = {MEMO_KEPT: True}
 _PLATFORMS = {platform.value: platform for platform in Platform}
 _ROLES = {role.label: role for role in Role}
 
@@ -192,6 +210,12 @@ class SqlCommunityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    # What the unit of work's memo holds, taken on first use (a unit that never asks makes
+    # none of it).
+    @cached_property
+    def _by_chat(self) -> dict[tuple[Platform, str], Community | None]:
+        return memo_of(self.session.info).part(Communities).by_chat
+
     async def get(self, community_id: int) -> Community | None:
         row = await self.session.get(CommunityRow, community_id)
         return _community(row) if row else None
@@ -201,12 +225,32 @@ class SqlCommunityRepository:
         return _community(row) if row else None
 
     async def by_chat(self, platform: Platform, chat_id: str) -> Community | None:
+        found = self._by_chat.get((platform, chat_id), _MISSING)
+        if found is not _MISSING:
+            return cast(Community | None, found)
         row = await self.session.scalar(
             select(CommunityRow).where(
                 CommunityRow.platform == platform.value, CommunityRow.chat_id == chat_id
             )
         )
-        return _community(row) if row else None
+        community = self._by_chat[(platform, chat_id)] = _community(row) if row else None
+        return community
+
+    async def prefetch(self, chats: Iterable[tuple[Platform, str]]) -> None:
+        """Look up the communities of these chats at once, for `by_chat`."""
+        known = self._by_chat
+        wanted = {chat for chat in chats if chat not in known}
+        for platform in {p for p, _ in wanted}:
+            ids = [chat_id for p, chat_id in wanted if p is platform]
+            for row in await self.session.scalars(
+                select(CommunityRow).where(
+                    CommunityRow.platform == platform.value,
+                    among(self.session, CommunityRow.chat_id, ids),
+                )
+            ):
+                known[(platform, row.chat_id)] = _community(row)
+        for chat in wanted:
+            known.setdefault(chat, None)
 
     async def add(
         self,
@@ -233,7 +277,14 @@ class SqlCommunityRepository:
         )
         self.session.add(row)
         await self.session.flush()
-        return _community(row)
+        community = _community(row)
+        self._by_chat[(platform, chat_id)] = community
+        memo = memo_of(self.session.info)
+        # Nothing else can refer to a community this unit of work has just created: all of
+        # its memberships, questions and posted messages are those the memo will hold.
+        for part in (memo.part(Memberships), memo.part(Questions), memo.part(MessageAuthors)):
+            part.whole.add(community.id)
+        return community
 
     async def update(self, community: Community) -> None:
         row = await self.session.get(CommunityRow, community.id)
@@ -254,15 +305,30 @@ class SqlCommunityRepository:
 
 
 class SqlMemberRepository:
+    """People, their identities and memberships. What a unit of work has learnt of them is in
+    its memo (`storage/memo.py`): `prefetch` loads a batch's people and memberships at once,
+    and `ensure`, `identity`, `by_person`, `membership` and `join` answer from there."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _identities(self) -> dict[tuple[Platform, str], IdentityRow]:
-        """Identity rows this unit of work has loaded, by platform and user id; the session
-        keeps them current and drops them on a bulk change (`engine.UnitSession`)."""
-        by_key: dict[str, Any] = self.session.info.setdefault("by_key", {})
-        found: dict[tuple[Platform, str], IdentityRow] = by_key.setdefault("identities", {})
-        return found
+    # What the unit of work's memo holds, and its queue of new memberships, taken on first use.
+    @cached_property
+    def _people(self) -> People:
+        return memo_of(self.session.info).part(People)
+
+    @cached_property
+    def _identity_rows(self) -> dict[tuple[Platform, str], IdentityRow]:
+        return memo_of(self.session.info).part(IdentityRows).rows
+
+    @cached_property
+    def _memberships(self) -> Memberships:
+        return memo_of(self.session.info).part(Memberships)
+
+    @cached_property
+    def _joined(self) -> QueuedRows:
+        """New memberships: written together, before anything reads memberships (`queued`)."""
+        return QueuedRows(self.session, cast(Table, MembershipRow.__table__))
 
     async def _load(self, identity: IdentityRow) -> Member:
         person = in_session(self.session, PersonRow, identity.person_id)
@@ -273,8 +339,8 @@ class SqlMemberRepository:
 
     async def _identity_row(self, platform: Platform, user_id: str) -> IdentityRow | None:
         # Rows this unit of work has loaded stay current in its session (updates go through
-        # it), so a person seen by an earlier event of a batch needs no query.
-        known = self._identities().get((platform, user_id))
+        # it), so a person seen by an earlier event needs no query.
+        known = self._identity_rows.get((platform, user_id))
         if known is not None and not inspect(known).deleted and not inspect(known).detached:
             return known
         row = await self.session.scalar(
@@ -283,17 +349,24 @@ class SqlMemberRepository:
             )
         )
         if row is not None:
-            self._identities()[(platform, user_id)] = row
+            self._identity_rows[(platform, user_id)] = row
         return row
 
     async def identity(self, platform: Platform, platform_user_id: str) -> Member | None:
-        known = memo_of(self.session.info).members.get((platform, platform_user_id))
+        known = self._people.members.get((platform, platform_user_id))
         if known is not None:
             return known
         row = await self._identity_row(platform, platform_user_id)
         return await self._load(row) if row else None
 
     async def ensure(self, user: PlatformUser, now: datetime) -> Member:
+        known = self._people.members.get((user.platform, user.user_id))
+        if known is not None:
+            if (user.display_name and user.display_name != known.display_name) or (
+                user.locale_hint and user.locale_hint != known.locale_hint
+            ):
+                return await self._named(known, user)  # perhaps renamed
+            return known
         row = await self._identity_row(user.platform, user.user_id)
         if row is None:
             person = PersonRow(created_at=now)
@@ -324,19 +397,42 @@ class SqlMemberRepository:
             await self.session.flush()
         return await self._load(row)
 
-    async def ensure_people(self, users: Sequence[PlatformUser], now: datetime) -> KnownPeople:
-        """`ensure` for several people in a few statements, whoever is new, together with
-        every identity of each (linked accounts). Read as plain columns, not ORM rows: this
-        runs for every batch of inbound messages, and a row per person is all it needs."""
+    async def _named(self, member: Member, user: PlatformUser) -> Member:
+        """The member as `user` names them now, renamed if the platform shows a new name or
+        language (an empty name means the platform did not say: the console)."""
+        name = user.display_name[:200] or member.display_name
+        hint = user.locale_hint[:16] if user.locale_hint else member.locale_hint
+        if member.display_name == name and member.locale_hint == hint:
+            return member
+        # A bulk UPDATE of the ORM class also updates the identity row this session holds.
+        await self.session.execute(
+            update(IdentityRow)
+            .where(IdentityRow.id == member.identity_id)
+            .values(display_name=name, locale_hint=hint)
+            .execution_options(**_KEEPS_MEMO)
+        )
+        renamed = replace(member, display_name=name, locale_hint=hint)
+        self._people.members[(member.platform, member.platform_user_id)] = renamed
+        linked = self._people.linked.get(member.person_id)
+        if linked is not None:
+            linked[:] = [renamed if m.identity_id == member.identity_id else m for m in linked]
+        return renamed
+
+    async def ensure_people(self, users: Sequence[PlatformUser], now: datetime) -> None:
+        """`ensure` for several people in a few statements, whoever is new, into the memo
+        with every identity of each (linked accounts). Read as plain columns, not ORM rows:
+        this runs for every batch of inbound messages, and a row per person is all it needs."""
         wanted = {(u.platform, u.user_id): u for u in users}
-        found = await self._people_rows(wanted)
-        new = [key for key in wanted if key not in found.members]
+        missing = {key: user for key, user in wanted.items() if key not in self._people.members}
+        found = await self._people_rows(missing)
+        new = [key for key in missing if key not in found.members]
         if new:
             # One Core statement for the lot (an ORM flush inserts new rows one at a time). The
             # new people are alike, so the ids need not come back in the order of the rows.
             table = cast(Table, PersonRow.__table__)
             created = await self.session.scalars(
-                insert(table).returning(table.c.id), [{"created_at": now} for _ in new]
+                insert(table).returning(table.c.id).execution_options(**_KEEPS_MEMO),
+                [{"created_at": now} for _ in new],
             )
             people = dict(zip(new, created.all(), strict=True))
             identities = cast(Table, IdentityRow.__table__)
@@ -353,9 +449,9 @@ class SqlMemberRepository:
                 for key in new
             ]
             inserted = await self.session.execute(
-                insert_ignoring_conflicts(self.session, identities).returning(
-                    identities.c.id, identities.c.platform, identities.c.platform_user_id
-                ),
+                insert_ignoring_conflicts(self.session, identities)
+                .returning(identities.c.id, identities.c.platform, identities.c.platform_user_id)
+                .execution_options(**_KEEPS_MEMO),
                 values,
             )
             ids = {(Platform(p), u): i for i, p, u in inserted}
@@ -370,38 +466,29 @@ class SqlMemberRepository:
                         locale_hint=row["locale_hint"],
                     )
                     found.members[key] = member
-                    found.identities[member.person_id] = [member]
+                    found.linked[member.person_id] = [member]
             taken = {key: wanted[key] for key in new if key not in ids}
             if taken:  # another transaction created these people first: theirs are read
                 added = await self._people_rows(taken)
                 found.members.update(added.members)
-                found.identities.update(added.identities)
+                found.linked.update(added.linked)
             unused = [
                 person for key, person in people.items() if found.members[key].person_id != person
             ]
             if unused:  # another transaction created those people first
                 await self.session.execute(delete(PersonRow).where(PersonRow.id.in_(unused)))
-        for key, user in wanted.items():
-            member = found.members[key]
-            name = user.display_name[:200] or member.display_name
-            hint = user.locale_hint[:16] if user.locale_hint else member.locale_hint
-            if member.display_name != name or member.locale_hint != hint:  # rare: a rename
-                await self.session.execute(
-                    update(IdentityRow)
-                    .where(IdentityRow.id == member.identity_id)
-                    .values(display_name=name, locale_hint=hint)
-                )
-                renamed = replace(member, display_name=name, locale_hint=hint)
-                found.members[key] = renamed
-                linked = found.identities[member.person_id]
-                linked[:] = [renamed if m.identity_id == member.identity_id else m for m in linked]
-        self._remember(found.members)
-        return found
+        self._people.remember(found.members.values(), found.linked)
+        for key, user in wanted.items():  # as `ensure` leaves them: renamed if need be
+            member = self._people.members[key]
+            if (user.display_name and user.display_name != member.display_name) or (
+                user.locale_hint and user.locale_hint != member.locale_hint
+            ):
+                await self._named(member, user)
 
-    async def _people_rows(
-        self, users: Mapping[tuple[Platform, str], PlatformUser]
-    ) -> KnownPeople:
-        found = KnownPeople()
+    async def _people_rows(self, users: Mapping[tuple[Platform, str], PlatformUser]) -> People:
+        """These people (those that exist) with every identity of each, by person id, in
+        identity order."""
+        found = People()
         seen: dict[int, Member] = {}  # by identity id: a person may be wanted twice (linked)
         for platform in {p for p, _ in users}:
             ids = [uid for p, uid in users if p is platform]
@@ -418,26 +505,21 @@ class SqlMemberRepository:
                     found.members[(platform, wanted)] = member
         for identity_id in sorted(seen):
             member = seen[identity_id]
-            found.identities.setdefault(member.person_id, []).append(member)
+            found.linked.setdefault(member.person_id, []).append(member)
         return found
 
     async def preload(self, platform: Platform, user_ids: Iterable[str]) -> None:
-        """Load these people (those already known) at once: `identity` then needs no query."""
-        members = memo_of(self.session.info).members
+        """Load these people (those that exist) at once: `identity` then needs no query."""
         wanted = {(platform, u): PlatformUser(platform, u, "") for u in user_ids}
-        missing = {key: user for key, user in wanted.items() if key not in members}
+        missing = {key: user for key, user in wanted.items() if key not in self._people.members}
         if missing:
-            self._remember((await self._people_rows(missing)).members)
-
-    def _remember(self, members: Mapping[tuple[Platform, str], Member]) -> None:
-        """Into the memo: `identity` answers these people, and the ledger knows whether it
-        may record them (`SqlLedgerRepository._tracked`)."""
-        memo = memo_of(self.session.info)
-        memo.members.update(members)
-        for member in members.values():
-            memo.tracked[member.person_id] = not member.opted_out_tracking
+            found = await self._people_rows(missing)
+            self._people.remember(found.members.values(), found.linked)
 
     async def by_person(self, person_id: int) -> list[Member]:
+        linked = self._people.linked.get(person_id)
+        if linked is not None:
+            return list(linked)
         person = await self.session.get(PersonRow, person_id)
         if person is None:
             return []
@@ -511,92 +593,73 @@ class SqlMemberRepository:
         await self.session.flush()
 
     async def membership(self, person_id: int, community_id: int) -> Membership | None:
-        row = await self._membership_row(person_id, community_id)
-        return _membership(row) if row else None
-
-    async def _membership_row(self, person_id: int, community_id: int) -> MembershipRow | None:
-        return await self.session.scalar(
-            select(MembershipRow).where(
-                MembershipRow.person_id == person_id, MembershipRow.community_id == community_id
-            )
-        )
-
-    async def join(self, person_id: int, community_id: int, now: datetime) -> Membership:
-        row = await self._membership_row(person_id, community_id)
-        if row is None:
-            await self.session.execute(
-                insert_ignoring_conflicts(self.session, MembershipRow).values(
-                    person_id=person_id, community_id=community_id, role="member", joined_at=now
+        key = (person_id, community_id)
+        found = self._memberships.known.get(key, _MISSING)
+        if found is _MISSING:
+            if community_id in self._memberships.whole:
+                return None
+            row = await self.session.scalar(
+                select(MembershipRow).where(
+                    MembershipRow.person_id == person_id,
+                    MembershipRow.community_id == community_id,
                 )
             )
-            row = await self._membership_row(person_id, community_id)
-            assert row is not None
-        elif row.left_at is not None:
-            row.left_at = None
-            row.joined_at = now
-            await self.session.flush()
-        return _membership(row)
+            found = self._memberships.known[key] = _membership(row) if row else None
+        return cast(Membership | None, found)
 
-    async def join_many(
-        self, person_ids: Iterable[int], community_id: int, now: datetime
-    ) -> dict[int, Membership]:
-        """`join` for several people of one community in a few statements."""
-        wanted = set(person_ids)
-        if not wanted:
-            return {}
+    async def join(self, person_id: int, community_id: int, now: datetime) -> Membership:
+        key = (person_id, community_id)
+        found = self._memberships.known.get(key, _MISSING)
+        if found is _MISSING:
+            found = await self.membership(person_id, community_id)
+        if found is None:
+            # Written with the unit's other new memberships (`queued`), before anything reads
+            # memberships; as just written, nothing to read back.
+            self._joined.add(
+                {
+                    "person_id": person_id,
+                    "community_id": community_id,
+                    "role": "member",
+                    "joined_at": now,
+                }
+            )
+            joined = self._memberships.known[key] = Membership(
+                person_id, community_id, Role.MEMBER, now
+            )
+            return joined
+        membership = cast(Membership, found)
+        if membership.left_at is not None:  # back after leaving
+            await self.session.execute(
+                update(MembershipRow)
+                .where(
+                    MembershipRow.person_id == person_id,
+                    MembershipRow.community_id == community_id,
+                )
+                .values(left_at=None, joined_at=now)
+                .execution_options(**_KEEPS_MEMO)
+            )
+            membership = self._memberships.known[key] = replace(
+                membership, left_at=None, joined_at=now
+            )
+        return membership
 
-        # Plain columns, not ORM rows: this runs for every batch of inbound messages.
+    async def prefetch_memberships(self, community_id: int, person_ids: Iterable[int]) -> None:
+        """Look up these people's memberships of one community at once, for `membership` and
+        `join`. Plain columns, not ORM rows: this runs for every batch of inbound messages."""
+        known = self._memberships.known
+        wanted = {p for p in person_ids if (p, community_id) not in known}
+        if not wanted or community_id in self._memberships.whole:
+            return
         table = cast(Table, MembershipRow.__table__)
         query = select(table.c.person_id, table.c.role, table.c.joined_at, table.c.left_at).where(
             table.c.community_id == community_id, among(self.session, table.c.person_id, wanted)
         )
-        out = {
-            person_id: Membership(
+        for person_id, role, joined_at, left_at in (await self.session.execute(query)).all():
+            known[(person_id, community_id)] = Membership(
                 person_id, community_id, _ROLES.get(role) or Role.parse(role), joined_at, left_at
             )
-            for person_id, role, joined_at, left_at in (await self.session.execute(query)).all()
-        }
-        missing = sorted(wanted - out.keys())
-        if missing:
-            inserted = await self.session.scalars(
-                insert_ignoring_conflicts(self.session, table).returning(table.c.person_id),
-                [
-                    {
-                        "person_id": person_id,
-                        "community_id": community_id,
-                        "role": "member",
-                        "joined_at": now,
-                    }
-                    for person_id in missing
-                ],
-            )
-            for person_id in inserted:  # as just written: nothing to read back
-                out[person_id] = Membership(person_id, community_id, Role.MEMBER, now)
-            if len(out) < len(wanted):  # another transaction added the others first
-                for row in await self.session.execute(query):
-                    out.setdefault(
-                        row.person_id,
-                        Membership(
-                            row.person_id,
-                            community_id,
-                            Role.parse(row.role),
-                            row.joined_at,
-                            row.left_at,
-                        ),
-                    )
-        rejoined = [person_id for person_id, m in out.items() if m.left_at is not None]
-        if rejoined:
-            await self.session.execute(
-                update(MembershipRow)
-                .where(
-                    MembershipRow.community_id == community_id,
-                    MembershipRow.person_id.in_(rejoined),
-                )
-                .values(left_at=None, joined_at=now)
-            )
-            for person_id in rejoined:
-                out[person_id] = replace(out[person_id], left_at=None, joined_at=now)
-        return out
+        for person_id in wanted:
+            known.setdefault((person_id, community_id), None)
 
     async def leave(self, person_id: int, community_id: int, now: datetime) -> None:
         await self.session.execute(
@@ -676,6 +739,10 @@ class SqlGrantRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @cached_property
+    def _known(self) -> dict[tuple[Platform, str], list[RoleGrant]]:
+        return memo_of(self.session.info).part(Grants).known
+
     async def grant(self, grant: RoleGrant, now: datetime) -> None:
         await self.revoke(grant.platform, grant.platform_user_id, grant.community_id)
         self.session.add(
@@ -704,19 +771,22 @@ class SqlGrantRepository:
         return bool(getattr(result, "rowcount", 0))
 
     async def for_identity(self, platform: Platform, platform_user_id: str) -> list[RoleGrant]:
-        rows = await self.session.scalars(
-            select(RoleGrantRow).where(
-                RoleGrantRow.platform == platform.value,
-                RoleGrantRow.platform_user_id == platform_user_id,
+        known = self._known
+        found = known.get((platform, platform_user_id))
+        if found is None:
+            rows = await self.session.scalars(
+                select(RoleGrantRow).where(
+                    RoleGrantRow.platform == platform.value,
+                    RoleGrantRow.platform_user_id == platform_user_id,
+                )
             )
-        )
-        return [_grant(r) for r in rows]
+            found = known[(platform, platform_user_id)] = [_grant(r) for r in rows]
+        return list(found)
 
-    async def for_identities(
-        self, identities: Iterable[tuple[Platform, str]]
-    ) -> dict[tuple[Platform, str], list[RoleGrant]]:
-        wanted = set(identities)
-        out: dict[tuple[Platform, str], list[RoleGrant]] = {}
+    async def prefetch(self, identities: Iterable[tuple[Platform, str]]) -> None:
+        """Look up these identities' grants at once, for `for_identity`."""
+        known = self._known
+        wanted = {identity for identity in identities if identity not in known}
         table = cast(Table, RoleGrantRow.__table__)
         columns = (table.c.platform_user_id, table.c.role, table.c.community_id)
         for platform in {p for p, _ in wanted}:
@@ -728,10 +798,11 @@ class SqlGrantRepository:
                 )
             )
             for user_id, role, community_id in rows:
-                out.setdefault((platform, user_id), []).append(
+                known.setdefault((platform, user_id), []).append(
                     RoleGrant(platform, user_id, Role.parse(role), community_id)
                 )
-        return out
+        for identity in wanted:
+            known.setdefault(identity, [])
 
     async def all(self) -> list[RoleGrant]:
         rows = await self.session.scalars(select(RoleGrantRow).order_by(RoleGrantRow.id))
@@ -775,15 +846,26 @@ class SqlLedgerRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @cached_property
+    def _queued(self) -> QueuedRows:
         # The table, not the mapped class: an ORM bulk insert leaves out each row's None
         # values, and so splits the rows into one statement per run of the same columns.
-        self._queued = QueuedRows(session, cast(Table, LedgerRow.__table__))
+        return QueuedRows(self.session, cast(Table, LedgerRow.__table__))
+
+    @cached_property
+    def _people(self) -> People:
+        return memo_of(self.session.info).part(People)
+
+    @cached_property
+    def _authors(self) -> MessageAuthors:
+        return memo_of(self.session.info).part(MessageAuthors)
 
     async def _tracked(self, person_id: int) -> bool:
         # A person who opted out of tracking is never recorded, whoever's event credits them.
-        # A batch's people are in the memo (`ensure_people`), others nearly always in the
-        # session's identity map already: no extra query.
-        tracked = memo_of(self.session.info).tracked.get(person_id)
+        # A batch's people are in the memo (`prefetch`), others nearly always in the session's
+        # identity map already: no extra query.
+        tracked = self._people.tracked.get(person_id)
         if tracked is not None:
             return tracked
         person = in_session(self.session, PersonRow, person_id)
@@ -795,7 +877,9 @@ class SqlLedgerRepository:
         if not await self._tracked(entry.person_id):
             return False
         values = _ledger_values(entry)
-        result = await self.session.execute(self._insert().values(**values))
+        result = await self.session.execute(
+            self._insert().values(**values).execution_options(**_KEEPS_MEMO)
+        )
         self._remember(values)
         return bool(getattr(result, "rowcount", 0))
 
@@ -806,19 +890,62 @@ class SqlLedgerRepository:
             self._remember(values)
 
     def _remember(self, values: dict[str, Any]) -> None:
-        """What `message_author` asks of the ledger, answered for entries of this unit."""
+        """Who posted which message (what the participation feature's `message_author` asks
+        of the ledger), answered for entries of this unit."""
         kind = values["kind"]
         if kind == MESSAGE_POSTED and values["ref"]:
-            memo = memo_of(self.session.info)
             key = (values["community_id"], values["ref"])
-            if memo.authors.get(key) is None:
-                memo.authors[key] = LedgerAuthor(
+            if self._authors.posted.get(key) is None:
+                self._authors.posted[key] = LedgerAuthor(
                     values["person_id"], values["identity_id"], values["source_event_id"]
                 )
         elif kind == ANSWER_GIVEN:
-            memo_of(self.session.info).answers.add(
+            self._authors.answers.add(
                 (values["community_id"], values["source_event_id"], values["person_id"])
             )
+
+    async def prefetch_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
+        """Look up who posted these messages (and which were answers) at once, for the memo's
+        `MessageAuthors`."""
+        posted = self._authors.posted
+        wanted = {m[:200] for m in message_ids} - {
+            ref for community, ref in posted if community == community_id
+        }
+        if not wanted or community_id in self._authors.whole:
+            return
+        rows = await self.session.execute(
+            select(
+                LedgerRow.ref,
+                LedgerRow.person_id,
+                LedgerRow.identity_id,
+                LedgerRow.source_event_id,
+            ).where(
+                LedgerRow.community_id == community_id,
+                among(self.session, LedgerRow.ref, wanted),
+                LedgerRow.kind == MESSAGE_POSTED,
+            )
+        )
+        found: dict[str, LedgerAuthor] = {}
+        for ref, person_id, identity_id, source_event_id in rows:
+            if ref is not None:
+                found.setdefault(ref, LedgerAuthor(person_id, identity_id, source_event_id))
+        if found:
+            answers = await self.session.execute(
+                select(LedgerRow.source_event_id, LedgerRow.person_id).where(
+                    LedgerRow.community_id == community_id,
+                    among(
+                        self.session,
+                        LedgerRow.source_event_id,
+                        {p.source_event_id for p in found.values()},
+                    ),
+                    LedgerRow.kind == ANSWER_GIVEN,
+                )
+            )
+            self._authors.answers.update(
+                (community_id, source, person) for source, person in answers
+            )
+        for ref in wanted:
+            posted[(community_id, ref)] = found.get(ref)
 
     def _insert(self) -> Any:
         return insert_ignoring_conflicts(self.session, LedgerRow.__table__)
@@ -1057,7 +1184,7 @@ def _question_values(question: NewQuestion) -> dict[str, Any]:
         "source_event_id": question.source_event_id[:128],
         "message_id": question.message_id[:64],
         "thread_id": question.thread_id[:64] if question.thread_id else None,
-        "text": question.text[:1000],
+        "text": question.text[:QUESTION_TEXT],
         "lang": question.lang,
         "asked_at": question.asked_at,
         "bot_answered": False,
@@ -1082,85 +1209,120 @@ def to_question(row: QuestionRow) -> Question:
 
 
 class SqlQuestionRepository:
+    """Questions asked in groups. A question known to be new (`prefetch` found none for its
+    event) is queued and written with the others (`queued`); its id is read back when that
+    write happens: before the next statement on questions, at commit, or when `by_message`
+    is asked for it."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @cached_property
+    def _known(self) -> Questions:
+        return memo_of(self.session.info).part(Questions)
+
+    @cached_property
+    def _queued(self) -> QueuedRows:
+        table = cast(Table, QuestionRow.__table__)
+        return QueuedRows(
+            self.session,
+            table,
+            returning=(table.c.community_id, table.c.source_event_id, table.c.id),
+            on_written=self._written,
+        )
+
     async def add(self, question: NewQuestion) -> bool:
-        asked = memo_of(self.session.info).asked
-        key = (question.community_id, question.source_event_id[:128])
-        if key in asked:  # written by `add_many` for this very event
-            asked.discard(key)
-            return True
         values = _question_values(question)
-        added = await self.session.scalar(_insert_returning_id(self.session, QuestionRow), values)
+        event = (values["community_id"], values["source_event_id"])
+        stored = self._known.stored.get(event)
+        if stored is None and values["community_id"] in self._known.whole:
+            stored = False
+        if stored:  # asked before (a redelivered event)
+            return False
+        if stored is False:
+            self._known.stored[event] = True
+            self._queued.add(values)
+            self._known.by_message[(values["community_id"], values["message_id"])] = QUEUED
+            return True
+        added = await self.session.scalar(
+            _insert_returning_id(self.session, QuestionRow).execution_options(**_KEEPS_MEMO),
+            values,
+        )
         if added is None:  # asked before (a redelivered event)
             return False
         self._remember(values, added)
         return True
 
-    async def add_many(self, questions: Sequence[NewQuestion]) -> None:
-        if not questions:
-            return
-        table = cast(Table, QuestionRow.__table__)
-        rows = [_question_values(q) for q in questions]
-        added = await self.session.execute(
-            insert_ignoring_conflicts(self.session, table).returning(
-                table.c.id, table.c.source_event_id
-            ),
-            rows,
-        )
-        ids: dict[str, int] = {source: row_id for row_id, source in added}
-        asked = memo_of(self.session.info).asked
+    def _written(self, rows: list[dict[str, Any]], returned: Sequence[Any]) -> None:
+        """Queued questions written: each one's id, as `by_message` gives it."""
+        ids = {(community, event): question_id for community, event, question_id in returned}
         for values in rows:
-            row_id = ids.pop(values["source_event_id"], None)
-            if row_id is not None:  # not asked before (a redelivered event is not new)
-                self._remember(values, row_id)
-                asked.add((values["community_id"], values["source_event_id"]))
+            question_id = ids.get((values["community_id"], values["source_event_id"]))
+            if question_id is not None:
+                self._remember(values, question_id)
+            else:  # stored meanwhile by another transaction: ask the database next time
+                self._known.by_message.pop((values["community_id"], values["message_id"]), None)
 
     def _remember(self, values: dict[str, Any], question_id: int) -> None:
-        memo_of(self.session.info).questions[(values["community_id"], values["message_id"])] = (
-            Question(
-                id=question_id,
-                community_id=values["community_id"],
-                person_id=values["person_id"],
-                identity_id=values["identity_id"],
-                message_id=values["message_id"],
-                thread_id=values["thread_id"],
-                text=values["text"],
-                lang=values["lang"],
-                asked_at=values["asked_at"],
-            )
+        self._known.stored[(values["community_id"], values["source_event_id"])] = True
+        self._known.by_message[(values["community_id"], values["message_id"])] = Question(
+            id=question_id,
+            community_id=values["community_id"],
+            person_id=values["person_id"],
+            identity_id=values["identity_id"],
+            message_id=values["message_id"],
+            thread_id=values["thread_id"],
+            text=values["text"],
+            lang=values["lang"],
+            asked_at=values["asked_at"],
         )
 
     async def by_message(self, community_id: int, message_id: str) -> Question | None:
-        memo = memo_of(self.session.info)
         key = (community_id, message_id)
-        if key in memo.questions:
-            return memo.questions[key]
+        known = self._known.by_message.get(key, _MISSING)
+        if known is QUEUED:
+            await self._queued.write_now(self.session)
+            known = self._known.by_message.get(key, _MISSING)
+        if known is _MISSING and community_id in self._known.whole:
+            known = None
+        if known is not _MISSING:
+            return cast(Question | None, known)
         row = await self.session.scalar(
             select(QuestionRow).where(
                 QuestionRow.community_id == community_id, QuestionRow.message_id == message_id
             )
         )
-        memo.questions[key] = question = to_question(row) if row else None
+        question = self._known.by_message[key] = to_question(row) if row else None
         return question
 
-    async def preload(self, community_id: int, message_ids: Iterable[str]) -> None:
-        """Look up the questions of these messages at once: `by_message` then knows them."""
-        memo = memo_of(self.session.info)
-        wanted = {m for m in message_ids if (community_id, m) not in memo.questions}
-        if not wanted:
+    async def prefetch(
+        self, community_id: int, message_ids: Iterable[str], event_ids: Iterable[str]
+    ) -> None:
+        """Look up at once the questions these messages asked (for `by_message`) and whether
+        these events stored one (for `add`)."""
+        if community_id in self._known.whole:
             return
+        messages = {m for m in message_ids if (community_id, m) not in self._known.by_message}
+        events = {e[:128] for e in event_ids} - {
+            event for community, event in self._known.stored if community == community_id
+        }
+        if not messages and not events:
+            return
+        asked = []
+        if messages:
+            asked.append(among(self.session, QuestionRow.message_id, messages))
+        if events:
+            asked.append(among(self.session, QuestionRow.source_event_id, events))
         for row in await self.session.scalars(
-            select(QuestionRow).where(
-                QuestionRow.community_id == community_id,
-                among(self.session, QuestionRow.message_id, wanted),
-            )
+            select(QuestionRow).where(QuestionRow.community_id == community_id, or_(*asked))
         ):
-            memo.questions[(community_id, row.message_id)] = to_question(row)
-            wanted.discard(row.message_id)
-        for message_id in wanted:
-            memo.questions[(community_id, message_id)] = None
+            if row.message_id in messages:
+                self._known.by_message[(community_id, row.message_id)] = to_question(row)
+            self._known.stored[(community_id, row.source_event_id)] = True
+        for message_id in messages:
+            self._known.by_message.setdefault((community_id, message_id), None)
+        for event in events:
+            self._known.stored.setdefault((community_id, event), False)
 
     async def mark_answered(self, question_id: int, person_id: int, at: datetime) -> bool:
         """The first reply by someone else answers it; its text is no longer needed."""
@@ -1168,18 +1330,18 @@ class SqlQuestionRepository:
             update(QuestionRow)
             .where(QuestionRow.id == question_id, QuestionRow.answered_at.is_(None))
             .values(answered_at=at, answered_by=person_id, text=None)
-            .execution_options(**{MEMO_KEPT: True})
+            .execution_options(**_KEEPS_MEMO)
         )
         answered = bool(getattr(result, "rowcount", 0))
-        memo = memo_of(self.session.info)
-        for key, question in memo.questions.items():
-            if question is not None and question.id == question_id:
+        known = self._known.by_message
+        for key, question in known.items():
+            if isinstance(question, Question) and question.id == question_id:
                 if answered:
-                    memo.questions[key] = replace(
+                    known[key] = replace(
                         question, answered_at=at, answered_by=person_id, text=None
                     )
                 else:  # answered meanwhile by someone else: ask the database next time
-                    del memo.questions[key]
+                    del known[key]
                 break
         return answered
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitator.domain.errors import StorageUnavailable
+from facilitator.domain.events import InboundEvent
 from facilitator.ports import (
     CommunityRepository,
     GrantRepository,
@@ -21,6 +23,7 @@ from facilitator.ports import (
 )
 from facilitator.storage.outage import cause_name, unavailable
 from facilitator.storage.outbox_repository import SqlOutboxRepository
+from facilitator.storage.prefetch import prefetch
 from facilitator.storage.queued import discard_all, write_all
 from facilitator.storage.repositories import (
     SqlCommunityRepository,
@@ -61,16 +64,28 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
-        self.communities = SqlCommunityRepository(self.session)
-        self.members = SqlMemberRepository(self.session)
-        self.grants = SqlGrantRepository(self.session)
-        self.ledger = SqlLedgerRepository(self.session)  # queued entries: written at commit
+        self.communities = self._communities = SqlCommunityRepository(self.session)
+        self.members = self._members = SqlMemberRepository(self.session)
+        self.grants = self._grants = SqlGrantRepository(self.session)
+        # Queued entries, questions and memberships: written together, at the latest at commit.
+        self.ledger = self._ledger = SqlLedgerRepository(self.session)
         self.link_codes = SqlLinkCodeRepository(self.session)
         self.inbox = SqlInboxRepository(self.session)
-        self.questions = SqlQuestionRepository(self.session)
+        self.questions = self._questions = SqlQuestionRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
         self._made.clear()
         return self
+
+    async def prefetch(self, events: Sequence[InboundEvent], now: datetime) -> None:
+        await prefetch(
+            events,
+            now,
+            communities=self._communities,
+            members=self._members,
+            grants=self._grants,
+            questions=self._questions,
+            ledger=self._ledger,
+        )
 
     def repo(self, kind: type[R]) -> R:
         """The repository a feature declared for `kind`, made on first use in this unit."""

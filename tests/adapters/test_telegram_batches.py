@@ -1,11 +1,13 @@
 """A polled batch is handled in one transaction: the outcome equals one update at a time.
 
-The inbox hands the core up to a hundred stored updates at once (`Facilitator.handle_all`),
-which loads their people and communities together and queues ledger writes. Whatever is in
-the batch (new and known people, questions and their answers, thanks, links, a command that
-changes a member's language, a member who opts out, a newcomer, a rename, a member who leaves
-and comes back, an edit), the ledger, the questions, the people, the memberships and the
-replies must be exactly those of handling each update alone.
+The inbox hands up to a hundred stored updates to one unit of work, which first looks up what
+they will ask (`UnitOfWork.prefetch`: their people, communities, memberships, the messages
+they reply to) and queues its writes. Whatever is in the batch (new and known people,
+questions and their answers, thanks, links, a command that changes a member's language, a
+member who opts out, a newcomer, a rename, a member who leaves and comes back, an edit), the
+ledger, the questions and their topics, the people, the memberships and the replies must be
+exactly those of handling each update alone, and those of the same batch without the
+prefetch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from facilitator.features.profiles.storage import QuestionTopicRow
 from facilitator.storage.models import IdentityRow, LedgerRow, MembershipRow, QuestionRow
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
@@ -141,8 +144,17 @@ async def outcome(tg: TelegramHarness) -> dict[str, Any]:
             )
             for row in await session.scalars(select(QuestionRow))
         )
+        topics = sorted(
+            (message, theme, tuple(terms))
+            for message, theme, terms in await session.execute(
+                select(
+                    QuestionRow.message_id, QuestionTopicRow.theme, QuestionTopicRow.terms
+                ).join(QuestionTopicRow, QuestionTopicRow.question_id == QuestionRow.id)
+            )
+        )
         inbox = await uow.inbox.counts()
     return {
+        "topics": topics,
         "ledger": ledger,
         "questions": questions,
         "names": names,
@@ -155,13 +167,15 @@ async def outcome(tg: TelegramHarness) -> dict[str, Any]:
 async def test_a_batch_ends_as_one_update_at_a_time(tmp_path: Path, clock: FrozenClock) -> None:
     updates = conversation()
     results = []
-    for batched in (True, False):
-        folder = tmp_path / ("batched" if batched else "single")
+    for way in ("batched", "single", "batched without prefetch"):
+        batched = way != "single"
+        folder = tmp_path / way.replace(" ", "-")
         folder.mkdir()
         async with (
             FakeTelegramAPI() as api,
             telegram_harness(api, folder, clock) as tg,
         ):
+            tg.app.inbox.prefetch = way == "batched"
             if batched:
                 api.queue_updates(updates)
                 while await tg.adapter.poller.poll_once():
@@ -172,7 +186,7 @@ async def test_a_batch_ends_as_one_update_at_a_time(tmp_path: Path, clock: Froze
                     await tg.poll(update)
             results.append(await outcome(tg))
             assert not api.internal_errors
-    batched_result, single_result = results
+    batched_result, single_result, unprefetched_result = results
     assert batched_result["inbox"] == {"done": len(updates)}
     kinds = {entry[0] for entry in batched_result["ledger"]}
     # The conversation exercises what a batch must get right.
@@ -191,4 +205,6 @@ async def test_a_batch_ends_as_one_update_at_a_time(tmp_path: Path, clock: Froze
     assert (str(PEOPLE[3]["id"]), "Person 3 renamed", "pt") in batched_result["names"]
     assert (str(PEOPLE[6]["id"]), "member", True) in batched_result["memberships"]
     assert "member_left" in kinds
+    assert batched_result["topics"]
     assert batched_result == single_result
+    assert unprefetched_result == single_result

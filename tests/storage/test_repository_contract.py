@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from facilitator.bootstrap import FEATURES, repositories
+from facilitator.domain.events import MessageReceived, Origin, ReactionChanged, ReplyTarget
 from facilitator.domain.model import (
     LedgerEntry,
     Member,
@@ -32,6 +33,21 @@ BIG_TELEGRAM_ID = "-1001234567890123"  # beyond 32 bits: chat ids are 64-bit
 
 def uow(db: Database) -> SqlUnitOfWork:
     return SqlUnitOfWorkFactory(session_factory(db.engine), repositories())()
+
+
+def said(
+    user: PlatformUser,
+    event_id: str,
+    message_id: str,
+    reply_to: tuple[str, str | None] | None = None,
+    chat: str = BIG_TELEGRAM_ID,
+) -> MessageReceived:
+    """A group message, as a batch of inbound events holds it (`uow.prefetch`)."""
+    return MessageReceived(
+        Origin(user.platform, event_id, chat, user, NOW, message_id=message_id),
+        "…",
+        reply_to=ReplyTarget(*reply_to) if reply_to else None,
+    )
 
 
 async def add_community(db: Database, chat: str = BIG_TELEGRAM_ID, key: str = "water") -> int:
@@ -370,12 +386,18 @@ async def test_the_unit_of_works_memo_answers_as_the_database_would(database: Da
         await u.commit()
 
     async with uow(database) as u:
-        b = await u.members.ensure(bea, NOW)
-        await u.questions.preload(community_id, ["m1", "m2", "m3"])
-        await u.repo(ParticipationRepository).preload_authors(
-            community_id, ["m0", "m1", "m2", "m3"]
+        # A batch in which Bea replies to m0 and m1 (Ana's), m2 and m3 (by someone the bot
+        # never saw): prefetched, then answered from the memo.
+        await u.prefetch(
+            [
+                said(bea, "e5", "m5", ("m0", "1")),
+                said(bea, "e6", "m6", ("m1", "1")),
+                said(bea, "e7", "m7", ("m2", None)),
+                said(bea, "e8", "m8", ("m3", "404")),
+            ],
+            NOW,
         )
-        await u.members.preload(Platform.TELEGRAM, ["1", "404"])
+        b = await u.members.ensure(bea, NOW)
         asked = await u.questions.by_message(community_id, "m1")
         assert asked is not None and asked.person_id == a.person_id and asked.answered_at is None
         assert await u.questions.by_message(community_id, "m2") is None
@@ -429,10 +451,14 @@ async def test_people_the_unit_of_work_remembers_stay_current(database: Database
         await u.commit()
 
     async with uow(database) as u:
-        found = await u.members.ensure_people([ana, bea], NOW)
-        assert found.members[(Platform.TELEGRAM, "1")] == a
-        assert found.identities == {a.person_id: [a], b.person_id: [b]}
-        await u.members.preload(Platform.SLACK, ["U2", "U404"])
+        reaction = ReactionChanged(
+            Origin(Platform.SLACK, "r1", "C1", bea, NOW), "+1", "m404", "U404", added=True
+        )
+        await u.prefetch([said(ana, "e1", "m1"), said(bea, "e2", "m2", ("m0", "U2"), "C1")], NOW)
+        await u.prefetch([reaction], NOW)
+        assert await u.members.ensure(ana, NOW) == a
+        assert await u.members.by_person(a.person_id) == [a]
+        assert await u.members.by_person(b.person_id) == [b]
         assert await u.members.identity(Platform.SLACK, "U2") == b
         assert await u.members.identity(Platform.SLACK, "U404") is None
 
@@ -457,13 +483,16 @@ async def test_people_the_unit_of_work_remembers_stay_current(database: Database
         assert await u.ledger.count(community_id) == 0  # opted out: not recorded
 
         # A rename seen by a batch, then a merge: Bea's Slack account becomes Ana's.
-        again = await u.members.ensure_people([PlatformUser(Platform.SLACK, "U2", "Bea R.")], NOW)
-        assert again.members[(Platform.SLACK, "U2")].display_name == "Bea R."
+        renamed_bea = PlatformUser(Platform.SLACK, "U2", "Bea R.")
+        await u.prefetch([said(renamed_bea, "e3", "m3", chat="C1")], NOW)
+        again = await u.members.identity(Platform.SLACK, "U2")
+        assert again is not None and again.display_name == "Bea R."
         await u.members.merge_people(a.person_id, b.person_id)
         merged = await u.members.identity(Platform.SLACK, "U2")
         assert merged is not None and merged.person_id == a.person_id
-        linked = await u.members.ensure_people([ana], NOW)
-        assert [m.platform_user_id for m in linked.identities[a.person_id]] == ["1", "U2"]
+        await u.prefetch([said(ana, "e4", "m4")], NOW)
+        linked = await u.members.by_person(a.person_id)
+        assert [m.platform_user_id for m in linked] == ["1", "U2"]
         await u.commit()
 
     async with uow(database) as u:
@@ -471,8 +500,8 @@ async def test_people_the_unit_of_work_remembers_stay_current(database: Database
 
 
 async def test_questions_stored_together_are_new_once_each(database: Database) -> None:
-    """`add_many` stores a batch's questions in one statement; each event's own `add` then
-    finds its question new exactly once, and a question asked before is not new."""
+    """A batch's questions, prefetched as new, are stored in one statement; each event's
+    `add` finds its question new exactly once, and a question asked before is not new."""
     community_id = await add_community(database)
 
     def asked(member: Member, n: int) -> NewQuestion:
@@ -491,17 +520,30 @@ async def test_questions_stored_together_are_new_once_each(database: Database) -
         ana = await u.members.ensure(PlatformUser(Platform.TELEGRAM, "1", "Ana"), NOW)
         assert await u.questions.add(asked(ana, 1))
         await u.commit()
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT INTO questions"):
+            inserts.append(statement)
+
+    user = PlatformUser(Platform.TELEGRAM, "1", "Ana")
     async with uow(database) as u:
-        await u.questions.add_many([asked(ana, 1), asked(ana, 2), asked(ana, 3)])
-        stored = await u.questions.by_message(community_id, "2")
-        assert stored is not None and stored.text == "¿Pregunta 2?" and stored.answered_at is None
-        assert [await u.questions.add(asked(ana, n)) for n in (1, 2, 3, 2)] == [
-            False,
-            True,
-            True,
-            False,
-        ]
-        await u.commit()
+        await u.prefetch([said(user, f"chat:1:msg:{n}", str(n)) for n in (1, 2, 3)], NOW)
+        event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            assert [await u.questions.add(asked(ana, n)) for n in (1, 2, 3, 2)] == [
+                False,
+                True,
+                True,
+                False,
+            ]
+            stored = await u.questions.by_message(community_id, "2")
+            assert stored is not None and stored.text == "¿Pregunta 2?"
+            assert stored.answered_at is None
+            await u.commit()
+        finally:
+            event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
     async with uow(database) as u:
         again = await u.questions.by_message(community_id, "2")
         assert again == stored

@@ -132,10 +132,10 @@ async def test_an_event_the_database_failed_is_retried_and_logged_in_one_line(
     original = harness.app.core.handle
     down = {"now": True}
 
-    async def handle(event, uow, known=None):  # type: ignore[no-untyped-def]
+    async def handle(event, uow):  # type: ignore[no-untyped-def]
         if down["now"]:
             raise StorageUnavailable("ConnectionResetError")
-        return await original(event, uow, known)
+        return await original(event, uow)
 
     harness.app.core.handle = handle  # type: ignore[method-assign]
     await harness.app.inbox.accept(Platform.CONSOLE, "d1", line(1, "/help"), "demo")
@@ -161,13 +161,13 @@ async def test_a_conversation_that_fails_does_not_cut_short_the_others(harness: 
     other_started, failed = asyncio.Event(), asyncio.Event()
     handle, send = harness.app.core.handle, harness.messenger.send
 
-    async def handling(event, uow, known=None):  # type: ignore[no-untyped-def]
+    async def handling(event, uow):  # type: ignore[no-untyped-def]
         if event.origin.user.user_id == "bruno":  # the conversation stored as "first"
             await other_started.wait()
         else:
             other_started.set()
             await failed.wait()
-        return await handle(event, uow, known)
+        return await handle(event, uow)
 
     async def sending(destination, message):  # type: ignore[no-untyped-def]
         if not failed.is_set():

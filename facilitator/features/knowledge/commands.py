@@ -32,10 +32,11 @@ from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
 from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcome
-from facilitator.features.knowledge.text import fold, guess_language
+from facilitator.features.knowledge.text import guess_language
 from facilitator.localtime import parse_date
 from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
 from facilitator.ports import LookupOutcome
+from facilitator.text import fold
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facilitator.features.knowledge.search import Document, SearchIndex
-from facilitator.features.knowledge.text import fold, words
+from facilitator.features.knowledge.text import words
+from facilitator.text import fold
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from facilitator.features.knowledge.commands import (
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.knowledge.storage import SqlKnowledgeRepository
+from facilitator.features.knowledge.text import guess_language
 from facilitator.scheduling import IntervalJob
 
 
@@ -22,6 +23,7 @@ def setup(wiring: Wiring) -> Installed:
         service=KnowledgeBase(),
         buttons={SHOW_ACTION: show},
         message_hooks=(answer_addressed_question,),
+        guess_language=guess_language,
         jobs=(IntervalJob("knowledge.auto_answer", 60, auto_answer.run),),
     )
 

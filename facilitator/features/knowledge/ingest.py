@@ -16,6 +16,7 @@ import yaml
 
 from facilitator.domain.text import printable
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
+from facilitator.features.knowledge.text import guess_language
 from facilitator.localtime import parse_date
 
 __all__ = [
@@ -68,7 +69,6 @@ _TOML_LINE_RE = re.compile(r"at line (\d+)")
 _TOML_ITEM_HEADER_RE = re.compile(r"^\s*\[\[\s*item\s*\]\]\s*(#.*)?$")
 _TOML_DEFAULTS_HEADER_RE = re.compile(r"^\s*\[\s*defaults\s*\]\s*(#.*)?$")
 _TOML_HEADER_RE = re.compile(r"^\s*\[")
-_WORD_RE = re.compile(r"[^\W\d_]+")
 _MAX_TITLE = 200
 
 # Dates stay strings while loading YAML so that an impossible date such as 2027-02-30 becomes a
@@ -225,42 +225,6 @@ def export_items(items: Iterable[KnowledgeItem]) -> str:
         width=99,
     )
     return "# Knowledge items exported by Facilitator (kb export).\n" + dumped
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Words frequent in one of the three languages and rare in the other two; shared function
-# words such as "de", "que", "para" or "como" say nothing about Spanish versus Portuguese.
-_STOPWORDS: dict[str, frozenset[str]] = {
-    "en": _word_set(
-        "the and of to is in that for with it this are be on was by from which have you "
-        "not or an what how we they their can will"
-    ),
-    "es": _word_set(
-        "el los las y es del una un con lo su sus al pero muy hay son cuando donde más "
-        "en qué cómo le les ya esta sin también usted"
-    ),
-    "pt": _word_set(
-        "o os e é do da dos das não uma um em na nas com ao aos você mais são pelo pela "
-        "muito também isso essa esse seu sua onde pode sem à às mas foi"
-    ),
-}
-
-
-def guess_language(text: str, default: str = "en") -> str:
-    """Guess en, es or pt by counting characteristic function words; `default` on a tie."""
-    counts = dict.fromkeys(_STOPWORDS, 0)
-    for word in _WORD_RE.findall(text.lower()):
-        for lang, words in _STOPWORDS.items():
-            if word in words:
-                counts[lang] += 1
-    best = max(counts.values())
-    winners = [lang for lang, count in counts.items() if count == best]
-    if best == 0 or len(winners) > 1:
-        return default
-    return winners[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from facilitator.features.knowledge import text as tx
+from facilitator.text import fold
 
 ANSWER_THRESHOLD = 0.6
 SUGGEST_THRESHOLD = 0.35
@@ -168,7 +169,7 @@ class _Analyzer:
     def _learn(self, words: list[str], lang: str, cache: dict[str, int]) -> None:
         content: list[str] = []
         for word in words:
-            folded = self._folded[word] = tx.fold(word)
+            folded = self._folded[word] = fold(word)
             if (len(folded) < 2 and not folded.isdigit()) or tx.is_stopword(folded, lang):
                 cache[word] = _STOP
             else:
@@ -773,7 +774,7 @@ class SearchIndex:
         ]
         del fields
         step = max(1, math.ceil(n / c.ngram_df_sample))
-        sample = [tx.fold(f"{d.title} {' '.join(d.alternates)} {d.body}") for d in docs[::step]]
+        sample = [fold(f"{d.title} {' '.join(d.alternates)} {d.body}") for d in docs[::step]]
         self._grams.build(self._phrasings, sample)
         _release_free_memory()
 
@@ -932,7 +933,7 @@ class SearchIndex:
         unresolved = 0
         content: list[str] = []
         for word in tx.words(query):
-            folded = tx.fold(word)
+            folded = fold(word)
             if (len(folded) < 2 and not folded.isdigit()) or tx.is_stopword(folded, lang):
                 continue
             content.append(folded)
@@ -948,7 +949,7 @@ class SearchIndex:
             for term in self._analyzer.surface.get(a + b, ()):
                 if self._doc_freq(term) > 0:
                     weights[term] = max(weights.get(term, 0.0), 1.0)
-        folded_words = tx.words(tx.fold(query))
+        folded_words = tx.words(fold(query))
         # The n-gram rerank keeps stopwords: "quem pode" and "quanto custa" are what differ.
         gram_words = folded_words[: 2 * c.max_query_terms]
         return _Query(weights, unresolved, " ".join(folded_words), gram_words)

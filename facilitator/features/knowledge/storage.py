@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.domain.model import DataSubject
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
-from facilitator.storage.memo import memo_of
+from facilitator.storage.memo import MemoPart, memo_of
 from facilitator.storage.models import Base, BigId
 from facilitator.storage.personal import erase, rows_as_data
 from facilitator.storage.repositories import insert_ignoring_conflicts
@@ -91,6 +92,18 @@ class KnowledgeGapRow(Base):
 SHARED_SCOPE = "*"
 
 
+@dataclass
+class LibraryRevision(MemoPart):
+    """The library's revision as the unit of work read it (None: not read yet)."""
+
+    sources = (KnowledgeStateRow,)
+
+    revision: int | None = None
+
+    def clear(self) -> None:
+        self.revision = None
+
+
 def scope_of(community_id: int | None) -> str:
     return SHARED_SCOPE if community_id is None else str(community_id)
 
@@ -140,13 +153,13 @@ class SqlKnowledgeRepository:
 
     async def revision(self) -> int:
         """The library's revision as this unit of work first saw it (or last changed it)."""
-        memo = memo_of(self.session.info)
-        if memo.knowledge_revision is None:
+        known = memo_of(self.session.info).part(LibraryRevision)
+        if known.revision is None:
             value = await self.session.scalar(
                 select(KnowledgeStateRow.revision).where(KnowledgeStateRow.id == 1)
             )
-            memo.knowledge_revision = int(value or 0)
-        return memo.knowledge_revision
+            known.revision = int(value or 0)
+        return known.revision
 
     async def upsert(
         self,

@@ -1,4 +1,4 @@
-"""Text analysis for lookup: case and accent folding, tokens, stopwords, stemming, languages."""
+"""Text analysis for lookup: words, stopwords, stemming and the language of a text."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
+
+from facilitator.text import fold
 
 SUPPORTED_LANGS: tuple[str, ...] = ("en", "es", "pt")
 
@@ -51,27 +53,6 @@ _STOPWORDS_RAW: dict[str, str] = {
         tambem te tem temos tenho ter teu teus tu tua tuas um uma umas uns voce voces vos
     """,
 }
-
-
-def _strip_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-# Latin letters with diacritics folded by a translation table: the per-character Unicode path
-# is the cost of indexing, and almost all text of en/es/pt is ASCII or Latin-1.
-_FOLD_TABLE: dict[int, str] = {
-    cp: _strip_marks(chr(cp)) for cp in range(0xC0, 0x250) if _strip_marks(chr(cp)) != chr(cp)
-}
-
-
-def fold(text: str) -> str:
-    """Lower-case, case-fold and strip diacritics: "Cooperación" -> "cooperacion"."""
-    folded = text.casefold()
-    if folded.isascii():
-        return folded
-    folded = folded.translate(_FOLD_TABLE)
-    return folded if folded.isascii() else _strip_marks(folded)
 
 
 STOPWORDS: dict[str, frozenset[str]] = {

@@ -24,7 +24,15 @@ from facilitator.domain.events import (
     MemberJoined,
     MessageReceived,
 )
-from facilitator.domain.model import Community, Member, Membership, Platform, Question, Role
+from facilitator.domain.model import (
+    QUESTION_TEXT,
+    Community,
+    Member,
+    Membership,
+    Platform,
+    Question,
+    Role,
+)
 from facilitator.features.knowledge.domain import ItemStatus, ItemType
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip
@@ -118,15 +126,14 @@ class Nudges:
         community = ctx.community
         if community is None or not ctx.origin.message_id or not is_question(event.text):
             return
-        question = await ctx.uow.questions.by_message(community.id, ctx.origin.message_id)
-        if question is None or question.person_id != ctx.member.person_id or not question.text:
-            return
         base = self._knowledge
         if base is not None:
             await base.sync(ctx.uow)
-        topic = topic_of_text(base, community.id, question.text)
+        # The text as the question keeps it; the topic goes with the question this event
+        # stored, if it stored one (`set_question_topic` finds it).
+        topic = topic_of_text(base, community.id, event.text[:QUESTION_TEXT])
         await ctx.uow.repo(ProfileRepository).set_question_topic(
-            question.id, community.id, topic.theme, sorted(topic.terms)
+            community.id, ctx.origin.event_id, topic.theme, sorted(topic.terms)
         )
 
     # -- schedules ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.retention import Retention
 from facilitator.features.participation.rollup import ScoreRollup
 from facilitator.features.participation.service import Participation
+from facilitator.features.participation.signals import is_thanks
 from facilitator.features.participation.storage import SqlParticipationRepository
 from facilitator.features.participation.tracking import Tracker
 from facilitator.features.participation.weekly import WeeklyDigest
@@ -32,6 +33,8 @@ def setup(wiring: Wiring) -> Installed:
     return Installed(
         service=scoring,
         event_hooks=(Tracker(scoring.config),),
+        # A "thanks!" in reply to a question thanks the asker (credited by the tracker).
+        not_answers=(is_thanks,),
         jobs=(
             IntervalJob("retention.purge", 6 * 3600, retention.run),
             IntervalJob("summaries.weekly", 300, weekly.run),

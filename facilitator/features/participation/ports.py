@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -19,11 +19,6 @@ class ParticipationRepository(Protocol):
     """Queries over the participation ledger (facilitator/features/participation), and privacy."""
 
     async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None: ...
-    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
-        """Look these messages' authors up at once, for `message_author` in this unit of
-        work."""
-        ...
-
     async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool: ...
     async def daily_counts(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from facilitator.features.knowledge.text import fold
+from facilitator.text import fold
 
 # Folded (no accents, lower case) words and phrases; matched as whole words.
 _THANKS = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from facilitator.features.participation.domain import (
     MessageAuthor,
     ScoreState,
 )
-from facilitator.storage.memo import LedgerAuthor, memo_of
+from facilitator.storage.memo import LedgerAuthor, MessageAuthors, memo_of
 from facilitator.storage.models import (
     Base,
     CommunityRow,
@@ -45,7 +45,7 @@ from facilitator.storage.models import (
     RoleGrantRow,
 )
 from facilitator.storage.personal import erase
-from facilitator.storage.repositories import _member, among, insert_ignoring_conflicts
+from facilitator.storage.repositories import _member, insert_ignoring_conflicts
 
 # -- tables ----------------------------------------------------------------------------------
 
@@ -151,15 +151,19 @@ class SqlParticipationRepository:
     # -- crediting ---------------------------------------------------------------------------
 
     async def message_author(self, community_id: int, message_id: str) -> MessageAuthor | None:
-        memo = memo_of(self.session.info)
+        # The unit of work's memo knows the messages of its batch (`prefetch`) and those it
+        # recorded itself.
+        authors = memo_of(self.session.info).part(MessageAuthors)
         key = (community_id, message_id[:200])
-        if key in memo.authors:
-            known = memo.authors[key]
-            if known is None:
+        if key in authors.posted or community_id in authors.whole:
+            posted = authors.posted.get(key)
+            if posted is None:
                 return None
-            was_answer = (community_id, known.source_event_id, known.person_id) in memo.answers
+            was_answer = (community_id, posted.source_event_id, posted.person_id) in (
+                authors.answers
+            )
             return MessageAuthor(
-                known.person_id, known.identity_id, known.source_event_id, was_answer
+                posted.person_id, posted.identity_id, posted.source_event_id, was_answer
             )
         row = (
             await self.session.execute(
@@ -173,10 +177,10 @@ class SqlParticipationRepository:
             )
         ).first()
         if row is None:
-            memo.authors[key] = None
+            authors.posted[key] = None
             return None
         person_id, identity_id, source_event_id = row
-        memo.authors[key] = LedgerAuthor(person_id, identity_id, source_event_id)
+        authors.posted[key] = LedgerAuthor(person_id, identity_id, source_event_id)
         answered = await self.session.scalar(
             select(
                 exists().where(
@@ -188,49 +192,8 @@ class SqlParticipationRepository:
             )
         )
         if answered:
-            memo.answers.add((community_id, source_event_id, person_id))
+            authors.answers.add((community_id, source_event_id, person_id))
         return MessageAuthor(person_id, identity_id, source_event_id, bool(answered))
-
-    async def preload_authors(self, community_id: int, message_ids: Iterable[str]) -> None:
-        """Look up who posted these messages (and which were answers) at once:
-        `message_author` then knows them."""
-        memo = memo_of(self.session.info)
-        wanted = {m[:200] for m in message_ids} - {
-            ref for community, ref in memo.authors if community == community_id
-        }
-        if not wanted:
-            return
-        posted = await self.session.execute(
-            select(
-                LedgerRow.ref,
-                LedgerRow.person_id,
-                LedgerRow.identity_id,
-                LedgerRow.source_event_id,
-            ).where(
-                LedgerRow.community_id == community_id,
-                among(self.session, LedgerRow.ref, wanted),
-                LedgerRow.kind == ParticipationKind.MESSAGE_POSTED.value,
-            )
-        )
-        found: dict[str, LedgerAuthor] = {}
-        for ref, person_id, identity_id, source_event_id in posted:
-            if ref is not None:
-                found.setdefault(ref, LedgerAuthor(person_id, identity_id, source_event_id))
-        if found:
-            answers = await self.session.execute(
-                select(LedgerRow.source_event_id, LedgerRow.person_id).where(
-                    LedgerRow.community_id == community_id,
-                    among(
-                        self.session,
-                        LedgerRow.source_event_id,
-                        {p.source_event_id for p in found.values()},
-                    ),
-                    LedgerRow.kind == ParticipationKind.ANSWER_GIVEN.value,
-                )
-            )
-            memo.answers.update((community_id, source, person) for source, person in answers)
-        for ref in wanted:
-            memo.authors[(community_id, ref)] = found.get(ref)
 
     async def joined_since(self, community_id: int, person_id: int, since: datetime) -> bool:
         """Whether the person joined the community (a `member_joined` entry) since then."""

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from facilitator.features.knowledge.service import KnowledgeBase, Outcome
-from facilitator.features.knowledge.text import analyse, fold, guess_language
+from facilitator.features.knowledge.text import analyse, guess_language
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.ports import UnitOfWork
+from facilitator.text import fold
 
 LANGUAGES = ("en", "es", "pt")
 PROFILE_WEIGHT = 3.0

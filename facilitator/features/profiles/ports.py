@@ -26,8 +26,12 @@ class ProfileRepository(Protocol):
         ...
 
     async def set_question_topic(
-        self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
-    ) -> None: ...
+        self, community_id: int, source_event_id: str, theme: str, terms: Sequence[str]
+    ) -> None:
+        """The theme and terms of the question an event asked (none if it stored none): kept
+        when its text is dropped on answering."""
+        ...
+
     async def answered_topics(self, community_id: int) -> list[tuple[int, str, tuple[str, ...]]]:
         """(answerer person, theme, terms) of every answered question with a topic."""
         ...

@@ -8,14 +8,17 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Executable,
     ForeignKey,
     Select,
     String,
     Table,
+    bindparam,
     delete,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,6 +85,29 @@ class QuestionTopicRow(Base):
 
 
 _ACTIVITY = (ParticipationKind.MESSAGE_POSTED.value,)
+
+
+def _insert_topic(dialect: str) -> Executable:
+    """A question's topic, for the question an event stored: found by the event when the
+    topic is written, so the question may still be queued when its topic is given."""
+    topics = cast(Table, QuestionTopicRow.__table__)
+    asked = (
+        select(
+            QuestionRow.id,
+            QuestionRow.community_id,
+            bindparam("theme", type_=topics.c.theme.type),
+            bindparam("terms", type_=topics.c.terms.type),
+        )
+        # One question at most: an event stores one (unique by community and event).
+        .where(
+            QuestionRow.community_id == bindparam("community_id"),
+            QuestionRow.source_event_id == bindparam("source_event_id"),
+        )
+    )
+    columns = ["question_id", "community_id", "theme", "terms"]
+    if dialect == "postgresql":
+        return postgresql.insert(topics).from_select(columns, asked).on_conflict_do_nothing()
+    return sqlite.insert(topics).from_select(columns, asked).on_conflict_do_nothing()
 
 
 def _profile(row: MemberProfileRow) -> MemberProfile:
@@ -170,15 +196,17 @@ class SqlProfileRepository:
         return set(rows)
 
     async def set_question_topic(
-        self, question_id: int, community_id: int, theme: str, terms: Sequence[str]
+        self, community_id: int, source_event_id: str, theme: str, terms: Sequence[str]
     ) -> None:
         # Queued: a batch's new questions get their topics in one statement (`queued`).
         if self._topics is None:
-            self._topics = QueuedRows(self.session, cast(Table, QuestionTopicRow.__table__))
+            self._topics = QueuedRows(
+                self.session, cast(Table, QuestionTopicRow.__table__), insert=_insert_topic
+            )
         self._topics.add(
             {
-                "question_id": question_id,
                 "community_id": community_id,
+                "source_event_id": source_event_id[:128],
                 "theme": theme[:64],
                 "terms": list(terms)[:20],
             }
