@@ -185,7 +185,7 @@ class ConsoleChat:
 
     async def _press(self, choice: str) -> None:
         buttons = self._messenger.buttons
-        if not choice.isdigit() or not 1 <= int(choice) <= len(buttons):
+        if not choice.isdecimal() or not 1 <= int(choice) <= len(buttons):
             self._note("console.press_usage", count=len(buttons))
             return
         button = buttons[int(choice) - 1]

@@ -82,7 +82,7 @@ class Poller:
             raw = stored_json(update)
             stored = envelope(update, raw)
             batch.append((raw, stored))
-            if stored.delivery_id.isdigit():
+            if stored.delivery_id.isascii() and stored.delivery_id.isdigit():
                 update_id = int(stored.delivery_id)
                 highest = update_id if highest is None else max(highest, update_id)
         if batch:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ MAX_CALLBACK_DATA = 64  # bytes
 CALLBACK_SEPARATOR = "|"
 BULLET = "• "
 _LINK_SCHEMES = ("http://", "https://", "tg://", "mailto:")
+# A Telegram user id: ASCII digits only ("²" and other Unicode digits are not numbers to int()).
+_USER_ID = re.compile(r"-?[0-9]+")
 
 
 def utf16_len(text: str) -> int:
@@ -39,7 +42,7 @@ def render_span(span: Span) -> str:
             return f"<code>{text}</code>"
         case Style.LINK if span.url and span.url.lower().startswith(_LINK_SCHEMES):
             return f'<a href="{html.escape(span.url, quote=True)}">{text}</a>'
-        case Style.MENTION if span.user_id and span.user_id.lstrip("-").isdigit():
+        case Style.MENTION if span.user_id and _USER_ID.fullmatch(span.user_id):
             return f'<a href="tg://user?id={int(span.user_id)}">{text}</a>'
         case _:
             return text

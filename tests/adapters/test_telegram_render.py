@@ -77,6 +77,12 @@ def test_styles_become_tags_and_bullets_become_dots() -> None:
     ]
 
 
+@pytest.mark.parametrize("user_id", ["²", "١٢", "12a", "-", "4 2", ""])
+def test_a_mention_whose_id_is_not_ascii_digits_is_plain_text(user_id: str) -> None:
+    body = RichText((Block((Span("<Ana>", Style.MENTION, user_id=user_id),)),))
+    assert render_html(body) == "&lt;Ana&gt;"
+
+
 def _paragraph(text: str) -> tuple[Block, ...]:
     return (Block((Span(text),)), Block((Span(""),)))
 

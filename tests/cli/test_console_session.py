@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tests.cli.support import run_cli
 
+PRESS_USAGE = "(usage: /press N, where N is one of the 0 buttons"
+
 
 def run_demo(directory: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(directory, "demo", *args, database="demo.db", stdin=script)
@@ -21,6 +23,7 @@ def test_scripted_console_session_behaves_and_exits_at_end_of_input(tmp_path: Pa
             "/members",  # moderator-only, tried by a member
             "/hepl",  # unknown: a suggestion
             "/lang klingon",  # malformed argument
+            "/press ²",  # a digit that is not a number
             "/as bruno",  # a moderator in the demo data
             "/members",
         ]
@@ -38,6 +41,7 @@ def test_scripted_console_session_behaves_and_exits_at_end_of_input(tmp_path: Pa
     assert "«klingon» no es un idioma válido. Elige uno de: en, es, pt." in out
     assert "Uso: `/lang [en|es|pt]`" in out
     assert "(now speaking as bruno)" in out
+    assert PRESS_USAGE in out
     # Bruno prefers Portuguese in the demo data, and as a moderator he sees the member list.
     assert "membros" in out and "Ana Morales: coordenador" in out
     log = (tmp_path / "var" / "facilitator.log").read_text("utf-8")
