@@ -187,7 +187,9 @@ async def test_processes_sharing_one_sqlite_file_never_show_database_is_locked(
     assert "bot> O que você pode fazer aqui (seu papel: moderador)" in demo  # Bruno
     # Telegram never had to deliver an update again, and every one was recorded once.
     assert not deliveries.refused()
-    assert deliveries.acknowledged == {u["update_id"] for u in updates}
+    missing = {u["update_id"] for u in updates} - deliveries.acknowledged
+    # What Telegram saw for the first few that never got a 200 (a status, or a client error).
+    assert not missing, {i: deliveries.statuses.get(i) for i in sorted(missing)[:5]}
     telegram_rows = [row for row in inbox if row[1] == "telegram"]
     assert sorted(int(row[0]) for row in telegram_rows) == sorted(deliveries.acknowledged)
     assert {row[2] for row in inbox} == {"done"}, Counter(row[2] for row in inbox)
