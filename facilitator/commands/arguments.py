@@ -16,6 +16,13 @@ class NoArgs:
     """The arguments of a command that takes none."""
 
 
+@dataclass(frozen=True)
+class IdArgs:
+    """The arguments of a command that takes one required number: what it acts on."""
+
+    id: int
+
+
 class ArgumentError(Exception):
     """A command's arguments are wrong; `key` names the prompt that explains it."""
 

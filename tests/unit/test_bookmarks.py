@@ -137,7 +137,10 @@ async def test_one_community_cannot_reach_another_communitys_items_or_bookmarks(
         ("-1", "There is no item #-1"),
         ("424242", "There is no item #424242"),
         ("remove", "Usage: /bookmark remove ID"),
+        ("9" * 100_000, "Usage: /bookmark ID"),
+        ("1 $= *x* <b>" + "=" * 100_000, "Usage: /bookmark ID"),
     ],
+    ids=["empty", "word", "20 digits", "negative", "unknown", "remove alone", "100k", "markup"],
 )
 async def test_bad_arguments_get_a_clear_reply(harness: Harness, args: str, expected: str) -> None:
     await harness.community()

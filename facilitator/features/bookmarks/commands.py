@@ -4,9 +4,8 @@ items, kept per community and shown only to them."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from facilitator.commands.arguments import NoArgs
+from facilitator.commands.arguments import IdArgs, NoArgs
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, sub
 from facilitator.context import CommandContext
 from facilitator.features.bookmarks.ports import BookmarkRepository
@@ -20,18 +19,14 @@ log = logging.getLogger(__name__)
 LIMIT = 100
 
 
-@dataclass(frozen=True)
-class ItemArgs:
-    id: int
-
-
-async def bookmark(ctx: CommandContext, args: ItemArgs) -> None:
+async def bookmark(ctx: CommandContext, args: IdArgs) -> None:
     community, person = ctx.here, ctx.member.person_id
     item = await ctx.uow.repo(KnowledgeRepository).get(args.id)
-    visible = item is not None and (
-        item.status is ItemStatus.PUBLISHED and item.community_id in (community.id, None)
-    )
-    if item is None or not visible:
+    if (
+        item is None
+        or item.status is not ItemStatus.PUBLISHED
+        or item.community_id not in (community.id, None)
+    ):
         # Another community's item, or one not published, reads as missing: nothing leaks.
         ctx.say("bookmarks.not_found", id=args.id, private=True)
         return
@@ -46,7 +41,7 @@ async def bookmark(ctx: CommandContext, args: ItemArgs) -> None:
     ctx.say("bookmarks.saved", id=args.id, title=item.title, private=True)
 
 
-async def remove(ctx: CommandContext, args: ItemArgs) -> None:
+async def remove(ctx: CommandContext, args: IdArgs) -> None:
     removed = await ctx.uow.repo(BookmarkRepository).remove(
         ctx.here.id, ctx.member.person_id, args.id
     )
@@ -71,11 +66,11 @@ COMMANDS = (
     CommandSpec(
         "bookmark",
         bookmark,
-        ItemArgs,
+        IdArgs,
         _ID,
         needs=Needs.COMMUNITY,
         subcommands=(
-            sub("bookmark", CommandSpec("remove", remove, ItemArgs, _ID, needs=Needs.COMMUNITY)),
+            sub("bookmark", CommandSpec("remove", remove, IdArgs, _ID, needs=Needs.COMMUNITY)),
         ),
     ),
     CommandSpec("bookmarks", listing, NoArgs, needs=Needs.COMMUNITY),

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from rapidfuzz import fuzz
 
+from facilitator.commands.arguments import IdArgs
 from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import (
     Arg,
@@ -71,11 +72,6 @@ class FaqEditArgs:
     id: int
     field: str
     value: str
-
-
-@dataclass(frozen=True)
-class ItemArgs:
-    id: int
 
 
 @dataclass(frozen=True)
@@ -367,7 +363,7 @@ async def faq_edit(ctx: CommandContext, args: FaqEditArgs) -> None:
     ctx.say("kb.edited", id=item.id, field=field)
 
 
-async def faq_remove(ctx: CommandContext, args: ItemArgs) -> None:
+async def faq_remove(ctx: CommandContext, args: IdArgs) -> None:
     item = await _own_item(ctx, args.id)
     if item is None:
         return
@@ -586,7 +582,7 @@ COMMANDS = (
                 CommandSpec(
                     "remove",
                     faq_remove,
-                    ItemArgs,
+                    IdArgs,
                     args=(Arg("id", ArgKind.INT),),
                     role=Role.MODERATOR,
                 ),

@@ -44,7 +44,7 @@ from facilitator.storage.models import (
     QuestionRow,
     RoleGrantRow,
 )
-from facilitator.storage.personal import erase
+from facilitator.storage.personal import erase, json_value
 from facilitator.storage.repositories import _member, insert_ignoring_conflicts
 
 # -- tables ----------------------------------------------------------------------------------
@@ -768,7 +768,7 @@ class SqlParticipationRepository:
                 {
                     "community": keys.get(community, str(community)),
                     "kind": kind,
-                    "at": _iso(at),
+                    "at": json_value(at),
                     "ref": ref,
                     "event": event,
                 }
@@ -816,7 +816,3 @@ class SqlParticipationRepository:
             "question_texts": int(getattr(texts, "rowcount", 0) or 0),
             "unanswered_lookups": int(getattr(gaps, "rowcount", 0) or 0),
         }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

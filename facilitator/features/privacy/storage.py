@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -20,14 +19,10 @@ from facilitator.storage.models import (
     QuestionRow,
     RoleGrantRow,
 )
-from facilitator.storage.personal import erase
+from facilitator.storage.personal import erase, json_value
 
 # What is still waiting to be sent to them: erased with them (what was sent stays, unnamed).
 _QUEUED = (OutboxStatus.HELD.value, OutboxStatus.PENDING.value)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 class SqlPersonRecordRepository:
@@ -80,7 +75,7 @@ class SqlPersonRecordRepository:
                 "timezone": person.timezone,
                 "opted_out_tracking": person.opted_out_tracking,
                 "opted_out_nudges": person.opted_out_nudges,
-                "created_at": _iso(person.created_at),
+                "created_at": json_value(person.created_at),
             },
             "identities": [
                 {
@@ -88,8 +83,8 @@ class SqlPersonRecordRepository:
                     "user_id": i.platform_user_id,
                     "display_name": i.display_name,
                     "locale_hint": i.locale_hint,
-                    "created_at": _iso(i.created_at),
-                    "last_seen_at": _iso(i.last_seen_at),
+                    "created_at": json_value(i.created_at),
+                    "last_seen_at": json_value(i.last_seen_at),
                 }
                 for i in identities
             ],
@@ -97,9 +92,9 @@ class SqlPersonRecordRepository:
                 {
                     "community": community(m.community_id),
                     "role": m.role,
-                    "joined_at": _iso(m.joined_at),
-                    "left_at": _iso(m.left_at),
-                    "last_active_at": _iso(m.last_active_at),
+                    "joined_at": json_value(m.joined_at),
+                    "left_at": json_value(m.left_at),
+                    "last_active_at": json_value(m.last_active_at),
                 }
                 for m in memberships
             ],
@@ -109,7 +104,7 @@ class SqlPersonRecordRepository:
                     "user_id": g.platform_user_id,
                     "community": community(g.community_id),
                     "role": g.role,
-                    "granted_at": _iso(g.granted_at),
+                    "granted_at": json_value(g.granted_at),
                 }
                 for g in grants
             ],
@@ -118,20 +113,20 @@ class SqlPersonRecordRepository:
                     "community": community(q.community_id),
                     "text": q.text,
                     "language": q.lang,
-                    "asked_at": _iso(q.asked_at),
-                    "answered_at": _iso(q.answered_at),
+                    "asked_at": json_value(q.asked_at),
+                    "answered_at": json_value(q.answered_at),
                 }
                 for q in questions
             ],
-            "link_codes": [{"expires_at": _iso(code.expires_at)} for code in codes],
+            "link_codes": [{"expires_at": json_value(code.expires_at)} for code in codes],
             "messages_to_them": [
                 {
                     "community": community(m.community_id),
                     "kind": m.kind,
                     "status": m.status,
                     "message": m.message,
-                    "due_at": _iso(m.due_at),
-                    "sent_at": _iso(m.sent_at),
+                    "due_at": json_value(m.due_at),
+                    "sent_at": json_value(m.sent_at),
                 }
                 for m in queued
             ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from facilitator.commands.arguments import IdArgs
 from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import (
     Arg,
@@ -50,11 +51,6 @@ WebinarAddArgs = WebinarText | WebinarDraft
 class WebinarMoveArgs:
     id: int
     when: str
-
-
-@dataclass(frozen=True)
-class WebinarIdArgs:
-    id: int
 
 
 @dataclass(frozen=True)
@@ -130,7 +126,7 @@ async def move(ctx: CommandContext, args: WebinarMoveArgs) -> None:
     )
 
 
-async def cancel(ctx: CommandContext, args: WebinarIdArgs) -> None:
+async def cancel(ctx: CommandContext, args: IdArgs) -> None:
     webinar = await _scheduled(ctx, args.id)
     if webinar is None:
         return
@@ -247,7 +243,7 @@ COMMANDS = (
             ),
             sub(
                 "webinar",
-                CommandSpec("cancel", cancel, WebinarIdArgs, args=(_ID,), role=Role.MODERATOR),
+                CommandSpec("cancel", cancel, IdArgs, args=(_ID,), role=Role.MODERATOR),
             ),
             sub(
                 "webinar",
