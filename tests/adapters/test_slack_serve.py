@@ -54,6 +54,7 @@ async def test_facilitator_serve_handles_signed_slack_requests(
         SLACK_BOT_TOKEN=DEFAULT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         FACILITATOR_SLACK_API_BASE_URL=fake_slack.base_url,
+        FACILITATOR_SEMANTIC="off",
         FACILITATOR_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         FACILITATOR_HTTP_HOST="127.0.0.1",
         FACILITATOR_HTTP_PORT=str(port),

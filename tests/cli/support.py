@@ -27,6 +27,9 @@ def run_cli(
         "FACILITATOR_DATABASE_URL": f"sqlite+aiosqlite:///{directory / database}",
         "FACILITATOR_DATA_DIR": str(REPO_ROOT / "data"),
         "FACILITATOR_PROMPTS_DIR": str(REPO_ROOT / "prompts"),
+        # Lookups by words: a demo process would otherwise embed the seed repository while a
+        # test talks to it (tests/unit/knowledge/test_semantic.py covers the backends).
+        "FACILITATOR_SEMANTIC": "off",
         **env,
     }
     result = subprocess.run(

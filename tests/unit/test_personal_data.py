@@ -67,7 +67,11 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
         }
     ),
     "inbox": frozenset({"platform", "delivery_id", "ordering_key", "status", "error"}),
-    "knowledge_items": frozenset({"scope", "key", "type", "status", "lang", "theme"}),
+    "knowledge_items": frozenset(
+        {"scope", "key", "type", "status", "lang", "theme", "translation_of"}
+    ),
+    # Vectors of repository texts only (gap texts are compared in memory, never stored).
+    "knowledge_vectors": frozenset({"model", "text_hash", "claimed_by"}),
     "knowledge_gaps": frozenset({"lang"}),
     "nudges": frozenset({"kind", "ref", "outbox_key"}),
     "participation_score_state": frozenset({"config_key"}),

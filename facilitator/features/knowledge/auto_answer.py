@@ -71,7 +71,9 @@ class AutoAnswer:
     async def _answer(
         self, uow: UnitOfWork, community: Community, question: Question, now: datetime
     ) -> Reply | None:
-        result = self._knowledge.lookup(community.id, question.text or "", lang=question.lang)
+        text = question.text or ""
+        vector = await self._knowledge.query_vector(text)
+        result = self._knowledge.lookup(community.id, text, lang=question.lang, vector=vector)
         # Nobody asked the bot, so only an answer it would give outright is worth saying: never
         # "did you mean" choices, never an admission of not knowing.
         confident = result.outcome is Outcome.ANSWER and result.best is not None

@@ -157,7 +157,18 @@ async def lookup_and_answer(
     # ask in Spanish.
     lang = guess_language(query, default=ctx.locale)
     started = time.perf_counter()
-    result = base.lookup(_community_id(ctx), query, lang=lang, types=types, theme=theme)
+    vector = await base.query_vector(query)
+    result = base.lookup(
+        _community_id(ctx),
+        query,
+        lang=lang,
+        types=types,
+        theme=theme,
+        vector=vector,
+        # The version to show: in the language the member chose with /lang, else in the one
+        # they asked in.
+        prefer=ctx.member.language or lang,
+    )
     ctx.services.metrics.lookup(MEASURED[result.outcome], time.perf_counter() - started)
     await answer(ctx, query, result)
 

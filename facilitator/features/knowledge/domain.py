@@ -44,6 +44,9 @@ class KnowledgeItem:
     source: str | None = None
     owner: str | None = None
     review_by: date | None = None
+    # The key of the item this one translates (same scope): a lookup prefers the version in
+    # the member's language.
+    translation_of: str | None = None
     status: ItemStatus = ItemStatus.PUBLISHED
     created_at: datetime | None = None
     updated_at: datetime | None = None

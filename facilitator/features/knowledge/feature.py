@@ -10,28 +10,39 @@ from facilitator.features.knowledge.commands import (
     answer_addressed_question,
     show,
 )
-from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.knowledge.embedding import Embedder
+from facilitator.features.knowledge.ports import KnowledgeRepository, VectorRepository
 from facilitator.features.knowledge.service import KnowledgeBase
-from facilitator.features.knowledge.storage import SqlKnowledgeRepository
+from facilitator.features.knowledge.storage import SqlKnowledgeRepository, SqlVectorRepository
 from facilitator.features.knowledge.text import guess_language
 from facilitator.scheduling import IntervalJob
 
 
 def setup(wiring: Wiring) -> Installed:
     auto_answer = AutoAnswer(wiring.uow_factory, wiring.services, wiring.send)
+    settings = wiring.settings
+    knowledge = KnowledgeBase(semantic=settings.semantic, threads=settings.semantic_threads)
+    embedder = Embedder(wiring.uow_factory, knowledge)
     return Installed(
-        service=KnowledgeBase(),
+        service=knowledge,
         buttons={SHOW_ACTION: show},
         message_hooks=(answer_addressed_question,),
         guess_language=guess_language,
-        jobs=(IntervalJob("knowledge.auto_answer", 60, auto_answer.run),),
+        jobs=(
+            IntervalJob("knowledge.auto_answer", 60, auto_answer.run),
+            # Starts soon after start-up (off the event loop), then looks again every 30 s.
+            IntervalJob("knowledge.embed", 30, embedder.run, first_after=2),
+        ),
     )
 
 
 FEATURE = Feature(
     "knowledge",
     commands=COMMANDS,
-    repositories={KnowledgeRepository: SqlKnowledgeRepository},
+    repositories={
+        KnowledgeRepository: SqlKnowledgeRepository,
+        VectorRepository: SqlVectorRepository,
+    },
     prompts=("kb",),
     setup=setup,
     personal_data=PersonalData(

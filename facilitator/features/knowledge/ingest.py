@@ -57,6 +57,7 @@ _COMMON_KEYS = frozenset(
         "source",
         "owner",
         "review_by",
+        "translation_of",
         "status",
         "extra",
     }
@@ -683,9 +684,19 @@ def _build_item(
         source=_text(record, "source", who) or None,
         owner=_as_text(owner_value, "owner", who, owner_line) or None,
         review_by=_as_date(review_value, who, review_line),
+        translation_of=_translation_of(record, key, who),
         status=status,
         extra=_extra(record, who),
     )
+
+
+def _translation_of(record: _Record, key: str, who: str) -> str | None:
+    value = _text(record, "translation_of", who).strip()
+    if value == key:
+        raise _ParseError(
+            f"{who}: 'translation_of' names the item itself", record.line_of("translation_of")
+        )
+    return value or None
 
 
 def _lookup(record: _Record, defaults: _Record, key: str) -> tuple[object, int | None]:
@@ -783,6 +794,8 @@ def _item_to_mapping(item: KnowledgeItem) -> dict[str, object]:
         out["owner"] = item.owner
     if item.review_by:
         out["review_by"] = item.review_by.isoformat()
+    if item.translation_of:
+        out["translation_of"] = item.translation_of
     if item.status is not ItemStatus.PUBLISHED:
         out["status"] = item.status.value
     if item.extra:

@@ -45,6 +45,11 @@ def render_item(
     ctx: CommandContext, item: KnowledgeItem, see_also: tuple[KnowledgeItem, ...] = ()
 ) -> RichText:
     parts = [ctx.rich("kb.answer.title", title=clip(item.title, 300), ref=_ref(ctx, item))]
+    if item.lang != ctx.locale:
+        # Found across languages: say so, the member may want to propose a translation.
+        parts.append(
+            ctx.rich("kb.answer.in_language", language=ctx.t(f"core.languages.{item.lang}"))
+        )
     if item.body:
         parts.append(from_markdown(_excerpt(item.body)))
     source = _source_block(ctx, item)
@@ -53,9 +58,14 @@ def render_item(
     if see_also:
         parts.append(ctx.rich("kb.answer.see_also"))
         for other in see_also:
-            parts.append(
-                ctx.rich(
-                    "kb.answer.see_also_item", title=clip(other.title, 200), ref=_ref(ctx, other)
+            key = "kb.answer.see_also_item"
+            extra = {}
+            if other.lang != ctx.locale:
+                key, extra = (
+                    "kb.answer.see_also_other",
+                    {"language": ctx.t(f"core.languages.{other.lang}")},
                 )
+            parts.append(
+                ctx.rich(key, title=clip(other.title, 200), ref=_ref(ctx, other), **extra)
             )
     return RichText.join(parts)

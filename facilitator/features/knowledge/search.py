@@ -38,6 +38,9 @@ class Document:
     tags: tuple[str, ...] = ()
     theme: str = ""
     type: str = "faq"
+    # Documents that say the same thing (translations of one item) share a group: they do not
+    # compete with each other when the semantic ranking judges how clear a match is.
+    group: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -60,6 +61,8 @@ class KnowledgeItemRow(Base):
     source: Mapped[str | None] = mapped_column(String(500))
     owner: Mapped[str | None] = mapped_column(String(200))
     review_by: Mapped[date | None] = mapped_column(Date)
+    # The key of the item this one translates, in the same scope (None: an original).
+    translation_of: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("identities.id", ondelete="SET NULL")
     )
@@ -92,6 +95,23 @@ class KnowledgeGapRow(Base):
 SHARED_SCOPE = "*"
 
 
+class KnowledgeVectorRow(Base):
+    """An embedding of one text by one model, computed once by whichever process claimed it.
+
+    Keyed by the model and a hash of the embedded text, so an unchanged item is never embedded
+    again (not after a restart, not by another worker) and an edited one is. `vector` is empty
+    while a process holds the claim (until `claimed_until`)."""
+
+    __tablename__ = "knowledge_vectors"
+
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
 @dataclass
 class LibraryRevision(MemoPart):
     """The library's revision as the unit of work read it (None: not read yet)."""
@@ -122,6 +142,7 @@ def _item(row: KnowledgeItemRow) -> KnowledgeItem:
         source=row.source,
         owner=row.owner,
         review_by=row.review_by,
+        translation_of=row.translation_of,
         status=ItemStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -318,6 +339,7 @@ _CONTENT = (
     "source",
     "owner",
     "review_by",
+    "translation_of",
 )
 
 
@@ -338,3 +360,76 @@ def _fill(row: KnowledgeItemRow, item: KnowledgeItem) -> None:
     row.source = item.source
     row.owner = item.owner
     row.review_by = item.review_by
+    row.translation_of = item.translation_of
+
+
+class SqlVectorRepository:
+    """Stored embeddings, and the claims that let several workers share the embedding work."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def stored(self, model: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(hashes), _IN_CHUNK):
+            rows = await self.session.execute(
+                select(KnowledgeVectorRow.text_hash, KnowledgeVectorRow.vector).where(
+                    KnowledgeVectorRow.model == model,
+                    KnowledgeVectorRow.text_hash.in_(hashes[start : start + _IN_CHUNK]),
+                    KnowledgeVectorRow.vector.is_not(None),
+                )
+            )
+            found.update((h, v) for h, v in rows if v is not None)
+        return found
+
+    async def claim(
+        self, model: str, hashes: Sequence[str], worker: str, now: datetime, until: datetime
+    ) -> list[str]:
+        """The hashes this worker may embed: new ones, and those whose claim has lapsed."""
+        if not hashes:
+            return []
+        await self.session.execute(
+            insert_ignoring_conflicts(self.session, KnowledgeVectorRow),
+            [
+                {
+                    "model": model,
+                    "text_hash": h,
+                    "claimed_by": worker,
+                    "claimed_until": until,
+                    "created_at": now,
+                }
+                for h in hashes
+            ],
+        )
+        await self.session.execute(
+            update(KnowledgeVectorRow)
+            .where(
+                KnowledgeVectorRow.model == model,
+                KnowledgeVectorRow.text_hash.in_(list(hashes)),
+                KnowledgeVectorRow.vector.is_(None),
+                KnowledgeVectorRow.claimed_until < now,
+            )
+            .values(claimed_by=worker, claimed_until=until)
+        )
+        rows = await self.session.scalars(
+            select(KnowledgeVectorRow.text_hash).where(
+                KnowledgeVectorRow.model == model,
+                KnowledgeVectorRow.text_hash.in_(list(hashes)),
+                KnowledgeVectorRow.vector.is_(None),
+                KnowledgeVectorRow.claimed_by == worker,
+            )
+        )
+        return sorted(rows)
+
+    async def store(self, model: str, vectors: dict[str, bytes]) -> None:
+        for text_hash, vector in vectors.items():
+            await self.session.execute(
+                update(KnowledgeVectorRow)
+                .where(
+                    KnowledgeVectorRow.model == model, KnowledgeVectorRow.text_hash == text_hash
+                )
+                .values(vector=vector, claimed_by=None, claimed_until=None)
+            )
+
+
+_IN_CHUNK = 500

@@ -706,3 +706,38 @@ def test_export_of_parsed_directory_round_trips(tmp_path: Path) -> None:
 )
 def test_guess_language_recognises_english_spanish_and_portuguese(text: str, lang: str) -> None:
     assert guess_language(text) == lang
+
+
+def test_translation_of_links_an_item_to_its_original_and_survives_export(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "faq.yaml",
+        """
+        lang: pt
+        items:
+          - id: pt-faq-009
+            translation_of: en-faq-009
+            question: Quem modera o grupo?
+            answer: Ana e Bruno.
+        """,
+    )
+    [item] = parse_path(path)
+    assert item.translation_of == "en-faq-009"
+    exported = write(tmp_path / "again" / "faq.yaml", export_items([item]))
+    assert parse_path(exported)[0].translation_of == "en-faq-009"
+
+
+def test_an_item_cannot_be_a_translation_of_itself(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "faq.yaml",
+        """
+        - id: pt-faq-009
+          translation_of: pt-faq-009
+          lang: pt
+          question: Quem modera o grupo?
+          answer: Ana e Bruno.
+        """,
+    )
+    error = error_of(path)
+    assert "'translation_of' names the item itself" in error.message and error.line == 2

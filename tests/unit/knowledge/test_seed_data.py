@@ -62,11 +62,19 @@ def test_every_language_has_the_same_number_of_faqs() -> None:
     assert len(set(counts.values())) == 1, counts
 
 
-def test_languages_carry_the_same_items_under_parallel_ids() -> None:
-    def suffixes(lang: str) -> set[str]:
-        return {item.key.removeprefix(f"{lang}-") for item in items_in(lang)}
+# Items written in one language only, to show answers across languages.
+ONLY_IN = {"pt": {"pt-toolkit-knowledge-fair"}}
 
-    assert suffixes("en") == suffixes("es") == suffixes("pt")
+
+def test_languages_carry_the_same_items_linked_as_translations() -> None:
+    english = {item.key for item in items_in("en")}
+    for lang in ("es", "pt"):
+        items = [i for i in items_in(lang) if i.key not in ONLY_IN.get(lang, set())]
+        assert {i.translation_of for i in items} == english
+        assert all(i.translation_of == "en-" + i.key.removeprefix(f"{lang}-") for i in items)
+    for lang, keys in ONLY_IN.items():
+        only = [i for i in items_in(lang) if i.key in keys]
+        assert len(only) == len(keys) and all(i.translation_of is None for i in only)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -1,0 +1,96 @@
+"""The background job that gives repository items their vectors.
+
+Each run loads the backend (once), brings the knowledge base up to date, takes the vectors
+already stored for what is missing, then claims the rest in small batches, embeds them on the
+encoder's own thread and stores them. A claim is a row with an expiry: with several workers,
+each text is embedded once, and a worker that dies mid-batch only delays its batch by the
+lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from facilitator.features.knowledge.ports import VectorRepository
+from facilitator.features.knowledge.service import KnowledgeBase
+from facilitator.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+BATCH = 16
+LEASE = timedelta(minutes=5)
+# One run stops claiming after this long; the next run goes on.
+RUN_SECONDS = 240.0
+
+
+class Embedder:
+    def __init__(self, uow_factory: UnitOfWorkFactory, knowledge: KnowledgeBase) -> None:
+        self._uow_factory = uow_factory
+        self._knowledge = knowledge
+        self.worker = uuid.uuid4().hex
+
+    async def load_stored(self) -> int:
+        """Take the vectors already stored for this backend (no embedding); returns how many
+        items got theirs."""
+        kb = self._knowledge
+        encoder = await kb.load_encoder()
+        if encoder is None:
+            return 0
+        async with self._uow_factory() as uow:
+            await kb.sync(uow)
+            missing = kb.missing_vectors()
+            stored = await uow.repo(VectorRepository).stored(encoder.model, sorted(missing))
+        return kb.put_vectors({h: _vector(blob, encoder.dims) for h, blob in stored.items()})
+
+    async def run(self, now: datetime) -> int:
+        """Embed what is missing; returns how many texts this process embedded."""
+        kb = self._knowledge
+        encoder = await kb.load_encoder()
+        if encoder is None:
+            return 0
+        await self.load_stored()
+        embedded = 0
+        missing: dict[str, str] = {}
+        started = time.monotonic()
+        while time.monotonic() - started < RUN_SECONDS:
+            missing = kb.missing_vectors()
+            if not missing:
+                break
+            async with self._uow_factory() as uow:
+                mine = await uow.repo(VectorRepository).claim(
+                    encoder.model, sorted(missing)[: BATCH * 8], self.worker, now, now + LEASE
+                )
+                await uow.commit()
+            if not mine:
+                break  # the rest is being embedded elsewhere; a later run picks it up
+            for start in range(0, len(mine), BATCH):
+                batch = mine[start : start + BATCH]
+                vectors = await kb.embed_passages([missing[h] for h in batch])
+                done = dict(zip(batch, vectors, strict=True))
+                async with self._uow_factory() as uow:
+                    await uow.repo(VectorRepository).store(
+                        encoder.model, {h: _blob(v) for h, v in done.items()}
+                    )
+                    await uow.commit()
+                kb.put_vectors(done)
+                embedded += len(batch)
+        if embedded:
+            log.info(
+                "knowledge embedded",
+                extra={"texts": embedded, "model": encoder.model, "waiting": len(missing)},
+            )
+        return embedded
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def _vector(blob: bytes, dims: int) -> np.ndarray:
+    vector = np.frombuffer(blob, dtype="<f4")
+    return vector.astype(np.float32) if vector.shape == (dims,) else np.zeros(0, np.float32)
