@@ -22,7 +22,8 @@ from facilitator.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-BATCH = 16
+BATCH = 8  # texts per forward pass: a lookup waits for at most one batch on the encoder
+CLAIM = 64  # texts claimed at a time
 LEASE = timedelta(minutes=5)
 # One run stops claiming after this long; the next run goes on.
 RUN_SECONDS = 240.0
@@ -55,22 +56,26 @@ class Embedder:
             return 0
         await self.load_stored()
         embedded = 0
-        missing: dict[str, str] = {}
         started = time.monotonic()
-        while time.monotonic() - started < RUN_SECONDS:
-            missing = kb.missing_vectors()
-            if not missing:
-                break
+        pending = sorted(kb.missing_vectors())
+        for start in range(0, len(pending), CLAIM):
+            if time.monotonic() - started > RUN_SECONDS:
+                break  # the next run goes on
+            wanted = [h for h in pending[start : start + CLAIM] if kb.is_missing(h)]
+            if not wanted:
+                continue
             async with self._uow_factory() as uow:
                 mine = await uow.repo(VectorRepository).claim(
-                    encoder.model, sorted(missing)[: BATCH * 8], self.worker, now, now + LEASE
+                    encoder.model, wanted, self.worker, now, now + LEASE
                 )
                 await uow.commit()
-            if not mine:
-                break  # the rest is being embedded elsewhere; a later run picks it up
-            for start in range(0, len(mine), BATCH):
-                batch = mine[start : start + BATCH]
-                vectors = await kb.embed_passages([missing[h] for h in batch])
+            # What others claimed is picked up from the database by a later run.
+            for at in range(0, len(mine), BATCH):
+                texts = {h: t for h in mine[at : at + BATCH] if (t := kb.text_of(h)) is not None}
+                if not texts:
+                    continue
+                batch = list(texts)
+                vectors = await kb.embed_passages(list(texts.values()))
                 done = dict(zip(batch, vectors, strict=True))
                 async with self._uow_factory() as uow:
                     await uow.repo(VectorRepository).store(
@@ -82,7 +87,11 @@ class Embedder:
         if embedded:
             log.info(
                 "knowledge embedded",
-                extra={"texts": embedded, "model": encoder.model, "waiting": len(missing)},
+                extra={
+                    "texts": embedded,
+                    "model": encoder.model,
+                    "waiting": len(kb.missing_vectors()),
+                },
             )
         return embedded
 

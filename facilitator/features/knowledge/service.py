@@ -102,9 +102,10 @@ class KnowledgeBase:
         self._encoder_tried = encoder is not None or semantic == OFF
         self._encoder_lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        # item id -> hash of the text its vector must be of (current backend), while missing
-        self._wanted: dict[int, str] = {}
-        self._texts: dict[str, str] = {}
+        # item id -> hash of the text its vector is of (current backend), and the hashes still
+        # waiting for a vector: their text and the items that wait for it
+        self._hash_of: dict[int, str] = {}
+        self._waiting: dict[str, tuple[str, set[int]]] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -151,9 +152,14 @@ class KnowledgeBase:
         assert item.id is not None
         index = self._index(_scope(item.community_id))
         if item.status is ItemStatus.PUBLISHED:
+            old_hash = self._hash_of.get(item.id)
+            old_vector = index.dense.vector(str(item.id)) if index.dense is not None else None
             self._forget(item.id)
             self._remember(item)
             index.add(_document(item))
+            new_hash = self._hash_of.get(item.id)
+            if old_vector is not None and new_hash is not None and new_hash == old_hash:
+                self.put_vectors({new_hash: old_vector})  # its text did not change
         elif item.id in self._items:
             self._forget(item.id)
             index.remove(str(item.id))
@@ -167,7 +173,12 @@ class KnowledgeBase:
 
     def _forget(self, item_id: int) -> None:
         old = self._items.pop(item_id, None)
-        self._wanted.pop(item_id, None)
+        digest = self._hash_of.pop(item_id, None)
+        waiting = self._waiting.get(digest) if digest is not None else None
+        if waiting is not None:
+            waiting[1].discard(item_id)
+            if not waiting[1]:
+                del self._waiting[digest]  # type: ignore[arg-type]
         if old is not None:
             family = self._families.get(_family(old))
             if family is not None:
@@ -179,8 +190,8 @@ class KnowledgeBase:
         assert item.id is not None and self._encoder is not None
         text = passage_text(item.title, item.alternates, item.body, self._encoder.fusion)
         digest = text_hash(self._encoder.model, text)
-        self._wanted[item.id] = digest
-        self._texts[digest] = text
+        self._hash_of[item.id] = digest
+        self._waiting.setdefault(digest, (text, set()))[1].add(item.id)
 
     # ------------------------------------------------------------------------ vectors
 
@@ -214,27 +225,33 @@ class KnowledgeBase:
 
     def missing_vectors(self) -> dict[str, str]:
         """hash -> text of every item still waiting for its vector."""
-        return {digest: self._texts[digest] for digest in set(self._wanted.values())}
+        return {digest: text for digest, (text, _) in self._waiting.items()}
+
+    def is_missing(self, digest: str) -> bool:
+        return digest in self._waiting
+
+    def text_of(self, digest: str) -> str | None:
+        """The text a missing vector is of (None once it has arrived)."""
+        waiting = self._waiting.get(digest)
+        return waiting[0] if waiting is not None else None
 
     def put_vectors(self, vectors: dict[str, Vector]) -> int:
         """Hand over vectors (by text hash); returns how many items got theirs."""
         if self._encoder is None:
             return 0
         by_scope: dict[str, list[tuple[str, Vector]]] = {}
-        done: list[int] = []
-        for item_id, digest in self._wanted.items():
-            vector = vectors.get(digest)
-            if vector is not None and vector.shape == (self._encoder.dims,):
+        done = 0
+        for digest, vector in vectors.items():
+            if digest not in self._waiting or vector.shape != (self._encoder.dims,):
+                continue
+            _, item_ids = self._waiting.pop(digest)
+            for item_id in item_ids:
                 item = self._items[item_id]
                 by_scope.setdefault(_scope(item.community_id), []).append((str(item_id), vector))
-                done.append(item_id)
+                done += 1
         for scope, pairs in by_scope.items():
             self._index(scope).put_vectors(pairs)
-        for item_id in done:
-            digest = self._wanted.pop(item_id)
-            if digest not in self._wanted.values():
-                self._texts.pop(digest, None)
-        return len(done)
+        return done
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:

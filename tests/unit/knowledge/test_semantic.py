@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -26,6 +27,7 @@ from facilitator.features.knowledge.embedding import Embedder
 from facilitator.features.knowledge.encoders import Encoder, load_encoder
 from facilitator.features.knowledge.evaluation import build_index
 from facilitator.features.knowledge.loading import ingest_directory
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.search import Document
 from facilitator.features.knowledge.service import KnowledgeBase, Outcome
 from facilitator.features.knowledge.storage import KnowledgeVectorRow
@@ -315,3 +317,32 @@ def test_similarity_pairs_the_same_question_across_languages(encoder: Encoder) -
     assert matrix is not None and matrix.shape == (3, 3)
     assert np.allclose(np.diag(matrix), 1.0, atol=1e-5)
     assert matrix[0, 1] > matrix[0, 2] and matrix[0, 1] > matrix[1, 2]
+
+
+async def test_an_edited_item_is_embedded_again_and_an_untouched_text_is_not(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    real_encoder(encoders.USEM3)
+    async with harness_on(
+        sqlite_with_tables(tmp_path / "edit.db"), clock, semantic=encoders.USEM3
+    ) as h:
+        await seed(h)
+        base = knowledge(h)
+        embedder = Embedder(h.app.uow_factory, base)
+        assert await embedder.run(clock.now()) > 90
+        community = await h.community()
+        async with h.app.uow_factory() as uow:
+            repo = uow.repo(KnowledgeRepository)
+            items = {i.key: i for i in await repo.in_scope(community.id)}
+            faq, fair = items["pt-faq-001"], items["pt-toolkit-knowledge-fair"]
+            await repo.save(
+                dataclasses.replace(faq, title="O que é, afinal, uma CoP?"), clock.now()
+            )
+            await repo.save(dataclasses.replace(fair, theme="events"), clock.now())
+            await uow.commit()
+        async with h.app.uow_factory() as uow:
+            await base.sync(uow)
+        # The new question waits for its vector; the re-themed toolkit kept its own.
+        assert len(base.missing_vectors()) == 1
+        assert await embedder.run(clock.now()) == 1
+        assert base.missing_vectors() == {}
