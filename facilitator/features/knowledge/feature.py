@@ -10,7 +10,7 @@ from facilitator.features.knowledge.commands import (
     answer_addressed_question,
     show,
 )
-from facilitator.features.knowledge.embedding import Embedder
+from facilitator.features.knowledge.embedding import Embedder, VectorSweep
 from facilitator.features.knowledge.ports import KnowledgeRepository, VectorRepository
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.knowledge.storage import SqlKnowledgeRepository, SqlVectorRepository
@@ -23,6 +23,7 @@ def setup(wiring: Wiring) -> Installed:
     settings = wiring.settings
     knowledge = KnowledgeBase(semantic=settings.semantic, threads=settings.semantic_threads)
     embedder = Embedder(wiring.uow_factory, knowledge)
+    sweep = VectorSweep(wiring.uow_factory, knowledge)
     return Installed(
         service=knowledge,
         buttons={SHOW_ACTION: show},
@@ -32,6 +33,7 @@ def setup(wiring: Wiring) -> Installed:
             IntervalJob("knowledge.auto_answer", 60, auto_answer.run),
             # Starts soon after start-up (off the event loop), then looks again every 30 s.
             IntervalJob("knowledge.embed", 30, embedder.run, first_after=2),
+            IntervalJob("knowledge.vectors_sweep", 6 * 3600, sweep.run),
         ),
     )
 

@@ -107,6 +107,22 @@ class HybridIndex:
         assert self.dense is not None, "use() a backend first"
         self.dense.put_many([(doc_id, v) for doc_id, v in pairs if doc_id in self._docs])
 
+    def _floor(self, nearest: list[tuple[str, float]], depth: int) -> float | None:
+        """The cosine of the depth-th nearest distinct item (a group counts once), or of the
+        farthest one seen when the repository has fewer."""
+        seen: set[str] = set()
+        floor = None
+        for doc_id, cos in nearest:
+            doc = self._docs.get(doc_id)
+            group = (doc.group or doc_id) if doc is not None else doc_id
+            if group in seen:
+                continue
+            seen.add(group)
+            floor = cos
+            if len(seen) == depth:
+                break
+        return floor
+
     def _lang(self, doc_id: str) -> str:
         doc = self._docs.get(doc_id)
         return doc.lang if doc is not None else ""
@@ -159,7 +175,11 @@ class HybridIndex:
                 and (theme is None or doc.theme == theme)
             )
 
-        dense_top = self.dense.top(vector, fusion.depth, allowed)
+        # One scan: the nearest items of all, enough of them to reach `depth` distinct ones
+        # (translations of one item count once), then the filter.
+        nearest = self.dense.top(vector, 4 * fusion.depth)
+        floor_all = self._floor(nearest, fusion.depth)
+        dense_top = [pair for pair in nearest if allowed(pair[0])][: fusion.depth]
         cosines = dict(dense_top)
         lex_top = max((h.score for h in lexical_hits), default=0.0)
         lex_norm = {h.id: h.score / lex_top for h in lexical_hits} if lex_top > 0 else {}
@@ -172,7 +192,9 @@ class HybridIndex:
         if not cosines and not lex_norm:
             return []
         best = max(cosines.values(), default=0.0)
-        floor = min((c for _, c in dense_top), default=0.0)
+        # The scale's bottom is the repository's ordinary item for this query (the depth-th
+        # nearest of all), whatever the filter keeps: the calibration was fitted on it.
+        floor = floor_all if floor_all is not None else best
         span = max(best - floor, 1e-6)
         w = fusion.lexical_weight
         fused: dict[str, float] = {}

@@ -218,6 +218,8 @@ class KnowledgeBase:
 
     def _adopt(self, encoder: Encoder) -> None:
         self._encoder = encoder
+        self._hash_of.clear()
+        self._waiting.clear()
         for index in self._indexes.values():
             index.use(encoder.fusion, encoder.dims)
         for item in self._items.values():
@@ -229,6 +231,10 @@ class KnowledgeBase:
 
     def is_missing(self, digest: str) -> bool:
         return digest in self._waiting
+
+    def wanted_hashes(self) -> set[str]:
+        """Every hash an item of this process needs a vector of (with or without one)."""
+        return set(self._hash_of.values())
 
     def text_of(self, digest: str) -> str | None:
         """The text a missing vector is of (None once it has arrived)."""
@@ -244,6 +250,8 @@ class KnowledgeBase:
         for digest, vector in vectors.items():
             if digest not in self._waiting or vector.shape != (self._encoder.dims,):
                 continue
+            if not np.isfinite(vector).all():
+                continue  # a corrupt vector would make every score NaN
             _, item_ids = self._waiting.pop(digest)
             for item_id in item_ids:
                 item = self._items[item_id]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    or_,
     select,
     update,
 )
@@ -407,7 +408,10 @@ class SqlVectorRepository:
                 KnowledgeVectorRow.model == model,
                 KnowledgeVectorRow.text_hash.in_(list(hashes)),
                 KnowledgeVectorRow.vector.is_(None),
-                KnowledgeVectorRow.claimed_until < now,
+                or_(
+                    KnowledgeVectorRow.claimed_until.is_(None),
+                    KnowledgeVectorRow.claimed_until < now,
+                ),
             )
             .values(claimed_by=worker, claimed_until=until)
         )
@@ -430,6 +434,43 @@ class SqlVectorRepository:
                 )
                 .values(vector=vector, claimed_by=None, claimed_until=None)
             )
+
+    async def reset(self, model: str, hashes: Sequence[str]) -> None:
+        """Forget unreadable vectors, so that they are claimed and embedded again."""
+        for start in range(0, len(hashes), _IN_CHUNK):
+            await self.session.execute(
+                update(KnowledgeVectorRow)
+                .where(
+                    KnowledgeVectorRow.model == model,
+                    KnowledgeVectorRow.text_hash.in_(hashes[start : start + _IN_CHUNK]),
+                )
+                .values(vector=None, claimed_by=None, claimed_until=None)
+            )
+
+    async def sweep(self, model: str, keep: set[str], older_than: datetime) -> int:
+        """Delete vectors older than `older_than` of another model, or of a text not in `keep`."""
+        removed = 0
+        result = await self.session.execute(
+            delete(KnowledgeVectorRow).where(
+                KnowledgeVectorRow.model != model, KnowledgeVectorRow.created_at < older_than
+            )
+        )
+        removed += int(getattr(result, "rowcount", 0) or 0)
+        rows = await self.session.scalars(
+            select(KnowledgeVectorRow.text_hash).where(
+                KnowledgeVectorRow.model == model, KnowledgeVectorRow.created_at < older_than
+            )
+        )
+        unused = sorted(set(rows) - keep)
+        for start in range(0, len(unused), _IN_CHUNK):
+            result = await self.session.execute(
+                delete(KnowledgeVectorRow).where(
+                    KnowledgeVectorRow.model == model,
+                    KnowledgeVectorRow.text_hash.in_(unused[start : start + _IN_CHUNK]),
+                )
+            )
+            removed += int(getattr(result, "rowcount", 0) or 0)
+        return removed
 
 
 _IN_CHUNK = 500

@@ -8,7 +8,7 @@ import pytest
 from facilitator.features.knowledge import dense
 from facilitator.features.knowledge.dense import DenseIndex
 from facilitator.features.knowledge.encoders import E5_FUSION
-from facilitator.features.knowledge.hybrid import Evidence, HybridIndex, confidence
+from facilitator.features.knowledge.hybrid import Evidence, HybridIndex, confidence, probability
 from facilitator.features.knowledge.search import Document
 
 
@@ -112,3 +112,26 @@ def test_a_question_in_the_items_own_words_is_answered() -> None:
     assert confidence(E5_FUSION, weak) == pytest.approx(0.99)
     unsure_words = Evidence("a", 1.0, cosine=0.5, gap=0.0, lexical=0.9, clear=0.0)
     assert confidence(E5_FUSION, unsure_words) < 0.35
+
+
+def test_a_filter_does_not_inflate_confidence_in_a_large_repository() -> None:
+    """With a type filter, the scale's bottom is still the repository's ordinary item: the
+    only lesson among 400 FAQs, farther from the question than any of them, does not stand
+    out just because the filter left no other dense candidate."""
+    rng = np.random.default_rng(5)
+    docs = [
+        Document(f"f{i}", "en", f"question number {i} about topic {i % 7}") for i in range(400)
+    ]
+    docs.append(Document("lesson", "en", "Running a webinar", type="lesson"))
+    index = HybridIndex()
+    index.bulk_load(docs)
+    index.use(E5_FUSION, 16)
+    query = unit(rng, 1, 16)[0]
+    faq_vectors = 0.9 * query + 0.3 * unit(rng, 400, 16)
+    faq_vectors /= np.linalg.norm(faq_vectors, axis=1, keepdims=True)
+    lesson = 0.75 * query + 0.66 * unit(rng, 1, 16)[0]
+    index.put_vectors([(d.id, v) for d, v in zip(docs, faq_vectors, strict=False)])
+    index.put_vectors([("lesson", lesson / np.linalg.norm(lesson))])
+    [row] = index.evidence("webinar", query, lang="en", types=["lesson"])
+    assert row.doc_id == "lesson" and row.lift < 0
+    assert probability(E5_FUSION.calibration, row) < 0.01
