@@ -29,6 +29,7 @@ from facilitator.context import CommandContext
 from facilitator.domain.events import MessageReceived
 from facilitator.domain.model import LedgerEntry, ParticipationKind, Role
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.features.knowledge.noise import is_noise
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
@@ -129,12 +130,18 @@ async def answer(ctx: CommandContext, query: str, result: Lookup) -> None:
         )
         ctx.say("kb.suggest", buttons=buttons)
         return
+    lang = guess_language(query, default=ctx.locale)
+    if is_noise(query, lang):
+        # "hola", "gracias!", "👍": nothing to add to the repository, nothing to record.
+        log.info("lookup of a non-question not recorded")
+        ctx.say("kb.not_a_question")
+        return
     if ctx.community is not None:
         await ctx.uow.repo(KnowledgeRepository).add_gap(
             KnowledgeGap(
                 community_id=ctx.community.id,
                 query=_clip(query, 500),
-                lang=guess_language(query, default=ctx.locale),
+                lang=lang,
                 created_at=ctx.services.clock.now(),
                 person_id=ctx.member.person_id,
             )
@@ -222,8 +229,11 @@ async def answer_addressed_question(ctx: CommandContext, event: MessageReceived)
     if not addressed:
         return
     query = _MENTION.sub("", event.text).strip()
-    if query:
-        await lookup_and_answer(ctx, query)
+    if not query:
+        return
+    if not ctx.origin.is_direct and is_noise(query, guess_language(query, default=ctx.locale)):
+        return  # "thanks @bot!" in a group wants no reply
+    await lookup_and_answer(ctx, query)
 
 
 async def _credit(
