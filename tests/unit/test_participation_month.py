@@ -253,7 +253,12 @@ async def test_todays_events_count_on_top_of_rolled_up_scores(played: PlayedMont
     try:
         await roll(played)
         rolled = await boards(played, await played.person("karen"))
-        await played.command("karen", "share", "https://example.org/kit A toolkit #facilitation")
+        [shared] = await played.command(
+            "karen", "share", "https://example.org/kit A toolkit #facilitation"
+        )
+        # Sharing is credited when a moderator approves the proposal.
+        item_id = shared.split("(#")[1].split(")")[0]
+        await played.command("ana", "approve", item_id)
         after = await boards(played, await played.person("karen"))
         community = await played.community()
         async with played.app.uow_factory() as uow:

@@ -420,17 +420,44 @@ async def doc_add(ctx: CommandContext, args: DocAddArgs) -> None:
     ctx.say("kb.added", id=item.id, title=_clip(title, 200))
 
 
+SHARE_TYPES = tuple(t.value for t in ItemType if t is not ItemType.FAQ)
+
+
+def _share_note(note: str) -> tuple[str, str | None, str | None]:
+    """`note words #theme type:toolkit` -> (the note without those two, theme, type). Every
+    other word is kept, "lesson" and "toolkit" included."""
+    kept, theme, kind = [], None, None
+    for word in note.split():
+        lowered = word.lower()
+        if lowered.startswith("type:") and kind is None:
+            kind = lowered.removeprefix("type:")
+        elif word.startswith("#") and len(word) > 1 and theme is None:
+            theme = lowered[1:]
+        else:
+            kept.append(word)
+    return " ".join(kept), theme, kind
+
+
 async def share(ctx: CommandContext, args: ShareArgs) -> None:
     url = args.url
     note = (args.note or "").strip()
-    title, theme, _ = _split_filters(note)
+    title, theme, kind = _share_note(note)
+    if kind is not None and kind not in SHARE_TYPES:
+        ctx.say(
+            "errors.not_a_choice",
+            arg="type",
+            value=_clip(kind, 40),
+            choices=", ".join(SHARE_TYPES),
+            private=True,
+        )
+        return
     item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
             key=f"share:{uuid.uuid4().hex[:12]}",
-            type=ItemType.LINK,
+            type=ItemType(kind or ItemType.LINK.value),
             title=_clip(title or url, 300),
-            body=note,
-            lang=guess_language(note, default=ctx.locale) if note else ctx.locale,
+            body=title,
+            lang=guess_language(title, default=ctx.locale) if title else ctx.locale,
             theme=theme or "",
             url=url,
             owner=ctx.member.display_name,
@@ -440,7 +467,7 @@ async def share(ctx: CommandContext, args: ShareArgs) -> None:
         ctx.services.clock.now(),
         created_by=ctx.member.identity_id,
     )
-    await _credit(ctx, ParticipationKind.RESOURCE_SHARED, f"share:{item.id}")
+    # Credited when a moderator approves it: a rejected proposal earns nothing.
     ctx.say("kb.shared", id=item.id)
 
 
@@ -461,13 +488,13 @@ async def approve(ctx: CommandContext, args: ApproveArgs) -> None:
     if item.created_by is not None:
         proposer = await ctx.uow.members.person_of_identity(item.created_by)
         if proposer is not None:
-            await _credit(
-                ctx,
+            for kind in (
+                ParticipationKind.RESOURCE_SHARED,
                 ParticipationKind.KNOWLEDGE_CONTRIBUTED,
-                f"share:{item.id}",
-                person_id=proposer,
-                identity_id=item.created_by,
-            )
+            ):
+                await _credit(
+                    ctx, kind, f"share:{item.id}", person_id=proposer, identity_id=item.created_by
+                )
     ctx.say("kb.approved", id=item.id, title=_clip(item.title, 200))
 
 

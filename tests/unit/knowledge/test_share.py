@@ -1,0 +1,57 @@
+"""/share: the whole note is kept, a type can be given, and points wait for approval."""
+
+from __future__ import annotations
+
+from facilitator.domain.model import ParticipationKind, Role
+from facilitator.features.knowledge.domain import ItemType
+from facilitator.features.knowledge.ports import KnowledgeRepository
+from tests.conftest import Harness
+from tests.unit.knowledge.test_knowledge_commands import seeded
+
+
+async def shared_item_id(reply: str) -> int:
+    return int(reply.split("(#")[1].split(")")[0])
+
+
+async def points(harness: Harness) -> tuple[int, int]:
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_key("demo")
+        assert community is not None
+        return (
+            await uow.ledger.count(community.id, ParticipationKind.RESOURCE_SHARED),
+            await uow.ledger.count(community.id, ParticipationKind.KNOWLEDGE_CONTRIBUTED),
+        )
+
+
+async def test_a_note_that_starts_with_a_type_word_keeps_it(harness: Harness) -> None:
+    await seeded(harness)
+    [reply] = await harness.say(
+        "/share https://example.org/peru lesson learned in Peru #monitoring"
+    )
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(await shared_item_id(reply))
+    assert item is not None
+    assert item.title == "lesson learned in Peru" and item.theme == "monitoring"
+    assert item.type is ItemType.LINK
+
+
+async def test_a_type_can_be_given_and_a_wrong_one_is_explained(harness: Harness) -> None:
+    await seeded(harness)
+    [reply] = await harness.say("/share https://example.org/kit type:toolkit Indicator toolkit")
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(await shared_item_id(reply))
+    assert item is not None and item.type is ItemType.TOOLKIT and item.title == "Indicator toolkit"
+    [refused] = await harness.say("/share https://example.org/kit type:poem Ode")
+    assert '"poem"' in refused and "toolkit" in refused
+
+
+async def test_points_come_with_approval_not_with_the_proposal(harness: Harness) -> None:
+    await seeded(harness)
+    [first] = await harness.say("/share https://example.org/a A guide", user="carla")
+    [second] = await harness.say("/share https://example.org/b Spam", user="carla")
+    assert await points(harness) == (0, 0)
+    await harness.grant("bruno", Role.MODERATOR)
+    await harness.say(f"/reject {await shared_item_id(second)}", user="bruno")
+    assert await points(harness) == (0, 0)
+    await harness.say(f"/approve {await shared_item_id(first)}", user="bruno")
+    assert await points(harness) == (1, 1)
