@@ -197,15 +197,35 @@ def _split_filters(text: str) -> tuple[str, str | None, str | None]:
     return " ".join(words), theme, kind
 
 
+LIST_SHOWN = 8
+
+
 async def lesson(ctx: CommandContext, args: LessonArgs) -> None:
     topic, theme, kind = _split_filters(args.topic)
-    if not topic and theme:
-        topic = theme.replace("-", " ")
+    types = (kind,) if kind else LESSON_TYPES
+    if not topic and (theme or kind):
+        await _list_items(ctx, types, theme)  # "/lesson #monitoring", "/lesson toolkit"
+        return
     if not topic:
         ctx.say("errors.missing_argument", arg=ctx.t("core.args.topic"), private=True)
         return
-    types = (kind,) if kind else LESSON_TYPES
     await lookup_and_answer(ctx, topic, types=types, theme=theme)
+
+
+async def _list_items(ctx: CommandContext, types: tuple[str, ...], theme: str | None) -> None:
+    """What the repository has of a type or theme, as buttons that open each item."""
+    base = knowledge(ctx)
+    await base.sync(ctx.uow)
+    items = base.listing(
+        _community_id(ctx), types=types, theme=theme, prefer=ctx.member.language or ctx.locale
+    )
+    if not items:
+        ctx.say("kb.list_empty")
+        return
+    buttons = tuple(
+        (Button(_clip(item.title, 60), SHOW_ACTION, str(item.id)),) for item in items[:LIST_SHOWN]
+    )
+    ctx.say("kb.list_header", count=len(items), shown=min(len(items), LIST_SHOWN), buttons=buttons)
 
 
 async def show(ctx: CommandContext, value: str) -> None:

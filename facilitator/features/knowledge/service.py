@@ -7,6 +7,7 @@ import logging
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import numpy as np
@@ -28,6 +29,7 @@ from facilitator.ports import UnitOfWork
 log = logging.getLogger(__name__)
 
 SHARED = "*"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SEE_ALSO = 2
 SUGGESTIONS = 3
 
@@ -332,6 +334,31 @@ class KnowledgeBase:
             )
         )
         return hits[:limit]
+
+    def listing(
+        self,
+        community_id: int | None,
+        *,
+        types: Collection[str],
+        theme: str | None = None,
+        prefer: str | None = None,
+    ) -> list[KnowledgeItem]:
+        """What the repository has of these types (and theme): each item once, in the preferred
+        language where it exists, that language first, newest first."""
+        scopes = {_scope(community_id), SHARED}
+        chosen: dict[tuple[str, str], KnowledgeItem] = {}
+        for item in self._items.values():
+            if _scope(item.community_id) not in scopes or item.type.value not in types:
+                continue
+            if theme is not None and item.theme != theme:
+                continue
+            family = _family(item)
+            if family not in chosen:
+                chosen[family] = self._in_language(item, prefer)
+        items = list(chosen.values())
+        items.sort(key=lambda i: i.updated_at or i.created_at or _EPOCH, reverse=True)
+        items.sort(key=lambda i: prefer is not None and i.lang != prefer)
+        return items
 
     def _in_language(self, item: KnowledgeItem, prefer: str | None) -> KnowledgeItem:
         """The item's own version in the preferred language, when the repository has one."""

@@ -243,7 +243,7 @@ async def test_a_plain_question_addressed_to_the_bot_is_answered(harness: Harnes
         ("/faq    ", "Something is missing: question."),
         ("/share not-a-url hello", '"not-a-url" is not a web address.'),
         ("/share ftp://example.org/x", '"ftp://example.org/x" is not a web address.'),
-        ("/lesson #webinars", "Toolkit: running a community webinar"),
+        ("/lesson #webinars", "1 item in the repository:"),
     ],
 )
 async def test_bad_input_gets_a_clear_reply(harness: Harness, command: str, expected: str) -> None:

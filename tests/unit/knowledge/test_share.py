@@ -55,3 +55,24 @@ async def test_points_come_with_approval_not_with_the_proposal(harness: Harness)
     assert await points(harness) == (0, 0)
     await harness.say(f"/approve {await shared_item_id(first)}", user="bruno")
     assert await points(harness) == (1, 1)
+
+
+async def test_lesson_with_only_a_theme_or_a_type_lists_what_exists(harness: Harness) -> None:
+    await seeded(harness)
+    [listing] = await harness.say("/lesson #monitoring", locale="pt-BR")
+    message = harness.messenger.sent[-1][1]
+    assert listing.startswith("1 recurso no repositório")
+    labels = [row[0].label for row in message.buttons]
+    assert labels == ["Guia prático: como medir o engajamento"]
+    [toolkits] = await harness.say("/lesson toolkit", user="zoe", locale="es")
+    message = harness.messenger.sent[-1][1]
+    labels = [row[0].label for row in message.buttons]
+    assert "recursos" in toolkits and len(labels) == 5
+    # Each toolkit once, in Spanish where it exists; the Portuguese-only one comes last.
+    assert all(label.startswith("Guía práctica") for label in labels[:4])
+    assert labels[4].startswith("Guia prático: como organizar uma feira")
+    [nothing] = await harness.say("/lesson recording #webinars")
+    assert nothing.startswith("The repository has nothing of that kind yet.")
+    await harness.grant("bruno", Role.MODERATOR)
+    [gaps] = await harness.say("/gaps", user="bruno")
+    assert gaps == "No unanswered questions in the last 30 days."
