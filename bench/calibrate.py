@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 
 from facilitator.features.knowledge.encoders import (  # noqa: E402
     BACKENDS,
+    CachingEncoder,
     Calibration,
-    Encoder,
     Fusion,
     load_encoder,
 )
@@ -53,40 +53,12 @@ PROMISED_PRECISION = 0.95
 PROMISED_LEAK = 0.05
 
 
-class CachedEncoder:
-    """Embeds each distinct text once per run (the banks are searched many times)."""
-
-    def __init__(self, inner: Encoder) -> None:
-        self.inner = inner
-        self.name, self.model, self.dims, self.fusion = (
-            inner.name,
-            inner.model,
-            inner.dims,
-            inner.fusion,
-        )
-        self._q: dict[str, np.ndarray] = {}
-        self._p: dict[str, np.ndarray] = {}
-
-    def _cached(self, cache: dict[str, np.ndarray], texts, embed) -> np.ndarray:  # type: ignore[no-untyped-def]
-        missing = sorted({t for t in texts if t not in cache})
-        for start in range(0, len(missing), 32):
-            batch = missing[start : start + 32]
-            cache.update(zip(batch, embed(batch), strict=True))
-        return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, self.dims))
-
-    def queries(self, texts):  # type: ignore[no-untyped-def]
-        return self._cached(self._q, list(texts), self.inner.queries)
-
-    def passages(self, texts):  # type: ignore[no-untyped-def]
-        return self._cached(self._p, list(texts), self.inner.passages)
-
-
 def _row(e: Evidence) -> list[float]:
     return [e.cosine or 0.0, e.gap, e.lexical, e.clear, e.lift, e.crosslingual]
 
 
 def collect(
-    encoder: CachedEncoder, docs: list[Document], queries: list[Query]
+    encoder: CachingEncoder, docs: list[Document], queries: list[Query]
 ) -> tuple[list[list[float]], list[bool], list[bool], list[bool]]:
     """Evidence of the first hit, whether it is right, whether the FAQ was removed, and
     whether the right one is among the first three."""
@@ -138,7 +110,7 @@ def collect(
     return x, right, removed, among
 
 
-def _passage(encoder: CachedEncoder, d: Document) -> str:
+def _passage(encoder: CachingEncoder, d: Document) -> str:
     from facilitator.features.knowledge.encoders import passage_text
 
     return passage_text(d.title, d.alternates, d.body, encoder.fusion)
@@ -179,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     inner = load_encoder(args.backend, args.threads)
     if inner is None:
         sys.exit(f"backend {args.backend} does not load here")
-    encoder = CachedEncoder(inner)
+    encoder = CachingEncoder(inner)
     rng = random.Random(SEED)
     per_bank: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     xs: list[list[float]] = []

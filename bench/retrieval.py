@@ -206,24 +206,19 @@ def quality(banks: Sequence[Bank], backends: Sequence[Encoder]) -> list[Row]:
             assert fused.fusion is not None and fused.dense is not None
             alone.fusion = dataclasses.replace(fused.fusion, lexical_weight=0.0)
             alone.dense = fused.dense
-            rows.append(
-                Row(
-                    bank.name,
-                    f"{encoder.name} alone",
-                    evaluate(alone, bank.queries, bank.equivalent, encoder),
-                    built,
-                    evaluate(alone, bank.spanish, bank.equivalent, encoder),
+            for method, index in (
+                (f"{encoder.name} alone", alone),
+                (f"fused: words + {encoder.name}", fused),
+            ):
+                rows.append(
+                    Row(
+                        bank.name,
+                        method,
+                        evaluate(index, bank.queries, bank.equivalent, encoder),
+                        built,
+                        evaluate(index, bank.spanish, bank.equivalent, encoder),
+                    )
                 )
-            )
-            rows.append(
-                Row(
-                    bank.name,
-                    f"fused: words + {encoder.name}",
-                    evaluate(fused, bank.queries, bank.equivalent, encoder),
-                    built,
-                    evaluate(fused, bank.spanish, bank.equivalent, encoder),
-                )
-            )
     return rows
 
 

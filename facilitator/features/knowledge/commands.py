@@ -184,14 +184,20 @@ async def faq(ctx: CommandContext, args: FaqArgs) -> None:
     await lookup_and_answer(ctx, args.question, types=(ItemType.FAQ.value,))
 
 
-def _split_filters(text: str) -> tuple[str, str | None, str | None]:
-    """`topic words #theme type` -> (topic, theme, type)."""
+def _split_filters(text: str, *, type_prefix: str = "") -> tuple[str, str | None, str | None]:
+    """`words #theme type` -> (the other words, theme, type). A search (`/lesson`) takes a bare
+    type word; a title or note (`/share`) only `type:TYPE`, so that none of its own words ("a
+    lesson learned in Peru") is taken for a type. With a prefix, any `type:` value is returned
+    for the caller to check."""
     words, theme, kind = [], None, None
     for word in text.split():
-        if word.startswith("#") and len(word) > 1:
-            theme = word[1:].lower()
-        elif word.lower() in LESSON_TYPES and kind is None:
-            kind = word.lower()
+        lowered = word.lower()
+        if word.startswith("#") and len(word) > 1 and theme is None:
+            theme = lowered[1:]
+        elif kind is None and type_prefix and lowered.startswith(type_prefix):
+            kind = lowered.removeprefix(type_prefix)
+        elif kind is None and not type_prefix and lowered in LESSON_TYPES:
+            kind = lowered
         else:
             words.append(word)
     return " ".join(words), theme, kind
@@ -248,7 +254,7 @@ async def answer_addressed_question(ctx: CommandContext, event: MessageReceived)
     )
     if not addressed:
         return
-    query = _MENTION.sub("", event.text).strip()
+    query = _clip(_MENTION.sub("", event.text).strip(), MAX_QUERY)
     if not query:
         return
     if not ctx.origin.is_direct and is_noise(query, guess_language(query, default=ctx.locale)):
@@ -417,14 +423,17 @@ async def faq_remove(ctx: CommandContext, args: IdArgs) -> None:
 
 async def doc_add(ctx: CommandContext, args: DocAddArgs) -> None:
     url = args.url
-    title, theme, _ = _split_filters(args.title)
+    title, theme, kind = _split_filters(args.title, type_prefix="type:")
+    item_type = _item_type(ctx, kind, ItemType.DOCUMENT)
+    if item_type is None:
+        return
     if not title:
         ctx.say("errors.missing_argument", arg=ctx.t("core.args.title"), private=True)
         return
     item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
             key=f"doc:{uuid.uuid4().hex[:12]}",
-            type=ItemType.DOCUMENT,
+            type=item_type,
             title=_clip(title, 300),
             body="",
             lang=guess_language(title, default=ctx.locale),
@@ -443,38 +452,33 @@ async def doc_add(ctx: CommandContext, args: DocAddArgs) -> None:
 SHARE_TYPES = tuple(t.value for t in ItemType if t is not ItemType.FAQ)
 
 
-def _share_note(note: str) -> tuple[str, str | None, str | None]:
-    """`note words #theme type:toolkit` -> (the note without those two, theme, type). Every
-    other word is kept, "lesson" and "toolkit" included."""
-    kept, theme, kind = [], None, None
-    for word in note.split():
-        lowered = word.lower()
-        if lowered.startswith("type:") and kind is None:
-            kind = lowered.removeprefix("type:")
-        elif word.startswith("#") and len(word) > 1 and theme is None:
-            theme = lowered[1:]
-        else:
-            kept.append(word)
-    return " ".join(kept), theme, kind
+def _item_type(ctx: CommandContext, given: str | None, default: ItemType) -> ItemType | None:
+    """The `type:` a member gave, or the command's default; None (explained) when unknown."""
+    if given is None:
+        return default
+    if given not in SHARE_TYPES:
+        ctx.say(
+            "errors.not_a_choice",
+            arg="type",
+            value=_clip(given, 40),
+            choices=", ".join(SHARE_TYPES),
+            private=True,
+        )
+        return None
+    return ItemType(given)
 
 
 async def share(ctx: CommandContext, args: ShareArgs) -> None:
     url = args.url
     note = (args.note or "").strip()
-    title, theme, kind = _share_note(note)
-    if kind is not None and kind not in SHARE_TYPES:
-        ctx.say(
-            "errors.not_a_choice",
-            arg="type",
-            value=_clip(kind, 40),
-            choices=", ".join(SHARE_TYPES),
-            private=True,
-        )
+    title, theme, kind = _split_filters(note, type_prefix="type:")
+    item_type = _item_type(ctx, kind, ItemType.LINK)
+    if item_type is None:
         return
     item = await ctx.uow.repo(KnowledgeRepository).upsert(
         KnowledgeItem(
             key=f"share:{uuid.uuid4().hex[:12]}",
-            type=ItemType(kind or ItemType.LINK.value),
+            type=item_type,
             title=_clip(title or url, 300),
             body=title,
             lang=guess_language(title, default=ctx.locale) if title else ctx.locale,

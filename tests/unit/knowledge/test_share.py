@@ -76,3 +76,45 @@ async def test_lesson_with_only_a_theme_or_a_type_lists_what_exists(harness: Har
     await harness.grant("bruno", Role.MODERATOR)
     [gaps] = await harness.say("/gaps", user="bruno")
     assert gaps == "No unanswered questions in the last 30 days."
+
+
+async def test_hostile_notes_are_stored_as_typed_and_a_hostile_type_is_explained(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    note = "$5 = **bold** <b>x</b> [go](javascript:alert(1)) =SUM(A1)"
+    [reply] = await harness.say(f"/share https://example.org/h {note}")
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(await shared_item_id(reply))
+    assert item is not None and item.title == note and item.type is ItemType.LINK
+    [refused] = await harness.say("/share https://example.org/h type:$=<b>x</b> hi")
+    assert '"$=<b>x</b>"' in refused and "toolkit" in refused
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_key("demo")
+        assert community is not None
+        proposed = await uow.repo(KnowledgeRepository).in_scope(community.id)
+    assert [i.title for i in proposed if i.url == "https://example.org/h"] == [note]
+
+
+async def test_doc_add_keeps_a_title_that_starts_with_a_type_word(harness: Harness) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    [added] = await harness.say(
+        "/doc add https://example.org/peru lesson learned in Peru type:recording #monitoring",
+        user="bruno",
+    )
+    item_id = int(added.split("#")[1].split(":")[0])
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(item_id)
+    assert item is not None and item.title == "lesson learned in Peru"
+    assert item.type is ItemType.RECORDING and item.theme == "monitoring"
+
+
+async def test_a_hundred_thousand_character_thank_you_in_the_group_is_ignored(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    assert await harness.say("@facilitator_bot " + "gracias " * 12_500) == []
+    await harness.grant("bruno", Role.MODERATOR)
+    [gaps] = await harness.say("/gaps", user="bruno")
+    assert gaps == "No unanswered questions in the last 30 days."
