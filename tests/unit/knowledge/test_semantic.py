@@ -44,6 +44,10 @@ from tests.conftest import (
 )
 from tests.unit.knowledge.test_knowledge_commands import console_origin
 
+# A real encoder takes a whole core for seconds at a time: these tests run on the worker of
+# the timed fault tests, one after another, instead of starving them from the other core.
+pytestmark = pytest.mark.xdist_group("faults")
+
 REQUIRED = os.environ.get("FACILITATOR_REQUIRE_SEMANTIC") == "1"
 _LOADED: dict[str, Encoder | None] = {}
 
