@@ -265,7 +265,8 @@ class Dispatcher:
                         return
                     row = queue.popleft()
                     try:
-                        await self._deliver(row)
+                        if not await self._deliver(row):
+                            await self._hand_back_lane(queue)
                     except StorageUnavailable as error:  # the row's lease recovers it
                         log.warning(
                             "outbox row not completed: %s", error, extra={"outbox_id": row.id}
@@ -280,9 +281,22 @@ class Dispatcher:
                 self._lanes.pop(lane, None)
             self._lane_tasks.pop(lane, None)
 
+    async def _hand_back_lane(self, queue: deque[OutboxRecord]) -> None:
+        """A row of this conversation will be tried again later: the rows queued behind it are
+        handed back, so that none of them arrives before it."""
+        waiting = [row.id for row in queue]
+        queue.clear()
+        if not waiting:
+            return
+        async with self._uow_factory() as uow:
+            await uow.outbox.release(waiting, self.worker_id)
+            await uow.commit()
+        self._queued_ids.difference_update(waiting)
+
     # -- sending --------------------------------------------------------------------------------
 
-    async def _deliver(self, row: OutboxRecord) -> None:
+    async def _deliver(self, row: OutboxRecord) -> bool:
+        """Try one row; False when it is to be tried again later (the conversation waits)."""
         async with self._uow_factory() as uow:
             now = self._clock.now()
             if row.is_nudge and row.person_id is not None:
@@ -294,13 +308,13 @@ class Dispatcher:
                     )
                     await uow.commit()
                     self._metrics.delivery(row.destination.platform, "skipped")
-                    return
+                    return True
             started = await uow.outbox.start_sending(
                 row.id, self.worker_id, now, SEND_LEASE_SECONDS
             )
             await uow.commit()
         if not started:
-            return  # another dispatcher took it over after our lease ended
+            return True  # another dispatcher took it over after our lease ended
         outcome = await self._attempt(row)
         now = self._clock.now()
         async with self._uow_factory() as uow:
@@ -323,6 +337,7 @@ class Dispatcher:
                 "outbox message given up",
                 extra={"outbox_id": row.id, "kind": row.kind, "error": outcome.error},
             )
+        return outcome.retry_at is None
 
     async def _attempt(self, row: OutboxRecord) -> Outcome:
         messenger = self._messengers.get(row.destination.platform)

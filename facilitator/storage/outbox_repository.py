@@ -159,11 +159,13 @@ class SqlOutboxRepository:
         # the planner's statistics still see an empty table, and PostgreSQL then chose a nested
         # loop comparing every pending row with every busy one (half a second per claim with
         # 5,000 rows), where NOT IN always hashes the busy conversations once.
+        # A conversation whose due message waits to be tried again (the platform asked us to
+        # slow down, or the send failed) waits with it: nothing overtakes that message.
         elsewhere = tuple_(OutboxRow.platform, OutboxRow.chat_id).in_(
             select(busy.platform, busy.chat_id).where(
-                busy.status.in_(_ACTIVE),
-                busy.claimed_by != worker,
                 busy.available_at > now,
+                (busy.status.in_(_ACTIVE) & (busy.claimed_by != worker))
+                | ((busy.status == OutboxStatus.PENDING.value) & (busy.due_at <= now)),
             )
         )
         query = (
@@ -212,10 +214,7 @@ class SqlOutboxRepository:
             .where(
                 OutboxRow.chat_id.in_({chat for _, chat in first}),
                 OutboxRow.id < max(first.values()),
-                (
-                    (OutboxRow.status == OutboxStatus.PENDING.value)
-                    & (OutboxRow.available_at <= now)
-                )
+                ((OutboxRow.status == OutboxStatus.PENDING.value) & (OutboxRow.due_at <= now))
                 | (OutboxRow.status.in_(_ACTIVE) & (OutboxRow.claimed_by != worker)),
             )
             .group_by(OutboxRow.platform, OutboxRow.chat_id)

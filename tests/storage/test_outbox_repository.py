@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from facilitator.bootstrap import repositories
 from facilitator.delivery.dispatcher import Dispatcher
+from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus, Outcome
 from facilitator.i18n import Catalogue
@@ -199,3 +200,46 @@ async def test_two_dispatchers_on_postgresql_never_send_a_message_twice() -> Non
     for chat in {chat for chat, _ in messenger.sent}:
         order = [int(t.split("k")[1]) for c, t in messenger.sent if c == chat]
         assert order == sorted(order)  # one conversation stays with one dispatcher, in order
+
+
+@dataclass
+class StumblingMessenger:
+    """Fails the first attempt at `stumble`; sends everything else."""
+
+    stumble: str
+    sent: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        text = message.body.plain()
+        if text.endswith(self.stumble) and not self.failed:
+            self.failed = True
+            raise DeliveryError("connection reset")
+        self.sent.append(text)
+        return None
+
+
+async def test_a_message_waiting_to_be_tried_again_is_not_overtaken(database: Database) -> None:
+    # Five messages to one group and five to another; the second to the first group fails once.
+    await add(database, *(entry(f"{chat}:{n}", chat) for n in range(5) for chat in ("-1", "-2")))
+    clock = FrozenClock(NOW)
+    messenger = StumblingMessenger(stumble="-1:1")
+    catalogue = Catalogue.load(REPO_ROOT / "prompts")
+    dispatcher = Dispatcher(
+        SqlUnitOfWorkFactory(session_factory(database.engine), repositories()),
+        {Platform.TELEGRAM: messenger},  # type: ignore[dict-item]
+        catalogue,
+        clock,
+        batch=40,
+    )
+    await dispatcher.dispatch_due()
+    # The other group got everything; this one got what came before the failure, and waits.
+    assert [t for t in messenger.sent if "-2:" in t] == [f"text of -2:{n}" for n in range(5)]
+    assert [t for t in messenger.sent if "-1:" in t] == ["text of -1:0"]
+    async with uow(database) as u:
+        counts = await u.outbox.counts(None)
+    assert counts == {OutboxStatus.SENT: 6, OutboxStatus.PENDING: 4}
+    # Once it is due again, the conversation goes on in the order it was queued.
+    clock.advance(hours=1)
+    await dispatcher.dispatch_due()
+    assert [t for t in messenger.sent if "-1:" in t] == [f"text of -1:{n}" for n in range(5)]
