@@ -226,7 +226,7 @@ async def post_once(
             await reply.read()
             outcome: int | str = reply.status
     except (aiohttp.ClientError, TimeoutError) as error:
-        outcome = type(error).__name__
+        outcome = f"{type(error).__name__}: {error}"
     deliveries.record(update["update_id"], outcome)
 
 
@@ -299,15 +299,30 @@ async def deliver_steadily(
     updates: Sequence[dict[str, Any]],
     deliveries: Deliveries,
     rate: float,
+    *,
+    redeliver_dropped: int = 0,
 ) -> None:
     """POST update i at `i / rate` seconds from now, whatever became of the ones before (an
-    open loop, like Telegram's steady stream of updates under load)."""
+    open loop, like Telegram's steady stream of updates under load). With
+    `redeliver_dropped`, an update whose connection was dropped before any answer is posted
+    again (up to that many times, a second apart), as Telegram does; every attempt is
+    recorded."""
     loop = asyncio.get_running_loop()
     start = loop.time()
+
+    async def post(update: dict[str, Any]) -> None:
+        for attempt in range(redeliver_dropped + 1):
+            if attempt:
+                await asyncio.sleep(1)
+            await post_once(session, url, update, deliveries)
+            last = deliveries.statuses[update["update_id"]][-1]
+            if not isinstance(last, str):
+                return  # an answer: only a dropped connection is tried again
+
     posts = []
     for n, update in enumerate(updates):
         delay = start + n / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        posts.append(asyncio.create_task(post_once(session, url, update, deliveries)))
+        posts.append(asyncio.create_task(post(update)))
     await asyncio.gather(*posts)
