@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from facilitator.features.knowledge.loading import IngestReport
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# Jobs the demo runs after each line instead of on a timer.
+DEMO_JOBS = ("knowledge.close_gaps", "knowledge.proposals")
 
 app = typer.Typer(
     help="Facilitator: a chat-bot that facilitates learning communities in Telegram and Slack.",
@@ -119,8 +122,17 @@ def demo(
             async def set_role(user: str, new_role: Role) -> None:
                 await application.roles.grant(Platform.CONSOLE, user, new_role, "demo")
 
+            # What the server's scheduler does every few seconds or minutes happens here after
+            # each line: gaps an item now answers close, moderators hear of proposals.
+            after_each_line = [j for j in application.jobs if j.job_id in DEMO_JOBS]
+
             async def process() -> int:
                 handled = await application.inbox.process_pending()
+                for job in after_each_line:
+                    try:
+                        await job.run(application.clock.now())
+                    except Exception:  # the chat goes on; the log says why
+                        log.exception("demo job failed", extra={"job": job.job_id})
                 # Proactive messages (poll results, reminders) show up after each line.
                 await application.dispatcher.send_due_quietly()
                 return handled
@@ -224,7 +236,6 @@ def _worker_metrics(workers: int) -> Iterator[None]:
     """Workers are processes: their counters meet in files of one directory, so that a scrape
     of any worker reports them all. An operator's directory is emptied of an earlier run's
     counters; without one, several workers get a temporary directory."""
-    log = logging.getLogger(__name__)
     configured = os.environ.get(METRICS_DIR_ENV)
     if configured:
         directory = Path(configured)

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from facilitator.commands.spec import CommandRegistry, CommandSpec, Needs
-from facilitator.domain.events import InboundEvent, MessageReceived, Origin, PollVoteCast
+from facilitator.domain.events import (
+    InboundEvent,
+    MessageReceived,
+    Origin,
+    PollVoteCast,
+    ReplyTarget,
+)
 from facilitator.domain.model import (
     Community,
     Member,
@@ -96,6 +102,8 @@ class CommandContext:
     role: Role
     locale: str
     replies: list[Reply] = field(default_factory=list)
+    # The message the member's command replied to (Telegram's reply, the demo's `^`).
+    replied: ReplyTarget | None = None
 
     @property
     def catalogue(self) -> Catalogue:

@@ -90,6 +90,7 @@ class Facilitator:
         ctx = CommandContext(uow, self.services, origin, member, community, role, locale)
         match event:
             case CommandInvoked():
+                ctx.replied = event.reply_to
                 await self._command(ctx, event.name, event.args)
             case MessageReceived():
                 await self._message(ctx, event)
@@ -283,6 +284,7 @@ class Facilitator:
             return
         command = split_command(event.text)
         if command is not None:
+            ctx.replied = event.reply_to
             await self._command(ctx, *command)
             return
         if not ctx.origin.is_direct:

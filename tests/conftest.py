@@ -271,6 +271,17 @@ class Harness:
     messenger: RecordingMessenger
     clock: FrozenClock
     seq: int = 0
+    said: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def last_id(self) -> str:
+        """The message id of the line said last."""
+        return f"t:{self.seq}"
+
+    async def job(self, job_id: str) -> int:
+        """Run one of the scheduler's jobs now, as its timer would."""
+        [job] = [j for j in self.app.jobs if j.job_id == job_id]
+        return int(await job.run(self.clock.now()) or 0)
 
     async def community(self, language: str = "en") -> Community:
         async with self.app.uow_factory() as uow:
@@ -293,11 +304,19 @@ class Harness:
         await self.community()
         await self.app.roles.grant(Platform.CONSOLE, user, role, "demo")
 
-    async def say(self, text: str, user: str = "carla", locale: str | None = "en") -> list[str]:
-        """One line typed in the demo chat, through the inbox; returns what the bot answered."""
+    async def say(
+        self,
+        text: str,
+        user: str = "carla",
+        locale: str | None = "en",
+        *,
+        reply_to: str | None = None,
+    ) -> list[str]:
+        """One line typed in the demo chat, through the inbox; returns what the bot answered.
+        `reply_to` is the id of an earlier line (`last_id` after it was said) it replies to."""
         self.seq += 1
         before = len(self.messenger.sent)
-        payload = {
+        payload: dict[str, object] = {
             "kind": "text",
             "text": text,
             "id": f"t:{self.seq}",
@@ -306,6 +325,10 @@ class Harness:
             "locale": locale,
             "at": self.clock.now().isoformat(),
         }
+        self.said[f"t:{self.seq}"] = (user, text)
+        if reply_to is not None:
+            author, said = self.said[reply_to]
+            payload["reply_to"] = {"id": reply_to, "user_id": author, "text": said}
         await self.app.inbox.accept(Platform.CONSOLE, f"t:{self.seq}", json.dumps(payload), "demo")
         await self.app.inbox.process_pending()
         return [m.body.plain() for _, m in self.messenger.sent[before:]]

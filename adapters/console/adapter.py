@@ -20,12 +20,14 @@ from facilitator.domain.events import (
     InboundEvent,
     MessageReceived,
     Origin,
+    ReplyTarget,
 )
 from facilitator.domain.model import Platform, PlatformUser, Role
 from facilitator.i18n import Catalogue
 from facilitator.markup import Attachment, Button, Destination, OutboundMessage, RichText, Style
 
 CHAT_ID = "demo"
+REPLY_MARK = "^"
 MAX_LINE = 20_000
 
 
@@ -99,10 +101,29 @@ class ConsoleDecoder:
         if data.get("kind") == "button":
             return [ButtonPressed(origin, str(data["action"]), str(data.get("value", "")))]
         text = str(data.get("text", ""))
+        replied = data.get("reply_to")
+        reply_to = None
+        if isinstance(replied, dict) and isinstance(replied.get("id"), str):
+            reply_to = ReplyTarget(
+                message_id=replied["id"],
+                user_id=str(replied.get("user_id") or ""),
+                text=str(replied.get("text") or ""),
+                user_name=str(replied.get("user_id") or ""),
+            )
         command = split_command(text)
         if command is not None:
-            return [CommandInvoked(origin, *command)]
-        return [MessageReceived(origin, text, mentions_bot=True, has_link="http" in text)]
+            return [CommandInvoked(origin, *command, reply_to=reply_to)]
+        return [
+            MessageReceived(
+                origin,
+                text,
+                reply_to=reply_to,
+                # A reply to another member's message is a conversation between members; the
+                # rest of the demo's lines are spoken to the bot.
+                mentions_bot=reply_to is None,
+                has_link="http" in text,
+            )
+        ]
 
 
 @dataclass
@@ -139,6 +160,8 @@ class ConsoleChat:
         self.locale = locale
         self._session = uuid.uuid4().hex[:12]
         self._seq = 0
+        # What members said, newest last: `^ text` replies to the last one by someone else.
+        self._said: list[dict[str, str]] = []
 
     def _note(self, key: str, **values: object) -> None:
         self._messenger.out.write(self._catalogue.text(self.locale, key, **values) + "\n")
@@ -167,8 +190,20 @@ class ConsoleChat:
         if stripped.startswith("/press"):
             await self._press(stripped[6:].strip())
             return True
+        if stripped.startswith(REPLY_MARK):
+            await self._reply(stripped[len(REPLY_MARK) :].strip())
+            return True
         await self._submit({"kind": "text", "text": line})
         return True
+
+    async def _reply(self, text: str) -> None:
+        """`^ text`: the line replies to the last message of someone else, as a reply in a
+        Telegram group does (`^ /save` saves that message as an answer)."""
+        target = next((m for m in reversed(self._said) if m["user_id"] != self.user), None)
+        if target is None or not text:
+            self._note("console.reply_usage")
+            return
+        await self._submit({"kind": "text", "text": text, "reply_to": target})
 
     async def _as(self, words: list[str]) -> None:
         if not words or len(words) > 2:
@@ -200,6 +235,9 @@ class ConsoleChat:
             locale=self.locale,
             at=self._now().isoformat(),
         )
+        if data.get("kind") == "text" and not str(data["text"]).startswith("/"):
+            self._said.append({"id": event_id, "user_id": self.user, "text": str(data["text"])})
+            del self._said[:-50]
         await self._accept(Platform.CONSOLE, event_id, json.dumps(data), CHAT_ID)
         await self._process()
 

@@ -147,6 +147,7 @@ class _Replied(NamedTuple):
     message_id: int
     opens_topic: bool
     author: _UserLike | None
+    text: str | None = None  # its text or caption
 
 
 # A mention or text_mention entity: its type, its text, and the user a text_mention names.
@@ -206,9 +207,21 @@ def _person_message_of(message: Message, sender: User) -> _PersonMessage:
         reply=None
         if replied is None
         else _Replied(
-            replied.message_id, replied.forum_topic_created is not None, replied.from_user
+            replied.message_id,
+            replied.forum_topic_created is not None,
+            replied.from_user,
+            replied.text or replied.caption,
         ),
     )
+
+
+def message_link(chat_id: int, message_id: int) -> str | None:
+    """A link that opens a message of a supergroup for its members (t.me/c/…); basic groups
+    and private chats have none."""
+    text = str(chat_id)
+    if not text.startswith("-100") or not text[4:].isdecimal():
+        return None
+    return f"https://t.me/c/{text[4:]}/{message_id}"
 
 
 # -- the fast path: a person's plain message read without PTB -----------------------------------
@@ -416,7 +429,13 @@ def _fast_person_message(
         _moment(replied["date"], zone)  # PTB converts it: fail as PTB would
         if "edit_date" in replied:
             _zoned(replied["edit_date"], zone)
-        reply = _Replied(replied["message_id"], "forum_topic_created" in replied, author)
+        said = replied.get("text") or replied.get("caption")
+        reply = _Replied(
+            replied["message_id"],
+            "forum_topic_created" in replied,
+            author,
+            said if isinstance(said, str) else None,
+        )
     edit_date = message.get("edit_date")
     read = _PersonMessage(
         chat=chat,
@@ -671,9 +690,9 @@ class TelegramDecoder:
             thread_id=thread_id,
             message_id=message.message_id,
         )
+        reply_to = self._reply_target(message.reply, message.chat)
         if isinstance(command, tuple):
-            return [CommandInvoked(origin, *command)]
-        reply_to = self._reply_target(message.reply)
+            return [CommandInvoked(origin, *command, reply_to=reply_to)]
         return [
             MessageReceived(
                 origin,
@@ -699,7 +718,7 @@ class TelegramDecoder:
         return split_command(text)
 
     @staticmethod
-    def _reply_target(replied: _Replied | None) -> ReplyTarget | None:
+    def _reply_target(replied: _Replied | None, chat: _ChatLike) -> ReplyTarget | None:
         # In a forum topic every message "replies" to the topic's first service message.
         if replied is None or replied.opens_topic:
             return None
@@ -708,6 +727,9 @@ class TelegramDecoder:
             message_id=str(replied.message_id),
             user_id=str(author.id) if author is not None else None,
             is_bot=author.is_bot if author is not None else False,
+            text=replied.text,
+            user_name=author.full_name if author is not None else None,
+            link=message_link(chat.id, replied.message_id),
         )
 
     @staticmethod

@@ -34,9 +34,19 @@ class Origin:
 
 @dataclass(frozen=True)
 class ReplyTarget:
+    """The message a message or command replies to: on Telegram with its text and author,
+    so that `/save` can turn it into a draft; `link` opens it in the chat, where the platform
+    has such links."""
+
     message_id: str
     user_id: str | None
     is_bot: bool = False
+    text: str | None = None
+    user_name: str | None = None
+    link: str | None = None
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "text", "user_name")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class CommandInvoked:
     origin: Origin
     name: str
     args: str
+    reply_to: ReplyTarget | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "name", "args")

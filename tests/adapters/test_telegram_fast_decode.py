@@ -691,3 +691,25 @@ async def test_any_message_decodes_alike_and_takes_the_fast_path_unless_unknown(
 
     event("fast path" if taken else "through PTB")
     assert taken is not unknown
+
+
+async def test_a_command_replying_to_a_message_carries_its_text_author_and_link(
+    pair: Pair,
+) -> None:
+    """`/save` replying to an answer: the recorded reply with a command for its text. Both
+    paths give the answer's words, who wrote them and a link to the message."""
+    [update] = RECORDED["tg_javabots_update_reply_supergroup.json"]
+    saving = copy.deepcopy(update)
+    saving["message"]["text"] = "/save How do we greet?"
+    saving["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]
+    assert await pair.compare(saving)
+    [command] = await pair.events(saving)
+    assert isinstance(command, CommandInvoked) and command.name == "save"
+    assert command.args == "How do we greet?"
+    replied = command.reply_to
+    assert replied is not None and replied.message_id == "11" and replied.user_id == "12345678"
+    assert replied.text == "Hello, modified" and replied.user_name == "FirstName"
+    assert replied.link == "https://t.me/c/11869112345/11"
+    # The same reply as a plain message carries them too.
+    [message] = await pair.events(update)
+    assert isinstance(message, MessageReceived) and message.reply_to == replied

@@ -33,6 +33,8 @@ FIGURE_NAMES = (
     "webinar_rsvps",
     "webinar_attended",
     "unanswered_lookups",
+    "gaps_closed",
+    "median_gap_close_hours",
 )
 
 

@@ -28,9 +28,33 @@ PERSONAL: dict[str, frozenset[str]] = {
     "outbox": frozenset({"person_id", "destination", "message", "fallback"}),
     "inbox": frozenset({"payload"}),
     "knowledge_items": frozenset(
-        {"created_by", "owner", "title", "body", "alternates", "tags", "url", "source"}
+        {
+            "created_by",
+            "owner",
+            "title",
+            "body",
+            "alternates",
+            "tags",
+            "url",
+            "source",
+            "author_id",
+            "owner_id",
+            "source_link",
+        }
     ),
-    "knowledge_gaps": frozenset({"person_id", "query"}),
+    # `chat_id` of a question asked privately is the asker's own chat.
+    "knowledge_gaps": frozenset(
+        {
+            "person_id",
+            "identity_id",
+            "query",
+            "chat_id",
+            "assigned_to",
+            "answer_identity",
+            "answer_text",
+            "answer_link",
+        }
+    ),
     "member_profiles": frozenset({"person_id", "organisation", "country", "expertise"}),
     "private_chats": frozenset({"identity_id"}),
     "nudges": frozenset({"person_id"}),
@@ -72,7 +96,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     ),
     # Vectors of repository texts only (gap texts are compared in memory, never stored).
     "knowledge_vectors": frozenset({"model", "text_hash", "claimed_by"}),
-    "knowledge_gaps": frozenset({"lang"}),
+    "knowledge_gaps": frozenset({"lang", "platform", "message_id", "status", "answer_message_id"}),
     "nudges": frozenset({"kind", "ref", "outbox_key"}),
     "participation_score_state": frozenset({"config_key"}),
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from rapidfuzz import fuzz
-
 from facilitator.commands.arguments import IdArgs
 from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import (
@@ -27,18 +25,35 @@ from facilitator.commands.spec import (
 )
 from facilitator.context import CommandContext
 from facilitator.domain.events import MessageReceived
-from facilitator.domain.model import LedgerEntry, ParticipationKind, Role
-from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.domain.model import Community, LedgerEntry, ParticipationKind, Role
+from facilitator.features.knowledge.domain import GapStatus, ItemStatus, ItemType, KnowledgeItem
+from facilitator.features.knowledge.gaps import (
+    ASSIGNED_KIND,
+    GapGroup,
+    close_with,
+    group_gaps,
+    group_of,
+    locale_of,
+    record_gap,
+    tell,
+)
 from facilitator.features.knowledge.noise import is_noise
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
+from facilitator.features.knowledge.saving import (
+    SaveArgs,
+    WithdrawArgs,
+    credit_contributor,
+    save,
+    tell_decision,
+    withdraw,
+)
 from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcome
 from facilitator.features.knowledge.text import guess_language
 from facilitator.localtime import parse_date
 from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
 from facilitator.ports import LookupOutcome
-from facilitator.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +151,7 @@ async def answer(ctx: CommandContext, query: str, result: Lookup) -> None:
         log.info("lookup of a non-question not recorded")
         ctx.say("kb.not_a_question")
         return
-    if ctx.community is not None:
-        await ctx.uow.repo(KnowledgeRepository).add_gap(
-            KnowledgeGap(
-                community_id=ctx.community.id,
-                query=_clip(query, 500),
-                lang=lang,
-                created_at=ctx.services.clock.now(),
-                person_id=ctx.member.person_id,
-            )
-        )
+    await record_gap(ctx, query, lang)
     log.info("lookup not answered", extra={"confidence": round(result.confidence, 3)})
     ctx.say("kb.unknown")
 
@@ -500,8 +506,30 @@ async def approve(ctx: CommandContext, args: ApproveArgs) -> None:
         await _list_proposals(ctx)
         return
     item = await _own_item(ctx, args.id)
-    if item is None:
+    if item is None or ctx.community is None:
         return
+    await _approve(ctx, ctx.community, item)
+
+
+async def approve_button(ctx: CommandContext, value: str) -> None:
+    """ "Approve" under a proposal in a moderator's private notice."""
+    item_id = parse_id(value)
+    repo = ctx.uow.repo(KnowledgeRepository)
+    item = await repo.get(item_id) if item_id is not None else None
+    community = None
+    if item is not None and item.community_id is not None:
+        community = await ctx.uow.communities.get(item.community_id)
+    if item is None or community is None:
+        ctx.say("errors.stale_button", private=True)
+        return
+    if await ctx.role_in(community) < Role.MODERATOR:
+        log.warning("approve button refused for lack of role", extra={"role": ctx.role.label})
+        ctx.say("errors.not_allowed", command="approve", role=ctx.role_label(Role.MODERATOR))
+        return
+    await _approve(ctx, community, item)
+
+
+async def _approve(ctx: CommandContext, community: Community, item: KnowledgeItem) -> None:
     if item.status is not ItemStatus.PROPOSED:
         ctx.say("kb.not_pending", id=item.id, private=True)
         return
@@ -509,22 +537,15 @@ async def approve(ctx: CommandContext, args: ApproveArgs) -> None:
         replace(item, status=ItemStatus.PUBLISHED), ctx.services.clock.now()
     )
     await _credit(ctx, ParticipationKind.KNOWLEDGE_APPROVED, f"approve:{item.id}")
-    if item.created_by is not None:
-        proposer = await ctx.uow.members.person_of_identity(item.created_by)
-        if proposer is not None:
-            for kind in (
-                ParticipationKind.RESOURCE_SHARED,
-                ParticipationKind.KNOWLEDGE_CONTRIBUTED,
-            ):
-                await _credit(
-                    ctx, kind, f"share:{item.id}", person_id=proposer, identity_id=item.created_by
-                )
+    # Points go to whose words it is, now that it is accepted: a rejected proposal earns none.
+    await credit_contributor(ctx, community, item)
+    await tell_decision(ctx, community, item, approved=True, reason=None)
     ctx.say("kb.approved", id=item.id, title=_clip(item.title, 200))
 
 
 async def reject(ctx: CommandContext, args: RejectArgs) -> None:
     item = await _own_item(ctx, args.id)
-    if item is None:
+    if item is None or ctx.community is None:
         return
     if item.status is not ItemStatus.PROPOSED:
         ctx.say("kb.not_pending", id=item.id, private=True)
@@ -532,6 +553,7 @@ async def reject(ctx: CommandContext, args: RejectArgs) -> None:
     await ctx.uow.repo(KnowledgeRepository).save(
         replace(item, status=ItemStatus.REJECTED), ctx.services.clock.now()
     )
+    await tell_decision(ctx, ctx.community, item, approved=False, reason=args.reason)
     ctx.say("kb.rejected", id=item.id, title=_clip(item.title, 200))
 
 
@@ -570,37 +592,110 @@ async def _list_proposals(ctx: CommandContext) -> None:
 
 
 async def gaps(ctx: CommandContext, args: GapsArgs) -> None:
+    """The open gaps of the last days, grouped by meaning, each with the id its
+    subcommands take."""
     days = max(1, min(args.days or GAP_WINDOW_DAYS, 365))
     since = ctx.services.clock.now() - timedelta(days=days)
-    found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.here.id, since)
-    clusters = group_similar([gap.query for gap in found])
-    if not clusters:
+    found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.here.id, since, open_only=True)
+    groups = await group_gaps(knowledge(ctx), found)
+    if not groups:
         ctx.say("kb.no_gaps", days=days, private=True)
         return
     parts = [ctx.rich("kb.gaps_header", days=days, count=len(found))]
-    for representative, count in clusters[:GAPS_SHOWN]:
-        parts.append(ctx.rich("kb.gap_line", query=_clip(representative, 160), count=count))
+    for group in groups[:GAPS_SHOWN]:
+        parts.append(
+            ctx.rich(
+                "kb.gap_line",
+                id=group.first.id,
+                query=_clip(group.representative, 160),
+                count=len(group.gaps),
+            )
+        )
+    parts.append(ctx.rich("kb.gaps_footer"))
     ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
 
 
-def group_similar(queries: list[str], threshold: float = 70.0) -> list[tuple[str, int]]:
-    """Greedy grouping of similar questions: (most common phrasing, count), largest first."""
-    groups: list[tuple[str, list[str]]] = []
-    for query in queries:
-        folded = fold(query)
-        for key, members in groups:
-            if fuzz.token_set_ratio(folded, key) >= threshold:
-                members.append(query)
-                break
-        else:
-            groups.append((folded, [query]))
-    ranked = []
-    for _, members in groups:
-        # The most frequent phrasing; on a tie the one asked first, so the result is stable.
-        representative = max(members, key=lambda q: (members.count(q), -members.index(q)))
-        ranked.append((representative, len(members)))
-    ranked.sort(key=lambda pair: -pair[1])
-    return ranked
+@dataclass(frozen=True)
+class GapLinkArgs:
+    id: int
+    item: int
+
+
+@dataclass(frozen=True)
+class GapAssignArgs:
+    id: int
+    member: str
+
+
+async def _gap_group(ctx: CommandContext, gap_id: int) -> GapGroup | None:
+    base = knowledge(ctx)
+    await base.sync(ctx.uow)
+    group = await group_of(ctx, base, gap_id)
+    if group is None:
+        ctx.say("kb.gap_not_found", id=gap_id, private=True)
+    return group
+
+
+async def gap_dismiss(ctx: CommandContext, args: IdArgs) -> None:
+    group = await _gap_group(ctx, args.id)
+    if group is None:
+        return
+    now = ctx.services.clock.now()
+    done = await ctx.uow.repo(KnowledgeRepository).settle_gaps(group.ids, GapStatus.DISMISSED, now)
+    log.info("gaps dismissed", extra={"count": len(done)})
+    ctx.say("kb.gap_dismissed", count=len(done), query=_clip(group.representative, 160))
+
+
+async def gap_link(ctx: CommandContext, args: GapLinkArgs) -> None:
+    """The answer exists already: close the group with it and tell every asker."""
+    item = await _own_item(ctx, args.item)
+    if item is None:
+        return
+    if item.status is not ItemStatus.PUBLISHED:
+        ctx.say("kb.not_published", id=item.id, private=True)
+        return
+    group = await _gap_group(ctx, args.id)
+    if group is None:
+        return
+    now = ctx.services.clock.now()
+    closed = await close_with(ctx.uow, ctx.services, ctx.here, group.gaps, item, now)
+    ctx.say("kb.gap_linked", count=len(closed), id=item.id, title=_clip(item.title, 120))
+
+
+async def gap_assign(ctx: CommandContext, args: GapAssignArgs) -> None:
+    """Ask an expert: they are told privately, with the question."""
+    community = ctx.here
+    who = _clip(args.member, 64)
+    found = await ctx.uow.members.find_in_community(community.id, args.member.lstrip("@"))
+    if not found:
+        ctx.say("community.role.not_found", member=who, private=True)
+        return
+    if len(found) > 1:
+        ctx.say("community.role.ambiguous", member=who, count=len(found), private=True)
+        return
+    [expert] = found
+    group = await _gap_group(ctx, args.id)
+    if group is None:
+        return
+    await ctx.uow.repo(KnowledgeRepository).assign_gaps(group.ids, expert.identity_id)
+    locale = locale_of(expert, community)
+    body = ctx.catalogue.render(
+        locale,
+        "kb.gap_assigned_to_you",
+        name=ctx.member.display_name,
+        question=_clip(group.representative, 300),
+        count=len(group.gaps),
+    )
+    await tell(
+        ctx.uow,
+        community,
+        expert,
+        f"{ASSIGNED_KIND}:{group.first.id}:{expert.person_id}",
+        ASSIGNED_KIND,
+        OutboundMessage(body),
+        ctx.services.clock.now(),
+    )
+    ctx.say("kb.gap_assigned", name=expert.display_name, query=_clip(group.representative, 160))
 
 
 async def review(ctx: CommandContext, args: NoArgs) -> None:
@@ -720,6 +815,56 @@ COMMANDS = (
         args=(Arg("days", ArgKind.INT, required=False),),
         needs=Needs.COMMUNITY,
         role=Role.MODERATOR,
+        subcommands=(
+            sub(
+                "gaps",
+                CommandSpec(
+                    "dismiss",
+                    gap_dismiss,
+                    IdArgs,
+                    args=(Arg("id", ArgKind.INT),),
+                    needs=Needs.COMMUNITY,
+                    role=Role.MODERATOR,
+                ),
+            ),
+            sub(
+                "gaps",
+                CommandSpec(
+                    "link",
+                    gap_link,
+                    GapLinkArgs,
+                    args=(Arg("id", ArgKind.INT), Arg("item", ArgKind.INT)),
+                    needs=Needs.COMMUNITY,
+                    role=Role.MODERATOR,
+                ),
+            ),
+            sub(
+                "gaps",
+                CommandSpec(
+                    "assign",
+                    gap_assign,
+                    GapAssignArgs,
+                    args=(Arg("id", ArgKind.INT), Arg("member", max_length=100)),
+                    needs=Needs.COMMUNITY,
+                    role=Role.MODERATOR,
+                ),
+            ),
+        ),
+    ),
+    # A member may save their own answer; saving another's is for moderators (checked in
+    # the handler, which knows whose message it replies to).
+    CommandSpec(
+        "save",
+        save,
+        SaveArgs,
+        args=(Arg("question", ArgKind.TEXT, required=False, max_length=300),),
+        needs=Needs.COMMUNITY,
+    ),
+    CommandSpec(
+        "withdraw",
+        withdraw,
+        WithdrawArgs,
+        args=(Arg("id", ArgKind.INT),),
     ),
     CommandSpec("review", review, NoArgs, role=Role.MODERATOR),
 )

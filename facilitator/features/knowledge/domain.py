@@ -21,6 +21,13 @@ class ItemStatus(StrEnum):
     PROPOSED = "proposed"
     REJECTED = "rejected"
     REMOVED = "removed"
+    WITHDRAWN = "withdrawn"  # a saved answer its author took back before approval
+
+
+class GapStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # an item answers it (added, approved or linked by a moderator)
+    DISMISSED = "dismissed"  # a moderator decided it needs no answer
 
 
 @dataclass(frozen=True)
@@ -56,14 +63,37 @@ class KnowledgeItem:
     id: int | None = None
     community_id: int | None = None
     created_by: int | None = None
+    # An answer saved from the chat: the identity whose words it is (credited on approval)
+    # and a link to the message; a member responsible for keeping it current (reminded of
+    # its review date); when moderators were told of it as a proposal.
+    author_id: int | None = None
+    source_link: str | None = None
+    owner_id: int | None = None
+    announced_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class KnowledgeGap:
-    """A question the bot could not answer."""
+    """A question the bot could not answer, and where it was asked (to tell the asker once
+    an item answers it; a question asked privately is only ever answered privately)."""
 
     community_id: int
     query: str
     lang: str
     created_at: datetime
     person_id: int | None = None
+    id: int | None = None
+    identity_id: int | None = None
+    platform: str | None = None
+    chat_id: str | None = None
+    message_id: str | None = None
+    is_direct: bool = False
+    status: GapStatus = GapStatus.OPEN
+    closed_at: datetime | None = None
+    item_id: int | None = None
+    assigned_to: int | None = None
+    # The first reply by someone else to the question's message: a candidate answer.
+    answer_message_id: str | None = None
+    answer_text: str | None = None
+    answer_identity: int | None = None
+    answer_link: str | None = None

@@ -8,14 +8,25 @@ from facilitator.features.knowledge.commands import (
     COMMANDS,
     SHOW_ACTION,
     answer_addressed_question,
+    approve_button,
     show,
 )
 from facilitator.features.knowledge.embedding import Embedder, VectorSweep
+from facilitator.features.knowledge.gaps import SAVE_GAP_ACTION, GapCloser, note_reply
 from facilitator.features.knowledge.ports import KnowledgeRepository, VectorRepository
+from facilitator.features.knowledge.saving import (
+    APPROVE_ACTION,
+    WITHDRAW_ACTION,
+    ProposalNotice,
+    save_gap_answer,
+    withdraw_button,
+)
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.knowledge.storage import SqlKnowledgeRepository, SqlVectorRepository
 from facilitator.features.knowledge.text import guess_language
 from facilitator.scheduling import IntervalJob
+
+CLOSE_GAPS_JOB = "knowledge.close_gaps"
 
 
 def setup(wiring: Wiring) -> Installed:
@@ -24,16 +35,27 @@ def setup(wiring: Wiring) -> Installed:
     knowledge = KnowledgeBase(semantic=settings.semantic, threads=settings.semantic_threads)
     embedder = Embedder(wiring.uow_factory, knowledge)
     sweep = VectorSweep(wiring.uow_factory, knowledge)
+    closer = GapCloser(wiring.uow_factory, wiring.services, knowledge)
+    notice = ProposalNotice(wiring.uow_factory, wiring.services)
     return Installed(
         service=knowledge,
-        buttons={SHOW_ACTION: show},
-        message_hooks=(answer_addressed_question,),
+        buttons={
+            SHOW_ACTION: show,
+            SAVE_GAP_ACTION: save_gap_answer,
+            WITHDRAW_ACTION: withdraw_button,
+            APPROVE_ACTION: approve_button,
+        },
+        message_hooks=(answer_addressed_question, note_reply),
         guess_language=guess_language,
         jobs=(
             IntervalJob("knowledge.auto_answer", 60, auto_answer.run),
             # Starts soon after start-up (off the event loop), then looks again every 30 s.
             IntervalJob("knowledge.embed", 30, embedder.run, first_after=2),
             IntervalJob("knowledge.vectors_sweep", 6 * 3600, sweep.run),
+            # After the repository changes: gaps an item now answers close, askers are told.
+            IntervalJob(CLOSE_GAPS_JOB, 30, closer.run, first_after=5),
+            # Moderators hear of new proposals at most every ten minutes, in one message.
+            IntervalJob("knowledge.proposals", 600, notice.run, first_after=60),
         ),
     )
 

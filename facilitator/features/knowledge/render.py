@@ -5,6 +5,7 @@ from __future__ import annotations
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.knowledge.domain import KnowledgeItem
+from facilitator.i18n import Catalogue
 from facilitator.markup import Block, RichText, Span, Style, from_markdown
 
 MAX_BODY = 900
@@ -19,8 +20,8 @@ def _ref(ctx: CommandContext, item: KnowledgeItem) -> str:
     return ctx.t("kb.item_ref", id=item.id) if ctx.role >= Role.MODERATOR else ""
 
 
-def _source_block(ctx: CommandContext, item: KnowledgeItem) -> Block | None:
-    label = ctx.t("kb.answer.source")
+def _source_block(catalogue: Catalogue, locale: str, item: KnowledgeItem) -> Block | None:
+    label = catalogue.text(locale, "kb.answer.source")
     name = item.source or item.title
     if item.url:
         return Block((Span(label + " "), Span(clip(name, 200), Style.LINK, url=item.url)))
@@ -44,17 +45,7 @@ def _excerpt(body: str) -> str:
 def render_item(
     ctx: CommandContext, item: KnowledgeItem, see_also: tuple[KnowledgeItem, ...] = ()
 ) -> RichText:
-    parts = [ctx.rich("kb.answer.title", title=clip(item.title, 300), ref=_ref(ctx, item))]
-    if item.lang != ctx.locale:
-        # Found across languages: say so, the member may want to propose a translation.
-        parts.append(
-            ctx.rich("kb.answer.in_language", language=ctx.t(f"core.languages.{item.lang}"))
-        )
-    if item.body:
-        parts.append(from_markdown(_excerpt(item.body)))
-    source = _source_block(ctx, item)
-    if source is not None:
-        parts.append(RichText((source,)))
+    parts = [item_body(ctx.catalogue, ctx.locale, item, ref=_ref(ctx, item))]
     if see_also:
         parts.append(ctx.rich("kb.answer.see_also"))
         for other in see_also:
@@ -68,4 +59,25 @@ def render_item(
             parts.append(
                 ctx.rich(key, title=clip(other.title, 200), ref=_ref(ctx, other), **extra)
             )
+    return RichText.join(parts)
+
+
+def item_body(catalogue: Catalogue, locale: str, item: KnowledgeItem, ref: str = "") -> RichText:
+    """An item as anyone reads it in `locale`: its title, the start of its text, its source
+    (also for messages the outbox sends, where there is no conversation to read a role from)."""
+    parts = [catalogue.render(locale, "kb.answer.title", title=clip(item.title, 300), ref=ref)]
+    if item.lang != locale:
+        # Found across languages: say so, the member may want to propose a translation.
+        parts.append(
+            catalogue.render(
+                locale,
+                "kb.answer.in_language",
+                language=catalogue.text(locale, f"core.languages.{item.lang}"),
+            )
+        )
+    if item.body:
+        parts.append(from_markdown(_excerpt(item.body)))
+    source = _source_block(catalogue, locale, item)
+    if source is not None:
+        parts.append(RichText((source,)))
     return RichText.join(parts)

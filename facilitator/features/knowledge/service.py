@@ -284,6 +284,22 @@ class KnowledgeBase:
         vectors = await loop.run_in_executor(self._pool(), encoder.queries, [query])
         return np.asarray(vectors[0], dtype=np.float32)
 
+    @property
+    def revision(self) -> int:
+        """The repository's revision this base has loaded (-1: nothing yet)."""
+        return self._revision
+
+    @property
+    def encoder_name(self) -> str | None:
+        return self._encoder.name if self._encoder is not None else None
+
+    async def similarity_off_loop(self, texts: list[str]) -> Vector | None:
+        """`similarity` on the encoder's own thread."""
+        if self._encoder is None or not texts:
+            return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), self.similarity, texts)
+
     def similarity(self, texts: list[str]) -> Vector | None:
         """Cosine similarity of every pair of texts (any languages), or None without a
         backend. Blocking: call it from a thread or a background job."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    false,
     or_,
     select,
     update,
@@ -27,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.domain.model import DataSubject
-from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeGap, KnowledgeItem
+from facilitator.features.knowledge.domain import (
+    GapStatus,
+    ItemStatus,
+    ItemType,
+    KnowledgeGap,
+    KnowledgeItem,
+)
 from facilitator.storage.memo import MemoPart, memo_of
 from facilitator.storage.models import Base, BigId
 from facilitator.storage.personal import erase, rows_as_data
@@ -67,6 +74,11 @@ class KnowledgeItemRow(Base):
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("identities.id", ondelete="SET NULL")
     )
+    # An answer saved from the chat: whose words (credited on approval), and where it was.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id", ondelete="SET NULL"))
+    source_link: Mapped[str | None] = mapped_column(String(2000))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id", ondelete="SET NULL"))
+    announced_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     revision: Mapped[int] = mapped_column(BigInteger)
@@ -83,14 +95,41 @@ class KnowledgeStateRow(Base):
 
 class KnowledgeGapRow(Base):
     __tablename__ = "knowledge_gaps"
-    __table_args__ = (Index("ix_knowledge_gaps_community_time", "community_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_knowledge_gaps_community_time", "community_id", "created_at"),
+        Index("ix_knowledge_gaps_open", "community_id", "status"),
+        Index("ix_knowledge_gaps_message", "community_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identities.id", ondelete="SET NULL")
+    )
     query: Mapped[str] = mapped_column(String(500))
     lang: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime]
+    # Where it was asked: a reply there is a candidate answer; a private question is only
+    # ever answered privately.
+    platform: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    is_direct: Mapped[bool] = mapped_column(default=False, server_default=false())
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    closed_at: Mapped[datetime | None]
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="SET NULL")
+    )
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("identities.id", ondelete="SET NULL")
+    )
+    answer_message_id: Mapped[str | None] = mapped_column(String(64))
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answer_identity: Mapped[int | None] = mapped_column(
+        ForeignKey("identities.id", ondelete="SET NULL")
+    )
+    answer_link: Mapped[str | None] = mapped_column(String(2000))
 
 
 SHARED_SCOPE = "*"
@@ -150,6 +189,34 @@ def _item(row: KnowledgeItemRow) -> KnowledgeItem:
         id=row.id,
         community_id=row.community_id,
         created_by=row.created_by,
+        author_id=row.author_id,
+        source_link=row.source_link,
+        owner_id=row.owner_id,
+        announced_at=row.announced_at,
+    )
+
+
+def _gap(row: KnowledgeGapRow) -> KnowledgeGap:
+    return KnowledgeGap(
+        community_id=row.community_id,
+        query=row.query,
+        lang=row.lang,
+        created_at=row.created_at,
+        person_id=row.person_id,
+        id=row.id,
+        identity_id=row.identity_id,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        message_id=row.message_id,
+        is_direct=row.is_direct,
+        status=GapStatus(row.status),
+        closed_at=row.closed_at,
+        item_id=row.item_id,
+        assigned_to=row.assigned_to,
+        answer_message_id=row.answer_message_id,
+        answer_text=row.answer_text,
+        answer_identity=row.answer_identity,
+        answer_link=row.answer_link,
     )
 
 
@@ -261,29 +328,161 @@ class SqlKnowledgeRepository:
         )
         return [_item(r) for r in rows]
 
-    async def add_gap(self, gap: KnowledgeGap) -> None:
-        self.session.add(
-            KnowledgeGapRow(
-                community_id=gap.community_id,
-                person_id=gap.person_id,
-                query=gap.query[:500],
-                lang=gap.lang,
-                created_at=gap.created_at,
-            )
+    async def add_gap(self, gap: KnowledgeGap) -> int:
+        row = KnowledgeGapRow(
+            community_id=gap.community_id,
+            person_id=gap.person_id,
+            identity_id=gap.identity_id,
+            query=gap.query[:500],
+            lang=gap.lang,
+            created_at=gap.created_at,
+            platform=gap.platform,
+            chat_id=gap.chat_id,
+            message_id=gap.message_id,
+            is_direct=gap.is_direct,
+            status=GapStatus.OPEN.value,
         )
+        self.session.add(row)
         await self.session.flush()
+        return row.id
 
-    async def gaps_since(self, community_id: int, since: datetime) -> list[KnowledgeGap]:
+    async def gaps_since(
+        self, community_id: int, since: datetime, *, open_only: bool = False
+    ) -> list[KnowledgeGap]:
+        query = select(KnowledgeGapRow).where(
+            KnowledgeGapRow.community_id == community_id, KnowledgeGapRow.created_at >= since
+        )
+        if open_only:
+            query = query.where(KnowledgeGapRow.status == GapStatus.OPEN.value)
+        rows = await self.session.scalars(query.order_by(KnowledgeGapRow.created_at))
+        return [_gap(r) for r in rows]
+
+    async def open_gaps(self, community_id: int) -> list[KnowledgeGap]:
         rows = await self.session.scalars(
             select(KnowledgeGapRow)
             .where(
-                KnowledgeGapRow.community_id == community_id, KnowledgeGapRow.created_at >= since
+                KnowledgeGapRow.community_id == community_id,
+                KnowledgeGapRow.status == GapStatus.OPEN.value,
             )
-            .order_by(KnowledgeGapRow.created_at)
+            .order_by(KnowledgeGapRow.id)
         )
-        return [
-            KnowledgeGap(r.community_id, r.query, r.lang, r.created_at, r.person_id) for r in rows
-        ]
+        return [_gap(r) for r in rows]
+
+    async def gap(self, gap_id: int) -> KnowledgeGap | None:
+        row = await self.session.get(KnowledgeGapRow, gap_id)
+        return _gap(row) if row else None
+
+    async def gap_asked_in(
+        self, community_id: int, platform: str, chat_id: str, message_id: str
+    ) -> KnowledgeGap | None:
+        """The open gap asked by this message (a reply to it may answer it)."""
+        row = await self.session.scalar(
+            select(KnowledgeGapRow)
+            .where(
+                KnowledgeGapRow.community_id == community_id,
+                KnowledgeGapRow.message_id == message_id,
+                KnowledgeGapRow.platform == platform,
+                KnowledgeGapRow.chat_id == chat_id,
+            )
+            .order_by(KnowledgeGapRow.id)
+            .limit(1)
+        )
+        return _gap(row) if row else None
+
+    async def gap_answered_by(
+        self, community_id: int, platform: str, chat_id: str, answer_message_id: str
+    ) -> KnowledgeGap | None:
+        row = await self.session.scalar(
+            select(KnowledgeGapRow)
+            .where(
+                KnowledgeGapRow.community_id == community_id,
+                KnowledgeGapRow.answer_message_id == answer_message_id,
+                KnowledgeGapRow.platform == platform,
+                KnowledgeGapRow.chat_id == chat_id,
+            )
+            .order_by(KnowledgeGapRow.id)
+            .limit(1)
+        )
+        return _gap(row) if row else None
+
+    async def note_answer(
+        self,
+        gap_id: int,
+        message_id: str,
+        text: str,
+        identity_id: int,
+        link: str | None,
+    ) -> bool:
+        """Remember the first reply to a gap's question; False if one was noted before."""
+        result = await self.session.execute(
+            update(KnowledgeGapRow)
+            .where(KnowledgeGapRow.id == gap_id, KnowledgeGapRow.answer_message_id.is_(None))
+            .values(
+                answer_message_id=message_id,
+                answer_text=text,
+                answer_identity=identity_id,
+                answer_link=link,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def settle_gaps(
+        self,
+        gap_ids: Sequence[int],
+        status: GapStatus,
+        now: datetime,
+        item_id: int | None = None,
+    ) -> list[int]:
+        """Close or dismiss the open gaps among these; returns the ones it changed."""
+        if not gap_ids:
+            return []
+        open_ids = list(
+            await self.session.scalars(
+                select(KnowledgeGapRow.id).where(
+                    KnowledgeGapRow.id.in_(list(gap_ids)),
+                    KnowledgeGapRow.status == GapStatus.OPEN.value,
+                )
+            )
+        )
+        if open_ids:
+            await self.session.execute(
+                update(KnowledgeGapRow)
+                .where(
+                    KnowledgeGapRow.id.in_(open_ids),
+                    KnowledgeGapRow.status == GapStatus.OPEN.value,
+                )
+                .values(status=status.value, closed_at=now, item_id=item_id)
+            )
+        return sorted(open_ids)
+
+    async def assign_gaps(self, gap_ids: Sequence[int], identity_id: int) -> None:
+        if gap_ids:
+            await self.session.execute(
+                update(KnowledgeGapRow)
+                .where(KnowledgeGapRow.id.in_(list(gap_ids)))
+                .values(assigned_to=identity_id)
+            )
+
+    async def unannounced(self) -> list[KnowledgeItem]:
+        """Proposals moderators have not been told of yet, oldest first."""
+        rows = await self.session.scalars(
+            select(KnowledgeItemRow)
+            .where(
+                KnowledgeItemRow.status == ItemStatus.PROPOSED.value,
+                KnowledgeItemRow.announced_at.is_(None),
+                KnowledgeItemRow.community_id.is_not(None),
+            )
+            .order_by(KnowledgeItemRow.id)
+        )
+        return [_item(r) for r in rows]
+
+    async def mark_announced(self, item_ids: Sequence[int], now: datetime) -> None:
+        if item_ids:
+            await self.session.execute(
+                update(KnowledgeItemRow)
+                .where(KnowledgeItemRow.id.in_(list(item_ids)))
+                .values(announced_at=now)
+            )
 
     async def export_person(self, subject: DataSubject) -> dict[str, Any]:
         gaps = select(
@@ -310,6 +509,15 @@ class SqlKnowledgeRepository:
             "contributions": await rows_as_data(
                 self.session, items.where(KnowledgeItemRow.created_by.in_(subject.identity_ids))
             ),
+            "saved_answers": await rows_as_data(
+                self.session, items.where(KnowledgeItemRow.author_id.in_(subject.identity_ids))
+            ),
+            "answers_in_chat": await rows_as_data(
+                self.session,
+                select(KnowledgeGapRow.community_id, KnowledgeGapRow.answer_text).where(
+                    KnowledgeGapRow.answer_identity.in_(subject.identity_ids)
+                ),
+            ),
         }
 
     async def forget_person(self, subject: DataSubject) -> dict[str, int]:
@@ -323,6 +531,20 @@ class SqlKnowledgeRepository:
                 "contributions": update(KnowledgeItemRow)
                 .where(KnowledgeItemRow.created_by.in_(subject.identity_ids))
                 .values(created_by=None, owner=None),
+                # Their answers saved from the chat stay, without their name or the link to
+                # their message; a draft of theirs is no longer proposed.
+                "saved_answers": update(KnowledgeItemRow)
+                .where(KnowledgeItemRow.author_id.in_(subject.identity_ids))
+                .values(author_id=None, source_link=None, owner=None),
+                "items_owned": update(KnowledgeItemRow)
+                .where(KnowledgeItemRow.owner_id.in_(subject.identity_ids))
+                .values(owner_id=None, owner=None),
+                "answers_in_chat": update(KnowledgeGapRow)
+                .where(KnowledgeGapRow.answer_identity.in_(subject.identity_ids))
+                .values(answer_identity=None, answer_text=None, answer_link=None),
+                "questions_assigned": update(KnowledgeGapRow)
+                .where(KnowledgeGapRow.assigned_to.in_(subject.identity_ids))
+                .values(assigned_to=None),
             },
         )
 
@@ -341,6 +563,9 @@ _CONTENT = (
     "owner",
     "review_by",
     "translation_of",
+    "author_id",
+    "source_link",
+    "owner_id",
 )
 
 
@@ -362,6 +587,9 @@ def _fill(row: KnowledgeItemRow, item: KnowledgeItem) -> None:
     row.owner = item.owner
     row.review_by = item.review_by
     row.translation_of = item.translation_of
+    row.author_id = item.author_id
+    row.source_link = item.source_link
+    row.owner_id = item.owner_id
 
 
 class SqlVectorRepository:

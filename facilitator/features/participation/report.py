@@ -108,6 +108,17 @@ def _figure_lines(w: _Writer, now: Figures, before: Figures) -> None:
         value=now.unanswered_lookups,
         change=w.change(now.unanswered_lookups, before.unanswered_lookups),
     )
+    w.line(
+        "gaps_closed",
+        value=now.gaps_closed,
+        rate=w.percent(
+            now.gaps_closed / now.unanswered_lookups if now.unanswered_lookups else None
+        ),
+        median=w.minutes(
+            now.median_gap_close_hours * 60 if now.median_gap_close_hours is not None else None
+        ),
+        change=w.change(now.gaps_closed, before.gaps_closed),
+    )
     share = now.poll_voters / now.known_members if now.known_members else None
     w.line(
         "polls",

@@ -163,6 +163,9 @@ class SimulatedMonth:
             "webinar_rsvps": kinds[K.WEBINAR_RSVP],
             "webinar_attended": kinds[K.WEBINAR_ATTENDED],
             "unanswered_lookups": sum(1 for _, _, at in self.gaps if start <= at < end),
+            # The played month adds no item that answers its gaps.
+            "gaps_closed": 0,
+            "median_gap_close_hours": None,
             "active_names": active,
         }
 

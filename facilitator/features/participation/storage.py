@@ -649,6 +649,20 @@ class SqlParticipationRepository:
         )
         return [str(query) for query in rows]
 
+    async def gap_closures(self, community_id: int, start: datetime, end: datetime) -> list[float]:
+        """Hours from question to closing, of each gap an item closed in [start, end)."""
+        rows = await self.session.execute(
+            select(KnowledgeGapRow.created_at, KnowledgeGapRow.closed_at).where(
+                KnowledgeGapRow.community_id == community_id,
+                KnowledgeGapRow.status == "closed",
+                KnowledgeGapRow.closed_at >= start,
+                KnowledgeGapRow.closed_at < end,
+            )
+        )
+        return sorted(
+            (closed - asked).total_seconds() / 3600 for asked, closed in rows.all() if closed
+        )
+
     async def active_in_several(
         self, start: datetime, end: datetime, kinds: Collection[str]
     ) -> int:
@@ -666,6 +680,12 @@ class SqlParticipationRepository:
             .subquery()
         )
         return int(await self.session.scalar(select(func.count()).select_from(several)) or 0)
+
+    async def staff_members(
+        self, community_id: int, admins: Collection[tuple[Platform, str]] = ()
+    ) -> list[Member]:
+        """Moderators and above here (`staff`), one identity each to write to."""
+        return await self._reachable(community_id, await self.staff(community_id, admins))
 
     async def coordinators(self, community_id: int) -> list[Member]:
         """Who receives the community's weekly summary: coordinators and admins of it, by

@@ -121,6 +121,10 @@ class Figures:
     webinar_rsvps: int = 0
     webinar_attended: int = 0
     unanswered_lookups: int = 0
+    # Of the repository's gaps: how many an item closed this week, and the median hours from
+    # the question to its answer (the demand-to-response measure).
+    gaps_closed: int = 0
+    median_gap_close_hours: float | None = None
 
     @property
     def active_share(self) -> float | None:
@@ -141,6 +145,8 @@ FIGURES = (
     "questions_unanswered",
     "median_answer_minutes",
     "unanswered_lookups",
+    "gaps_closed",
+    "median_gap_close_hours",
     "poll_votes",
     "poll_voters",
     "webinar_rsvps",
@@ -209,6 +215,7 @@ async def figures_for(
     questions = await repo.question_times(community.id, start, end)
     answered = [(a, b) for a, b in questions if b is not None and b < end]
     waits = [(b - a).total_seconds() / 60 for a, b in answered if b is not None]
+    closures = await repo.gap_closures(community.id, start, end)
     return Figures(
         known_members=await repo.known_members(community.id, end),
         active_members=len(active),
@@ -225,6 +232,8 @@ async def figures_for(
         webinar_rsvps=totals.get(K.WEBINAR_RSVP, 0),
         webinar_attended=totals.get(K.WEBINAR_ATTENDED, 0),
         unanswered_lookups=len(await repo.gap_queries(community.id, start, end)),
+        gaps_closed=len(closures),
+        median_gap_close_hours=statistics.median(closures) if closures else None,
     )
 
 
@@ -237,7 +246,7 @@ async def weekly_summary(
 ) -> WeeklySummary:
     # Imported here: it brings the lookup engine (numpy), which the command line, importing
     # this module for `facilitator report`, should not load before a command runs.
-    from facilitator.features.knowledge.commands import group_similar
+    from facilitator.features.knowledge.gaps import group_similar
 
     repo = uow.repo(ParticipationRepository)
     start, end = week.bounds(community.timezone)
@@ -383,13 +392,20 @@ async def network_summary(
 
 def _sum(all_figures: Iterable[Figures]) -> Figures:
     listed = list(all_figures)
-    medians = [f.median_answer_minutes for f in listed if f.median_answer_minutes is not None]
+    medians = ("median_answer_minutes", "median_gap_close_hours")
     counted = {
         name: sum(int(getattr(f, name)) for f in listed)
         for name in Figures.__dataclass_fields__
-        if name != "median_answer_minutes"
+        if name not in medians
     }
+
     # The median of medians: a rough figure, said as much where it is shown.
+    def middle(name: str) -> float | None:
+        values = [getattr(f, name) for f in listed if getattr(f, name) is not None]
+        return statistics.median(values) if values else None
+
     return Figures(
-        **counted, median_answer_minutes=statistics.median(medians) if medians else None
+        **counted,
+        median_answer_minutes=middle("median_answer_minutes"),
+        median_gap_close_hours=middle("median_gap_close_hours"),
     )

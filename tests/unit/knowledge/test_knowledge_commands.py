@@ -66,7 +66,7 @@ async def test_similar_unanswered_questions_are_grouped_in_gaps(harness: Harness
     lines = gaps.splitlines()
     assert lines[0] == "Unanswered questions, last 7 days (4 questions):"
     assert lines[1].endswith("(3×)") and "travel expenses xyzzy" in lines[1]
-    assert lines[2] == "• zorblax quantum fridge (1×)"
+    assert lines[2] == "• 4: zorblax quantum fridge (1×)"
 
 
 async def test_a_middling_match_offers_choices_as_buttons(harness: Harness) -> None:

@@ -1,0 +1,271 @@
+"""The living repository: an answer given in chat is saved, approved and closes the gap it
+answers; the asker is told privately; moderators work through gaps and proposals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from facilitator.domain.model import DataSubject, ParticipationKind, Platform, Role
+from facilitator.domain.outbox import OutboxStatus
+from facilitator.features.knowledge.domain import GapStatus, ItemStatus
+from facilitator.features.knowledge.feature import CLOSE_GAPS_JOB
+from facilitator.features.knowledge.gaps import ANSWERED_KIND, SUGGEST_KIND
+from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.knowledge.saving import (
+    APPROVE_ACTION,
+    DECISION_KIND,
+    SAVED_KIND,
+    WITHDRAW_ACTION,
+)
+from facilitator.features.participation.summary import IsoWeek, figures_for
+from tests.conftest import Harness
+from tests.unit.knowledge.test_knowledge_commands import seeded
+
+QUESTION = "/faq how do we budget travel for field visits to remote municipalities"
+ANSWER = (
+    "We budget a fixed daily allowance per person and book transport three weeks ahead; "
+    "the regional office pays fuel for visits to remote municipalities."
+)
+
+
+async def outbox(harness: Harness, kind: str) -> list[tuple[str, str, str, bool]]:
+    """(dedup key, recipient, text, has a group fallback) of the queued rows of a kind."""
+    async with harness.app.uow_factory() as uow:
+        rows = await uow.outbox.listing(None, list(OutboxStatus), 500)
+    return [
+        (r.dedup_key, r.destination.chat_id, r.message.body.plain(), r.fallback is not None)
+        for r in rows
+        if r.kind == kind
+    ]
+
+
+async def gaps_of(harness: Harness) -> list[tuple[str, GapStatus, int | None]]:
+    community = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        found = await uow.repo(KnowledgeRepository).gaps_since(
+            community.id, harness.clock.now() - timedelta(days=30)
+        )
+    return [(g.query, g.status, g.item_id) for g in found]
+
+
+async def ledger_count(harness: Harness, kind: ParticipationKind) -> int:
+    community = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        return await uow.ledger.count(community.id, kind)
+
+
+def saved_id(reply: str) -> int:
+    return int(reply.split("(#")[1].split(")")[0])
+
+
+async def press(harness: Harness, user: str, action: str, value: str) -> list[str]:
+    harness.seq += 1
+    before = len(harness.messenger.sent)
+    payload = (
+        f'{{"kind": "button", "action": "{action}", "value": "{value}", "id": "b:{harness.seq}",'
+        f' "user_id": "{user}", "locale": "en", "at": "{harness.clock.now().isoformat()}"}}'
+    )
+    await harness.app.inbox.accept(Platform.CONSOLE, f"b:{harness.seq}", payload, "demo")
+    await harness.app.inbox.process_pending()
+    return [m.body.plain() for _, m in harness.messenger.sent[before:]]
+
+
+async def test_an_answer_in_chat_becomes_knowledge_and_the_asker_is_told(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    [unknown] = await harness.say(QUESTION, user="ana")
+    assert unknown.startswith("I don't know that one yet.")
+    question_id = harness.last_id
+    assert await gaps_of(harness) == [(QUESTION[5:], GapStatus.OPEN, None)]
+
+    # An expert answers in the thread: the moderators are offered to save it, once.
+    assert await harness.say(ANSWER, user="carla", reply_to=question_id) == []
+    answer_id = harness.last_id
+    [(_, to, text, _)] = await outbox(harness, SUGGEST_KIND)
+    # In the community's language: Bruno never told the bot his.
+    assert to == "bruno" and "Carla respondió a" in text and "fixed daily allowance" in text
+    await harness.say("Also: keep receipts.", user="dave", reply_to=question_id)
+    assert len(await outbox(harness, SUGGEST_KIND)) == 1
+
+    # A moderator saves it by replying /save: the question is the gap it answered.
+    [saved] = await harness.say("/save", user="bruno", reply_to=answer_id)
+    assert saved.startswith("Saved as a draft for the repository")
+    item_id = saved_id(saved)
+    [(_, to, text, _)] = await outbox(harness, SAVED_KIND)
+    assert to == "carla" and f"(#{item_id})" in text
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(item_id)
+    assert item is not None and item.status is ItemStatus.PROPOSED
+    assert item.title == QUESTION[5:] and item.body == ANSWER and item.lang == "en"
+    contributed = await ledger_count(harness, ParticipationKind.KNOWLEDGE_CONTRIBUTED)
+
+    # Approval publishes it and credits whose words it is; she hears of it.
+    [approved] = await harness.say(f"/approve {item_id}", user="bruno")
+    assert approved.startswith(f"Approved and published: #{item_id}")
+    assert await ledger_count(harness, ParticipationKind.KNOWLEDGE_CONTRIBUTED) == (
+        contributed + 1
+    )
+    decisions = await outbox(harness, DECISION_KIND)
+    assert [(to, "now published" in text) for _, to, text, _ in decisions] == [("carla", True)]
+
+    # The job closes the gap and tells the asker privately, with the answer.
+    assert await harness.job(CLOSE_GAPS_JOB) == 1
+    assert await gaps_of(harness) == [(QUESTION[5:], GapStatus.CLOSED, item_id)]
+    [(_key, to, text, fallback)] = await outbox(harness, ANSWERED_KIND)
+    assert to == "ana" and "Your question has an answer." in text and "fixed daily" in text
+    assert fallback  # asked in the group: a mention there if she cannot be written to
+    assert await harness.job(CLOSE_GAPS_JOB) == 0  # nothing changed, nothing told twice
+    await harness.app.dispatcher.dispatch_due()
+    private = [m.body.plain() for d, m in harness.messenger.sent if d.is_direct]
+    assert any("Your question has an answer." in text for text in private)
+
+    # Another member's paraphrase is now answered, and /gaps no longer lists the question.
+    [answer] = await harness.say(
+        "/faq how should we budget travel for field visits to remote towns?", user="zoe"
+    )
+    assert answer.startswith(QUESTION[5:].capitalize()) or QUESTION[5:] in answer
+    [gaps] = await harness.say("/gaps", user="bruno")
+    assert gaps == "No unanswered questions in the last 30 days."
+
+    # The week's summary counts one gap closed, as a recount of the rows does.
+    community = await harness.community()
+    week = IsoWeek.containing(harness.clock.now().date())
+    start, end = week.bounds(community.timezone)
+    async with harness.app.uow_factory() as uow:
+        figures = await figures_for(uow, community, start, end)
+    recount = [g for g in await gaps_of(harness) if g[1] is GapStatus.CLOSED]
+    assert figures.gaps_closed == len(recount) == 1
+    assert figures.unanswered_lookups == 1
+    assert figures.median_gap_close_hours == 0.0
+
+
+async def test_only_a_moderator_or_the_author_saves_and_only_the_author_withdraws(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    await harness.say(ANSWER, user="carla")
+    answer_id = harness.last_id
+    [refused] = await harness.say("/save How do we budget travel?", user="zoe", reply_to=answer_id)
+    assert refused.startswith("Only a moderator, or the person who wrote that answer")
+    [no_reply] = await harness.say("/save How do we budget travel?", user="bruno")
+    assert no_reply.startswith("Reply /save to the message")
+    [which] = await harness.say("/save", user="bruno", reply_to=answer_id)
+    assert which.startswith("Which question does it answer?")
+    # The author may save her own answer; a member with markup in the question is kept as text.
+    [saved] = await harness.say(
+        "/save How do we budget *travel* = $100?", user="carla", reply_to=answer_id
+    )
+    item_id = saved_id(saved)
+    assert await outbox(harness, SAVED_KIND) == []  # she saved it herself: no notice
+    # Someone else cannot withdraw it, not even with a forged button.
+    [not_theirs] = await press(harness, "zoe", WITHDRAW_ACTION, str(item_id))
+    assert not_theirs == f"Item #{item_id} is not a draft of yours."
+    [forged] = await press(harness, "zoe", WITHDRAW_ACTION, "not-a-number")
+    assert forged.startswith("That button no longer does anything.")
+    [withdrawn] = await harness.say(f"/withdraw {item_id}", user="carla")
+    assert withdrawn.startswith(f"Withdrawn: #{item_id}")
+    [late] = await harness.say(f"/approve {item_id}", user="bruno")
+    assert late == f"Item #{item_id} is not waiting for review."
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(item_id)
+    assert item is not None and item.status is ItemStatus.WITHDRAWN
+    assert item.title == "How do we budget *travel* = $100?"
+
+
+async def test_forgetme_removes_the_authors_credit_and_the_link_to_her_message(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    await harness.say(ANSWER, user="carla")
+    [saved] = await harness.say(
+        "/save How do we budget travel?", user="bruno", reply_to=harness.last_id
+    )
+    item_id = saved_id(saved)
+    await harness.say(f"/approve {item_id}", user="bruno")
+    async with harness.app.uow_factory() as uow:
+        carla = await uow.members.identity(Platform.CONSOLE, "carla")
+        assert carla is not None
+        subject = DataSubject(carla.person_id, (carla.identity_id,))
+        erased = await uow.repo(KnowledgeRepository).forget_person(subject)
+        await uow.commit()
+    assert erased["saved_answers"] == 1
+    async with harness.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(item_id)
+    assert item is not None and item.status is ItemStatus.PUBLISHED
+    assert item.author_id is None and item.owner is None and item.source_link is None
+
+
+async def test_moderators_hear_of_proposals_in_one_message_and_proposers_of_the_decision(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    first = saved_id((await harness.say("/share https://example.org/a A guide", user="carla"))[0])
+    second = saved_id((await harness.say("/share https://example.org/b Spam", user="zoe"))[0])
+    assert await harness.job("knowledge.proposals") == 1
+    [(_, to, text, _)] = await outbox(harness, "knowledge.proposals")
+    assert to == "bruno" and text.startswith("2 propuestas nuevas para el repositorio:")
+    assert await harness.job("knowledge.proposals") == 0  # each proposal announced once
+    # The button approves, for a moderator only.
+    [refused] = await press(harness, "zoe", APPROVE_ACTION, str(first))
+    assert refused.startswith("Sorry, /approve is for a moderator")
+    [approved] = await press(harness, "bruno", APPROVE_ACTION, str(first))
+    assert approved.startswith(f"Approved and published: #{first}")
+    await harness.say(f"/reject {second} off topic", user="bruno")
+    told = {to: text for _, to, text, _ in await outbox(harness, DECISION_KIND)}
+    assert "now published" in told["carla"]
+    assert told["zoe"].endswith("The moderator's reason: off topic")
+
+
+async def test_gaps_are_grouped_and_moderators_dismiss_link_and_assign_them(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    for user, text in [
+        ("ana", "/faq claim travel expenses xyzzy"),
+        ("zoe", "/faq claim travel expenses xyzzy how"),
+        ("dave", "/faq zorblax quantum fridge"),
+        ("eve", "/faq qwzx plover snorkblat"),
+    ]:
+        await harness.say(text, user=user)
+    [listing] = await harness.say("/gaps", user="bruno")
+    lines = listing.splitlines()
+    assert lines[1] == "• 1: claim travel expenses xyzzy (2×)"
+    assert lines[-1].startswith("Reply /gaps dismiss ID")
+    [dismissed] = await harness.say("/gaps dismiss 3", user="bruno")
+    assert dismissed == "Dismissed 1 question: zorblax quantum fridge"
+    [refused] = await harness.say("/gaps dismiss 4", user="zoe")
+    assert refused.startswith("Sorry, /gaps dismiss is for a moderator")
+    [unknown] = await harness.say("/gaps link 99 1", user="bruno")
+    assert unknown.startswith("There is no")
+    [linked] = await harness.say("/gaps link 2 1", user="bruno")
+    assert linked.startswith("Linked 2 questions to #1")
+    told = {to for _, to, _, _ in await outbox(harness, ANSWERED_KIND)}
+    assert told == {"ana", "zoe"}
+    [assigned] = await harness.say("/gaps assign 4 @dave", user="bruno")
+    assert assigned == "Asked Dave privately to answer: qwzx plover snorkblat"
+    [(_, to, text, _)] = await outbox(harness, "knowledge.gap_assigned")
+    assert to == "dave" and "qwzx plover snorkblat" in text
+    statuses = {query: status for query, status, _ in await gaps_of(harness)}
+    assert statuses == {
+        "claim travel expenses xyzzy": GapStatus.CLOSED,
+        "claim travel expenses xyzzy how": GapStatus.CLOSED,
+        "zorblax quantum fridge": GapStatus.DISMISSED,
+        "qwzx plover snorkblat": GapStatus.OPEN,
+    }
+
+
+async def test_a_thanked_answer_is_suggested_to_the_moderators_once(harness: Harness) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    await harness.say(ANSWER, user="carla")
+    answer_id = harness.last_id
+    await harness.say("thanks!", user="ana", reply_to=answer_id)
+    await harness.say("gracias!!", user="zoe", reply_to=answer_id)
+    [(_, to, text, _)] = await outbox(harness, SUGGEST_KIND)
+    assert to == "bruno" and "Ana agradeció este mensaje" in text and "/save" in text
