@@ -11,6 +11,7 @@ from facilitator.commands.forms import (
     FORM_PREFIX,
     FormInput,
     render_form,
+    submitted_context,
     submitted_values,
 )
 from facilitator.commands.spec import (
@@ -252,7 +253,12 @@ class Facilitator:
         if not permitted(ctx, spec):
             return
         zone = ctx.community.timezone if ctx.community else self.services.settings.default_timezone
-        submitted = FormInput(submitted_values(event.value), self.services.clock.now(), zone)
+        submitted = FormInput(
+            submitted_values(event.value),
+            self.services.clock.now(),
+            zone,
+            submitted_context(event.value),
+        )
         try:
             args = spec.form.convert(submitted)
         except ArgumentError as error:

@@ -130,6 +130,9 @@ class Form:
     submit: str
     fields: tuple[FormField, ...]
     conversation: str | None = None
+    # What the command needs back besides the fields (kept by the platform, not editable by
+    # the member: Slack's private_metadata); `FormInput.context` on submission.
+    context: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack import home, render
 from adapters.slack.commands import parse_slash
 from adapters.slack.directory import Directory
+from adapters.slack.manifest import SAVE_SHORTCUT
 from adapters.slack.response_urls import INTERACTION_PREFIX, ResponseUrls
 from adapters.slack.webapi import SlackWeb
 from facilitator.domain.errors import UndecodablePayload
@@ -121,6 +123,8 @@ class SlackDecoder:
             return await self._actions(body)
         if kind == "view_submission":
             return await self._submission(body)
+        if kind == "message_action":
+            return await self._message_action(body)
         log.info("slack payload not used", extra={"slack_type": str(kind)[:64]})
         return []
 
@@ -412,6 +416,32 @@ class SlackDecoder:
             origin = await self._interaction_origin(body, user_id, channel, str(i))
             events.append(ButtonPressed(origin, render.action_of(action_id), value or ""))
         return events
+
+    async def _message_action(self, body: JSONDict) -> list[InboundEvent]:
+        """A message shortcut: "Save to repository" is `/save` replying to that message, from
+        a gesture that may open the form at once."""
+        callback = _str(body, "callback_id")
+        user_id = _str(_dict(body.get("user")), "id")
+        channel = _str(_dict(body.get("channel")), "id")
+        message = _dict(body.get("message"))
+        ts = _str(message, "ts") or _str(body, "message_ts")
+        if callback != SAVE_SHORTCUT:
+            log.info("slack shortcut not used", extra={"callback_id": str(callback)[:64]})
+            return []
+        if user_id is None or channel is None or ts is None or not _TS.match(ts):
+            raise UndecodablePayload("message shortcut without user, channel or message")
+        bot = await self._directory.bot_user_id()
+        author = _str(message, "user")
+        origin = await self._interaction_origin(body, user_id, channel, "save")
+        origin = replace(origin, interactive=True, thread_id=_str(message, "thread_ts"))
+        target = ReplyTarget(
+            ts,
+            author,
+            is_bot=bool(message.get("bot_id")) or author == bot,
+            text=message_text(_str(message, "text") or "", bot),
+            link=f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        )
+        return [CommandInvoked(origin, "save", "", reply_to=target)]
 
     async def _submission(self, body: JSONDict) -> list[InboundEvent]:
         """A submitted modal reaches the core as a button press: the action is the view's

@@ -12,6 +12,9 @@ from adapters.slack.commands import UMBRELLA, slash_commands
 from facilitator.commands.spec import CommandRegistry
 from facilitator.i18n import Catalogue
 
+# The message shortcut: `/save` replying to the message it was chosen on.
+SAVE_SHORTCUT = "save_to_repository"
+
 # Every Web API method the adapter calls, and the bot scopes it needs. Where a method needs
 # one scope per kind of conversation (public, private, group DM), all of them are listed and
 # all are requested.
@@ -132,6 +135,17 @@ def build_manifest(
             },
             "bot_user": {"display_name": name.lower().replace(" ", "-"), "always_online": True},
             "slash_commands": _slash_commands(registry, catalogue, language, url, umbrella_only),
+            # A message's "⋯" menu: save it as an answer (`/save`, with a form).
+            "shortcuts": [
+                {
+                    "name": catalogue.text(language, "slack.manifest.save_shortcut")[:24],
+                    "type": "message",
+                    "callback_id": SAVE_SHORTCUT,
+                    "description": catalogue.text(
+                        language, "slack.manifest.save_shortcut_description"
+                    )[:150],
+                }
+            ],
         },
         "oauth_config": {"scopes": {"bot": bot_scopes()}},
         "settings": {

@@ -450,9 +450,12 @@ def input_block(field: FormField) -> JSONDict:
 
 def modal(form: Form) -> JSONDict:
     """A form as a modal view; the conversation it is for travels in private_metadata."""
-    metadata = json.dumps({"channel": form.conversation}) if form.conversation else ""
+    kept = {"channel": form.conversation} if form.conversation else {}
+    if form.context:
+        kept["context"] = form.context
+    metadata = json.dumps(kept) if kept else ""
     if len(metadata) > MAX_METADATA:
-        metadata = ""
+        metadata = json.dumps({"channel": form.conversation}) if form.conversation else ""
     return {
         "type": "modal",
         "callback_id": form.form_id[:MAX_CALLBACK_ID],

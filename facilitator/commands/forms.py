@@ -53,6 +53,7 @@ class FormInput:
     values: Mapping[str, object]
     now: datetime
     timezone: str
+    context: str = ""
 
     def text(self, name: str) -> str:
         value = self.values.get(name)
@@ -134,6 +135,19 @@ def render_form(
         fields=tuple(fields),
         conversation=conversation,
     )
+
+
+def submitted_context(value: str) -> str:
+    """The `context` the form was opened with (`Form.context`), or "" """
+    if len(value) > MAX_SUBMISSION:
+        return ""
+    try:
+        data = json.loads(value)
+        metadata = json.loads(data.get("metadata") or "{}") if isinstance(data, dict) else {}
+    except (ValueError, TypeError):
+        return ""
+    context = metadata.get("context") if isinstance(metadata, dict) else None
+    return context if isinstance(context, str) else ""
 
 
 def submitted_values(value: str) -> dict[str, object]:

@@ -27,6 +27,9 @@ class Origin:
     is_direct: bool = False
     thread_id: str | None = None
     message_id: str | None = None
+    # A gesture in the platform's own interface (Slack's message shortcut) whose reply may
+    # open a form at once.
+    interactive: bool = False
 
     def __post_init__(self) -> None:
         keep_printable(self, "chat_title")

@@ -42,6 +42,7 @@ from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
 from facilitator.features.knowledge.saving import (
+    SAVE_FORM,
     SaveArgs,
     WithdrawArgs,
     credit_contributor,
@@ -859,6 +860,7 @@ COMMANDS = (
         SaveArgs,
         args=(Arg("question", ArgKind.TEXT, required=False, max_length=300),),
         needs=Needs.COMMUNITY,
+        form=SAVE_FORM,
     ),
     CommandSpec(
         "withdraw",

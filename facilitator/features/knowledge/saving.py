@@ -10,12 +10,15 @@ in one private message per batch (`ProposalNotice`, a job)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from facilitator.commands.spec import parse_id
+from facilitator.commands.forms import FieldSpec, FormInput, FormSpec, render_form
+from facilitator.commands.spec import ArgumentError, parse_id
 from facilitator.context import CommandContext, Services
+from facilitator.domain.events import ReplyTarget
 from facilitator.domain.model import Community, LedgerEntry, Member, ParticipationKind, Role
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
 from facilitator.features.knowledge.gaps import (
@@ -28,7 +31,7 @@ from facilitator.features.knowledge.gaps import (
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip
 from facilitator.features.knowledge.text import guess_language
-from facilitator.markup import Button, OutboundMessage, RichText
+from facilitator.markup import Button, FieldKind, Form, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,9 @@ ANNOUNCED_AT_ONCE = 10  # proposals listed in one message to a moderator
 @dataclass(frozen=True)
 class SaveArgs:
     question: str | None
+    # From the form (Slack's message shortcut): the answer as edited, and which message it is.
+    answer: str | None = None
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,12 @@ class Answer:
 
 
 async def save(ctx: CommandContext, args: SaveArgs) -> None:
-    """`/save [question]` as a reply to the answer."""
+    """`/save [question]` as a reply to the answer; or the form it opens where the platform
+    draws forms (Slack's message shortcut), submitted."""
     community = ctx.here
+    if args.answer is not None:
+        await _save_submitted(ctx, community, args)
+        return
     target = ctx.replied
     if target is None or target.is_bot or not (target.text or "").strip():
         ctx.say("kb.save_reply_needed", private=True)
@@ -77,6 +87,14 @@ async def save(ctx: CommandContext, args: SaveArgs) -> None:
             community.id, ctx.origin.platform.value, ctx.origin.chat_id, target.message_id
         )
         question = gap.query if gap is not None else ""
+    if ctx.origin.interactive:
+        # The platform shows a form at once: question and answer to check before saving.
+        form = save_form(ctx, question, clip((target.text or "").strip(), MAX_ANSWER), target)
+        ctx.reply(
+            OutboundMessage(ctx.rich("kb.save_needs_question"), form=form, ephemeral=True),
+            private=True,
+        )
+        return
     if not question:
         ctx.say("kb.save_needs_question", private=True)
         return
@@ -87,6 +105,72 @@ async def save(ctx: CommandContext, args: SaveArgs) -> None:
         link=target.link,
     )
     await _draft(ctx, community, question, answer)
+
+
+def save_form(ctx: CommandContext, question: str, answer: str, target: ReplyTarget) -> Form:
+    zone = ctx.here.timezone
+    form = render_form(ctx.t, SAVE_FORM, "save", ctx.origin.chat_id, zone)
+    initial = {"question": question, "answer": answer}
+    context = json.dumps(
+        {"message": target.message_id, "author": target.user_id, "link": target.link}
+    )
+    return replace(
+        form,
+        fields=tuple(replace(f, initial=initial.get(f.name, f.initial)) for f in form.fields),
+        context=context,
+    )
+
+
+async def _save_submitted(ctx: CommandContext, community: Community, args: SaveArgs) -> None:
+    """The form came back: the message it names (kept by the platform, not by the member's
+    hands) is checked again, as `/save` checks it."""
+    try:
+        context = json.loads(args.context)
+    except ValueError:
+        context = None
+    message = context.get("message") if isinstance(context, dict) else None
+    if not isinstance(message, str) or not message:
+        log.warning("save form without its message")
+        ctx.say("errors.stale_button", private=True)
+        return
+    author_id = context.get("author")
+    link = context.get("link")
+    author = None
+    if isinstance(author_id, str) and author_id:
+        author = await ctx.uow.members.identity(ctx.origin.platform, author_id)
+    own = author is not None and author.person_id == ctx.member.person_id
+    if ctx.role < Role.MODERATOR and not own:
+        log.warning("save refused for lack of role", extra={"role": ctx.role.label})
+        ctx.say("kb.save_not_allowed", private=True)
+        return
+    answer = Answer(
+        text=clip((args.answer or "").strip(), MAX_ANSWER),
+        author=author,
+        key=f"chat:{ctx.origin.platform.value}:{ctx.origin.chat_id}:{message}",
+        link=link if isinstance(link, str) else None,
+    )
+    # Saved from a form: the confirmation is for the moderator alone.
+    await _draft(ctx, community, (args.question or "").strip(), answer, private=True)
+
+
+def save_from_form(form: FormInput) -> SaveArgs:
+    question, answer = (form.text(name) for name in ("question", "answer"))
+    if not question or not answer:
+        raise ArgumentError(
+            "errors.missing_argument", arg="question" if not question else "answer"
+        )
+    return SaveArgs(question=question[:300], answer=answer[:MAX_ANSWER], context=form.context)
+
+
+SAVE_FORM = FormSpec(
+    title_key="forms.save.title",
+    submit_key="forms.save.submit",
+    fields=(
+        FieldSpec("question", "forms.save.question", max_length=300),
+        FieldSpec("answer", "forms.save.answer", FieldKind.LONG_TEXT, max_length=MAX_ANSWER),
+    ),
+    convert=save_from_form,
+)
 
 
 async def save_gap_answer(ctx: CommandContext, value: str) -> None:
@@ -111,7 +195,14 @@ async def save_gap_answer(ctx: CommandContext, value: str) -> None:
     await _draft(ctx, community, gap.query, answer)
 
 
-async def _draft(ctx: CommandContext, community: Community, question: str, answer: Answer) -> None:
+async def _draft(
+    ctx: CommandContext,
+    community: Community,
+    question: str,
+    answer: Answer,
+    *,
+    private: bool = False,
+) -> None:
     repo = ctx.uow.repo(KnowledgeRepository)
     now = ctx.services.clock.now()
     existing = await _existing(ctx.uow, community, answer.key)
@@ -135,7 +226,12 @@ async def _draft(ctx: CommandContext, community: Community, question: str, answe
         created_by=ctx.member.identity_id,
     )
     log.info("answer saved as a draft", extra={"item": item.id, "community": community.key})
-    ctx.say("kb.saved", id=item.id, title=clip(item.title, 200), private=ctx.origin.is_direct)
+    ctx.say(
+        "kb.saved",
+        id=item.id,
+        title=clip(item.title, 200),
+        private=private or ctx.origin.is_direct,
+    )
     author = answer.author
     if author is not None and author.person_id != ctx.member.person_id:
         locale = locale_of(author, community)
