@@ -58,6 +58,9 @@ class ConsoleMessenger:
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
         text = render(message.body)
         prefix = "bot (only you)> " if message.ephemeral else "bot> "
+        if destination.is_direct and destination.user_id:
+            # The outbox writes to someone privately: everyone at this terminal sees it.
+            prefix = f"bot (privately to {destination.user_id})> "
         self.out.write(prefix + text.replace("\n", "\n" + " " * len(prefix)) + "\n")
         if message.buttons:
             self.buttons = [b for row in message.buttons for b in row]

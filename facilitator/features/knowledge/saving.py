@@ -336,7 +336,8 @@ async def tell_decision(
     """The proposer, and the author of a saved answer, hear what became of it."""
     now = ctx.services.clock.now()
     told: set[int] = {ctx.member.person_id}
-    for identity in (item.created_by, item.author_id):
+    # A saved answer is its author's; the moderator who saved it needs no notice.
+    for identity in (item.author_id,) if item.author_id else (item.created_by,):
         member = await member_of_identity(ctx.uow, identity)
         if member is None or member.person_id in told:
             continue
