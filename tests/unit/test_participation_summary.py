@@ -10,12 +10,30 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from facilitator.domain.model import Platform, Role
+from facilitator.features.knowledge.ingest import parse_directory
 from facilitator.features.participation.report import Format, render, to_html, to_markdown
 from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import IsoWeek, WeeklySummary, weekly_summary
 from facilitator.features.participation.weekly import WeeklyDigest
 from facilitator.markup import Block, RichText, Span, Style
+from tests.conftest import REPO_ROOT
 from tests.unit.participation_support import PlayedMonth
+
+# The repository the demo month is played on: its items' review dates, read from the files.
+REVIEW_DATES = [
+    item.review_by
+    for item in parse_directory(REPO_ROOT / "data" / "knowledge").items
+    if item.review_by is not None
+]
+
+
+def expected_week(played: PlayedMonth, week: int) -> dict[str, object]:
+    """What the script did in week `week` (0 is 2026-W45), and the items past their review
+    date by the end of that week, counted from the repository's files."""
+    week_end = IsoWeek(2026, 45 + week).days[-1] + timedelta(days=1)
+    overdue = sum(1 for day in REVIEW_DATES if day < week_end)
+    return {**played.month.expected_week(week), "items_overdue": overdue}
+
 
 W47 = IsoWeek(2026, 47)
 FIGURE_NAMES = (
@@ -35,6 +53,7 @@ FIGURE_NAMES = (
     "unanswered_lookups",
     "gaps_closed",
     "median_gap_close_hours",
+    "items_overdue",
 )
 
 
@@ -55,14 +74,14 @@ async def test_each_weeks_figures_match_what_the_script_did(
     played: PlayedMonth, week: int
 ) -> None:
     summary = await summary_of(played, IsoWeek(2026, 45 + week))
-    expected = played.month.expected_week(week)
+    expected = expected_week(played, week)
     got = {name: getattr(summary.figures, name) for name in FIGURE_NAMES}
     assert got == {name: expected[name] for name in FIGURE_NAMES}
 
 
 async def test_week_over_week_compares_with_the_week_before(played: PlayedMonth) -> None:
     summary = await summary_of(played)
-    before = played.month.expected_week(1)
+    before = expected_week(played, 1)
     assert summary.previous.messages == before["messages"]
     assert summary.previous.active_members == before["active_members"]
 
@@ -130,8 +149,8 @@ async def test_the_csv_carries_every_figure_with_last_weeks(played: PlayedMonth)
     data = render(await summary_of(played), Format.CSV, played.app.services.catalogue, "es")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     figures = {row["key"]: row for row in rows if row["section"] == "figure"}
-    expected = played.month.expected_week(2)
-    previous = played.month.expected_week(1)
+    expected = expected_week(played, 2)
+    previous = expected_week(played, 1)
     for name in FIGURE_NAMES:
         want = expected[name]
         assert figures[name]["value"] == ("" if want is None else str(int(want))), name

@@ -41,6 +41,7 @@ from facilitator.features.knowledge.noise import is_noise
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
 from facilitator.features.knowledge.render import render_item
+from facilitator.features.knowledge.review import owner_of
 from facilitator.features.knowledge.saving import (
     SAVE_FORM,
     SaveArgs,
@@ -327,6 +328,7 @@ async def faq_add(ctx: CommandContext, args: FaqAddArgs) -> None:
             theme=theme,
             alternates=tuple(alternates[:10]),
             owner=ctx.member.display_name,
+            owner_id=ctx.member.identity_id,
         ),
         community.id,
         now,
@@ -389,16 +391,31 @@ FAQ_FORM = FormSpec(
     convert=faq_from_form,
 )
 
-EDITABLE = ("question", "answer", "theme", "alternate", "review")
+EDITABLE = ("question", "answer", "theme", "alternate", "review", "owner")
 
 
 async def faq_edit(ctx: CommandContext, args: FaqEditArgs) -> None:
+    """Moderators edit any item here; an item's owner edits their own (not its owner)."""
     item = await _own_item(ctx, args.id)
-    if item is None:
+    if item is None or ctx.community is None:
         return
+    if ctx.role < Role.MODERATOR:
+        owner = await owner_of(ctx.uow, ctx.community, item)
+        if owner is None or owner.person_id != ctx.member.person_id or args.field == "owner":
+            log.warning("edit refused: not the owner", extra={"item": item.id})
+            ctx.say("kb.review_not_yours", id=item.id, private=True)
+            return
     field = args.field
     value = args.value.strip()
-    if field == "question":
+    if field == "owner":
+        who = value.lstrip("@")
+        found = await ctx.uow.members.find_in_community(ctx.community.id, who)
+        if len(found) != 1:
+            key = "community.role.not_found" if not found else "community.role.ambiguous"
+            ctx.say(key, member=_clip(value, 64), count=len(found), private=True)
+            return
+        item = replace(item, owner_id=found[0].identity_id, owner=found[0].display_name)
+    elif field == "question":
         item = replace(item, title=value)
     elif field == "answer":
         item = replace(item, body=value)
@@ -447,6 +464,7 @@ async def doc_add(ctx: CommandContext, args: DocAddArgs) -> None:
             theme=theme or "",
             url=url,
             owner=ctx.member.display_name,
+            owner_id=ctx.member.identity_id,
         ),
         ctx.here.id,
         ctx.services.clock.now(),
@@ -742,7 +760,8 @@ COMMANDS = (
                         Arg("field", ArgKind.CHOICE, choices=EDITABLE),
                         Arg("value", ArgKind.TEXT, max_length=3000),
                     ),
-                    role=Role.MODERATOR,
+                    # A member edits the items they own (checked in the handler).
+                    needs=Needs.COMMUNITY,
                 ),
             ),
             sub(

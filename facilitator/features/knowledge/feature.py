@@ -14,6 +14,15 @@ from facilitator.features.knowledge.commands import (
 from facilitator.features.knowledge.embedding import Embedder, VectorSweep
 from facilitator.features.knowledge.gaps import SAVE_GAP_ACTION, GapCloser, note_reply
 from facilitator.features.knowledge.ports import KnowledgeRepository, VectorRepository
+from facilitator.features.knowledge.review import (
+    EDIT_ACTION,
+    KEEP_ACTION,
+    RETIRE_ACTION,
+    ReviewReminder,
+    edit,
+    keep,
+    retire,
+)
 from facilitator.features.knowledge.saving import (
     APPROVE_ACTION,
     WITHDRAW_ACTION,
@@ -27,6 +36,7 @@ from facilitator.features.knowledge.text import guess_language
 from facilitator.scheduling import IntervalJob
 
 CLOSE_GAPS_JOB = "knowledge.close_gaps"
+REVIEW_JOB = "knowledge.review_reminders"
 
 
 def setup(wiring: Wiring) -> Installed:
@@ -37,6 +47,7 @@ def setup(wiring: Wiring) -> Installed:
     sweep = VectorSweep(wiring.uow_factory, knowledge)
     closer = GapCloser(wiring.uow_factory, wiring.services, knowledge)
     notice = ProposalNotice(wiring.uow_factory, wiring.services)
+    reminder = ReviewReminder(wiring.uow_factory, wiring.services)
     return Installed(
         service=knowledge,
         buttons={
@@ -44,6 +55,9 @@ def setup(wiring: Wiring) -> Installed:
             SAVE_GAP_ACTION: save_gap_answer,
             WITHDRAW_ACTION: withdraw_button,
             APPROVE_ACTION: approve_button,
+            KEEP_ACTION: keep,
+            EDIT_ACTION: edit,
+            RETIRE_ACTION: retire,
         },
         message_hooks=(answer_addressed_question, note_reply),
         guess_language=guess_language,
@@ -56,6 +70,8 @@ def setup(wiring: Wiring) -> Installed:
             IntervalJob(CLOSE_GAPS_JOB, 30, closer.run, first_after=5),
             # Moderators hear of new proposals at most every ten minutes, in one message.
             IntervalJob("knowledge.proposals", 600, notice.run, first_after=60),
+            # Owners hear of items due for review once a month (the job looks daily).
+            IntervalJob(REVIEW_JOB, 24 * 3600, reminder.run, first_after=300),
         ),
     )
 

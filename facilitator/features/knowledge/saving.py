@@ -47,8 +47,14 @@ ANNOUNCED_AT_ONCE = 10  # proposals listed in one message to a moderator
 @dataclass(frozen=True)
 class SaveArgs:
     question: str | None
-    # From the form (Slack's message shortcut): the answer as edited, and which message it is.
-    answer: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmittedSave(SaveArgs):
+    """The save form's fields (Slack's message shortcut): the answer as edited, and the
+    message it is (the form's context)."""
+
+    answer: str = ""
     context: str = ""
 
 
@@ -66,7 +72,7 @@ async def save(ctx: CommandContext, args: SaveArgs) -> None:
     """`/save [question]` as a reply to the answer; or the form it opens where the platform
     draws forms (Slack's message shortcut), submitted."""
     community = ctx.here
-    if args.answer is not None:
+    if isinstance(args, SubmittedSave):
         await _save_submitted(ctx, community, args)
         return
     target = ctx.replied
@@ -121,7 +127,7 @@ def save_form(ctx: CommandContext, question: str, answer: str, target: ReplyTarg
     )
 
 
-async def _save_submitted(ctx: CommandContext, community: Community, args: SaveArgs) -> None:
+async def _save_submitted(ctx: CommandContext, community: Community, args: SubmittedSave) -> None:
     """The form came back: the message it names (kept by the platform, not by the member's
     hands) is checked again, as `/save` checks it."""
     try:
@@ -153,16 +159,16 @@ async def _save_submitted(ctx: CommandContext, community: Community, args: SaveA
     await _draft(ctx, community, (args.question or "").strip(), answer, private=True)
 
 
-def save_from_form(form: FormInput) -> SaveArgs:
+def save_from_form(form: FormInput) -> SubmittedSave:
     question, answer = (form.text(name) for name in ("question", "answer"))
     if not question or not answer:
         raise ArgumentError(
             "errors.missing_argument", arg="question" if not question else "answer"
         )
-    return SaveArgs(question=question[:300], answer=answer[:MAX_ANSWER], context=form.context)
+    return SubmittedSave(question=question[:300], answer=answer[:MAX_ANSWER], context=form.context)
 
 
-SAVE_FORM = FormSpec(
+SAVE_FORM: FormSpec[SaveArgs] = FormSpec(
     title_key="forms.save.title",
     submit_key="forms.save.submit",
     fields=(
@@ -219,6 +225,7 @@ async def _draft(
             owner=answer.author.display_name if answer.author else None,
             status=ItemStatus.PROPOSED,
             author_id=answer.author.identity_id if answer.author else None,
+            owner_id=answer.author.identity_id if answer.author else None,
             source_link=answer.link,
         ),
         community.id,

@@ -119,6 +119,11 @@ def _figure_lines(w: _Writer, now: Figures, before: Figures) -> None:
         ),
         change=w.change(now.gaps_closed, before.gaps_closed),
     )
+    w.line(
+        "overdue",
+        value=now.items_overdue,
+        change=w.change(now.items_overdue, before.items_overdue),
+    )
     share = now.poll_voters / now.known_members if now.known_members else None
     w.line(
         "polls",

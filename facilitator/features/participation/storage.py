@@ -649,6 +649,18 @@ class SqlParticipationRepository:
         )
         return [str(query) for query in rows]
 
+    async def overdue_items(self, community_id: int, at: datetime) -> int:
+        """The community's published items whose review date is before `at`'s day."""
+        found = await self.session.scalar(
+            select(func.count()).where(
+                KnowledgeItemRow.community_id == community_id,
+                KnowledgeItemRow.status == "published",
+                KnowledgeItemRow.review_by.is_not(None),
+                KnowledgeItemRow.review_by < at.date(),
+            )
+        )
+        return int(found or 0)
+
     async def gap_closures(self, community_id: int, start: datetime, end: datetime) -> list[float]:
         """Hours from question to closing, of each gap an item closed in [start, end)."""
         rows = await self.session.execute(

@@ -20,6 +20,7 @@ from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.domain import DailyCount
 from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.scoring import ranking, reasons, tally
+from facilitator.localtime import local
 from facilitator.ports import UnitOfWork
 
 K = ParticipationKind
@@ -125,6 +126,8 @@ class Figures:
     # the question to its answer (the demand-to-response measure).
     gaps_closed: int = 0
     median_gap_close_hours: float | None = None
+    # Published items of the community past their review date at the end of the week.
+    items_overdue: int = 0
 
     @property
     def active_share(self) -> float | None:
@@ -147,6 +150,7 @@ FIGURES = (
     "unanswered_lookups",
     "gaps_closed",
     "median_gap_close_hours",
+    "items_overdue",
     "poll_votes",
     "poll_voters",
     "webinar_rsvps",
@@ -234,6 +238,7 @@ async def figures_for(
         unanswered_lookups=len(await repo.gap_queries(community.id, start, end)),
         gaps_closed=len(closures),
         median_gap_close_hours=statistics.median(closures) if closures else None,
+        items_overdue=await repo.overdue_items(community.id, local(end, community.timezone)),
     )
 
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 from facilitator.domain.model import DataSubject, ParticipationKind, Platform, Role
 from facilitator.domain.outbox import OutboxStatus
 from facilitator.features.knowledge.domain import GapStatus, ItemStatus
-from facilitator.features.knowledge.feature import CLOSE_GAPS_JOB
+from facilitator.features.knowledge.feature import CLOSE_GAPS_JOB, REVIEW_JOB
 from facilitator.features.knowledge.gaps import ANSWERED_KIND, SUGGEST_KIND
 from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.knowledge.review import EDIT_ACTION, KEEP_ACTION, RETIRE_ACTION
 from facilitator.features.knowledge.saving import (
     APPROVE_ACTION,
     DECISION_KIND,
@@ -269,3 +270,73 @@ async def test_a_thanked_answer_is_suggested_to_the_moderators_once(harness: Har
     await harness.say("gracias!!", user="zoe", reply_to=answer_id)
     [(_, to, text, _)] = await outbox(harness, SUGGEST_KIND)
     assert to == "bruno" and "Ana agradeció este mensaje" in text and "/save" in text
+
+
+async def test_owners_are_reminded_monthly_and_answer_with_buttons(harness: Harness) -> None:
+    community = await harness.community()
+    await harness.grant("bruno", Role.MODERATOR)
+    for member in ("carla", "zoe"):
+        await harness.say("/help", user=member)  # members of the community
+    # Two items due for review: one kept by Carla, one by Zoe, who then leaves.
+    [first] = await harness.say(
+        '/faq add "How do we close a season?" "With a retro."', user="bruno"
+    )
+    [second] = await harness.say('/faq add "Who books rooms?" "The secretariat."', user="bruno")
+    first_id, second_id = (int(r.split("#")[1].split(":")[0]) for r in (first, second))
+    await harness.say(f"/faq edit {first_id} owner @carla", user="bruno")
+    await harness.say(f"/faq edit {second_id} owner @zoe", user="bruno")
+    for item_id in (first_id, second_id):
+        await harness.say(f"/faq edit {item_id} review 2026-10-01", user="bruno")
+    [refused] = await harness.say(f"/faq edit {first_id} owner @zoe", user="carla")
+    assert refused.startswith(f"Item #{first_id} is not yours to review")
+    async with harness.app.uow_factory() as uow:
+        zoe = await uow.members.identity(Platform.CONSOLE, "zoe")
+        assert zoe is not None
+        await uow.members.leave(zoe.person_id, community.id, harness.clock.now())
+        await uow.commit()
+
+    assert await harness.job(REVIEW_JOB) == 2  # Carla for hers, Bruno (staff) for Zoe's
+    assert await harness.job(REVIEW_JOB) == 0  # once a month
+    reminders = {to: text for _, to, text, _ in await outbox(harness, "knowledge.review")}
+    assert f"#{first_id} How do we close a season?" in reminders["carla"]
+    assert f"#{second_id}" not in reminders["carla"] and f"#{second_id}" in reminders["bruno"]
+
+    # Buttons: a forged press by someone else is refused; the owner keeps, edits, a moderator
+    # retires.
+    [not_yours] = await press(harness, "zoe", KEEP_ACTION, str(first_id))
+    assert not_yours.startswith(f"Item #{first_id} is not yours to review")
+    [kept] = await press(harness, "carla", KEEP_ACTION, str(first_id))
+    assert kept == f"Thank you: #{first_id} stays as it is; next review by 2027-11-02."
+    [how] = await press(harness, "carla", EDIT_ACTION, str(first_id))
+    assert f"/faq edit {first_id} answer" in how
+    [edited] = await harness.say(
+        f"/faq edit {first_id} answer With a retro and cake.", user="carla"
+    )
+    assert edited == f"Item #{first_id} updated (answer)."
+    [retired] = await press(harness, "bruno", RETIRE_ACTION, str(second_id))
+    assert retired.startswith(f"Retired from the repository: #{second_id}")
+    [stale] = await press(harness, "bruno", RETIRE_ACTION, str(second_id))
+    assert stale.startswith("That button no longer does anything.")
+
+    # Next month: nothing is due any more.
+    harness.clock.advance(days=31)
+    assert await harness.job(REVIEW_JOB) == 0
+
+
+async def test_the_weekly_figures_count_overdue_items(harness: Harness) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    community = await harness.community()
+    week = IsoWeek.containing(harness.clock.now().date())
+    start, end = week.bounds(community.timezone)
+    async with harness.app.uow_factory() as uow:
+        before = await figures_for(uow, community, start, end)
+        items = await uow.repo(KnowledgeRepository).in_scope(community.id, [ItemStatus.PUBLISHED])
+    recount = sum(1 for i in items if i.review_by is not None and i.review_by < end.date())
+    assert before.items_overdue == recount
+    [added] = await harness.say('/faq add "Old question?" "Old answer."', user="bruno")
+    item_id = int(added.split("#")[1].split(":")[0])
+    await harness.say(f"/faq edit {item_id} review 2026-01-01", user="bruno")
+    async with harness.app.uow_factory() as uow:
+        after = await figures_for(uow, community, start, end)
+    assert after.items_overdue == recount + 1
