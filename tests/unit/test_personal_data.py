@@ -55,6 +55,9 @@ PERSONAL: dict[str, frozenset[str]] = {
             "answer_link",
         }
     ),
+    # The question a member asked and the answer given; their votes on it.
+    "knowledge_answers": frozenset({"person_id", "query"}),
+    "knowledge_votes": frozenset({"person_id"}),
     "member_profiles": frozenset({"person_id", "organisation", "country", "expertise"}),
     "private_chats": frozenset({"identity_id"}),
     "nudges": frozenset({"person_id"}),
@@ -97,6 +100,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     # Vectors of repository texts only (gap texts are compared in memory, never stored).
     "knowledge_vectors": frozenset({"model", "text_hash", "claimed_by"}),
     "knowledge_gaps": frozenset({"lang", "platform", "message_id", "status", "answer_message_id"}),
+    "knowledge_answers": frozenset({"lang"}),
     "nudges": frozenset({"kind", "ref", "outbox_key"}),
     "participation_score_state": frozenset({"config_key"}),
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),

@@ -27,6 +27,7 @@ from facilitator.context import CommandContext
 from facilitator.domain.events import MessageReceived
 from facilitator.domain.model import Community, LedgerEntry, ParticipationKind, Role
 from facilitator.features.knowledge.domain import GapStatus, ItemStatus, ItemType, KnowledgeItem
+from facilitator.features.knowledge.feedback import answer_buttons, score_text
 from facilitator.features.knowledge.gaps import (
     ASSIGNED_KIND,
     GapGroup,
@@ -138,7 +139,9 @@ def _community_id(ctx: CommandContext) -> int | None:
 async def answer(ctx: CommandContext, query: str, result: Lookup) -> None:
     """Reply to a lookup: the answer, choices, or an honest "I don't know" (recorded)."""
     if result.outcome is Outcome.ANSWER and result.best is not None:
-        ctx.reply(OutboundMessage(render_item(ctx, result.best, result.see_also)))
+        lang = guess_language(query, default=ctx.locale)
+        buttons = await answer_buttons(ctx, result.best, query, lang)
+        ctx.reply(OutboundMessage(render_item(ctx, result.best, result.see_also), buttons=buttons))
         return
     if result.outcome is Outcome.SUGGEST:
         buttons = tuple(
@@ -250,7 +253,8 @@ async def show(ctx: CommandContext, value: str) -> None:
     if item is None or item.community_id not in (None, _community_id(ctx)):
         ctx.say("errors.stale_button", private=True)
         return
-    ctx.reply(OutboundMessage(render_item(ctx, item)))
+    buttons = await answer_buttons(ctx, item, item.title, item.lang)
+    ctx.reply(OutboundMessage(render_item(ctx, item), buttons=buttons))
 
 
 async def answer_addressed_question(ctx: CommandContext, event: MessageReceived) -> None:
@@ -719,14 +723,19 @@ async def gap_assign(ctx: CommandContext, args: GapAssignArgs) -> None:
 
 async def review(ctx: CommandContext, args: NoArgs) -> None:
     today = ctx.services.clock.now().date()
-    due = await ctx.uow.repo(KnowledgeRepository).due_for_review(_community_id(ctx), today)
+    repo = ctx.uow.repo(KnowledgeRepository)
+    due = await repo.due_for_review(_community_id(ctx), today)
+    scores = await repo.scores([i.id for i in due if i.id is not None])
     keys = ("kb.nothing_to_review", "kb.review_header", "kb.review_line")
     _item_listing(
         ctx,
         due,
         keys,
         30,
-        lambda item: {"date": item.review_by.isoformat() if item.review_by else ""},
+        lambda item: {
+            "date": item.review_by.isoformat() if item.review_by else "",
+            "score": score_text(scores, item.id),
+        },
     )
 
 

@@ -97,3 +97,19 @@ class KnowledgeGap:
     answer_text: str | None = None
     answer_identity: int | None = None
     answer_link: str | None = None
+    # Recorded by a 👎 on this item's answer: that item does not close it unless it changes.
+    disliked_item: int | None = None
+
+
+@dataclass(frozen=True)
+class GivenAnswer:
+    """An answer the bot gave (its 👍/👎 buttons name it)."""
+
+    community_id: int
+    item_id: int
+    person_id: int | None
+    query: str
+    lang: str
+    created_at: datetime
+    id: int | None = None
+    gap_id: int | None = None

@@ -12,6 +12,12 @@ from facilitator.features.knowledge.commands import (
     show,
 )
 from facilitator.features.knowledge.embedding import Embedder, VectorSweep
+from facilitator.features.knowledge.feedback import (
+    ASK_EXPERT_ACTION,
+    VOTE_ACTION,
+    ask_expert,
+    vote,
+)
 from facilitator.features.knowledge.gaps import SAVE_GAP_ACTION, GapCloser, note_reply
 from facilitator.features.knowledge.ports import KnowledgeRepository, VectorRepository
 from facilitator.features.knowledge.review import (
@@ -58,6 +64,8 @@ def setup(wiring: Wiring) -> Installed:
             KEEP_ACTION: keep,
             EDIT_ACTION: edit,
             RETIRE_ACTION: retire,
+            VOTE_ACTION: vote,
+            ASK_EXPERT_ACTION: ask_expert,
         },
         message_hooks=(answer_addressed_question, note_reply),
         guess_language=guess_language,
@@ -86,7 +94,7 @@ FEATURE = Feature(
     prompts=("kb",),
     setup=setup,
     personal_data=PersonalData(
-        tables=("knowledge_items", "knowledge_gaps"),
+        tables=("knowledge_items", "knowledge_gaps", "knowledge_answers", "knowledge_votes"),
         export=lambda uow, who: uow.repo(KnowledgeRepository).export_person(who),
         forget=lambda uow, who: uow.repo(KnowledgeRepository).forget_person(who),
     ),

@@ -412,8 +412,11 @@ class GapCloser:
         result = base.lookup(
             community.id, gap.query, lang=gap.lang, vector=vector, prefer=gap.lang
         )
-        if result.outcome is Outcome.ANSWER and result.best is not None:
-            return len(await close_with(uow, self._services, community, [gap], result.best, now))
+        best = result.best
+        # A member disliked this item's answer to it: only a changed item may close it.
+        disliked = best is not None and best.id == gap.disliked_item and best.id not in changed
+        if result.outcome is Outcome.ANSWER and best is not None and not disliked:
+            return len(await close_with(uow, self._services, community, [gap], best, now))
         partial = [item for item in result.suggestions if item.id in changed]
         if result.best is not None and result.best.id in changed and not partial:
             partial = [result.best]

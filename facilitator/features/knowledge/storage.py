@@ -18,8 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     delete,
     false,
+    func,
     or_,
     select,
     update,
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from facilitator.domain.model import DataSubject
 from facilitator.features.knowledge.domain import (
     GapStatus,
+    GivenAnswer,
     ItemStatus,
     ItemType,
     KnowledgeGap,
@@ -130,6 +133,48 @@ class KnowledgeGapRow(Base):
         ForeignKey("identities.id", ondelete="SET NULL")
     )
     answer_link: Mapped[str | None] = mapped_column(String(2000))
+    disliked_item: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="SET NULL")
+    )
+
+
+class KnowledgeAnswerRow(Base):
+    """An answer the bot gave: which item, to which question, for whom (its 👍/👎 buttons
+    name this row)."""
+
+    __tablename__ = "knowledge_answers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("knowledge_items.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    query: Mapped[str] = mapped_column(String(500))
+    lang: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    # The gap its first 👎 recorded: later 👎 on the same answer add no other.
+    gap_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_gaps.id", ondelete="SET NULL")
+    )
+
+
+class KnowledgeVoteRow(Base):
+    """One person's 👍 (+1) or 👎 (-1) on one answer; voting again changes it."""
+
+    __tablename__ = "knowledge_votes"
+    __table_args__ = (
+        UniqueConstraint("answer_id", "person_id"),
+        Index("ix_knowledge_votes_item", "item_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("knowledge_answers.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("knowledge_items.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    vote: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
 
 
 SHARED_SCOPE = "*"
@@ -217,6 +262,7 @@ def _gap(row: KnowledgeGapRow) -> KnowledgeGap:
         answer_text=row.answer_text,
         answer_identity=row.answer_identity,
         answer_link=row.answer_link,
+        disliked_item=row.disliked_item,
     )
 
 
@@ -341,6 +387,7 @@ class SqlKnowledgeRepository:
             message_id=gap.message_id,
             is_direct=gap.is_direct,
             status=GapStatus.OPEN.value,
+            disliked_item=gap.disliked_item,
         )
         self.session.add(row)
         await self.session.flush()
@@ -463,6 +510,90 @@ class SqlKnowledgeRepository:
                 .values(assigned_to=identity_id)
             )
 
+    async def add_answer(self, answer: GivenAnswer) -> int:
+        row = KnowledgeAnswerRow(
+            community_id=answer.community_id,
+            item_id=answer.item_id,
+            person_id=answer.person_id,
+            query=answer.query[:500],
+            lang=answer.lang,
+            created_at=answer.created_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def answer(self, answer_id: int) -> GivenAnswer | None:
+        row = await self.session.get(KnowledgeAnswerRow, answer_id)
+        if row is None:
+            return None
+        return GivenAnswer(
+            community_id=row.community_id,
+            item_id=row.item_id,
+            person_id=row.person_id,
+            query=row.query,
+            lang=row.lang,
+            created_at=row.created_at,
+            id=row.id,
+            gap_id=row.gap_id,
+        )
+
+    async def vote(self, answer: GivenAnswer, person_id: int, vote: int, now: datetime) -> int:
+        """Record or change this person's vote on the answer; returns their previous vote
+        (0: none)."""
+        assert answer.id is not None
+        row = await self.session.scalar(
+            select(KnowledgeVoteRow).where(
+                KnowledgeVoteRow.answer_id == answer.id, KnowledgeVoteRow.person_id == person_id
+            )
+        )
+        if row is None:
+            self.session.add(
+                KnowledgeVoteRow(
+                    answer_id=answer.id,
+                    item_id=answer.item_id,
+                    community_id=answer.community_id,
+                    person_id=person_id,
+                    vote=vote,
+                    created_at=now,
+                )
+            )
+            await self.session.flush()
+            return 0
+        previous = row.vote
+        row.vote, row.created_at = vote, now
+        await self.session.flush()
+        return previous
+
+    async def set_answer_gap(self, answer_id: int, gap_id: int) -> bool:
+        """Link the answer's first 👎 gap; False if it had one already."""
+        result = await self.session.execute(
+            update(KnowledgeAnswerRow)
+            .where(KnowledgeAnswerRow.id == answer_id, KnowledgeAnswerRow.gap_id.is_(None))
+            .values(gap_id=gap_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def scores(
+        self, item_ids: Sequence[int], since: datetime | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """(👍, 👎) per item, from the votes (cast since `since`, if given)."""
+        if not item_ids:
+            return {}
+        query = (
+            select(
+                KnowledgeVoteRow.item_id,
+                func.sum(case((KnowledgeVoteRow.vote > 0, 1), else_=0)),
+                func.sum(case((KnowledgeVoteRow.vote < 0, 1), else_=0)),
+            )
+            .where(KnowledgeVoteRow.item_id.in_(list(item_ids)))
+            .group_by(KnowledgeVoteRow.item_id)
+        )
+        if since is not None:
+            query = query.where(KnowledgeVoteRow.created_at >= since)
+        rows = await self.session.execute(query)
+        return {int(i): (int(up or 0), int(down or 0)) for i, up, down in rows.all()}
+
     async def unannounced(self) -> list[KnowledgeItem]:
         """Proposals moderators have not been told of yet, oldest first."""
         rows = await self.session.scalars(
@@ -512,6 +643,24 @@ class SqlKnowledgeRepository:
             "saved_answers": await rows_as_data(
                 self.session, items.where(KnowledgeItemRow.author_id.in_(subject.identity_ids))
             ),
+            "votes": await rows_as_data(
+                self.session,
+                select(
+                    KnowledgeVoteRow.community_id,
+                    KnowledgeVoteRow.item_id,
+                    KnowledgeVoteRow.vote,
+                    KnowledgeVoteRow.created_at,
+                ).where(KnowledgeVoteRow.person_id == subject.person_id),
+            ),
+            "answers_given_to_them": await rows_as_data(
+                self.session,
+                select(
+                    KnowledgeAnswerRow.community_id,
+                    KnowledgeAnswerRow.item_id,
+                    KnowledgeAnswerRow.query,
+                    KnowledgeAnswerRow.created_at,
+                ).where(KnowledgeAnswerRow.person_id == subject.person_id),
+            ),
             "answers_in_chat": await rows_as_data(
                 self.session,
                 select(KnowledgeGapRow.community_id, KnowledgeGapRow.answer_text).where(
@@ -542,6 +691,12 @@ class SqlKnowledgeRepository:
                 "answers_in_chat": update(KnowledgeGapRow)
                 .where(KnowledgeGapRow.answer_identity.in_(subject.identity_ids))
                 .values(answer_identity=None, answer_text=None, answer_link=None),
+                "answers_given_to_them": update(KnowledgeAnswerRow)
+                .where(KnowledgeAnswerRow.person_id == subject.person_id)
+                .values(person_id=None, query=""),
+                "votes": delete(KnowledgeVoteRow).where(
+                    KnowledgeVoteRow.person_id == subject.person_id
+                ),
                 "questions_assigned": update(KnowledgeGapRow)
                 .where(KnowledgeGapRow.assigned_to.in_(subject.identity_ids))
                 .values(assigned_to=None),

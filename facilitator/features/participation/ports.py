@@ -64,6 +64,9 @@ class ParticipationRepository(Protocol):
     async def question_times(
         self, community_id: int, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime | None]]: ...
+    async def rated_items(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[tuple[int, str, int, int]]: ...
     async def overdue_items(self, community_id: int, at: datetime) -> int: ...
     async def gap_closures(
         self, community_id: int, start: datetime, end: datetime

@@ -158,6 +158,10 @@ def summary_text(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> R
         w.line("none")
     for query, count in summary.gaps:
         w.line("gap", query=query[:160], count=count)
+    if summary.rated:
+        w.line("rated_header")
+        for item_id, title, up, down in summary.rated:
+            w.line("rated", id=item_id, title=title[:120], up=up, down=down)
     w.line("top_header")
     if not summary.top:
         w.line("none")
@@ -230,6 +234,10 @@ def csv_report(summary: WeeklySummary) -> str:
         writer.writerow(["day", day.day.isoformat(), day.messages, "", "", f"active={day.active}"])
     for query, count in summary.gaps:
         writer.writerow(["unanswered_lookup", query, count, "", "", ""])
+    for item_id, title, up, down in summary.rated:
+        writer.writerow(
+            ["rated_item", f"#{item_id} {title}", up - down, "", "", f"up={up};down={down}"]
+        )
     for section, lines in (
         ("top_contributor", summary.top),
         ("rising", summary.rising),

@@ -26,7 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.domain.model import DataSubject, Member, ParticipationKind, Platform
-from facilitator.features.knowledge.storage import KnowledgeGapRow, KnowledgeItemRow
+from facilitator.features.knowledge.storage import (
+    KnowledgeGapRow,
+    KnowledgeItemRow,
+    KnowledgeVoteRow,
+)
 from facilitator.features.participation.domain import (
     DailyCount,
     MemberFacts,
@@ -648,6 +652,25 @@ class SqlParticipationRepository:
             .order_by(KnowledgeGapRow.created_at)
         )
         return [str(query) for query in rows]
+
+    async def rated_items(
+        self, community_id: int, start: datetime, end: datetime
+    ) -> list[tuple[int, str, int, int]]:
+        """Items voted on in [start, end): (id, title, 👍, 👎), the most disliked first."""
+        up = func.sum(case((KnowledgeVoteRow.vote > 0, 1), else_=0))
+        down = func.sum(case((KnowledgeVoteRow.vote < 0, 1), else_=0))
+        rows = await self.session.execute(
+            select(KnowledgeItemRow.id, KnowledgeItemRow.title, up, down)
+            .join(KnowledgeItemRow, KnowledgeItemRow.id == KnowledgeVoteRow.item_id)
+            .where(
+                KnowledgeVoteRow.community_id == community_id,
+                KnowledgeVoteRow.created_at >= start,
+                KnowledgeVoteRow.created_at < end,
+            )
+            .group_by(KnowledgeItemRow.id, KnowledgeItemRow.title)
+        )
+        found = [(int(i), str(t), int(u or 0), int(d or 0)) for i, t, u, d in rows.all()]
+        return sorted(found, key=lambda r: (-r[3], -r[2], r[0]))
 
     async def overdue_items(self, community_id: int, at: datetime) -> int:
         """The community's published items whose review date is before `at`'s day."""

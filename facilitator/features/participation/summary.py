@@ -186,6 +186,8 @@ class WeeklySummary:
     previous: Figures
     days: tuple[DayActivity, ...] = ()
     gaps: tuple[tuple[str, int], ...] = ()
+    # Repository items rated this week: (id, title, 👍, 👎), the most disliked first.
+    rated: tuple[tuple[int, str, int, int], ...] = ()
     top: tuple[PersonLine, ...] = ()
     rising: tuple[PersonLine, ...] = ()
     at_risk: tuple[PersonLine, ...] = ()
@@ -267,6 +269,7 @@ async def weekly_summary(
     }
     days = tuple(by_day.get(day, DayActivity(day, 0, 0)) for day in week.days)
     gaps = tuple(group_similar(await repo.gap_queries(community.id, start, end))[:GAPS_SHOWN])
+    rated = tuple((await repo.rated_items(community.id, start, end))[:GAPS_SHOWN])
     excluded = await repo.opted_out(community.id)
     if config.exclude_staff:
         excluded |= await repo.staff(community.id, admins)
@@ -302,6 +305,7 @@ async def weekly_summary(
         previous=previous,
         days=days,
         gaps=gaps,
+        rated=rated,
         top=named(top),
         rising=named(rising),
         at_risk=named(at_risk),

@@ -9,6 +9,7 @@ from facilitator.domain.model import DataSubject, ParticipationKind, Platform, R
 from facilitator.domain.outbox import OutboxStatus
 from facilitator.features.knowledge.domain import GapStatus, ItemStatus
 from facilitator.features.knowledge.feature import CLOSE_GAPS_JOB, REVIEW_JOB
+from facilitator.features.knowledge.feedback import ASK_EXPERT_ACTION, EXPERT_KIND, VOTE_ACTION
 from facilitator.features.knowledge.gaps import ANSWERED_KIND, SUGGEST_KIND
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.review import EDIT_ACTION, KEEP_ACTION, RETIRE_ACTION
@@ -18,7 +19,8 @@ from facilitator.features.knowledge.saving import (
     SAVED_KIND,
     WITHDRAW_ACTION,
 )
-from facilitator.features.participation.summary import IsoWeek, figures_for
+from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.summary import IsoWeek, figures_for, weekly_summary
 from tests.conftest import Harness
 from tests.unit.knowledge.test_knowledge_commands import seeded
 
@@ -340,3 +342,60 @@ async def test_the_weekly_figures_count_overdue_items(harness: Harness) -> None:
     async with harness.app.uow_factory() as uow:
         after = await figures_for(uow, community, start, end)
     assert after.items_overdue == recount + 1
+
+
+async def test_answers_carry_votes_and_a_thumbs_down_becomes_one_gap(harness: Harness) -> None:
+    await seeded(harness)
+    await harness.grant("bruno", Role.MODERATOR)
+    [answer] = await harness.say("/faq what does a facilitator do", user="ana")
+    assert answer.startswith("What does the facilitator do?")
+    buttons = harness.messenger.sent[-1][1].buttons
+    [[up, down]] = buttons
+    assert (up.label, down.label) == ("👍", "👎") and down.value.endswith(":down")
+    answer_id = down.value.split(":")[0]
+
+    # Forged or stale presses change nothing.
+    for value in ("x:down", f"{answer_id}:sideways", "999999:down"):
+        [stale] = await press(harness, "zoe", VOTE_ACTION, value)
+        assert stale.startswith("That button no longer does anything."), value
+    [thanks] = await press(harness, "zoe", VOTE_ACTION, up.value)
+    assert thanks == "Thanks for rating the answer."
+    [noted] = await press(harness, "ana", VOTE_ACTION, down.value)
+    assert noted.startswith("Thanks: I noted that this answer did not help")
+    ask = harness.messenger.sent[-1][1].buttons[0][0]
+    # Zoe changes her mind: still one vote each, and still one gap for the answer.
+    await press(harness, "zoe", VOTE_ACTION, down.value)
+    gaps = [g for g in await gaps_of(harness) if g[1] is GapStatus.OPEN]
+    assert gaps == [("what does a facilitator do", GapStatus.OPEN, None)]
+    async with harness.app.uow_factory() as uow:
+        [item_id] = {
+            i.id
+            for i in await uow.repo(KnowledgeRepository).in_scope((await harness.community()).id)
+            if i.title == "What does the facilitator do?"
+        }
+        scores = await uow.repo(KnowledgeRepository).scores([item_id])
+    assert scores == {item_id: (0, 2)}
+
+    # Only the one who disliked it asks for an expert; the moderators hear of it once.
+    [not_hers] = await press(harness, "zoe", ASK_EXPERT_ACTION, ask.value)
+    assert not_hers.startswith("That button no longer does anything.")
+    [asked] = await press(harness, "ana", ASK_EXPERT_ACTION, ask.value)
+    assert asked.startswith("I asked the moderators to find an expert")
+    await press(harness, "ana", ASK_EXPERT_ACTION, ask.value)
+    [(_, to, text, _)] = await outbox(harness, EXPERT_KIND)
+    assert to == "bruno" and "/gaps assign" in text
+
+    # The disliked item does not close the gap; once it is edited, it does.
+    assert await harness.job(CLOSE_GAPS_JOB) == 0
+    await harness.say(
+        f"/faq edit {item_id} answer A facilitator keeps the conversation alive.", user="bruno"
+    )
+    assert await harness.job(CLOSE_GAPS_JOB) == 1
+
+    # The score shows in the week's summary.
+    community = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        summary = await weekly_summary(
+            uow, community, IsoWeek.containing(harness.clock.now().date()), ParticipationConfig()
+        )
+    assert summary.rated == ((item_id, "What does the facilitator do?", 0, 2),)
