@@ -18,7 +18,7 @@ from adapters.slack.socket_mode import SocketModeReceiver
 from adapters.slack.webapi import SlackWeb
 from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform
-from facilitator.ports import Decoder, Messenger
+from facilitator.ports import Decoder, FileFetcher, Messenger
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class SlackAdapter:
     platform = Platform.SLACK
     messenger: Messenger
     decoder: Decoder
+    # Files posted on Slack are not fetched yet.
+    files: FileFetcher | None = None
 
     def __init__(
         self,
