@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 
 from adapters.slack.decoder import SlackDecoder
 from adapters.slack.directory import Directory
+from adapters.slack.files import SlackFiles
 from adapters.slack.http import slack_routes
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.response_urls import ResponseUrls
@@ -31,8 +32,7 @@ class SlackAdapter:
     platform = Platform.SLACK
     messenger: Messenger
     decoder: Decoder
-    # Files posted on Slack are not fetched yet.
-    files: FileFetcher | None = None
+    files: FileFetcher | None
 
     def __init__(
         self,
@@ -52,6 +52,7 @@ class SlackAdapter:
         self.directory = directory
         self.messenger = self.slack_messenger = messenger
         self.decoder = self.slack_decoder = decoder
+        self.files = SlackFiles(web)
         self.response_urls = response_urls
         self.bolt = bolt
         self._bolt_logger = bolt_logger
