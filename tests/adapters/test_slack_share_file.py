@@ -5,13 +5,20 @@ payload or files.info says, and another member's shortcut on the file is refused
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.manifest import SHARE_SHORTCUT
+from adapters.slack.webapi import FileRefused, SlackWeb
 from facilitator.domain.model import Platform
 from facilitator.features.knowledge.domain import ItemStatus, KnowledgeItem
 from facilitator.features.knowledge.ports import KnowledgeRepository
@@ -172,3 +179,67 @@ async def test_a_message_without_a_file_and_an_unsupported_file_are_explained(
     await _shortcut(slack, BRUNO, await _post_file(slack, BRUNO, sheet))
     assert texts(slack.ephemerals(BRUNO))[-1].startswith("I can only read PDF and DOCX files.")
     assert slack.api.calls_to("files.info") == []
+
+
+@contextlib.asynccontextmanager
+async def redirecting(to: str) -> AsyncIterator[tuple[str, list[str | None]]]:
+    """A loopback server that answers every GET with a redirect to `to`, recording the
+    Authorization header it was sent."""
+    seen: list[str | None] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        raise web.HTTPFound(to)
+
+    app = web.Application()
+    app.router.add_get("/{path:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
+    finally:
+        await runner.cleanup()
+
+
+def _web(fake: FakeSlackAPI, *origins: str) -> SlackWeb:
+    client = AsyncWebClient(token=DEFAULT_TOKEN, base_url=fake.base_url)
+    return SlackWeb(
+        client, clock=time.monotonic, sleep=asyncio.sleep, file_origins=frozenset(origins)
+    )
+
+
+async def test_a_redirect_is_followed_only_to_an_allowed_file_host(
+    fake_slack: FakeSlackAPI, elsewhere: FakeSlackAPI
+) -> None:
+    pdf = minimal_pdf(GUIDE_TEXT)
+    ours = fake_slack.post_file(BRUNO, "guide.pdf", pdf)["url_private"]
+    theirs = elsewhere.post_file(BRUNO, "guide.pdf", pdf)["url_private"]
+    async with redirecting(ours) as (hop, seen):
+        web_api = _web(fake_slack, hop, fake_slack.origin)
+        assert await web_api.download_private(hop + "/file", 10_000) == pdf
+        assert seen == [f"Bearer {DEFAULT_TOKEN}"]
+    async with redirecting(theirs) as (hop, seen):
+        web_api = _web(fake_slack, hop, fake_slack.origin)
+        with pytest.raises(FileRefused, match="not allowed"):
+            await web_api.download_private(hop + "/file", 10_000)
+    assert elsewhere.downloads == []  # the redirect's target never saw the token
+
+
+async def test_a_download_past_the_limit_is_stopped_and_reported_as_too_large(
+    fake_slack: FakeSlackAPI,
+) -> None:
+    url = fake_slack.post_file(BRUNO, "big.pdf", bytes(50_000))["url_private"]
+    web_api = _web(fake_slack, fake_slack.origin)
+    with pytest.raises(FileRefused) as caught:
+        await web_api.download_private(url, 10_000)
+    assert caught.value.too_large
+    # Without the token the file host answers a sign-in page, which is not the file.
+    anonymous = SlackWeb(
+        AsyncWebClient(token="xoxb-not-valid", base_url=fake_slack.base_url),
+        clock=time.monotonic,
+        sleep=asyncio.sleep,
+        file_origins=frozenset({fake_slack.origin}),
+    )
+    with pytest.raises(FileRefused, match="sign-in"):
+        await anonymous.download_private(url, 100_000)
