@@ -26,7 +26,7 @@ _REFUSALS = {
     Refusal.UNSUPPORTED: "kb.share_file_unsupported",
     Refusal.TOO_MANY_PAGES: "kb.share_file_too_many_pages",
     Refusal.UNREADABLE: "kb.share_file_unreadable",
-    Refusal.ZIP_BOMB: "kb.share_file_unreadable",
+    Refusal.ZIP_BOMB: "kb.share_file_suspicious",
     Refusal.EMPTY: "kb.share_file_empty",
     Refusal.TIMEOUT: "kb.share_file_timeout",
 }
@@ -62,7 +62,10 @@ async def read_shared_file(ctx: CommandContext, target: ReplyTarget) -> SharedFi
     name = file.name or "document"
     kind = kind_of(file.name, file.mime_type)
     if kind is None:
-        log.info("share refused: unsupported file type", extra={"mime_type": file.mime_type})
+        log.info(
+            "share refused: unsupported file type",
+            extra={"mime_type": (file.mime_type or "")[:80]},
+        )
         ctx.say(_REFUSALS[Refusal.UNSUPPORTED], private=True)
         return None
     if file.size is not None and file.size > MAX_FILE_BYTES:
@@ -85,7 +88,10 @@ async def read_shared_file(ctx: CommandContext, target: ReplyTarget) -> SharedFi
     # The platform's own account of the file (Slack's files.info) has the last word on its type.
     kind = kind_of(fetched.name, fetched.mime_type)
     if kind is None:
-        log.info("share refused: unsupported file type", extra={"mime_type": fetched.mime_type})
+        log.info(
+            "share refused: unsupported file type",
+            extra={"mime_type": (fetched.mime_type or "")[:80]},
+        )
         ctx.say(_REFUSALS[Refusal.UNSUPPORTED], private=True)
         return None
     try:

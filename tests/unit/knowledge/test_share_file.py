@@ -18,7 +18,7 @@ from facilitator.features.knowledge.extract import MAX_FILE_BYTES
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.ports import FetchedFile
 from tests.conftest import Harness
-from tests.unit.knowledge.test_extract import docx_bytes
+from tests.unit.knowledge.test_extract import docx_bytes, with_member
 from tests.unit.knowledge.test_ingest import minimal_pdf
 
 PDF = FileRef("file-1", "field-visits.pdf", "application/pdf", 900)
@@ -183,3 +183,14 @@ async def test_without_a_file_or_a_link_share_still_asks_for_the_link(harness: H
     assert missing == "Something is missing: web address."
     [wrong] = await harness.say("/share #budgets guide", user="ana")
     assert wrong.startswith('"#budgets" is not a web address.')
+
+
+async def test_a_zip_bomb_docx_is_refused_with_its_own_reply(
+    harness: Harness, stored: StoredFiles
+) -> None:
+    await members(harness, "ana")
+    stored.files["bomb"] = with_member(docx_bytes("Harmless"), "word/media/a.bin", bytes(5 << 20))
+    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    [reply] = await share(harness, "ana", file=FileRef("bomb", "bomb.docx", docx_type))
+    assert reply.startswith("That document would unpack to far more than its size")
+    assert await proposals(harness) == []
