@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from facilitator.commands.spec import CommandRegistry, CommandSpec, Needs
 from facilitator.domain.events import (
+    FileRef,
     InboundEvent,
     MessageReceived,
     Origin,
@@ -106,6 +107,8 @@ class CommandContext:
     replies: list[Reply] = field(default_factory=list)
     # The message the member's command replied to (Telegram's reply, the demo's `^`).
     replied: ReplyTarget | None = None
+    # A document sent with the command itself.
+    attached: FileRef | None = None
 
     @property
     def catalogue(self) -> Catalogue:

@@ -178,6 +178,7 @@ class _PersonMessage(NamedTuple):
     entity_types: tuple[str, ...]  # of its entities, then its caption entities
     mentions: Callable[[], Iterable[_Mention]]  # parsed only when asked, as before
     reply: _Replied | None
+    document: FileRef | None = None  # the document it carries
 
 
 def _person_message_of(message: Message, sender: User) -> _PersonMessage:
@@ -215,6 +216,7 @@ def _person_message_of(message: Message, sender: User) -> _PersonMessage:
             replied.text or replied.caption,
             _document_ref(replied.document),
         ),
+        document=_document_ref(message.document),
     )
 
 
@@ -471,6 +473,7 @@ def _fast_person_message(
         ),
         mentions=lambda: _fast_mentions(message),
         reply=reply,
+        document=_fast_document_ref(message.get("document"), bot),
     )
     return read, edited
 
@@ -710,7 +713,7 @@ class TelegramDecoder:
         )
         reply_to = self._reply_target(message.reply, message.chat)
         if isinstance(command, tuple):
-            return [CommandInvoked(origin, *command, reply_to=reply_to)]
+            return [CommandInvoked(origin, *command, reply_to=reply_to, attached=message.document)]
         return [
             MessageReceived(
                 origin,

@@ -88,6 +88,8 @@ class CommandInvoked:
     name: str
     args: str
     reply_to: ReplyTarget | None = None
+    # A document sent with the command itself (Telegram: a PDF captioned `/share #theme`).
+    attached: FileRef | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "name", "args")

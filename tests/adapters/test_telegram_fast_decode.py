@@ -737,3 +737,18 @@ async def test_a_command_replying_to_a_document_carries_its_file_on_both_paths(
     [command] = await pair.events(_numbered(bare, 4))
     assert isinstance(command, CommandInvoked) and command.reply_to is not None
     assert command.reply_to.file == FileRef("e")
+
+
+async def test_a_command_in_a_documents_caption_carries_the_document_on_both_paths(
+    pair: Pair,
+) -> None:
+    document = {**DOCUMENT, "mime_type": "application/pdf", "file_size": 4096}
+    sent = text_update("/share #budgets", from_user=BEA, chat=GROUP)
+    sent["message"]["caption_entities"] = sent["message"].pop("entities")
+    sent["message"]["caption"] = sent["message"].pop("text")
+    sent["message"]["document"] = document
+    assert await pair.compare(_numbered(sent))
+    [command] = await pair.events(_numbered(sent, 2))
+    assert isinstance(command, CommandInvoked) and command.name == "share"
+    assert command.args == "#budgets" and command.reply_to is None
+    assert command.attached == FileRef("d", "notes.pdf", "application/pdf", 4096)

@@ -111,3 +111,23 @@ async def test_an_unsupported_file_is_refused_before_it_is_fetched(tg: TelegramH
         found = await uow.communities.by_chat(Platform.TELEGRAM, str(GROUP["id"]))
         assert found is not None
         assert await uow.repo(KnowledgeRepository).in_scope(found.id) == []
+
+
+async def test_a_pdf_sent_with_share_as_its_caption_is_proposed(tg: TelegramHarness) -> None:
+    guide = tg.api.add_file("visits.pdf", minimal_pdf(GUIDE_TEXT), "application/pdf")
+    captioned = document_update(
+        guide, from_user=BEA, chat=GROUP, message_id=50, caption="/share #budgets Visit guide"
+    )
+    captioned["message"]["caption_entities"] = [
+        {"type": "bot_command", "offset": 0, "length": len("/share")}
+    ]
+    await tg.poll(captioned)
+    proposed = tg.sent_texts(GROUP["id"])[-1]
+    assert proposed.startswith("Thank you! The text of visits.pdf (")
+    [get_file] = tg.api.calls_to("getFile")
+    assert get_file.params["file_id"] == guide.file_id
+    item_id = int(proposed.split(" as #")[1].split(".")[0])
+    async with tg.app.uow_factory() as uow:
+        item = await uow.repo(KnowledgeRepository).get(item_id)
+    assert item is not None and item.status is ItemStatus.PROPOSED
+    assert (item.title, item.theme, item.body) == ("Visit guide", "budgets", GUIDE_TEXT)

@@ -479,13 +479,19 @@ def _item_type(ctx: CommandContext, given: str | None, default: ItemType) -> Ite
 
 
 async def share(ctx: CommandContext, args: ShareArgs) -> None:
-    """`/share <url> [note]`, or `/share [note]` replying to a PDF or DOCX posted in chat."""
+    """`/share <url> [note]`, or `/share [note]` replying to a PDF or DOCX posted in chat or
+    as the caption of one."""
     text = (args.note or "").strip()
     words = text.split(maxsplit=1)
     first = words[0] if words else ""
     rest = words[1] if len(words) > 1 else ""
     if first and is_web_url(first):
         await _share_link(ctx, first, rest.strip())
+    elif ctx.attached is not None:
+        # The document came with the command: the member is its poster.
+        origin = ctx.origin
+        own = ReplyTarget(origin.message_id or "", origin.user.user_id, file=ctx.attached)
+        await _share_file(ctx, own, text)
     elif ctx.replied is not None:
         await _share_file(ctx, ctx.replied, text)
     elif not text:
