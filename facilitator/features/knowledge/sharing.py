@@ -60,8 +60,9 @@ async def read_shared_file(ctx: CommandContext, target: ReplyTarget) -> SharedFi
         ctx.say("kb.share_file_not_yours", private=True)
         return None
     name = file.name or "document"
-    kind = kind_of(file.name, file.mime_type)
-    if kind is None:
+    # Refused before fetching when the platform named a type we cannot read; a file it did
+    # not describe is judged by what the fetch says.
+    if (file.name or file.mime_type) and kind_of(file.name, file.mime_type) is None:
         log.info(
             "share refused: unsupported file type",
             extra={"mime_type": (file.mime_type or "")[:80]},
@@ -111,7 +112,7 @@ async def read_shared_file(ctx: CommandContext, target: ReplyTarget) -> SharedFi
         extra={"kind": kind.value, "bytes": len(fetched.data), "cut": extracted.cut},
     )
     return SharedFile(
-        name=file.name or fetched.name or name,
+        name=fetched.name or name,
         text=extracted.text,
         title=extracted.title,
         cut=extracted.cut,

@@ -194,3 +194,14 @@ async def test_a_zip_bomb_docx_is_refused_with_its_own_reply(
     [reply] = await share(harness, "ana", file=FileRef("bomb", "bomb.docx", docx_type))
     assert reply.startswith("That document would unpack to far more than its size")
     assert await proposals(harness) == []
+
+
+async def test_a_file_the_platform_did_not_describe_is_judged_once_fetched(
+    harness: Harness, stored: StoredFiles
+) -> None:
+    await members(harness, "ana")
+    stored.files["bare"] = minimal_pdf("A guide without a name")
+    [refused] = await share(harness, "ana", file=FileRef("bare"))
+    # Fetched as "document" with no type: still nothing it can read.
+    assert refused.startswith("I can only read PDF and DOCX files.")
+    assert stored.fetched == ["bare"]
