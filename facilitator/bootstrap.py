@@ -31,6 +31,7 @@ from facilitator.inbox import Inbox
 from facilitator.ports import (
     Clock,
     Decoder,
+    FileFetcher,
     Messenger,
     Metrics,
     NoMetrics,
@@ -157,9 +158,17 @@ class App:
     def uow_factory(self) -> UnitOfWorkFactory:
         return self.storage.uow_factory
 
-    def attach(self, platform: Platform, messenger: Messenger, decoder: Decoder) -> None:
+    def attach(
+        self,
+        platform: Platform,
+        messenger: Messenger,
+        decoder: Decoder,
+        files: FileFetcher | None = None,
+    ) -> None:
         self.sender.messengers[platform] = messenger
         self.inbox.register(platform, decoder)
+        if files is not None:
+            self.services.files[platform] = files
 
     async def aclose(self) -> None:
         await self.storage.dispose()

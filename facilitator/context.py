@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from facilitator.commands.spec import CommandRegistry, CommandSpec, Needs
 from facilitator.domain.events import (
+    FileRef,
     InboundEvent,
     MessageReceived,
     Origin,
@@ -26,7 +27,7 @@ from facilitator.domain.model import (
 )
 from facilitator.i18n import Catalogue
 from facilitator.markup import Button, Destination, OutboundMessage, RichText
-from facilitator.ports import Clock, Metrics, NoMetrics, UnitOfWork
+from facilitator.ports import Clock, FileFetcher, Metrics, NoMetrics, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class Services:
     guess_language: LanguageGuesser | None = None
     not_answers: list[NotAnAnswer] = field(default_factory=list)
     metrics: Metrics = field(default_factory=NoMetrics)
+    # Each platform's file fetcher, attached with its adapter (`App.attach`).
+    files: dict[Platform, FileFetcher] = field(default_factory=dict)
     # Each feature's service, by its class (`Installed.service`): for other features and the
     # command line.
     provided: dict[type[Any], object] = field(default_factory=dict)
@@ -104,6 +107,8 @@ class CommandContext:
     replies: list[Reply] = field(default_factory=list)
     # The message the member's command replied to (Telegram's reply, the demo's `^`).
     replied: ReplyTarget | None = None
+    # A document sent with the command itself.
+    attached: FileRef | None = None
 
     @property
     def catalogue(self) -> Catalogue:

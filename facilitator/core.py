@@ -92,6 +92,7 @@ class Facilitator:
         match event:
             case CommandInvoked():
                 ctx.replied = event.reply_to
+                ctx.attached = event.attached
                 await self._command(ctx, event.name, event.args)
             case MessageReceived():
                 await self._message(ctx, event)

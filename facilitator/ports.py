@@ -10,7 +10,7 @@ from typing import Literal, Protocol, Self, TypeVar, runtime_checkable
 
 from starlette.routing import BaseRoute
 
-from facilitator.domain.events import InboundEvent
+from facilitator.domain.events import FileRef, InboundEvent
 from facilitator.domain.model import (
     Community,
     LedgerEntry,
@@ -91,6 +91,25 @@ class Messenger(Protocol):
     """Sends a neutral message on one platform; returns the platform's message id if any."""
 
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A file's bytes, fetched from its platform, with its name and type as the platform
+    gave them."""
+
+    name: str
+    mime_type: str | None
+    data: bytes
+
+
+class FileFetcher(Protocol):
+    """Fetches a file posted in a chat of one platform (adapters implement it).
+
+    Raises `FileTooLarge` for a file over `limit` bytes, before downloading it where the
+    platform tells the size, and `FileUnavailable` when it cannot be had."""
+
+    async def fetch(self, file: FileRef, limit: int) -> FetchedFile: ...
 
 
 @runtime_checkable
@@ -370,6 +389,8 @@ class PlatformAdapter(Protocol):
     platform: Platform
     messenger: Messenger
     decoder: Decoder
+    # Fetches files members posted (`/share` replying to a document); None where not offered.
+    files: FileFetcher | None
 
     def routes(self) -> Sequence[BaseRoute]:
         """HTTP routes for `serve` (webhooks, events); empty when the platform has none."""

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "FACILITATOR_SLACK_SIGNING_SECRET"),
     )
     slack_api_base_url: str = "https://slack.com/api/"
+    # Where the bot token may be sent to download a file members posted (scheme://host).
+    # Only Slack's own file host; tests add their local fake here, never a payload's URL.
+    slack_file_origins: list[str] = ["https://files.slack.com"]
 
     def admin_identities(self) -> frozenset[tuple[Platform, str]]:
         found: set[tuple[Platform, str]] = set()

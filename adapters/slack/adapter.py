@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 
 from adapters.slack.decoder import SlackDecoder
 from adapters.slack.directory import Directory
+from adapters.slack.files import SlackFiles
 from adapters.slack.http import slack_routes
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.response_urls import ResponseUrls
@@ -18,7 +19,7 @@ from adapters.slack.socket_mode import SocketModeReceiver
 from adapters.slack.webapi import SlackWeb
 from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform
-from facilitator.ports import Decoder, Messenger
+from facilitator.ports import Decoder, FileFetcher, Messenger
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class SlackAdapter:
     platform = Platform.SLACK
     messenger: Messenger
     decoder: Decoder
+    files: FileFetcher | None
 
     def __init__(
         self,
@@ -50,6 +52,7 @@ class SlackAdapter:
         self.directory = directory
         self.messenger = self.slack_messenger = messenger
         self.decoder = self.slack_decoder = decoder
+        self.files = SlackFiles(web)
         self.response_urls = response_urls
         self.bolt = bolt
         self._bolt_logger = bolt_logger

@@ -14,7 +14,7 @@ from typing import Any
 from adapters.slack import home, render
 from adapters.slack.commands import parse_slash
 from adapters.slack.directory import Directory
-from adapters.slack.manifest import SAVE_SHORTCUT
+from adapters.slack.manifest import SAVE_SHORTCUT, SHARE_SHORTCUT
 from adapters.slack.response_urls import INTERACTION_PREFIX, ResponseUrls
 from adapters.slack.webapi import SlackWeb
 from facilitator.domain.errors import UndecodablePayload
@@ -23,6 +23,7 @@ from facilitator.domain.events import (
     BotRemoved,
     ButtonPressed,
     CommandInvoked,
+    FileRef,
     InboundEvent,
     MemberJoined,
     MemberLeft,
@@ -419,29 +420,34 @@ class SlackDecoder:
 
     async def _message_action(self, body: JSONDict) -> list[InboundEvent]:
         """A message shortcut: "Save to repository" is `/save` replying to that message, from
-        a gesture that may open the form at once."""
+        a gesture that may open the form at once; "Share file to repository" is `/share`
+        replying to it, for the file it carries."""
         callback = _str(body, "callback_id")
         user_id = _str(_dict(body.get("user")), "id")
         channel = _str(_dict(body.get("channel")), "id")
         message = _dict(body.get("message"))
         ts = _str(message, "ts") or _str(body, "message_ts")
-        if callback != SAVE_SHORTCUT:
+        if callback not in {SAVE_SHORTCUT, SHARE_SHORTCUT}:
             log.info("slack shortcut not used", extra={"callback_id": str(callback)[:64]})
             return []
         if user_id is None or channel is None or ts is None or not _TS.match(ts):
             raise UndecodablePayload("message shortcut without user, channel or message")
         bot = await self._directory.bot_user_id()
         author = _str(message, "user")
-        origin = await self._interaction_origin(body, user_id, channel, "save")
-        origin = replace(origin, interactive=True, thread_id=_str(message, "thread_ts"))
+        command = "save" if callback == SAVE_SHORTCUT else "share"
+        origin = await self._interaction_origin(body, user_id, channel, command)
+        origin = replace(
+            origin, interactive=command == "save", thread_id=_str(message, "thread_ts")
+        )
         target = ReplyTarget(
             ts,
             author,
             is_bot=bool(message.get("bot_id")) or author == bot,
             text=message_text(_str(message, "text") or "", bot),
             link=f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            file=_file_ref(message.get("files")),
         )
-        return [CommandInvoked(origin, "save", "", reply_to=target)]
+        return [CommandInvoked(origin, command, "", reply_to=target)]
 
     async def _submission(self, body: JSONDict) -> list[InboundEvent]:
         """A submitted modal reaches the core as a button press: the action is the view's
@@ -461,6 +467,24 @@ class SlackDecoder:
         )
         origin = await self._interaction_origin(body, user_id, channel, "submit")
         return [ButtonPressed(origin, callback, value)]
+
+
+def _file_ref(files: object) -> FileRef | None:
+    """The first file of a message, by its id: the fetcher asks files.info for the rest, so
+    the name, type and size here only choose the reply when the file cannot be read."""
+    for raw in files if isinstance(files, list) else []:
+        entry = _dict(raw)
+        file_id = _str(entry, "id")
+        if file_id is None:
+            continue
+        size = entry.get("size")
+        return FileRef(
+            file_id[:64],
+            _str(entry, "name"),
+            _str(entry, "mimetype"),
+            size if isinstance(size, int) and not isinstance(size, bool) else None,
+        )
+    return None
 
 
 def form_fields(values: JSONDict) -> dict[str, object]:

@@ -14,6 +14,8 @@ from facilitator.i18n import Catalogue
 
 # The message shortcut: `/save` replying to the message it was chosen on.
 SAVE_SHORTCUT = "save_to_repository"
+# The message shortcut on a file: `/share` replying to the message that carries it.
+SHARE_SHORTCUT = "share_file_to_repository"
 
 # Every Web API method the adapter calls, and the bot scopes it needs. Where a method needs
 # one scope per kind of conversation (public, private, group DM), all of them are listed and
@@ -30,6 +32,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "views.open": (),  # no scope: the trigger of the member's own action is the permission
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
+    # `/share` on a posted file: its metadata, then its bytes from url_private.
+    "files.info": ("files:read",),
     # Socket Mode: called with the app-level token, whose scope is connections:write.
     "apps.connections.open": (),
 }
@@ -144,7 +148,16 @@ def build_manifest(
                     "description": catalogue.text(
                         language, "slack.manifest.save_shortcut_description"
                     )[:150],
-                }
+                },
+                # On a message with a PDF or DOCX: propose its text (`/share`).
+                {
+                    "name": catalogue.text(language, "slack.manifest.share_shortcut")[:24],
+                    "type": "message",
+                    "callback_id": SHARE_SHORTCUT,
+                    "description": catalogue.text(
+                        language, "slack.manifest.share_shortcut_description"
+                    )[:150],
+                },
             ],
         },
         "oauth_config": {"scopes": {"bot": bot_scopes()}},

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -55,6 +56,35 @@ REVOKED = frozenset(
 )
 
 
+# The hosts of Slack's own files: the only places the bot token goes besides the Web API.
+SLACK_FILE_ORIGINS = frozenset({"https://files.slack.com"})
+_DOWNLOAD_CHUNK = 64 * 1024
+_MAX_REDIRECTS = 3
+
+
+class FileRefused(Exception):
+    """A file download that did not happen: a host the token may not go to, an error
+    answer, or more bytes than allowed (`too_large`)."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.too_large = too_large
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of a URL, lower-cased; None for anything not http(s)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.username:
+        return None
+    origin = f"{parts.scheme}://{parts.hostname.lower()}"
+    return f"{origin}:{port}" if port is not None else origin
+
+
 class ChannelPacer:
     """About one message per second per channel, as Slack asks for chat.postMessage.
 
@@ -94,8 +124,11 @@ class SlackWeb:
         max_attempts: int = 3,
         max_wait: float = MAX_INLINE_WAIT,
         pace_interval: float = 1.0,
+        file_origins: frozenset[str] = SLACK_FILE_ORIGINS,
     ) -> None:
         self.client = client
+        # Where the bot token may be sent to download a file (scheme://host[:port]).
+        self._file_origins = file_origins
         # 429s, 5xx and dropped connections are retried inside the SDK, by its retry handlers,
         # so that each HTTP request is repeated alone (files_upload_v2 makes three).
         client.retry_handlers = retry_handlers(sleep, attempts=max_attempts, max_wait=max_wait)
@@ -262,6 +295,54 @@ class SlackWeb:
             ),
             channel=channel,
         )
+
+    async def file_info(self, file_id: str) -> AsyncSlackResponse:
+        return await self._call("files.info", lambda: self.client.files_info(file=file_id))
+
+    async def download_private(self, url: str, limit: int) -> bytes:
+        """A file's bytes from its url_private, with the bot token, only from Slack's own file
+        hosts (`file_origins`): each redirect is checked again, and nothing else ever gets
+        the token. Raises `FileRefused`."""
+        token = self.client.token
+        if not token:
+            raise FileRefused("no bot token")
+        timeout = aiohttp.ClientTimeout(total=60, sock_connect=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for _ in range(_MAX_REDIRECTS + 1):
+                origin = origin_of(url)
+                if origin is None or origin not in self._file_origins:
+                    log.warning("file host not allowed", extra={"origin": str(origin)[:100]})
+                    raise FileRefused("file host not allowed")
+                try:
+                    async with session.get(
+                        url,
+                        headers={"Authorization": f"Bearer {token}"},
+                        allow_redirects=False,
+                    ) as response:
+                        if response.status in {301, 302, 303, 307, 308}:
+                            url = urljoin(url, response.headers.get("Location", ""))
+                            continue
+                        return await _bounded_body(response, limit)
+                except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                    log.warning("file download failed", extra={"error": type(error).__name__})
+                    raise FileRefused(type(error).__name__) from None
+        raise FileRefused("too many redirects")
+
+
+async def _bounded_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    if response.status != 200:
+        raise FileRefused(f"http {response.status}")
+    # Without the token Slack answers its sign-in page with 200: that is not the file.
+    if response.content_type == "text/html":
+        raise FileRefused("sign-in page instead of the file")
+    if response.content_length is not None and response.content_length > limit:
+        raise FileRefused("too large", too_large=True)
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(_DOWNLOAD_CHUNK):
+        data.extend(chunk)
+        if len(data) > limit:
+            raise FileRefused("too large", too_large=True)
+    return bytes(data)
 
 
 async def default_sleep(seconds: float) -> None:

@@ -15,7 +15,7 @@ from adapters.slack.directory import Directory
 from adapters.slack.intake import InboxGate
 from adapters.slack.messenger import SlackMessenger
 from adapters.slack.response_urls import DEFAULT_PREFIXES, ResponseUrls
-from adapters.slack.webapi import Monotonic, SlackWeb, Sleep, default_sleep
+from adapters.slack.webapi import Monotonic, SlackWeb, Sleep, default_sleep, origin_of
 from facilitator.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,7 +56,14 @@ def build_adapter(
     if not any(isinstance(f, _SameTokenNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenNotice())
     client = AsyncWebClient(token=token, base_url=settings.slack_api_base_url, logger=bolt_logger)
-    web = SlackWeb(client, clock=monotonic, sleep=sleep)
+    web = SlackWeb(
+        client,
+        clock=monotonic,
+        sleep=sleep,
+        file_origins=frozenset(
+            origin for given in settings.slack_file_origins if (origin := origin_of(given))
+        ),
+    )
     directory = Directory(web, monotonic)
     response_urls = ResponseUrls(monotonic, response_url_prefixes or DEFAULT_PREFIXES, bolt_logger)
     bolt = AsyncApp(

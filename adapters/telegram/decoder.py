@@ -53,6 +53,7 @@ from facilitator.domain.events import (
     ButtonPressed,
     CommandInvoked,
     ConversationMoved,
+    FileRef,
     InboundEvent,
     MemberJoined,
     MemberLeft,
@@ -148,6 +149,7 @@ class _Replied(NamedTuple):
     opens_topic: bool
     author: _UserLike | None
     text: str | None = None  # its text or caption
+    file: FileRef | None = None  # the document it carries
 
 
 # A mention or text_mention entity: its type, its text, and the user a text_mention names.
@@ -176,6 +178,7 @@ class _PersonMessage(NamedTuple):
     entity_types: tuple[str, ...]  # of its entities, then its caption entities
     mentions: Callable[[], Iterable[_Mention]]  # parsed only when asked, as before
     reply: _Replied | None
+    document: FileRef | None = None  # the document it carries
 
 
 def _person_message_of(message: Message, sender: User) -> _PersonMessage:
@@ -211,8 +214,24 @@ def _person_message_of(message: Message, sender: User) -> _PersonMessage:
             replied.forum_topic_created is not None,
             replied.from_user,
             replied.text or replied.caption,
+            _document_ref(replied.document),
         ),
+        document=_document_ref(message.document),
     )
+
+
+def _document_ref(document: Document | None) -> FileRef | None:
+    if document is None:
+        return None
+    return FileRef(document.file_id, document.file_name, document.mime_type, document.file_size)
+
+
+def _fast_document_ref(raw: object, bot: Bot) -> FileRef | None:
+    """The document of a replied-to message read from its JSON, through PTB's own Document
+    (as `_fast_contents` checked it), so that both paths give the same reference."""
+    if not isinstance(raw, dict):
+        return None
+    return _document_ref(Document.de_json(raw, bot))
 
 
 def message_link(chat_id: int, message_id: int) -> str | None:
@@ -435,6 +454,7 @@ def _fast_person_message(
             "forum_topic_created" in replied,
             author,
             said if isinstance(said, str) else None,
+            _fast_document_ref(replied.get("document"), bot),
         )
     edit_date = message.get("edit_date")
     read = _PersonMessage(
@@ -453,6 +473,7 @@ def _fast_person_message(
         ),
         mentions=lambda: _fast_mentions(message),
         reply=reply,
+        document=_fast_document_ref(message.get("document"), bot),
     )
     return read, edited
 
@@ -692,7 +713,7 @@ class TelegramDecoder:
         )
         reply_to = self._reply_target(message.reply, message.chat)
         if isinstance(command, tuple):
-            return [CommandInvoked(origin, *command, reply_to=reply_to)]
+            return [CommandInvoked(origin, *command, reply_to=reply_to, attached=message.document)]
         return [
             MessageReceived(
                 origin,
@@ -730,6 +751,7 @@ class TelegramDecoder:
             text=replied.text,
             user_name=author.full_name if author is not None else None,
             link=message_link(chat.id, replied.message_id),
+            file=replied.file,
         )
 
     @staticmethod

@@ -52,3 +52,18 @@ class ConversationMoved(DeliveryError):
     def __init__(self, new_chat_id: str) -> None:
         super().__init__(f"moved to {new_chat_id}")
         self.new_chat_id = new_chat_id
+
+
+class FileUnavailable(FacilitatorError):
+    """A file posted in a chat could not be fetched (gone, refused, or hosted where the bot
+    will not send its credentials)."""
+
+
+class FileTooLarge(FileUnavailable):
+    """A file is over the size the bot accepts; `size` is in bytes, None when only the
+    download told."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        super().__init__(f"file of {size} bytes over the limit of {limit}")
+        self.size = size
+        self.limit = limit

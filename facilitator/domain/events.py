@@ -36,6 +36,20 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file posted in a chat, as its platform names it: the id to fetch it by, and what the
+    platform says of its name, type and size (in bytes), each unknown where it does not say."""
+
+    file_id: str
+    name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "name", "mime_type")
+
+
+@dataclass(frozen=True)
 class ReplyTarget:
     """The message a message or command replies to: on Telegram with its text and author,
     so that `/save` can turn it into a draft; `link` opens it in the chat, where the platform
@@ -47,6 +61,8 @@ class ReplyTarget:
     text: str | None = None
     user_name: str | None = None
     link: str | None = None
+    # The document the message carries, for `/share` to propose its text.
+    file: FileRef | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "text", "user_name")
@@ -72,6 +88,8 @@ class CommandInvoked:
     name: str
     args: str
     reply_to: ReplyTarget | None = None
+    # A document sent with the command itself (Telegram: a PDF captioned `/share #theme`).
+    attached: FileRef | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "name", "args")

@@ -249,7 +249,7 @@ async def slack_harness(
         sleep=virtual.sleep,
         response_url_prefixes=(hooks.origin + "/",),
     )
-    app.attach(Platform.SLACK, adapter.messenger, adapter.decoder)
+    app.attach(Platform.SLACK, adapter.messenger, adapter.decoder, adapter.files)
     try:
         await adapter.start()
         asgi = Starlette(routes=list(adapter.routes()))

@@ -12,7 +12,14 @@ import yaml
 from typer.testing import CliRunner
 
 from adapters.slack.commands import SLACK_BUILTIN_COMMANDS, UMBRELLA
-from adapters.slack.manifest import EVENT_SCOPES, METHOD_SCOPES, build_manifest, render_manifest
+from adapters.slack.manifest import (
+    EVENT_SCOPES,
+    METHOD_SCOPES,
+    SAVE_SHORTCUT,
+    SHARE_SHORTCUT,
+    build_manifest,
+    render_manifest,
+)
 from facilitator.bootstrap import build_registry
 from facilitator.cli import app as cli
 from facilitator.domain.model import Platform
@@ -177,3 +184,13 @@ def test_the_cli_prints_a_manifest_ready_to_paste(tmp_path: Path) -> None:
     assert http.exit_code == 0, http.output
     assert json.loads(http.output)["settings"]["event_subscriptions"]["request_url"] == URL
     assert refused.exit_code == 2
+
+
+def test_sharing_a_posted_file_has_its_shortcut_and_the_files_read_scope() -> None:
+    built = manifest()
+    assert "files:read" in built["oauth_config"]["scopes"]["bot"]
+    shortcuts = {s["callback_id"]: s for s in built["features"]["shortcuts"]}
+    assert set(shortcuts) == {SAVE_SHORTCUT, SHARE_SHORTCUT}
+    share = shortcuts[SHARE_SHORTCUT]
+    assert share["type"] == "message" and share["name"] == "Share file to repository"
+    assert len(share["name"]) <= 24 and len(share["description"]) <= 150

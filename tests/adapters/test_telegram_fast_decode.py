@@ -25,7 +25,7 @@ from telegram.ext import Defaults, ExtBot
 
 from adapters.telegram.adapter import quiet_token_loggers
 from adapters.telegram.decoder import AdminDirectory, BotIdentity, TelegramDecoder
-from facilitator.domain.events import CommandInvoked, MessageReceived
+from facilitator.domain.events import CommandInvoked, FileRef, MessageReceived
 from tests.adapters.fakes import payloads_dir
 from tests.adapters.fakes.telegram_api import (
     DEFAULT_TOKEN,
@@ -713,3 +713,42 @@ async def test_a_command_replying_to_a_message_carries_its_text_author_and_link(
     # The same reply as a plain message carries them too.
     [message] = await pair.events(update)
     assert isinstance(message, MessageReceived) and message.reply_to == replied
+
+
+async def test_a_command_replying_to_a_document_carries_its_file_on_both_paths(
+    pair: Pair,
+) -> None:
+    """`/share` replying to a PDF: the file's id, name, type and size reach the core alike
+    from the fast path and through PTB; a document missing its optional fields too."""
+    document = {**DOCUMENT, "mime_type": "application/pdf", "file_size": 2048}
+    posted = {"message_id": 7, "date": 1, "chat": GROUP, "from": ADA, "document": document}
+    sharing = _reply(text_update("/share #budgets", from_user=BEA, chat=GROUP), posted)
+    assert await pair.compare(_numbered(sharing))
+    [command] = await pair.events(_numbered(sharing, 2))
+    assert isinstance(command, CommandInvoked) and command.name == "share"
+    assert command.reply_to is not None
+    assert command.reply_to.file == FileRef("d", "notes.pdf", "application/pdf", 2048)
+
+    bare = _reply(
+        text_update("/share", from_user=BEA, chat=GROUP),
+        {**posted, "document": {"file_id": "e", "file_unique_id": "w"}},
+    )
+    assert await pair.compare(_numbered(bare, 3))
+    [command] = await pair.events(_numbered(bare, 4))
+    assert isinstance(command, CommandInvoked) and command.reply_to is not None
+    assert command.reply_to.file == FileRef("e")
+
+
+async def test_a_command_in_a_documents_caption_carries_the_document_on_both_paths(
+    pair: Pair,
+) -> None:
+    document = {**DOCUMENT, "mime_type": "application/pdf", "file_size": 4096}
+    sent = text_update("/share #budgets", from_user=BEA, chat=GROUP)
+    sent["message"]["caption_entities"] = sent["message"].pop("entities")
+    sent["message"]["caption"] = sent["message"].pop("text")
+    sent["message"]["document"] = document
+    assert await pair.compare(_numbered(sent))
+    [command] = await pair.events(_numbered(sent, 2))
+    assert isinstance(command, CommandInvoked) and command.name == "share"
+    assert command.args == "#budgets" and command.reply_to is None
+    assert command.attached == FileRef("d", "notes.pdf", "application/pdf", 4096)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import PurePath
 
 from facilitator.commands.arguments import IdArgs
 from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
@@ -20,11 +21,12 @@ from facilitator.commands.spec import (
     Needs,
     NoArgs,
     convert,
+    is_web_url,
     parse_id,
     sub,
 )
 from facilitator.context import CommandContext
-from facilitator.domain.events import MessageReceived
+from facilitator.domain.events import MessageReceived, ReplyTarget
 from facilitator.domain.model import Community, LedgerEntry, ParticipationKind, Role
 from facilitator.features.knowledge.domain import GapStatus, ItemStatus, ItemType, KnowledgeItem
 from facilitator.features.knowledge.feedback import answer_buttons, score_text
@@ -53,6 +55,7 @@ from facilitator.features.knowledge.saving import (
     withdraw,
 )
 from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcome
+from facilitator.features.knowledge.sharing import MAX_CHARS, read_shared_file
 from facilitator.features.knowledge.text import guess_language
 from facilitator.localtime import parse_date
 from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
@@ -106,7 +109,7 @@ class DocAddArgs:
 
 @dataclass(frozen=True)
 class ShareArgs:
-    url: str
+    # A link then a note, or (replying to a document) only the note: read by `share`.
     note: str | None
 
 
@@ -498,8 +501,33 @@ def _item_type(ctx: CommandContext, given: str | None, default: ItemType) -> Ite
 
 
 async def share(ctx: CommandContext, args: ShareArgs) -> None:
-    url = args.url
-    note = (args.note or "").strip()
+    """`/share <url> [note]`, or `/share [note]` replying to a PDF or DOCX posted in chat or
+    as the caption of one."""
+    text = (args.note or "").strip()
+    words = text.split(maxsplit=1)
+    first = words[0] if words else ""
+    rest = words[1] if len(words) > 1 else ""
+    if first and is_web_url(first):
+        await _share_link(ctx, first, rest.strip())
+    elif ctx.attached is not None:
+        # The document came with the command: the member is its poster.
+        origin = ctx.origin
+        own = ReplyTarget(origin.message_id or "", origin.user.user_id, file=ctx.attached)
+        await _share_file(ctx, own, text)
+    elif ctx.replied is not None:
+        await _share_file(ctx, ctx.replied, text)
+    elif not text:
+        ctx.say("errors.missing_argument", arg=ctx.t("core.args.url"), private=True)
+    else:
+        ctx.say("errors.not_a_url", value=_clip(first, 40), private=True)
+
+
+async def _share_link(ctx: CommandContext, url: str, note: str) -> None:
+    for name, value, limit in (("url", url, 2000), ("note", note, 500)):
+        if len(value) > limit:
+            arg = ctx.t(f"core.args.{name}")
+            ctx.say("errors.argument_too_long", arg=arg, limit=limit, private=True)
+            return
     title, theme, kind = _split_filters(note, type_prefix="type:")
     item_type = _item_type(ctx, kind, ItemType.LINK)
     if item_type is None:
@@ -522,6 +550,43 @@ async def share(ctx: CommandContext, args: ShareArgs) -> None:
     )
     # Credited when a moderator approves it: a rejected proposal earns nothing.
     ctx.say("kb.shared", id=item.id)
+
+
+async def _share_file(ctx: CommandContext, target: ReplyTarget, note: str) -> None:
+    """The document's text becomes a proposal; the file itself is not kept."""
+    title, theme, kind = _split_filters(note, type_prefix="type:")
+    item_type = _item_type(ctx, kind, ItemType.DOCUMENT)
+    if item_type is None:
+        return
+    shared = await read_shared_file(ctx, target)
+    if shared is None:
+        return
+    poster = shared.poster
+    others = poster is not None and poster.person_id != ctx.member.person_id
+    heading = title or shared.title or PurePath(shared.name).stem or shared.name
+    item = await ctx.uow.repo(KnowledgeRepository).upsert(
+        KnowledgeItem(
+            key=f"share:{uuid.uuid4().hex[:12]}",
+            type=item_type,
+            title=_clip(heading, 300),
+            body=shared.text,
+            lang=guess_language(shared.text[:5000], default=ctx.locale),
+            theme=theme or "",
+            source=_clip(shared.name, 300),
+            owner=(poster or ctx.member).display_name,
+            status=ItemStatus.PROPOSED,
+            # A moderator proposing a member's file: the member is its author.
+            author_id=poster.identity_id if others and poster is not None else None,
+            source_link=target.link,
+        ),
+        ctx.here.id,
+        ctx.services.clock.now(),
+        created_by=ctx.member.identity_id,
+    )
+    log.info("file proposed for the repository", extra={"item": item.id, "cut": shared.cut})
+    ctx.say("kb.shared_file", id=item.id, name=_clip(shared.name, 100), chars=len(shared.text))
+    if shared.cut:
+        ctx.say("kb.shared_file_cut", limit=MAX_CHARS)
 
 
 async def approve(ctx: CommandContext, args: ApproveArgs) -> None:
@@ -817,10 +882,9 @@ COMMANDS = (
         "share",
         share,
         ShareArgs,
-        args=(
-            Arg("url", ArgKind.URL, max_length=2000),
-            Arg("note", ArgKind.TEXT, required=False, max_length=500),
-        ),
+        # A link then a note, or only a note when replying to a document: `share` tells
+        # them apart, and checks the link as a URL argument would be.
+        args=(Arg("note", ArgKind.TEXT, required=False, max_length=2500),),
         needs=Needs.COMMUNITY,
     ),
     CommandSpec(

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import yaml
@@ -22,13 +22,16 @@ from facilitator.localtime import parse_date
 __all__ = [
     "LANGUAGES",
     "SUPPORTED_SUFFIXES",
+    "DocumentTooLong",
     "IngestError",
     "IngestFormatError",
     "IngestResult",
+    "docx_text",
     "export_items",
     "guess_language",
     "parse_directory",
     "parse_path",
+    "pdf_text",
 ]
 
 LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
@@ -559,32 +562,69 @@ def _parse_text(text: str, rel: str) -> KnowledgeItem:
     return _document(rel, text, None, Path(rel).stem)
 
 
-def _parse_pdf(path: Path, rel: str) -> KnowledgeItem:
+class DocumentTooLong(ValueError):
+    """A PDF with more pages than the caller accepts; `pages` is how many it has."""
+
+    def __init__(self, pages: int, limit: int) -> None:
+        super().__init__(f"{pages} pages, more than {limit}")
+        self.pages = pages
+        self.limit = limit
+
+
+def pdf_text(source: Path | BinaryIO, max_pages: int | None = None) -> tuple[str, str | None]:
+    """A PDF's text, page after page, and the title its metadata gives.
+
+    Raises `DocumentTooLong` when it has more than `max_pages` pages (counted before any page
+    is read) and ValueError when it cannot be read."""
     from pypdf import PdfReader
 
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(source)
+        count = len(reader.pages)
+        if max_pages is not None and count > max_pages:
+            raise DocumentTooLong(count, max_pages)
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = reader.metadata.title if reader.metadata is not None else None
+    except DocumentTooLong:
+        raise
     # pypdf signals a damaged file with many unrelated exception types (PdfReadError,
     # KeyError, ValueError, struct.error, ...); any of them means "cannot read this PDF".
     except Exception as exc:
-        raise _ParseError(f"cannot read PDF: {exc}") from exc
-    return _document(rel, "\n\n".join(pages), meta_title, path.stem)
+        raise ValueError(f"cannot read PDF: {exc}") from exc
+    return "\n\n".join(pages), meta_title if isinstance(meta_title, str) else None
 
 
-def _parse_docx(path: Path, rel: str) -> KnowledgeItem:
+def docx_text(source: Path | BinaryIO) -> tuple[str, str | None]:
+    """A DOCX document's paragraphs as text, and the title of its properties.
+
+    Raises ValueError when it cannot be read. It does not look at the archive's sizes: a
+    file from outside (`facilitator.features.knowledge.extract`) is checked before."""
     import docx
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(str(source) if isinstance(source, Path) else source)
         paragraphs = [paragraph.text for paragraph in document.paragraphs]
         meta_title = document.core_properties.title
     # A corrupt DOCX surfaces as BadZipFile, KeyError or python-docx's own errors.
     except Exception as exc:
-        raise _ParseError(f"cannot read DOCX: {exc}") from exc
-    text = "\n".join(paragraphs)
-    return _document(rel, text, meta_title if isinstance(meta_title, str) else None, path.stem)
+        raise ValueError(f"cannot read DOCX: {exc}") from exc
+    return "\n".join(paragraphs), meta_title if isinstance(meta_title, str) else None
+
+
+def _parse_pdf(path: Path, rel: str) -> KnowledgeItem:
+    try:
+        text, meta_title = pdf_text(path)
+    except ValueError as exc:
+        raise _ParseError(str(exc)) from exc
+    return _document(rel, text, meta_title, path.stem)
+
+
+def _parse_docx(path: Path, rel: str) -> KnowledgeItem:
+    try:
+        text, meta_title = docx_text(path)
+    except ValueError as exc:
+        raise _ParseError(str(exc)) from exc
+    return _document(rel, text, meta_title, path.stem)
 
 
 # --------------------------------------------------------------------------------------------

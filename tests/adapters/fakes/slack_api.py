@@ -70,6 +70,16 @@ class UploadedFile:
     channels: list[str] = field(default_factory=list)
     initial_comment: str | None = None
     thread_ts: str | None = None
+    user: str | None = None  # who posted it (`post_file`); the bot for its own uploads
+    url_private: str | None = None  # where files.info says it is; the fake's own by default
+
+
+@dataclass(frozen=True)
+class FileDownload:
+    """A GET of a file's url_private, with the Authorization header it carried (if any)."""
+
+    path: str
+    authorization: str | None
 
 
 @dataclass
@@ -184,6 +194,7 @@ class FakeSlackAPI:
         self.clock = clock
         self.calls: list[RecordedCall] = []
         self.files: dict[str, UploadedFile] = {}
+        self.downloads: list[FileDownload] = []
         self.users: dict[str, FakeUser] = {}
         self.channels: dict[str, FakeChannel] = {}
         self.messages: dict[tuple[str, str], JSONDict] = {}
@@ -227,6 +238,7 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._handle_download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -381,6 +393,31 @@ class FakeSlackAPI:
                 f"got {len(self.calls_to(method))}; calls seen: {seen}"
             ) from None
 
+    def post_file(
+        self,
+        user: str,
+        filename: str,
+        data: bytes,
+        *,
+        channel: str | None = None,
+        url_private: str | None = None,
+    ) -> JSONDict:
+        """A file a member posted; its file object as a message event or files.info shows it.
+        `url_private` makes files.info name another place for its bytes."""
+        file_id = self._next_id("F")
+        self.files[file_id] = UploadedFile(
+            file_id=file_id,
+            filename=filename,
+            length=len(data),
+            data=data,
+            title=filename,
+            completed=True,
+            channel_id=channel,
+            user=user,
+            url_private=url_private,
+        )
+        return self._file_object(self.files[file_id])
+
     def uploaded_bytes(self, file_id: str) -> bytes:
         data = self.files[file_id].data
         if data is None:
@@ -520,6 +557,20 @@ class FakeSlackAPI:
         upload.upload_content_type = request.content_type
         self._notify()
         return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        """A file's bytes, for the bot token only, as files.slack.com serves url_private."""
+        authorization = request.headers.get("Authorization")
+        self.downloads.append(FileDownload(request.path, authorization))
+        upload = self.files.get(request.match_info["file_id"])
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        if upload is None or upload.data is None:
+            return web.Response(status=404, text="Not Found", content_type="text/plain")
+        if token not in self.valid_tokens:
+            # Slack answers a login page, not an error, to a request without the token.
+            return web.Response(text="<html>sign in</html>", content_type="text/html")
+        mimetype = mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        return web.Response(body=upload.data, content_type=mimetype)
 
     # ------------------------------------------------------------------ helpers
 
@@ -864,14 +915,15 @@ class FakeSlackAPI:
             "title": upload.title or upload.filename,
             "mimetype": mimetype,
             "filetype": upload.filename.rsplit(".", 1)[-1] if "." in upload.filename else "",
-            "user": self.bot_user_id,
+            "user": upload.user or self.bot_user_id,
             "user_team": self.team_id,
             "size": len(upload.data or b""),
             "channels": [c for c in shared if c.startswith("C")],
             "groups": [c for c in shared if c.startswith("G")],
             "ims": [c for c in shared if c.startswith("D")],
             "permalink": f"https://fake.slack.com/files/{self.bot_user_id}/{upload.file_id}",
-            "url_private": f"{self.origin}/files-pri/{upload.file_id}/{upload.filename}",
+            "url_private": upload.url_private
+            or f"{self.origin}/files-pri/{upload.file_id}/{upload.filename}",
         }
 
     def _files_complete_upload_external(self, params: Params, token: str) -> JSONDict:

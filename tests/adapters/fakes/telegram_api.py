@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import math
@@ -33,6 +34,7 @@ __all__ = [
     "UploadedFile",
     "callback_query_update",
     "chat_member_dict",
+    "document_update",
     "group_chat",
     "private_chat",
     "supergroup_chat",
@@ -271,6 +273,33 @@ def text_update(
     if update_id is not None:
         update["update_id"] = update_id
     return update
+
+
+def document_update(
+    document: UploadedFile,
+    *,
+    from_user: Mapping[str, Any],
+    chat: Mapping[str, Any],
+    message_id: int,
+    caption: str | None = None,
+) -> JSON:
+    """An update with a document message, for a file the fake serves (`add_file`)."""
+    message: JSON = {
+        "message_id": message_id,
+        "from": dict(from_user),
+        "chat": dict(chat),
+        "date": int(time.time()),
+        "document": {
+            "file_id": document.file_id,
+            "file_unique_id": document.file_unique_id,
+            "file_name": document.file_name,
+            "mime_type": document.mime_type,
+            "file_size": len(document.data),
+        },
+    }
+    if caption is not None:
+        message["caption"] = caption
+    return {"message": message}
 
 
 def callback_query_update(
@@ -829,6 +858,19 @@ class FakeTelegramAPI:
         self._limits = None
 
     # -- state setup ----------------------------------------------------------------------------
+
+    def add_file(self, file_name: str, data: bytes, mime_type: str | None = None) -> UploadedFile:
+        """A file a member posted, served by getFile and the file download route."""
+        upload = self._store_upload(
+            "document",
+            {"document": data},
+            {"document": file_name, "document:content_type": mime_type or ""},
+            "document",
+        )
+        if mime_type is not None and upload.mime_type != mime_type:
+            upload = dataclasses.replace(upload, mime_type=mime_type)
+            self.uploads[upload.file_id] = upload
+        return upload
 
     def add_chat(self, chat: Mapping[str, Any], *, member_count: int | None = None) -> None:
         self.chats[_chat_key(chat["id"])] = dict(chat)
