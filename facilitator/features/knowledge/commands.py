@@ -43,7 +43,7 @@ from facilitator.features.knowledge.gaps import (
 from facilitator.features.knowledge.noise import is_noise
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.knowledge.render import clip as _clip
-from facilitator.features.knowledge.render import render_item
+from facilitator.features.knowledge.render import is_cut, readable, render_item
 from facilitator.features.knowledge.review import owner_of
 from facilitator.features.knowledge.saving import (
     SAVE_FORM,
@@ -58,7 +58,14 @@ from facilitator.features.knowledge.service import KnowledgeBase, Lookup, Outcom
 from facilitator.features.knowledge.sharing import MAX_CHARS, read_shared_file
 from facilitator.features.knowledge.text import guess_language
 from facilitator.localtime import parse_date
-from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
+from facilitator.markup import (
+    Attachment,
+    Button,
+    FieldKind,
+    OutboundMessage,
+    RichText,
+    from_markdown,
+)
 from facilitator.ports import LookupOutcome
 
 log = logging.getLogger(__name__)
@@ -144,6 +151,7 @@ async def answer(ctx: CommandContext, query: str, result: Lookup) -> None:
     if result.outcome is Outcome.ANSWER and result.best is not None:
         lang = guess_language(query, default=ctx.locale)
         buttons = await answer_buttons(ctx, result.best, query, lang)
+        buttons += _more_button(ctx, result.best)
         ctx.reply(OutboundMessage(render_item(ctx, result.best, result.see_also), buttons=buttons))
         return
     if result.outcome is Outcome.SUGGEST:
@@ -257,7 +265,65 @@ async def show(ctx: CommandContext, value: str) -> None:
         ctx.say("errors.stale_button", private=True)
         return
     buttons = await answer_buttons(ctx, item, item.title, item.lang)
+    buttons += _more_button(ctx, item)
     ctx.reply(OutboundMessage(render_item(ctx, item), buttons=buttons))
+
+
+MORE_ACTION = "kb_more"
+CHUNK = 3500  # characters per message of a long text (Telegram's limit is 4,096)
+MAX_CHUNKS = 4  # longer texts come as a file
+
+
+def _more_button(ctx: CommandContext, item: KnowledgeItem) -> tuple[tuple[Button, ...], ...]:
+    if not is_cut(item):
+        return ()
+    return ((Button(ctx.t("kb.read_more"), MORE_ACTION, str(item.id)),),)
+
+
+async def read_more(ctx: CommandContext, value: str) -> None:
+    """The whole text of a long item: in a few messages, or as a file when it is longer."""
+    base = knowledge(ctx)
+    await base.sync(ctx.uow)
+    item_id = parse_id(value)
+    item = base.item(item_id) if item_id is not None else None
+    if item is None or item.community_id not in (None, _community_id(ctx)):
+        ctx.say("errors.stale_button", private=True)
+        return
+    text = readable(item.body)
+    chunks = _chunks(text)
+    if len(chunks) > MAX_CHUNKS:
+        name = f"item-{item.id}.md"
+        content = f"# {item.title}\n\n{text}\n".encode()
+        ctx.reply(
+            OutboundMessage(
+                ctx.rich("kb.read_more_file", title=_clip(item.title, 200)),
+                attachment=Attachment(name, content, "text/markdown"),
+            )
+        )
+        return
+    for chunk in chunks:
+        ctx.reply(OutboundMessage(from_markdown(chunk)))
+
+
+def _chunks(text: str) -> list[str]:
+    """`text` in pieces of at most CHUNK characters, cut between paragraphs or lines."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > CHUNK:  # one line longer than a message
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:CHUNK])
+            line = line[CHUNK:]
+        if current and len(current) + 1 + len(line) > CHUNK:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current.strip():
+        pieces.append(current)
+    return [p.strip("\n") for p in pieces if p.strip()]
 
 
 async def answer_addressed_question(ctx: CommandContext, event: MessageReceived) -> None:

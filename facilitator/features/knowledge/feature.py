@@ -6,9 +6,11 @@ from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.knowledge.auto_answer import AutoAnswer
 from facilitator.features.knowledge.commands import (
     COMMANDS,
+    MORE_ACTION,
     SHOW_ACTION,
     answer_addressed_question,
     approve_button,
+    read_more,
     show,
 )
 from facilitator.features.knowledge.embedding import Embedder, VectorSweep
@@ -58,6 +60,7 @@ def setup(wiring: Wiring) -> Installed:
         service=knowledge,
         buttons={
             SHOW_ACTION: show,
+            MORE_ACTION: read_more,
             SAVE_GAP_ACTION: save_gap_answer,
             WITHDRAW_ACTION: withdraw_button,
             APPROVE_ACTION: approve_button,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.knowledge.domain import KnowledgeItem
@@ -30,8 +32,49 @@ def _source_block(catalogue: Catalogue, locale: str, item: KnowledgeItem) -> Blo
     return None
 
 
+_TABLE_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def tables_as_lists(body: str) -> str:
+    """Markdown tables as chat can show them: one bullet per row, each cell named by its
+    column ("- **Country**: Peru · **Members**: 120"). Other lines stay as they are."""
+    lines = body.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        header = _TABLE_ROW.match(lines[i])
+        if header and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+            names = [cell.strip() for cell in header.group(1).split("|")]
+            i += 2
+            while i < len(lines) and (row := _TABLE_ROW.match(lines[i])):
+                cells = [cell.strip() for cell in row.group(1).split("|")]
+                pairs = [
+                    f"**{name}**: {cell}" if name else cell
+                    for name, cell in zip(names, cells, strict=False)
+                    if cell
+                ]
+                out.append("- " + " · ".join(pairs))
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
+def readable(body: str) -> str:
+    """The item's text as the chat shows it in full (tables as lists)."""
+    return tables_as_lists(body).strip()
+
+
+def is_cut(item: KnowledgeItem) -> bool:
+    """Whether an answer shows only the start of the item (it then offers "read more")."""
+    return len(readable(item.body)) > MAX_BODY
+
+
 def _excerpt(body: str) -> str:
     """The start of a long text, cut at a paragraph or line end where possible."""
+    body = readable(body)
     if len(body) <= MAX_BODY:
         return body.strip()
     cut = body[:MAX_BODY]
