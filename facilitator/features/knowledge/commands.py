@@ -240,20 +240,91 @@ async def lesson(ctx: CommandContext, args: LessonArgs) -> None:
     await lookup_and_answer(ctx, topic, types=types, theme=theme)
 
 
-async def _list_items(ctx: CommandContext, types: tuple[str, ...], theme: str | None) -> None:
+PAGE_ACTION = "kb_page"
+ALL_TYPES = tuple(t.value for t in ItemType)
+NEW_DAYS = 30
+MAX_PAGE_VALUE = 48  # bytes: Telegram's callback data holds 64 with the action
+
+
+async def _list_items(
+    ctx: CommandContext, types: tuple[str, ...], theme: str | None, offset: int = 0
+) -> None:
     """What the repository has of a type or theme, as buttons that open each item."""
     base = knowledge(ctx)
     await base.sync(ctx.uow)
     items = base.listing(
         _community_id(ctx), types=types, theme=theme, prefer=ctx.member.language or ctx.locale
     )
-    if not items:
+    kind = ",".join(types) if types != LESSON_TYPES else "*"
+    _page(ctx, items, offset, "kb.list_header", f"l|{kind}|{theme or ''}")
+
+
+async def new_items(ctx: CommandContext, args: GapsArgs) -> None:
+    """`/new [days]`: what was added to the repository lately, newest first."""
+    days = max(1, min(args.days or NEW_DAYS, 365))
+    await _recent(ctx, days, 0)
+
+
+async def _recent(ctx: CommandContext, days: int, offset: int) -> None:
+    base = knowledge(ctx)
+    await base.sync(ctx.uow)
+    since = ctx.services.clock.now() - timedelta(days=days)
+    listed = base.listing(
+        _community_id(ctx), types=ALL_TYPES, prefer=ctx.member.language or ctx.locale
+    )
+    items = [i for i in listed if i.created_at is not None and i.created_at >= since]
+    items.sort(key=lambda i: i.created_at or since, reverse=True)
+    _page(ctx, items, offset, "kb.new_header", f"n|{days}", days=days)
+
+
+def _page(
+    ctx: CommandContext,
+    items: list[KnowledgeItem],
+    offset: int,
+    header: str,
+    what: str,
+    days: int = 0,
+) -> None:
+    """One page of a listing: a button per item, and "more" while some are left."""
+    if not items or offset >= len(items):
         ctx.say("kb.list_empty")
         return
-    buttons = tuple(
-        (Button(_clip(item.title, 60), SHOW_ACTION, str(item.id)),) for item in items[:LIST_SHOWN]
+    shown = items[offset : offset + LIST_SHOWN]
+    rows = [(Button(_clip(item.title, 60), SHOW_ACTION, str(item.id)),) for item in shown]
+    left = len(items) - offset - len(shown)
+    value = f"{what}|{offset + len(shown)}"
+    if left > 0 and len(value.encode()) <= MAX_PAGE_VALUE:
+        rows.append((Button(ctx.t("kb.list_more", count=left), PAGE_ACTION, value),))
+    ctx.say(
+        header,
+        count=len(items),
+        shown=len(shown),
+        first=offset + 1,
+        last=offset + len(shown),
+        buttons=tuple(rows),
+        days=days,
     )
-    ctx.say("kb.list_header", count=len(items), shown=min(len(items), LIST_SHOWN), buttons=buttons)
+
+
+async def next_page(ctx: CommandContext, value: str) -> None:
+    """The "more" button of a listing: `l|types|theme|offset` or `n|days|offset`."""
+    parts = value.split("|")
+    offset = parse_id(parts[-1]) if parts else None
+    if offset is None or offset > 10_000:
+        ctx.say("errors.stale_button", private=True)
+        return
+    if parts[0] == "l" and len(parts) == 4:
+        types = LESSON_TYPES if parts[1] == "*" else tuple(parts[1].split(","))
+        if not all(t in ALL_TYPES for t in types):
+            ctx.say("errors.stale_button", private=True)
+            return
+        await _list_items(ctx, types, parts[2] or None, offset)
+        return
+    days = parse_id(parts[1]) if len(parts) == 3 and parts[0] == "n" else None
+    if days is None or not 1 <= days <= 365:
+        ctx.say("errors.stale_button", private=True)
+        return
+    await _recent(ctx, days, offset)
 
 
 async def show(ctx: CommandContext, value: str) -> None:
@@ -921,6 +992,12 @@ COMMANDS = (
         lesson,
         LessonArgs,
         args=(Arg("topic", ArgKind.TEXT, max_length=MAX_QUERY),),
+    ),
+    CommandSpec(
+        "new",
+        new_items,
+        GapsArgs,
+        args=(Arg("days", ArgKind.INT, required=False),),
     ),
     CommandSpec(
         "doc",

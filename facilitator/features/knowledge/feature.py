@@ -7,9 +7,11 @@ from facilitator.features.knowledge.auto_answer import AutoAnswer
 from facilitator.features.knowledge.commands import (
     COMMANDS,
     MORE_ACTION,
+    PAGE_ACTION,
     SHOW_ACTION,
     answer_addressed_question,
     approve_button,
+    next_page,
     read_more,
     show,
 )
@@ -61,6 +63,7 @@ def setup(wiring: Wiring) -> Installed:
         buttons={
             SHOW_ACTION: show,
             MORE_ACTION: read_more,
+            PAGE_ACTION: next_page,
             SAVE_GAP_ACTION: save_gap_answer,
             WITHDRAW_ACTION: withdraw_button,
             APPROVE_ACTION: approve_button,

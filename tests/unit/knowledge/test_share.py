@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facilitator.domain.model import ParticipationKind, Role
+from facilitator.domain.model import ParticipationKind, Platform, Role
 from facilitator.features.knowledge.domain import ItemType
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from tests.conftest import Harness
@@ -118,3 +118,48 @@ async def test_a_hundred_thousand_character_thank_you_in_the_group_is_ignored(
     await harness.grant("bruno", Role.MODERATOR)
     [gaps] = await harness.say("/gaps", user="bruno")
     assert gaps == "No unanswered questions in the last 30 days."
+
+
+async def test_listings_page_with_more_buttons_and_new_lists_recent_additions(
+    harness: Harness,
+) -> None:
+    await seeded(harness)
+    [listing] = await harness.say("/lesson toolkit", user="zoe")
+    rows = harness.messenger.sent[-1][1].buttons
+    assert listing.startswith("5 items in the repository (1 to 5") and len(rows) == 5
+    [faqs] = await harness.say("/new", user="zoe")
+    rows = harness.messenger.sent[-1][1].buttons
+    more = rows[-1][0]
+    assert "items added in the last 30 days (1 to 8" in faqs
+    assert more.label.endswith("more") and more.action == "kb_page"
+    total = int(faqs.split(" items added")[0])
+    seen = [row[0].value for row in rows[:-1]]
+    # Page on to the end: every item once.
+    while more is not None:
+        harness.seq += 1
+        payload = (
+            f'{{"kind": "button", "action": "kb_page", "value": "{more.value}",'
+            f' "id": "p:{harness.seq}", "user_id": "zoe", "locale": "en",'
+            f' "at": "{harness.clock.now().isoformat()}"}}'
+        )
+        await harness.app.inbox.accept(Platform.CONSOLE, f"p:{harness.seq}", payload, "demo")
+        await harness.app.inbox.process_pending()
+        rows = harness.messenger.sent[-1][1].buttons
+        more = rows[-1][0] if rows[-1][0].action == "kb_page" else None
+        seen.extend(row[0].value for row in rows if row[0].action == "kb_show")
+    assert len(seen) == len(set(seen)) == total
+    # Forged pages are refused.
+    for forged in ("n|99999|8", "l|poem||8", "x", "n|30|-1", "l|*||99999999"):
+        harness.seq += 1
+        payload = (
+            f'{{"kind": "button", "action": "kb_page", "value": "{forged}",'
+            f' "id": "p:{harness.seq}", "user_id": "zoe", "locale": "en",'
+            f' "at": "{harness.clock.now().isoformat()}"}}'
+        )
+        await harness.app.inbox.accept(Platform.CONSOLE, f"p:{harness.seq}", payload, "demo")
+        await harness.app.inbox.process_pending()
+        assert harness.messenger.last().startswith("That button no longer does anything."), forged
+    # Nothing added in the last day: an honest "nothing".
+    harness.clock.advance(days=2)
+    [none] = await harness.say("/new 1", user="zoe")
+    assert none.startswith("The repository has nothing of that kind yet.")
