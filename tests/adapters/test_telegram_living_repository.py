@@ -114,6 +114,9 @@ async def test_an_answer_saved_from_the_group_closes_the_gap_and_tells_the_asker
         _message(DAN, "/faq how should we budget travel for field visits to remote towns?", 14)
     )
     assert "fixed daily allowance" in tg.sent_texts(GROUP["id"])[-1]
+    # It links to Carl's message in the group, where it was answered.
+    html = tg.api.calls_to("sendMessage")[-1].params["text"]
+    assert 'href="https://t.me/c/1600/11"' in str(html)
     await tg.poll(_message(ADA, "/gaps", 15))
     assert tg.sent_texts()[-1] == "No unanswered questions in the last 30 days."
 

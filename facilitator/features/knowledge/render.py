@@ -29,6 +29,10 @@ def _source_block(catalogue: Catalogue, locale: str, item: KnowledgeItem) -> Blo
         return Block((Span(label + " "), Span(clip(name, 200), Style.LINK, url=item.url)))
     if item.source:
         return Block((Span(f"{label} {clip(item.source, 200)}"),))
+    if item.source_link:
+        # An answer saved from the chat: a link to the message it came from.
+        name = catalogue.text(locale, "kb.answer.in_chat")
+        return Block((Span(label + " "), Span(name, Style.LINK, url=item.source_link)))
     return None
 
 
