@@ -241,3 +241,37 @@ async def test_coordinators_see_and_change_participation_settings(played: Played
     assert bad.startswith('"25:00" does not fit time.')
     community = await played.community()
     assert service(played).config_for(community).summary_day == "fri"
+
+
+HOSTILE_NAMES = ("$\\sqrt{$", "$x^$", '=HYPERLINK("http://e.invalid","x")', "=cmd|' /C calc'!A0")
+
+
+async def test_names_with_dollars_draw_as_text_and_formulas_never_reach_a_spreadsheet(
+    played: PlayedMonth,
+) -> None:
+    summary = await summary_of(played)
+    hostile = tuple(
+        replace(line, name=name) for line, name in zip(summary.top, HOSTILE_NAMES, strict=False)
+    )
+    summary = replace(summary, top=hostile, gaps=(("=1+1 how do we vote", 2),))
+    png = render(summary, Format.PNG, played.app.services.catalogue, "en")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(
+        csv.DictReader(
+            io.StringIO(render(summary, Format.CSV, played.app.services.catalogue, "en").decode())
+        )
+    )
+    keys = [
+        row["key"] for row in rows if row["section"] in ("top_contributor", "unanswered_lookup")
+    ]
+    for name in (*HOSTILE_NAMES[2:], "=1+1 how do we vote"):
+        assert "'" + name in keys  # shown as typed, never run
+    assert not any(key.startswith(("=", "+", "@")) for key in keys)
+    assert "$\\sqrt{$" in keys  # text that starts no formula stays as it is
+
+
+def test_a_poll_option_with_dollars_is_drawn_as_text() -> None:
+    from facilitator.features.polls.chart import bar_chart
+
+    png = bar_chart("$\\sqrt{$ or $x^$?", ["$x^$", "$\\frac{", "plain"], [3, 1, 0], "en")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

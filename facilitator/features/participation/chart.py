@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -18,6 +19,10 @@ from facilitator.i18n import Catalogue, format_number
 MESSAGES_COLOUR = "#2c5f2d"
 ACTIVE_COLOUR = "#d98324"
 CONTRIBUTORS_COLOUR = "#4a7ab5"
+
+# Members' names and questions are drawn as they are: "$x^$" is text, never mathtext (which
+# would fail on it, or draw something else). Process-wide: nothing here wants mathtext.
+matplotlib.rcParams["text.parse_math"] = False
 
 
 def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> bytes:

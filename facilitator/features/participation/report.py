@@ -233,7 +233,7 @@ def csv_report(summary: WeeklySummary) -> str:
     for day in summary.days:
         writer.writerow(["day", day.day.isoformat(), day.messages, "", "", f"active={day.active}"])
     for query, count in summary.gaps:
-        writer.writerow(["unanswered_lookup", query, count, "", "", ""])
+        writer.writerow(["unanswered_lookup", literal_cell(query), count, "", "", ""])
     for item_id, title, up, down in summary.rated:
         writer.writerow(
             ["rated_item", f"#{item_id} {title}", up - down, "", "", f"up={up};down={down}"]
@@ -245,11 +245,22 @@ def csv_report(summary: WeeklySummary) -> str:
         for line in lines:
             detail = ";".join(f"{kind}={count}" for kind, count in line.reasons)
             previous = _number(line.previous_points) if section == "rising" else ""
-            writer.writerow([section, line.name, line.points, previous, "", detail])
+            writer.writerow([section, literal_cell(line.name), line.points, previous, "", detail])
     for line in summary.at_risk:
         last = line.last_active.isoformat() if line.last_active else ""
-        writer.writerow(["at_risk", line.name, line.active_weeks, "", "", f"last_active={last}"])
+        name = literal_cell(line.name)
+        writer.writerow(["at_risk", name, line.active_weeks, "", "", f"last_active={last}"])
     return out.getvalue()
+
+
+# What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def literal_cell(text: str) -> str:
+    """A member's words as a cell a spreadsheet shows and never runs: a leading `'` before
+    what would start a formula (`=HYPERLINK(…)`, `@SUM(…)`, `-2+3`)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _number(value: object) -> str:

@@ -15,7 +15,11 @@ def bar_chart(question: str, options: Sequence[str], counts: Sequence[int], loca
     """Each option's bar labelled with its count, written as the community's language does."""
     # Imported here: matplotlib takes a moment to load and only this needs it. A bare Figure
     # draws with the Agg canvas, without pyplot's global state or a display.
+    import matplotlib
     from matplotlib.figure import Figure
+
+    # Poll options are drawn as typed: "$x^$" is text, never mathtext.
+    matplotlib.rcParams["text.parse_math"] = False
 
     labels = [textwrap.shorten(option, LABEL_WIDTH, placeholder="…") for option in options]
     figure = Figure(figsize=(6.4, 0.5 + 0.45 * len(options)), dpi=110)
