@@ -139,6 +139,20 @@ async def test_intro_records_a_profile_that_whois_and_experts_show(harness: Harn
     assert empty == "Bea has not introduced themselves yet (/intro)."
 
 
+async def test_experts_leaves_out_members_who_opted_out_of_tracking(harness: Harness) -> None:
+    await post(harness, "ana", 1)
+    await post(harness, "bea", 2)
+    await command(harness, "ana", '/intro "Banco del Agua" Chile "water utilities"')
+    [found] = await command(harness, "bea", "/experts water")
+    assert "• Ana (Banco del Agua, Chile)" in found.splitlines()
+    await command(harness, "ana", "/optout tracking")
+    [gone] = await command(harness, "bea", "/experts water")
+    assert gone.startswith("I do not know anyone for water yet.")
+    await command(harness, "ana", "/optin tracking")
+    [back] = await command(harness, "bea", "/experts water")
+    assert "• Ana (Banco del Agua, Chile)" in back.splitlines()
+
+
 async def test_people_who_answered_questions_of_a_theme_count_as_its_experts(
     harness: Harness,
 ) -> None:

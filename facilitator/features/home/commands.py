@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from facilitator.commands.forms import render_form
-from facilitator.commands.spec import CommandSpec, NoArgs
+from facilitator.commands.spec import CommandSpec, NoArgs, parse_id
 from facilitator.context import CommandContext, permitted
 from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.commands import badge_name, level_name, participation
@@ -158,7 +158,8 @@ async def open_form(ctx: CommandContext, value: str) -> None:
     """A "new poll / webinar / FAQ item" button: the form, for that button's community."""
     path, _, raw_id = value.partition(" ")
     spec = ctx.services.registry.find(path)
-    community = await ctx.uow.communities.get(int(raw_id)) if raw_id.isdigit() else None
+    community_id = parse_id(raw_id)
+    community = await ctx.uow.communities.get(community_id) if community_id is not None else None
     if (
         spec is None
         or spec.form is None

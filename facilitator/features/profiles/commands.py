@@ -106,11 +106,14 @@ async def whois(ctx: CommandContext, args: WhoisArgs) -> None:
 
 async def experts(ctx: CommandContext, args: ExpertsArgs) -> None:
     theme = args.theme.strip()
-    ranked = await rank_experts(ctx.uow, ctx.here.id, topic_of_query(theme))
+    members = [m for m, _ in await ctx.uow.members.members_of(ctx.here.id)]
+    # Opting out of tracking takes a member off every ranking and list, this one too.
+    hidden = {m.person_id for m in members if m.opted_out_tracking}
+    ranked = await rank_experts(ctx.uow, ctx.here.id, topic_of_query(theme), exclude=hidden)
     if not ranked:
         ctx.say("profiles.experts.none", theme=theme, private=True)
         return
-    names = {m.person_id: m.display_name for m, _ in await ctx.uow.members.members_of(ctx.here.id)}
+    names = {m.person_id: m.display_name for m in members}
     parts = [ctx.rich("profiles.experts.header", theme=theme)]
     for person, _ in ranked[:EXPERTS_SHOWN]:
         profile = await ctx.uow.repo(ProfileRepository).get(person)
