@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import BaseRoute
 
@@ -47,6 +48,7 @@ class SlackAdapter:
         http_enabled: bool,
         app_token: str | None,
         socket_client: AsyncWebClient,
+        verifier: SignatureVerifier | None = None,
     ) -> None:
         self.web = web
         self.directory = directory
@@ -59,13 +61,14 @@ class SlackAdapter:
         self._http_enabled = http_enabled
         self._app_token = app_token
         self._socket_client = socket_client
+        self._verifier = verifier
         self._receiver: SocketModeReceiver | None = None
 
     def routes(self) -> Sequence[BaseRoute]:
         if not self._http_enabled:
             log.warning("no SLACK_SIGNING_SECRET: the Slack HTTP route is not served")
             return []
-        return slack_routes(self.bolt)
+        return slack_routes(self.bolt, verifier=self._verifier)
 
     async def start(self) -> None:
         try:

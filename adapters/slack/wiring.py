@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.adapter import SlackAdapter
@@ -83,6 +84,7 @@ def build_adapter(
         bolt=bolt,
         bolt_logger=bolt_logger,
         http_enabled=secret is not None,
+        verifier=SignatureVerifier(secret) if secret is not None else None,
         app_token=app_token,
         socket_client=AsyncWebClient(base_url=settings.slack_api_base_url, logger=bolt_logger),
     )

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from adapters.http_body import read_body
+from adapters.http_body import read_body, too_deep
 from adapters.telegram.envelope import Envelope, envelope
 from facilitator.domain.errors import StorageUnavailable
 
@@ -49,8 +49,12 @@ def webhook_route(
             return PlainTextResponse("too large", status_code=413)
         try:
             raw = body.decode("utf-8")
+            if too_deep(raw):
+                log.warning("telegram update nested too deeply refused")
+                return PlainTextResponse("too deep", status_code=400)
             update = json.loads(raw)
-        except ValueError:  # UnicodeDecodeError is a ValueError
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            log.info("telegram webhook body is not JSON")
             return PlainTextResponse("not JSON", status_code=400)
         if not isinstance(update, dict):
             return PlainTextResponse("not an update", status_code=400)

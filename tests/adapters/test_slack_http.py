@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -143,6 +144,32 @@ async def test_a_timestamp_older_than_five_minutes_is_refused_with_401(
 
     assert response.status_code == 401
     assert await slack.inbox() == {}
+
+
+DEEP = '{"type": "event_callback", "event": ' + "[" * 3000 + "]" * 3000 + "}"
+
+
+async def test_deeply_nested_json_is_refused_before_it_is_parsed(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Unsigned: refused on the signature, the body never parsed.
+    unsigned = await slack.http.post(
+        slack.url, content=DEEP, headers={"content-type": "application/json"}
+    )
+    bad = await slack.post(DEEP, "application/json", secret="not-the-secret")
+    # Signed (Slack never sends this): a 400, one line.
+    signed = await slack.post(DEEP, "application/json")
+    await slack.process()
+
+    assert (unsigned.status_code, bad.status_code, signed.status_code) == (401, 401, 400)
+    assert await slack.inbox() == {}
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused == [
+        "slack request with a bad signature or stale timestamp refused",
+        "slack request with a bad signature or stale timestamp refused",
+        "slack request nested too deeply refused",
+    ]
 
 
 async def test_an_unsigned_request_is_refused(slack: SlackHarness) -> None:

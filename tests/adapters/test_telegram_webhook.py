@@ -87,7 +87,12 @@ async def test_a_stored_update_is_processed_and_answered(
     assert help_text.startswith("What you can do here")
 
 
-@pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b"[1, 2]", b'"text"'])
+NESTED = b'{"update_id": 1, "message": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', NESTED, b"[" * 6000]
+)
 async def test_bodies_that_are_not_updates_are_refused(
     tg: TelegramHarness, hook: tuple[httpx.AsyncClient, str], body: bytes
 ) -> None:
