@@ -379,3 +379,25 @@ async def test_the_text_fallback_stays_within_slacks_limit_however_much_escaping
     assert len(texts) == 3  # 9,000 characters in parts of 3,000
     assert all(len(t) <= 4000 and t.endswith("…") for t in texts)
     assert all(t[:-1].replace("&lt;&amp;&gt;", "") in ("", "&lt;", "&lt;&amp;") for t in texts)
+
+
+def test_the_production_response_url_allow_list_takes_slacks_hosts_only() -> None:
+    """The guard against posting to a URL a payload names: the default list, as `serve` uses
+    it (the adapter tests widen it for the fake)."""
+    from adapters.slack.response_urls import ResponseUrls
+
+    hooks = ResponseUrls(lambda: 0.0)
+    refused = (
+        "https://evil.example/hooks.slack.com/x",
+        "https://hooks.slack.com.evil.example/x",
+        "http://hooks.slack.com/x",
+        "https://hooks.slack.co/x",
+        "https://127.0.0.1/x",
+    )
+    for n, url in enumerate(refused):
+        hooks.remember(f"r{n}", url)
+        assert hooks.take(f"r{n}") is None, url
+    hooks.remember("ok", "https://hooks.slack.com/actions/T1/2/abc")
+    hooks.remember("gov", "https://hooks.slack-gov.com/actions/T1/2/abc")
+    assert hooks.take("ok") == "https://hooks.slack.com/actions/T1/2/abc"
+    assert hooks.take("gov") == "https://hooks.slack-gov.com/actions/T1/2/abc"

@@ -153,6 +153,30 @@ async def test_nobody_grants_a_role_at_or_above_their_own_or_admin(harness: Harn
         assert membership is not None and membership.role is Role.MEMBER
 
 
+async def test_nobody_changes_the_role_of_a_peer_or_a_superior(harness: Harness) -> None:
+    await harness.grant("root", Role.ADMIN)
+    await harness.grant("ana", Role.COORDINATOR)
+    for user in ("bruno", "carla"):
+        await harness.say("hello", user=user)
+    assert (await harness.say("/role bruno coordinator", user="root")) == [
+        "Bruno is now coordinator."
+    ]
+    await harness.say("/role carla moderator", user="root")
+    # A coordinator may not demote another coordinator, nor a moderator promote a peer.
+    [peer] = await harness.say("/role bruno member", user="ana")
+    [upward] = await harness.say("/role root member", user="ana")
+    assert peer.startswith("You cannot give or change the role coordinator")
+    assert upward.startswith("You cannot give or change the role")
+    async with harness.app.uow_factory() as uow:
+        bruno = await uow.members.identity(Platform.CONSOLE, "bruno")
+        community = await uow.communities.by_key("demo")
+        assert bruno is not None and community is not None
+        membership = await uow.members.membership(bruno.person_id, community.id)
+        assert membership is not None and membership.role is Role.COORDINATOR
+    # Below their own role, it works.
+    assert (await harness.say("/role carla member", user="ana")) == ["Carla is now member."]
+
+
 async def test_coordinator_sets_the_community_timezone_and_rejects_unknown_ones(
     harness: Harness,
 ) -> None:
