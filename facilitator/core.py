@@ -347,7 +347,10 @@ class Facilitator:
             return
         handler = self.services.buttons.get(event.action)
         if handler is None:
-            log.info("unknown button action", extra={"action": event.action[:64]})
+            # The data came from the member's client: only a name that could be an action is
+            # logged, never what a forged button carried.
+            shown = event.action if NAME_PATTERN.fullmatch(event.action) else "(not an action)"
+            log.info("unknown button action", extra={"action": shown[:64]})
             ctx.say("errors.stale_button", private=True)
             return
         await self._record(ctx, ParticipationKind.BUTTON_PRESSED, ref=event.action)

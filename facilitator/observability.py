@@ -22,6 +22,21 @@ class ContextFormatter(logging.Formatter):
         return line
 
 
+def without_query_strings(record: logging.LogRecord) -> bool:
+    """uvicorn's access log names the path with its query string, which a caller may fill
+    with anything (a token, a member's words): the path alone is logged."""
+    if (
+        record.name == "uvicorn.access"
+        and isinstance(record.args, tuple)
+        and len(record.args) >= 3
+    ):
+        args = list(record.args)
+        if isinstance(args[2], str):
+            args[2] = args[2].split("?", 1)[0]
+            record.args = tuple(args)
+    return True
+
+
 def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     handler: logging.Handler
     if file is not None:
@@ -30,6 +45,7 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(without_query_strings)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -64,3 +64,30 @@ async def test_every_button_refuses_forged_data_once_without_an_error(
     async with harness.app.uow_factory() as uow:
         counts = await uow.inbox.counts()
     assert set(counts) <= {"done", "rejected"}, counts  # nothing waits to be retried
+
+
+async def test_an_unknown_action_is_logged_without_what_it_carried(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.community()
+    caplog.set_level(logging.INFO, logger="facilitator.core")
+    [reply] = await press(harness, "token=SECRET <b>$x$</b>", "1", "zoe")
+    assert reply == "Ese botón ya no hace nada. Envía el comando de nuevo."
+    [record] = [r for r in caplog.records if r.getMessage() == "unknown button action"]
+    assert record.__dict__["action"] == "(not an action)"
+
+
+def test_the_access_log_names_paths_without_their_query_strings() -> None:
+    from facilitator.observability import without_query_strings
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/readyz?token=SECRET&who=ana", "1.1", 200),
+        None,
+    )
+    assert without_query_strings(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /readyz HTTP/1.1" 200'
