@@ -385,3 +385,34 @@ async def any_harness(
 @pytest.fixture
 def repo_root() -> Iterator[Path]:
     yield REPO_ROOT
+
+
+class _Errors(logging.Handler):
+    """Collects the ERROR records a test's own code logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _no_unexpected_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """An ERROR the test did not provoke on purpose fails it: otherwise "nothing was sent"
+    also passes when sending crashed. Tests that provoke errors say so
+    (`@pytest.mark.expected_errors`); the fault tests kill processes and expect them."""
+    handler = _Errors()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    allowed = request.node.get_closest_marker(
+        "expected_errors"
+    ) or request.node.get_closest_marker("faults")
+    if handler.records and not allowed:
+        first = handler.records[0]
+        pytest.fail(f"unexpected ERROR log record: {first.name}: {first.getMessage()[:200]}")

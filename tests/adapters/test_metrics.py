@@ -221,6 +221,7 @@ async def test_metrics_need_the_configured_token(client: httpx.AsyncClient) -> N
     assert right.status_code == 200 and "facilitator_database_up 1.0" in right.text
 
 
+@pytest.mark.expected_errors
 def test_errors_logged_anywhere_are_counted_by_logger() -> None:
     metrics = PrometheusMetrics()
     counter = metrics.error_counter()

@@ -109,6 +109,7 @@ async def test_the_members_slack_locale_and_admin_flag_reach_the_core(
     assert event.origin.event_id == f"{CHANNEL}:1767000000.000100"
 
 
+@pytest.mark.expected_errors
 async def test_a_members_lookup_is_kept_an_hour_and_outlived_by_its_last_answer(
     slack: SlackHarness,
 ) -> None:
@@ -139,6 +140,7 @@ async def test_an_owner_is_a_platform_admin_too(slack: SlackHarness) -> None:
     assert event.origin.user.is_platform_admin is True
 
 
+@pytest.mark.expected_errors
 async def test_a_failed_user_look_up_degrades_instead_of_failing(slack: SlackHarness) -> None:
     slack.api.fail_next("users.info", error="internal_error")
 

@@ -277,6 +277,7 @@ async def test_with_the_recorded_auth_test_the_recorded_join_is_the_bot_being_ad
     assert adder is not None
 
 
+@pytest.mark.expected_errors
 async def test_a_refused_bot_token_stops_start_up_with_a_clear_error(
     fake_slack: FakeSlackAPI, tmp_path: Path, clock: FrozenClock
 ) -> None:

@@ -295,6 +295,7 @@ async def test_a_posted_message_can_be_updated(slack: SlackHarness) -> None:
         {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0FAKEBOT1"]}},
     ],
 )
+@pytest.mark.expected_errors
 async def test_after_uninstall_or_revocation_the_messenger_stops_calling_slack(
     slack: SlackHarness, event: dict[str, object], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -320,6 +321,7 @@ async def test_a_user_token_revocation_does_not_stop_the_bot(slack: SlackHarness
     assert slack.adapter.ready() is True
 
 
+@pytest.mark.expected_errors
 async def test_a_revoked_token_seen_on_a_call_stops_further_calls(slack: SlackHarness) -> None:
     slack.api.fail_next("chat.postMessage", error="token_revoked")
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
 
 from tests.adapters.fakes.slack_api import DEFAULT_TOKEN, FakeSlackAPI
@@ -127,6 +128,7 @@ async def test_socket_mode_stores_each_envelope_before_acknowledging_it_and_once
     assert any(t.startswith("Você é *maria*") for t in posted)
 
 
+@pytest.mark.expected_errors
 async def test_run_without_an_app_token_says_what_is_missing(
     fake_slack: FakeSlackAPI, tmp_path: Path, clock: FrozenClock, caplog: Any
 ) -> None:

@@ -149,6 +149,7 @@ async def test_images_go_as_photos_and_other_files_as_documents(
     assert [c.params["text"] for c in fake_telegram.calls_to("sendMessage")] == ["Your export"]
 
 
+@pytest.mark.expected_errors
 async def test_an_image_telegram_refuses_as_a_photo_is_sent_as_a_file(
     fake_telegram: FakeTelegramAPI, bot: Bot
 ) -> None:

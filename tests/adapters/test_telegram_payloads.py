@@ -158,6 +158,7 @@ async def test_the_recorded_group_session_welcomes_and_answers_start(tg: Telegra
     assert community is not None and community.title == "My new test group"
 
 
+@pytest.mark.expected_errors
 async def test_a_recorded_409_conflict_on_get_updates_does_not_stop_polling(
     tg: TelegramHarness,
 ) -> None:

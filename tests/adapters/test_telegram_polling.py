@@ -160,6 +160,7 @@ async def test_a_retry_after_on_get_updates_is_waited_as_asked_and_polling_goes_
     assert tg.adapter.poller.healthy
 
 
+@pytest.mark.expected_errors
 async def test_a_refused_token_stops_polling(tg: TelegramHarness) -> None:
     tg.api.fail_next("getUpdates", 401, "Unauthorized")
 

@@ -140,6 +140,7 @@ def test_callback_data_round_trips_action_and_value() -> None:
     assert callback_data(Button("No value", "done")) == "done"
 
 
+@pytest.mark.expected_errors
 def test_buttons_whose_data_does_not_fit_64_bytes_are_dropped_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

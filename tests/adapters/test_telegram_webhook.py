@@ -153,6 +153,7 @@ async def test_when_the_database_is_unavailable_telegram_gets_503_and_will_retry
     assert "/help" not in line.text  # the update's text
 
 
+@pytest.mark.expected_errors
 async def test_when_storing_fails_otherwise_telegram_gets_a_500_and_will_retry(
     tg: TelegramHarness,
 ) -> None:
@@ -161,6 +162,7 @@ async def test_when_storing_fails_otherwise_telegram_gets_a_500_and_will_retry(
     assert reply.status_code == 500
 
 
+@pytest.mark.expected_errors
 async def test_without_a_configured_secret_every_request_is_refused(
     fake_telegram: FakeTelegramAPI, tmp_path: Path, clock: FrozenClock
 ) -> None:

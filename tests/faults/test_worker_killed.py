@@ -1,4 +1,4 @@
-"""A `serve` process killed with SIGKILL in the middle of a burst of 10,000 webhook updates, then
+"""A `serve` process killed with SIGKILL in the middle of a burst of 6,000 webhook updates, then
 started again while Telegram delivers again whatever was not acknowledged: every update is
 stored and processed once, and the participation ledger holds each message once.
 
@@ -39,9 +39,9 @@ from tests.faults.support import (
 # Real processes, timed: one worker runs them one after another.
 pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
-UPDATES = 10_000
+UPDATES = 6_000
 COMMAND_EVERY = 100  # one update in a hundred is a command that gets a reply
-KILL_AFTER = 4_000  # updates acknowledged before the kill
+KILL_AFTER = 2_400  # updates acknowledged before the kill
 log = logging.getLogger(__name__)
 
 

@@ -74,6 +74,7 @@ async def test_an_undecodable_payload_is_rejected_and_later_events_still_run(
         assert await uow.inbox.counts() == {"done": 1, "rejected": 1}
 
 
+@pytest.mark.expected_errors
 async def test_a_failing_event_is_retried_later_not_lost(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
