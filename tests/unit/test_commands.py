@@ -366,3 +366,20 @@ async def test_wrong_arguments_are_explained_before_the_place_is_checked(
     [refused] = await harness.dispatch(CommandInvoked(privately, "checkin", "ABC123"))
     assert usage.startswith("Something is missing: code.")
     assert refused.startswith("This works inside a community chat.")
+
+
+async def test_coordinator_sets_the_language_and_title_and_members_see_them(
+    harness: Harness,
+) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    await harness.say("hello", user="bruno", locale=None)  # no language of his own
+    [language] = await harness.say("/set language pt", user="ana")
+    [title] = await harness.say('/set title "Rede <Água> & Saneamento"', user="ana")
+    [refused] = await harness.say("/set title Mine", user="bruno", locale=None)
+    assert language == 'Setting language is now "pt".'
+    assert title == 'Setting title is now "Rede <Água> & Saneamento".'
+    assert refused.startswith("Desculpe, /set é para")  # Bruno now reads Portuguese
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_key("demo")
+    assert community is not None
+    assert (community.language, community.title) == ("pt", "Rede <Água> & Saneamento")

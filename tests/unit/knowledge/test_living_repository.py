@@ -399,3 +399,49 @@ async def test_answers_carry_votes_and_a_thumbs_down_becomes_one_gap(harness: Ha
             uow, community, IsoWeek.containing(harness.clock.now().date()), ParticipationConfig()
         )
     assert summary.rated == ((item_id, "What does the facilitator do?", 0, 2),)
+
+
+async def test_doc_add_faq_edit_fields_and_review_do_what_they_say(harness: Harness) -> None:
+    await harness.community()
+    await harness.grant("bruno", Role.MODERATOR)
+    [refused] = await harness.say("/doc add https://example.org/r Rec", user="zoe")
+    assert refused.startswith("Sorry, /doc add is for a moderator")
+    [doc] = await harness.say(
+        "/doc add https://example.org/rec Webinar on tariffs #water type:recording", user="bruno"
+    )
+    doc_id = int(doc.split("#")[1].split(":")[0])
+    [added] = await harness.say('/faq add "How do we set tariffs?" "By cost."', user="bruno")
+    faq_id = int(added.split("#")[1].split(":")[0])
+    for field, value in (
+        ("question", "How do we set water tariffs?"),
+        ("theme", "#Water"),
+        ("alternate", "pricing water for small utilities"),
+        ("review", "2026-10-01"),
+    ):
+        [done] = await harness.say(f"/faq edit {faq_id} {field} {value}", user="bruno")
+        assert done == f"Item #{faq_id} updated ({field}).", field
+    [bad] = await harness.say(f"/faq edit {faq_id} review someday", user="bruno")
+    assert bad.startswith('"someday" is not a date.')
+    async with harness.app.uow_factory() as uow:
+        repo = uow.repo(KnowledgeRepository)
+        recording, faq = await repo.get(doc_id), await repo.get(faq_id)
+    assert recording is not None and faq is not None
+    assert (recording.type.value, recording.theme, recording.url) == (
+        "recording",
+        "water",
+        "https://example.org/rec",
+    )
+    assert (faq.title, faq.theme, faq.alternates) == (
+        "How do we set water tariffs?",
+        "water",
+        ("pricing water for small utilities",),
+    )
+    assert faq.review_by is not None and faq.review_by.isoformat() == "2026-10-01"
+    # The alternate phrasing finds it; /lesson #water lists the recording; /review lists the FAQ.
+    [answer] = await harness.say("/faq pricing water for small utilities", user="zoe")
+    assert answer.startswith("How do we set water tariffs?")
+    [listing] = await harness.say("/lesson #water", user="zoe")
+    assert listing.startswith("1 item in the repository")
+    assert harness.messenger.sent[-1][1].buttons[0][0].label == "Webinar on tariffs"
+    [review] = await harness.say("/review", user="bruno")
+    assert f"#{faq_id} How do we set water tariffs?: review by 2026-10-01" in review
