@@ -211,7 +211,7 @@ async def _draft(
 ) -> None:
     repo = ctx.uow.repo(KnowledgeRepository)
     now = ctx.services.clock.now()
-    existing = await _existing(ctx.uow, community, answer.key)
+    existing = await repo.by_key(community.id, answer.key)
     if existing is not None and existing.status is ItemStatus.PUBLISHED:
         ctx.say("kb.save_already", id=existing.id, private=True)
         return
@@ -259,13 +259,6 @@ async def _draft(
             # there, with a link to open a private chat.
             fallback_in_group=True,
         )
-
-
-async def _existing(uow: UnitOfWork, community: Community, key: str) -> KnowledgeItem | None:
-    for item in await uow.repo(KnowledgeRepository).in_scope(community.id):
-        if item.key == key:
-            return item
-    return None
 
 
 @dataclass(frozen=True)

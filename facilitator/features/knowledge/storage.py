@@ -422,12 +422,27 @@ class SqlKnowledgeRepository:
     async def gap_asked_in(
         self, community_id: int, platform: str, chat_id: str, message_id: str
     ) -> KnowledgeGap | None:
-        """The open gap asked by this message (a reply to it may answer it)."""
+        """The gap asked by this message (a reply to it may answer it)."""
+        return await self._gap_with(
+            KnowledgeGapRow.message_id, community_id, platform, chat_id, message_id
+        )
+
+    async def gap_answered_by(
+        self, community_id: int, platform: str, chat_id: str, answer_message_id: str
+    ) -> KnowledgeGap | None:
+        """The gap this message was noted as the candidate answer of."""
+        return await self._gap_with(
+            KnowledgeGapRow.answer_message_id, community_id, platform, chat_id, answer_message_id
+        )
+
+    async def _gap_with(
+        self, column: Any, community_id: int, platform: str, chat_id: str, message_id: str
+    ) -> KnowledgeGap | None:
         row = await self.session.scalar(
             select(KnowledgeGapRow)
             .where(
                 KnowledgeGapRow.community_id == community_id,
-                KnowledgeGapRow.message_id == message_id,
+                column == message_id,
                 KnowledgeGapRow.platform == platform,
                 KnowledgeGapRow.chat_id == chat_id,
             )
@@ -436,21 +451,13 @@ class SqlKnowledgeRepository:
         )
         return _gap(row) if row else None
 
-    async def gap_answered_by(
-        self, community_id: int, platform: str, chat_id: str, answer_message_id: str
-    ) -> KnowledgeGap | None:
+    async def by_key(self, community_id: int | None, key: str) -> KnowledgeItem | None:
         row = await self.session.scalar(
-            select(KnowledgeGapRow)
-            .where(
-                KnowledgeGapRow.community_id == community_id,
-                KnowledgeGapRow.answer_message_id == answer_message_id,
-                KnowledgeGapRow.platform == platform,
-                KnowledgeGapRow.chat_id == chat_id,
+            select(KnowledgeItemRow).where(
+                KnowledgeItemRow.scope == scope_of(community_id), KnowledgeItemRow.key == key
             )
-            .order_by(KnowledgeGapRow.id)
-            .limit(1)
         )
-        return _gap(row) if row else None
+        return _item(row) if row else None
 
     async def note_answer(
         self,
