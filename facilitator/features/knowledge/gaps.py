@@ -37,9 +37,8 @@ from facilitator.features.knowledge.text import guess_language
 from facilitator.features.nudges.config import NudgeConfig
 from facilitator.features.nudges.quiet import after_quiet_hours
 from facilitator.features.participation.ports import ParticipationRepository
-from facilitator.features.participation.weekly import direct
 from facilitator.i18n import resolve_locale
-from facilitator.markup import Button, OutboundMessage, RichText
+from facilitator.markup import Button, Destination, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
 from facilitator.text import fold
 
@@ -105,6 +104,14 @@ async def staff_of(uow: UnitOfWork, services: Services, community: Community) ->
 
 def locale_of(member: Member, community: Community) -> str:
     return resolve_locale(member.language, member.locale_hint, community.language)
+
+
+def direct(member: Member) -> Destination:
+    # As the weekly digest's `direct`, which this module cannot import: the digest's module
+    # reaches the knowledge feature through the summary.
+    return Destination(
+        member.platform, member.platform_user_id, user_id=member.platform_user_id, is_direct=True
+    )
 
 
 async def tell(
