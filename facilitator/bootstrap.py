@@ -98,6 +98,7 @@ def core_settings(settings: Settings) -> CoreSettings:
         default_language=settings.default_language,
         default_timezone=settings.default_timezone,
         default_community=settings.default_community,
+        member_budget_per_minute=settings.member_budget_per_minute,
     )
 
 

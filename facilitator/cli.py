@@ -99,6 +99,9 @@ def demo(
     from facilitator.seeding import seed_demo_community
 
     settings = _settings()
+    if "member_budget_per_minute" not in settings.model_fields_set:
+        # One person at a terminal, often pasting a script: no one to be fair to.
+        settings = settings.model_copy(update={"member_budget_per_minute": 0})
     configure_logging(settings.log_level, file=Path("var/facilitator.log"))
     chosen_role = None
     if role:

@@ -55,6 +55,8 @@ class CoreSettings:
     default_language: str = "en"
     default_timezone: str = "UTC"
     default_community: str | None = None
+    # Commands (and button presses) a member may give in a minute; 0: no limit.
+    member_budget_per_minute: int = 10
 
 
 @dataclass

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from rapidfuzz import fuzz, process
 
+from facilitator.budget import CommandBudget, Verdict
 from facilitator.commands.forms import (
     FORM_PREFIX,
     FormInput,
@@ -67,6 +69,7 @@ class Facilitator:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.budget = CommandBudget(services.settings.member_budget_per_minute)
 
     @property
     def registry(self) -> CommandRegistry:
@@ -89,6 +92,8 @@ class Facilitator:
         role = await self.role_of(uow, member, community, origin.user)
         locale = self._locale(member, origin, community)
         ctx = CommandContext(uow, self.services, origin, member, community, role, locale)
+        if isinstance(event, CommandInvoked | ButtonPressed) and not self._within_budget(ctx):
+            return ctx.replies
         match event:
             case CommandInvoked():
                 ctx.replied = event.reply_to
@@ -118,6 +123,37 @@ class Facilitator:
         for event_hook in self.services.event_hooks:
             await event_hook(ctx, event)
         return ctx.replies
+
+    def silenced(self, events: Sequence[InboundEvent]) -> bool:
+        """Whether these events are commands of a member over their budget and already told
+        so: nothing would run and nothing be said, so the inbox only marks them done, in
+        bulk, without handling them (a flood costs next to nothing)."""
+        return bool(events) and all(
+            isinstance(event, CommandInvoked | ButtonPressed)
+            and not event.origin.user.is_bot
+            and self.budget.silenced(
+                (event.origin.user.platform.value, event.origin.user.user_id),
+                event.origin.occurred_at,
+            )
+            for event in events
+        )
+
+    def _within_budget(self, ctx: CommandContext) -> bool:
+        """Whether the member may give this command now (`CommandBudget`); if not, the event
+        is done without running, and the member is told once a minute."""
+        if ctx.role >= Role.MODERATOR:
+            return True
+        user = ctx.origin.user
+        verdict = self.budget.charge((user.platform.value, user.user_id), ctx.origin.occurred_at)
+        if verdict is Verdict.ALLOWED:
+            return True
+        if verdict is Verdict.NOTICE:
+            log.info(
+                "member over the command budget: their commands are skipped for a minute",
+                extra={"platform": user.platform.value, "per_minute": self.budget.per_minute},
+            )
+            ctx.say("errors.slow_down", private=True, count=self.budget.per_minute)
+        return False
 
     def _locale(self, member: Member, origin: Origin, community: Community | None) -> str:
         return resolve_locale(

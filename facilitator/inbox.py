@@ -12,6 +12,7 @@ from datetime import timedelta
 from facilitator.commands.spec import split_command
 from facilitator.context import Reply
 from facilitator.core import Facilitator
+from facilitator.delivery.replies import ReplyLanes
 from facilitator.domain.errors import StorageUnavailable, UndecodablePayload
 from facilitator.domain.events import InboundEvent, MessageReceived, ReactionChanged
 from facilitator.domain.model import Platform
@@ -74,7 +75,9 @@ class Inbox:
         self.prefetch = prefetch
         self._core = core
         self._decoders = dict(decoders)
-        self._send = send
+        # Replies leave the inbox at once: each conversation's are sent in a lane of their
+        # own, so a slow conversation never holds back the events of the others.
+        self.replies = ReplyLanes(send, core.services.metrics)
         self._clock = clock
         self._concurrency = concurrency
         self._wakeup = asyncio.Event()
@@ -179,14 +182,22 @@ class Inbox:
             self._wakeup.set()
         return added
 
-    async def process_pending(self, limit: int = 200) -> int:
+    async def process_pending(self, limit: int = 200, *, wait: bool = True) -> int:
         """Claim and process stored events until none is left; returns how many were handled.
+        With `wait`, also waits until their replies were sent (the worker loop does not: a
+        conversation's replies go out at its own pace while the next events are handled).
 
         A claimed batch is split by conversation into lanes; the lanes are spread over
         `concurrency` groups that run concurrently, and each group handles its events in
         arrival order in transactions of up to `BATCH` rows (so a conversation keeps its
         order). If a transaction fails, its rows are handled again one by one, so one bad
         event never holds back the others."""
+        total = await self._process_pending(limit)
+        if wait:
+            await self.replies.drain()
+        return total
+
+    async def _process_pending(self, limit: int) -> int:
         total = 0
         while True:
             stored = self._stored
@@ -241,6 +252,7 @@ class Inbox:
         sent (replies go out after the commit, at most once)."""
         records.sort(key=lambda r: r.id)
         run: list[tuple[InboxRecord, Sequence[InboundEvent]]] = []
+        silenced: list[tuple[InboxRecord, Sequence[InboundEvent]]] = []
         for record in records:
             try:
                 events = await self._decode(record)
@@ -248,6 +260,14 @@ class Inbox:
                 await self._run_together(run)
                 run = []
                 await self._reject(record, error)
+                continue
+            if self._core.silenced(events):
+                # A member over their command budget, already told: nothing runs, nothing
+                # is said, nothing else depends on it. Done in bulk, in any order.
+                silenced.append((record, events))
+                if len(silenced) >= BATCH:
+                    await self._mark_silenced(silenced)
+                    silenced = []
                 continue
             if shares_a_transaction(events):
                 run.append((record, events))
@@ -259,6 +279,19 @@ class Inbox:
                 run = []
                 await self._process(record, events)
         await self._run_together(run)
+        await self._mark_silenced(silenced)
+
+    async def _mark_silenced(
+        self, silenced: list[tuple[InboxRecord, Sequence[InboundEvent]]]
+    ) -> None:
+        if not silenced:
+            return
+        async with self._uow_factory() as uow:
+            await uow.inbox.mark_all_done([r.id for r, _ in silenced], self._clock.now())
+            await uow.commit()
+        self.processed += len(silenced)
+        for _, events in silenced:
+            self._core.services.metrics.inbound(events, "done")
 
     async def _run_together(self, run: list[tuple[InboxRecord, Sequence[InboundEvent]]]) -> None:
         if len(run) == 1 or (run and not await self._process_together(run)):
@@ -290,12 +323,12 @@ class Inbox:
         for _, row_events in run:
             self._core.services.metrics.inbound(row_events, "done")
         if replies:
-            await self._send(replies)
+            self.replies.put(replies)
         return True
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         while True:
-            await self.process_pending()
+            await self.process_pending(wait=False)
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_seconds)
@@ -332,7 +365,7 @@ class Inbox:
         self.processed += 1
         self._core.services.metrics.inbound(events, "done")
         if replies:
-            await self._send(replies)
+            self.replies.put(replies)
 
     def _log_rejected(self, record: InboxRecord, error: UndecodablePayload) -> None:
         """The reason is kept with the row; the log gets the error's type and the delivery id

@@ -34,7 +34,7 @@ class Clock(Protocol):
 
 
 InboundOutcome = Literal["done", "rejected", "retry", "failed"]
-ReplyOutcome = Literal["sent", "failed", "rate_limited"]
+ReplyOutcome = Literal["sent", "failed", "rate_limited", "dropped"]
 LookupOutcome = Literal["answered", "choices", "gap"]
 DeliveryOutcome = Literal["sent", "retry", "failed", "unreachable", "skipped"]
 
@@ -405,5 +405,10 @@ class PlatformAdapter(Protocol):
         ...
 
     def ready(self) -> bool: ...
+
+    def waits(self) -> Mapping[str, float]:
+        """Conversations the platform told us to leave alone for a while (a flood wait), with
+        the seconds left: shown by `/readyz`; each waits alone, the others go on."""
+        ...
 
     async def stop(self) -> None: ...

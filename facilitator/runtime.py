@@ -64,6 +64,7 @@ async def run_until_cancelled(settings: Settings) -> None:
         scheduler.shutdown()
         # Sends in flight finish and claimed messages are handed back: none lost or repeated.
         await app.dispatcher.stop()
+        await app.inbox.replies.close()
         for adapter in adapters:
             with contextlib.suppress(Exception):
                 await adapter.stop()
@@ -153,6 +154,7 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+            await app.inbox.replies.close()
             for adapter in adapters:
                 with contextlib.suppress(Exception):
                     await adapter.stop()
@@ -169,10 +171,36 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
+        """200 when this worker can do its work: the database answers, every adapter is
+        connected, and the inbox is not falling behind (its oldest event still to handle
+        arrived less than `ready_max_backlog_seconds` ago). The body also shows the
+        conversations under a platform's flood wait and the replies waiting to go out, which
+        alone do not make a worker unready: they wait, the rest goes on."""
         database = await app.storage.ping()
         platforms = {a.platform.value: a.ready() for a in adapters}
-        ok = database and all(platforms.values())
-        body = {"database": database, "adapters": platforms}
+        backlog_seconds = 0.0
+        if database:
+            backlogs = await read_backlogs(app.uow_factory, app.clock.now())
+            if backlogs is not None and backlogs.inbox.oldest is not None:
+                waited = backlogs.now - backlogs.inbox.oldest
+                backlog_seconds = round(max(waited.total_seconds(), 0.0), 1)
+        behind = backlog_seconds > settings.ready_max_backlog_seconds
+        waits = {a.platform.value: a.waits() for a in adapters}
+        body = {
+            "database": database,
+            "adapters": platforms,
+            "inbox_backlog_seconds": backlog_seconds,
+            "replies_waiting": app.inbox.replies.waiting,
+            "replies_oldest_seconds": round(app.inbox.replies.oldest_seconds(), 1),
+            "flood_waits": {
+                platform: {
+                    "conversations": len(held),
+                    "longest_seconds": round(max(held.values(), default=0.0), 1),
+                }
+                for platform, held in waits.items()
+            },
+        }
+        ok = database and all(platforms.values()) and not behind
         return JSONResponse(body, status_code=200 if ok else 503)
 
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None

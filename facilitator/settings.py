@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Seconds uvicorn gives each `serve` worker to answer its health check (while it starts,
     # then every half second) before it kills it as hung; uvicorn's own default is 5.
     worker_startup_timeout: int = Field(default=30, ge=1)
+    # `/readyz` answers 503 while the oldest inbound event still to handle is older than this.
+    ready_max_backlog_seconds: float = Field(default=300.0, gt=0)
     # When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`.
     metrics_token: SecretStr | None = None
     log_level: str = "INFO"
@@ -39,6 +41,10 @@ class Settings(BaseSettings):
     # Comma-separated `platform:user_id` identities that are admins of every community.
     admins: str = ""
     platform_admins_are_moderators: bool = True
+    # Commands, button presses and form submissions one member may give in any minute;
+    # past it the bot answers them once "slow down" and runs none until the minute is over
+    # (moderators and admins are not limited). 0 turns the limit off.
+    member_budget_per_minute: int = Field(default=10, ge=0)
     # Participation scoring (weights, caps, half-life, levels, badges, summary schedule) as
     # TOML; unset: the defaults of facilitator/features/participation/config.py.
     participation_config: Path | None = None

@@ -253,6 +253,9 @@ def make_settings(database_url: str, schema: str | None = None, **overrides: obj
     # Lookups by words unless a test asks for a semantic backend (tests/unit/knowledge/
     # test_semantic*.py run the real encoders).
     overrides.setdefault("semantic", "off")
+    # Transcripts give many commands within one frozen minute: the budget is off unless a
+    # test turns it on (tests/security/test_flood.py).
+    overrides.setdefault("member_budget_per_minute", 0)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,

@@ -99,6 +99,11 @@ class SlackAdapter:
     def ready(self) -> bool:
         return self.directory.known_identity is not None and self.web.suspended is None
 
+    def waits(self) -> dict[str, float]:
+        # Slack's limits are per method and workspace; a long Retry-After fails the call with
+        # RetryLater at once (`retries.MAX_INLINE_WAIT`), so no conversation is left waiting.
+        return {}
+
     async def stop(self) -> None:
         if self._receiver is not None:
             self._receiver.stop()

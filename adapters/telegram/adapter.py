@@ -108,9 +108,8 @@ class TelegramAdapter:
         self.admins = AdminDirectory(bot)
         self.decoder: Decoder = TelegramDecoder(bot, self.identity, self.admins, clock)
         self.files: FileFetcher | None = TelegramFiles(bot)
-        self.messenger: Messenger = TelegramMessenger(
-            bot, limiter or FloodLimiter(sleep=sleep), sleep=sleep
-        )
+        self.limiter = limiter or FloodLimiter(sleep=sleep)
+        self.messenger: Messenger = TelegramMessenger(bot, self.limiter, sleep=sleep)
         self.poller = Poller(
             bot,
             poll_request,
@@ -180,6 +179,9 @@ class TelegramAdapter:
 
     def ready(self) -> bool:
         return self._started and self.poller.healthy
+
+    def waits(self) -> dict[str, float]:
+        return self.limiter.holds()
 
     async def stop(self) -> None:
         self._started = False

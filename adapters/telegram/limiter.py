@@ -73,7 +73,29 @@ class FloodLimiter:
         self._global = _Window(1.0, per_second)
         self._chats: dict[str, _Window] = {}
         self._groups: dict[str, _Window] = {}
+        # Chats Telegram told to wait (429 with retry_after): until when, on `clock`.
+        self._held: dict[str, float] = {}
         self.waited = 0.0
+
+    def hold(self, chat_id: str, seconds: float) -> None:
+        """Telegram answered 429 for this chat: nothing goes there for `seconds`."""
+        until = self._clock() + seconds
+        self._held[chat_id] = max(until, self._held.get(chat_id, until))
+
+    def held(self, chat_id: str) -> float:
+        """Seconds this chat must still wait for Telegram; 0 when it may be written to."""
+        until = self._held.get(chat_id)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del self._held[chat_id]
+            return 0.0
+        return left
+
+    def holds(self) -> dict[str, float]:
+        """Every chat under a flood wait, with the seconds it has left."""
+        return {chat: left for chat in list(self._held) if (left := self.held(chat)) > 0}
 
     def _windows(self, chat_id: str) -> list[_Window]:
         windows = [self._global, self._chats.setdefault(chat_id, _Window(1.0, self._per_chat))]

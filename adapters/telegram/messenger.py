@@ -229,6 +229,10 @@ class TelegramMessenger:
         return isinstance(error, RetryAfter) and retry_seconds(error) <= self._max_wait
 
     def _slowed_down(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        chat_id = state.args[0].chat_id if state.args else None
+        if isinstance(error, RetryAfter) and isinstance(chat_id, str):
+            self._limiter.hold(chat_id, retry_seconds(error))
         log.warning(
             "telegram asked to slow down",
             extra={"retry_after": requested_delay(state), "attempt": state.attempt_number},
@@ -239,7 +243,16 @@ class TelegramMessenger:
             return await call(target)
 
     async def _send_waiting_briefly(self, target: _Target, call: Call) -> Message:
-        """One send through the flood limiter, repeated after a RetryAfter short enough."""
+        """One send through the flood limiter, repeated after a RetryAfter short enough.
+
+        A chat Telegram told to wait stays held (`FloodLimiter.hold`): while the wait is
+        longer than `max_wait` every send to it fails at once with RetryLater, without asking
+        Telegram again; a shorter one is waited out by this send alone."""
+        held = self._limiter.held(target.chat_id)
+        if held > self._max_wait:
+            raise RetryLater(held)
+        if held > 0:
+            await self._sleep(held)
         retrying = AsyncRetrying(
             retry=retry_if_exception(self._short_wait),
             wait=requested_delay,
@@ -252,6 +265,7 @@ class TelegramMessenger:
             return await retrying(self._send_paced, target, call)
         except RetryAfter as error:
             delay = retry_seconds(error)
+            self._limiter.hold(target.chat_id, delay)
             log.warning(
                 "telegram asked to slow down: sending later",
                 extra={"chat_id": target.chat_id, "retry_after": delay},

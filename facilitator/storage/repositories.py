@@ -1064,16 +1064,29 @@ class SqlInboxRepository:
         if platforms is not None and not platforms:
             return []
         table = cast(Table, InboxRow.__table__)
-        waiting = (
-            select(table.c.id)
-            .where(table.c.status.in_(INBOX_WAITING_STATUSES), table.c.available_at <= now)
-            .order_by(table.c.id)
-            .limit(limit)
+        # Fair to every conversation: the first waiting row of each, then the second of
+        # each, and so on, oldest first within a round. A flood in one conversation is taken
+        # a share at a time, and the others' rows are in the same claim.
+        turn = (
+            func.row_number()
+            .over(partition_by=(table.c.platform, table.c.ordering_key), order_by=table.c.id)
+            .label("turn")
+        )
+        due = select(table.c.id, turn).where(
+            table.c.status.in_(INBOX_WAITING_STATUSES), table.c.available_at <= now
         )
         if platforms is not None:
-            waiting = waiting.where(table.c.platform.in_([p.value for p in platforms]))
+            due = due.where(table.c.platform.in_([p.value for p in platforms]))
+        ranked = due.subquery()
+        waiting = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.id).limit(limit)
         if self.session.get_bind().dialect.name == "postgresql":
-            waiting = waiting.with_for_update(skip_locked=True)
+            # Row locks cannot be taken beside a window function: the fair pick first, then
+            # the lock on what it picked, skipping rows another worker holds.
+            waiting = (
+                select(table.c.id)
+                .where(table.c.id.in_(waiting.scalar_subquery()))
+                .with_for_update(skip_locked=True)
+            )
         claimed = (
             update(table)
             .where(table.c.id.in_(waiting.scalar_subquery()))
