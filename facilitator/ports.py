@@ -113,6 +113,17 @@ class FileFetcher(Protocol):
 
 
 @runtime_checkable
+class AnnouncesHandOver(Protocol):
+    """A messenger that calls `delivery.handover.about_to_send()` once its pacing lets a request
+    go, right before each request that may deliver a message. The outbox then marks a row
+    `sending` only at that moment, so a row still waiting for its turn when the process dies is
+    sent again after its lease, not shown as uncertain. Without it, a row is marked before
+    `send` is called."""
+
+    announces_hand_over: bool
+
+
+@runtime_checkable
 class StartLinks(Protocol):
     """A messenger that can offer a link opening a private chat with the bot (Telegram's
     `https://t.me/<bot>?start=<payload>`): people must start one before the bot may write."""

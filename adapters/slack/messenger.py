@@ -11,6 +11,7 @@ from adapters.slack.directory import Directory
 from adapters.slack.render import SlackMessage
 from adapters.slack.response_urls import INTERACTION_PREFIX, ResponseUrls, trigger_of
 from adapters.slack.webapi import SlackWeb, post_to_response_url
+from facilitator.delivery.handover import about_to_send
 from facilitator.domain.errors import ConversationUnavailable, DeliveryError
 from facilitator.i18n import Catalogue
 from facilitator.markup import Destination, Form, OutboundMessage
@@ -36,6 +37,10 @@ class SlackMessenger:
       answers). The trigger lives three seconds; without one, or when Slack refuses it, the
       message's body (the command's usage) is sent instead, as any message.
     """
+
+    # Before each Web API call that may deliver (`SlackWeb`, after the channel's pacing) and
+    # before each response_url post.
+    announces_hand_over = True
 
     def __init__(
         self,
@@ -145,6 +150,7 @@ class SlackMessenger:
             return False
         if self._web.suspended is not None:
             return False
+        await about_to_send()
         body: dict[str, Any] = {
             "response_type": kind,
             "replace_original": False,

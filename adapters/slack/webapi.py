@@ -15,6 +15,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.retries import MAX_INLINE_WAIT, retry_after, retry_handlers
+from facilitator.delivery.handover import about_to_send
 from facilitator.domain.errors import (
     ConversationUnavailable,
     DeliveryError,
@@ -56,6 +57,18 @@ REVOKED = frozenset(
 )
 
 
+# The calls that may put something in front of a member: the sender is told right before each
+# (`delivery.handover`), after the channel's pacing.
+DELIVERING = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.update",
+        "views.publish",
+        "views.open",
+        "files.completeUploadExternal",
+    }
+)
 # The hosts of Slack's own files: the only places the bot token goes besides the Web API.
 SLACK_FILE_ORIGINS = frozenset({"https://files.slack.com"})
 _DOWNLOAD_CHUNK = 64 * 1024
@@ -157,6 +170,8 @@ class SlackWeb:
             raise DeliveryError(f"slack access lost ({self.suspended})")
         if paced and channel:
             await self._pacer.wait(channel)
+        if method in DELIVERING:
+            await about_to_send()
         try:
             return await call()
         except SlackApiError as error:

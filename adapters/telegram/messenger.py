@@ -27,6 +27,7 @@ from tenacity import (
 
 from adapters.telegram.limiter import FloodLimiter, Sleep
 from adapters.telegram.render import MAX_CAPTION, keyboard, render_chunks
+from facilitator.delivery.handover import about_to_send
 from facilitator.domain.errors import (
     ConversationMoved,
     ConversationUnavailable,
@@ -82,6 +83,8 @@ Call = Callable[[_Target], Awaitable[Message]]
 class TelegramMessenger:
     """Sends HTML, split to 4,096 characters; a short RetryAfter is waited out, `max_attempts`
     sends at most, and one longer than `max_wait` is RetryLater at once."""
+
+    announces_hand_over = True  # each request, once the flood limiter lets it go
 
     def __init__(
         self,
@@ -240,6 +243,7 @@ class TelegramMessenger:
 
     async def _send_paced(self, target: _Target, call: Call) -> Message:
         async with self._limiter.slot(target.chat_id):
+            await about_to_send()
             return await call(target)
 
     async def _send_waiting_briefly(self, target: _Target, call: Call) -> Message:

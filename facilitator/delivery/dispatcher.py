@@ -6,12 +6,14 @@ queues them in one lane per conversation, and sends lanes concurrently. Pacing i
 messengers' own (Telegram's flood limiter, Slack's per-channel pacer): the dispatcher only keeps
 enough sends in flight for them to run at their limit.
 
-Each row is marked `sending` in its own transaction before it is handed to the platform and
-gets its outcome right after. A dispatcher that stops cleanly (`stop()`) finishes what is in
-flight and hands back what it had claimed, so a restart sends each message exactly once. One
-that dies abruptly leaves its claimed rows to be claimed again when their lease ends, and the
-rows it was sending at that moment as `uncertain`: they may have arrived, so they are never
-repeated, and `/outbox` shows them to moderators.
+Each row is marked `sending` in its own transaction when it is handed to the platform: when
+its messenger's pacing lets its first request go (`delivery.handover`), or before `send` for a
+messenger that does not say when (`AnnouncesHandOver`); it gets its outcome right after. A
+dispatcher that stops cleanly (`stop()`) finishes what is in flight and hands back what it had
+claimed, so a restart sends each message exactly once. One that dies abruptly leaves its claimed
+rows, those still waiting for their turn in a messenger's pacing included, to be claimed again
+when their lease ends, and the rows it was sending at that moment as `uncertain`: they may have
+arrived, so they are never repeated, and `/outbox` shows them to moderators.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from facilitator.delivery.handover import HandOverRefused, on_hand_over
 from facilitator.domain.errors import (
     ConversationMoved,
     ConversationUnavailable,
@@ -38,6 +41,7 @@ from facilitator.domain.outbox import OutboxEntry, OutboxRecord, OutboxStatus, O
 from facilitator.i18n import Catalogue
 from facilitator.markup import Block, Destination, OutboundMessage, RichText, Span, Style
 from facilitator.ports import (
+    AnnouncesHandOver,
     Clock,
     DeliveryOutcome,
     Messenger,
@@ -78,6 +82,27 @@ SentHook = Callable[[UnitOfWork, OutboxRecord, str | None], Awaitable[None]]
 # Runs in the transaction that records a row as unreachable (the person has not opened a
 # private chat with the bot, or closed it), at that time.
 UnreachableHook = Callable[[UnitOfWork, OutboxRecord, datetime], Awaitable[None]]
+
+
+class _RowHandOver:
+    """Marks one row `sending` the first time its messenger is about to send a request for
+    it (a message in several parts, or sent again after a short wait, is marked once)."""
+
+    def __init__(self, dispatcher: Dispatcher, row: OutboxRecord) -> None:
+        self._dispatcher = dispatcher
+        self._row = row
+        self.started: bool | None = None  # None: nothing was handed to the platform yet
+        self.failure: BaseException | None = None
+
+    async def __call__(self) -> None:
+        if self.started is None:
+            try:
+                self.started = await self._dispatcher._start_sending(self._row)
+            except BaseException as error:
+                self.failure = error
+                raise
+        if not self.started:
+            raise HandOverRefused(f"outbox row {self._row.id} is no longer ours")
 
 
 def new_worker_id() -> str:
@@ -297,9 +322,9 @@ class Dispatcher:
 
     async def _deliver(self, row: OutboxRecord) -> bool:
         """Try one row; False when it is to be tried again later (the conversation waits)."""
-        async with self._uow_factory() as uow:
-            now = self._clock.now()
-            if row.is_nudge and row.person_id is not None:
+        if row.is_nudge and row.person_id is not None:
+            async with self._uow_factory() as uow:
+                now = self._clock.now()
                 people = await uow.members.by_person(row.person_id)
                 if any(m.opted_out_nudges for m in people):
                     await uow.outbox.start_sending(row.id, self.worker_id, now, 0)
@@ -309,15 +334,20 @@ class Dispatcher:
                     await uow.commit()
                     self._metrics.delivery(row.destination.platform, "skipped")
                     return True
-            started = await uow.outbox.start_sending(
-                row.id, self.worker_id, now, SEND_LEASE_SECONDS
-            )
-            await uow.commit()
-        if not started:
+        handover = _RowHandOver(self, row)
+        messenger = self._messengers.get(row.destination.platform)
+        try:
+            if not (isinstance(messenger, AnnouncesHandOver) and messenger.announces_hand_over):
+                await handover()  # the messenger does not say when: marked before it is called
+            outcome = await self._attempt(row, handover)
+        except HandOverRefused:
             return True  # another dispatcher took it over after our lease ended
-        outcome = await self._attempt(row)
         now = self._clock.now()
         async with self._uow_factory() as uow:
+            if handover.started is None:
+                # Nothing reached the platform (no messenger, nothing to compose, a failure
+                # before the first request): the attempt is counted all the same.
+                await uow.outbox.start_sending(row.id, self.worker_id, now, 0)
             await uow.outbox.finish(row.id, self.worker_id, outcome, now)
             if outcome.status is OutboxStatus.SENT:
                 for hook in self.sent_hooks:
@@ -339,7 +369,16 @@ class Dispatcher:
             )
         return outcome.retry_at is None
 
-    async def _attempt(self, row: OutboxRecord) -> Outcome:
+    async def _start_sending(self, row: OutboxRecord) -> bool:
+        """Mark `row` as being handed to the platform; False if it is no longer ours."""
+        async with self._uow_factory() as uow:
+            started = await uow.outbox.start_sending(
+                row.id, self.worker_id, self._clock.now(), SEND_LEASE_SECONDS
+            )
+            await uow.commit()
+        return started
+
+    async def _attempt(self, row: OutboxRecord, handover: _RowHandOver) -> Outcome:
         messenger = self._messengers.get(row.destination.platform)
         if messenger is None:
             return self._retry(row, "no messenger for the platform")
@@ -351,7 +390,10 @@ class Dispatcher:
                 if composed is None:
                     return Outcome(OutboxStatus.SKIPPED, "nothing to send any more")
                 message = composed
-            ref = await messenger.send(row.destination, message)
+            with on_hand_over(handover):
+                ref = await messenger.send(row.destination, message)
+        except HandOverRefused:
+            raise
         except RetryLater as error:
             self._metrics.rate_limited(row.destination.platform)
             log.info(
@@ -379,6 +421,10 @@ class Dispatcher:
         except DeliveryError as error:
             return self._retry(row, f"{type(error).__name__}: {error}")
         except Exception as error:  # a bug in a messenger must not lose the row
+            if handover.failure is not None:
+                # Marking the row failed (its database is out of reach) before anything went
+                # out: the row stays claimed, and its lease recovers it.
+                raise handover.failure from None
             log.exception("messenger failed", extra={"outbox_id": row.id})
             return self._retry(row, f"{type(error).__name__}: {error}")
         return Outcome(OutboxStatus.SENT, platform_ref=ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +15,16 @@ from adapters.slack.response_urls import INTERACTION_PREFIX
 from adapters.slack.retries import MAX_INLINE_WAIT
 from facilitator.domain.errors import ConversationUnavailable, DeliveryError, RetryLater
 from facilitator.domain.model import Platform
+from facilitator.domain.outbox import OutboxEntry, OutboxStatus
 from facilitator.markup import Attachment, Destination, Form, OutboundMessage, RichText
 from tests.adapters.fakes.slack_api import FakeSlackAPI, dm_channel_id
-from tests.adapters.slack_support import CHANNEL, SlackHarness, VirtualTime, slack_harness
+from tests.adapters.slack_support import (
+    CHANNEL,
+    SlackHarness,
+    VirtualTime,
+    slack_harness,
+    wait_until,
+)
 from tests.conftest import FrozenClock
 
 BRUNO = "U0BRUNO"
@@ -403,3 +411,55 @@ def test_the_production_response_url_allow_list_takes_slacks_hosts_only() -> Non
     hooks.remember("gov", "https://hooks.slack-gov.com/actions/T1/2/abc")
     assert hooks.take("ok") == "https://hooks.slack.com/actions/T1/2/abc"
     assert hooks.take("gov") == "https://hooks.slack-gov.com/actions/T1/2/abc"
+
+
+class HeldPacing(VirtualTime):
+    """Virtual time whose sleeps wait, while `held`, until `release()`: a message that must
+    wait for its channel's turn stays waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = asyncio.Event()
+        self.waiting = 0
+
+    async def sleep(self, seconds: float) -> None:
+        if not self.held.is_set():
+            self.waiting += 1
+            try:
+                await self.held.wait()
+            finally:
+                self.waiting -= 1
+        await super().sleep(seconds)
+
+
+async def test_an_outbox_post_waiting_for_its_channels_turn_is_sent_again_after_a_crash(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    virtual = HeldPacing()
+    async with (
+        FakeSlackAPI(clock=virtual) as api,
+        slack_harness(api, tmp_path, clock, virtual=virtual) as slack,
+    ):
+        async with slack.app.uow_factory() as uow:
+            for key in ("first", "second"):
+                entry = OutboxEntry(key, "test", here(), say(key), clock.now())
+                await uow.outbox.add(entry, clock.now())
+            await uow.commit()
+        running = asyncio.create_task(slack.app.dispatcher.run_forever())
+        await wait_until(lambda: virtual.waiting == 1, 10)  # "second" waits for its turn
+        # The process dies: nothing is handed back or recorded.
+        running.cancel()
+        await slack.app.dispatcher.abort()
+        await asyncio.gather(running, return_exceptions=True)
+        async with slack.app.uow_factory() as uow:
+            before = [await uow.outbox.by_key(key) for key in ("first", "second")]
+        virtual.held.set()
+        clock.advance(minutes=15)  # the claim's lease ends
+        await slack.app.dispatcher.dispatch_due()
+        async with slack.app.uow_factory() as uow:
+            after = [await uow.outbox.by_key(key) for key in ("first", "second")]
+
+    assert [r.status for r in before if r] == [OutboxStatus.SENT, OutboxStatus.CLAIMED]
+    assert [r.status for r in after if r] == [OutboxStatus.SENT, OutboxStatus.SENT]
+    posts = api.calls_to("chat.postMessage")
+    assert [c.params["text"] for c in posts] == ["first", "second"]

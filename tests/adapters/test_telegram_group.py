@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
 
-from facilitator.bootstrap import build_registry
 from facilitator.domain.model import Community, ParticipationKind, Platform
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
@@ -196,7 +194,6 @@ async def test_edits_and_other_bots_are_not_counted_and_reactions_are(tg: Telegr
     assert tg.api.calls_to("sendMessage") == []
 
 
-@pytest.mark.skipif(build_registry().get("faq") is None, reason="no /faq command yet")
 async def test_a_faq_added_by_a_moderator_answers_a_members_question(tg: TelegramHarness) -> None:
     await tg.poll(
         _say(ADA, '/faq add "How do I join a webinar?" "Use the link in the #events topic."')

@@ -4,7 +4,8 @@ message is sent twice, and every message is sent except the ones the killed proc
 handing to Telegram at the moment it died.
 
 What the design promises (facilitator/delivery/dispatcher.py): a row is marked `sending` and
-committed before it is handed to the platform, and gets its outcome after. A clean stop
+committed when it is handed to the platform (once the flood limiter lets its request go, right
+before the request), and gets its outcome after. A clean stop
 finishes the sends in flight and hands back the rows it had claimed, so nothing of it is lost
 or repeated. A killed process leaves its claimed rows, which return to `pending` when their
 lease ends and are sent by someone else, and the rows it was sending, which become `uncertain`.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from facilitator.delivery.handover import about_to_send
 from facilitator.domain.errors import (
     ConversationMoved,
     ConversationUnavailable,
@@ -262,3 +264,71 @@ async def test_moderators_see_failures_in_outbox_and_can_send_one_again(
     [again] = await harness.say(f"/outbox retry {record.id}", user="dora")
     assert again.startswith(f"Message #{record.id} is not a failed")
     assert await harness.app.dispatcher.dispatch_due() == 1
+
+
+@dataclass
+class PacedMessenger:
+    """Sends each message in `parts` requests, telling the sender before each (as the Telegram
+    and Slack messengers do once their pacing lets a request go); `before_first` runs while the
+    message still waits for its turn."""
+
+    harness: Harness
+    parts: int = 2
+    before_first: Callable[[], Awaitable[None]] | None = None
+    seen: list[tuple[OutboxStatus, int]] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    announces_hand_over = True
+
+    async def status(self) -> None:
+        async with self.harness.app.uow_factory() as uow:
+            record = await uow.outbox.by_key("a")
+        assert record is not None
+        self.seen.append((record.status, record.attempts))
+
+    async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
+        await self.status()
+        if self.before_first is not None:
+            await self.before_first()
+        for part in range(self.parts):
+            await about_to_send()
+            await self.status()
+            self.sent.append(f"{message.body.plain()} {part}")
+        return "1"
+
+
+async def test_a_row_is_marked_sending_once_when_its_first_part_leaves_not_while_it_waits(
+    harness: Harness,
+) -> None:
+    messenger = PacedMessenger(harness)
+    harness.app.sender.messengers[Platform.TELEGRAM] = messenger  # type: ignore[assignment]
+    await queue(harness, "a", GROUP)
+    assert await harness.app.dispatcher.dispatch_due() == 1
+    assert messenger.seen == [
+        (OutboxStatus.CLAIMED, 0),  # waiting for its turn: a crash now sends it again later
+        (OutboxStatus.SENDING, 1),
+        (OutboxStatus.SENDING, 1),  # the second part counts no second attempt
+    ]
+    assert messenger.sent == ["a 0", "a 1"]
+    assert await statuses(harness) == {"a": OutboxStatus.SENT}
+
+
+async def test_a_row_another_dispatcher_took_over_while_it_waited_for_its_turn_is_not_sent(
+    harness: Harness,
+) -> None:
+    async def taken_over() -> None:
+        """This dispatcher's claim outlived its lease; another one claimed the row."""
+        harness.clock.advance(minutes=16)
+        async with harness.app.uow_factory() as uow:
+            await uow.outbox.recover(harness.clock.now())
+            [row] = await uow.outbox.claim(
+                harness.clock.now(), "other", 900, 10, [Platform.TELEGRAM]
+            )
+            await uow.commit()
+        assert row.dedup_key == "a"
+
+    messenger = PacedMessenger(harness, before_first=taken_over)
+    harness.app.sender.messengers[Platform.TELEGRAM] = messenger  # type: ignore[assignment]
+    await queue(harness, "a", GROUP)
+    assert await harness.app.dispatcher.dispatch_due() == 0
+    assert messenger.sent == []
+    assert await statuses(harness) == {"a": OutboxStatus.CLAIMED}  # the other one's to send

@@ -9,10 +9,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from facilitator.domain.events import (
+    CommandInvoked,
+    MessageReceived,
+    PollVoteCast,
+    ReactionChanged,
+)
 from facilitator.domain.model import Platform, Role
 from facilitator.features.knowledge.ingest import parse_directory
 from facilitator.features.participation.report import Format, render, to_html, to_markdown
 from facilitator.features.participation.service import Participation
+from facilitator.features.participation.simulation import (
+    ApproveAllStep,
+    SimulatedMonth,
+    WebinarStep,
+    week_start,
+)
 from facilitator.features.participation.summary import IsoWeek, WeeklySummary, weekly_summary
 from facilitator.features.participation.weekly import WeeklyDigest
 from facilitator.markup import Block, RichText, Span, Style
@@ -27,12 +39,52 @@ REVIEW_DATES = [
 ]
 
 
+def active_in(month: SimulatedMonth, week: int) -> set[str]:
+    """Who was active in week `week`, recounted from the script's steps with this test's own
+    definition, not the summary's (nor the simulator's, which borrows the summary's): a member
+    is active who did something in the community themselves that week: wrote a message,
+    reacted, voted, shared a resource, approved the resources shared, signed up for, attended
+    or presented a webinar. Being thanked, reacted to or welcomed is not doing something;
+    neither are other commands. Bots are no members; those who opted out or were forgotten
+    are in no figure."""
+    start, end = week_start(week), week_start(week + 1)
+    doers: set[str] = set()
+    for step in month.steps:
+        if not start <= step.at < end:
+            continue
+        match step.action:
+            case WebinarStep(who=who) | ApproveAllStep(who=who):
+                doers.add(who)
+            case (
+                MessageReceived(origin=origin)
+                | ReactionChanged(origin=origin, added=True)
+                | PollVoteCast(origin=origin)
+                | CommandInvoked(origin=origin, name="share")
+            ) if not origin.user.is_bot:
+                doers.add(origin.user.user_id)
+    return doers - month.excluded
+
+
 def expected_week(played: PlayedMonth, week: int) -> dict[str, object]:
-    """What the script did in week `week` (0 is 2026-W45), and the items past their review
-    date by the end of that week, counted from the repository's files."""
+    """What the script did in week `week` (0 is 2026-W45), with its active members recounted
+    here (`active_in`), and the items past their review date by the end of that week, counted
+    from the repository's files."""
     week_end = IsoWeek(2026, 45 + week).days[-1] + timedelta(days=1)
     overdue = sum(1 for day in REVIEW_DATES if day < week_end)
-    return {**played.month.expected_week(week), "items_overdue": overdue}
+    scripted = played.month.expected_week(week)
+    active = active_in(played.month, week)
+    start, end = week_start(week), week_start(week + 1)
+    newcomers = {
+        who
+        for who, at in played.month.joined.items()
+        if start <= at < end and who not in played.month.excluded
+    }
+    return {
+        **scripted,
+        "active_members": len(active),
+        "newcomers_active": len(newcomers & active),
+        "items_overdue": overdue,
+    }
 
 
 W47 = IsoWeek(2026, 47)

@@ -10,9 +10,12 @@ import pytest
 from facilitator.commands.spec import ArgumentError
 from facilitator.domain.events import ButtonPressed, CommandInvoked, Origin, PollVoteCast
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
+from facilitator.domain.outbox import OutboxEntry, OutboxStatus
+from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.parsing import parse_poll
 from facilitator.features.polls.ports import PollRepository
-from facilitator.markup import Destination, OutboundMessage, Style
+from facilitator.features.polls.service import REMIND, Polls, poll_key
+from facilitator.markup import Destination, OutboundMessage, RichText, Style
 from tests.conftest import Harness
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -191,6 +194,81 @@ async def test_members_seen_lately_who_did_not_vote_get_one_reminder(harness: Ha
     ]
     assert mentioned == ["Carla", "Dora"]
     assert "closes on 2026-11-04 09:00" in reminder.body.plain()
+
+
+def mentions(harness: Harness) -> list[str]:
+    """Everyone the bot has named in a message so far."""
+    return [
+        span.text
+        for _, message in harness.messenger.sent
+        for block in message.body.blocks
+        for span in block.spans
+        if span.style is Style.MENTION
+    ]
+
+
+async def test_an_anonymous_poll_asked_to_remind_never_names_who_has_not_voted(
+    harness: Harness,
+) -> None:
+    community = await harness.community()
+    for user in ("bea", "carla", "dora"):
+        await harness.say("hello", user=user)
+    # As another feature or a stored poll could have it: anonymous, with a reminder.
+    async with harness.app.uow_factory() as uow:
+        poll = await harness.app.services.feature(Polls).create_in(
+            uow,
+            community,
+            PollDraft(
+                question="Lunch or dinner?",
+                options=("Lunch", "Dinner"),
+                anonymous=True,
+                remind=True,
+                closes_at=harness.clock.now() + timedelta(days=2),
+            ),
+            None,
+            None,
+        )
+        await uow.commit()
+    assert await harness.app.dispatcher.dispatch_due() == 1  # the poll
+    await harness.dispatch(press(harness, "bea", f"{poll.id}:0"))
+    harness.clock.advance(days=1)  # when the reminder of a poll that names no one would be due
+    assert await harness.app.dispatcher.dispatch_due() == 0
+    harness.clock.advance(days=1)
+    assert await harness.app.dispatcher.dispatch_due() == 1
+    assert harness.messenger.last().startswith("📊 Results: Lunch or dinner?")
+    assert mentions(harness) == []
+
+
+async def test_a_reminder_queued_for_an_anonymous_poll_is_skipped_without_naming_anyone(
+    harness: Harness,
+) -> None:
+    await harness.community()
+    for user in ("bea", "carla"):
+        await harness.say("hello", user=user)
+    await posted_poll(harness, '/poll "Lunch or dinner?" Lunch Dinner anonymous closes in 2d')
+    # A reminder row left from before anonymous polls lost theirs.
+    async with harness.app.uow_factory() as uow:
+        poll = await uow.repo(PollRepository).get(1)
+        assert poll is not None and poll.anonymous
+        await uow.outbox.add(
+            OutboxEntry(
+                dedup_key=poll_key(poll.id, "remind"),
+                kind=REMIND,
+                destination=Destination(Platform.CONSOLE, "demo"),
+                message=OutboundMessage(RichText()),
+                due_at=harness.clock.now() + timedelta(days=1),
+                community_id=poll.community_id,
+            ),
+            harness.clock.now(),
+        )
+        await uow.commit()
+    sent = len(harness.messenger.sent)
+    harness.clock.advance(days=1)
+    assert await harness.app.dispatcher.dispatch_due() == 0
+    assert len(harness.messenger.sent) == sent and mentions(harness) == []
+    async with harness.app.uow_factory() as uow:
+        reminder = await uow.outbox.by_key(poll_key(1, "remind"))
+    assert reminder is not None and reminder.status is OutboxStatus.SKIPPED
 
 
 @dataclass

@@ -5,7 +5,8 @@ their time, so each happens once, across restarts and processes, without a polli
   back from the messenger and is kept, so that votes naming only it find the poll); other
   platforms show the question with one button per option.
 - `poll:<id>:remind` (kind `poll.remind`, optional): halfway to the deadline (at most a day
-  before it), one group message mentioning the members seen lately who have not voted.
+  before it), one group message mentioning the members seen lately who have not voted. Never
+  for an anonymous poll: naming who has not voted would tell who has.
 - `poll:<id>:close` (kind `poll.close`), at the deadline or at once after `/poll close`: closes
   the poll (stopping Telegram's), fixes the counts and posts the results, with a bar chart.
 """
@@ -123,7 +124,7 @@ class Polls:
         )
         if poll.closes_at is not None:
             await self._queue_close(uow, poll, community, poll.closes_at, now)
-            if poll.remind:
+            if poll.remind and not poll.anonymous:
                 halfway = poll.created_at + (poll.closes_at - poll.created_at) / 2
                 await uow.outbox.add(
                     OutboxEntry(
@@ -270,6 +271,10 @@ class Polls:
         async with self._uow_factory() as uow:
             poll = await uow.repo(PollRepository).get(poll_id) if poll_id is not None else None
             if poll is None or not poll.is_open:
+                return None
+            if poll.anonymous:
+                # Whoever is not named has voted: an anonymous poll's voters stay unknown.
+                log.info("no reminder for an anonymous poll", extra={"poll": poll.id})
                 return None
             community = await uow.communities.get(poll.community_id)
             if community is None:

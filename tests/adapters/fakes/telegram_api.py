@@ -645,6 +645,9 @@ class FakeTelegramAPI:
         self.webhook: JSON = {"url": ""}
         self.allowed_updates: list[str] = []
         self._faults: list[_Fault] = []
+        self.held: list[RecordedCall] = []
+        self._hold: tuple[str, int] | None = None
+        self._released = asyncio.Event()
         self._limits: tuple[int, int, int] | None = None
         self._answer_429 = True
         self._sent_global: deque[float] = deque()
@@ -708,6 +711,7 @@ class FakeTelegramAPI:
 
     async def stop(self) -> None:
         self._closing = True
+        self._released.set()
         self._updates_changed.set()  # release long polls so the runner can shut down at once
         if self._runner is not None:
             await self._runner.cleanup()
@@ -827,6 +831,17 @@ class FakeTelegramAPI:
         key = None if chat_id is None else _chat_key(chat_id)
         error = ApiError(error_code, description, parameters or None)
         self._faults.append(_Fault(self._canonical.get(method.lower(), method), error, times, key))
+
+    def hold(self, method: str, *, after: int = 0) -> None:
+        """Leave the calls to `method` after the first `after` unanswered (in `held`) until
+        `release()`: requests in flight when the bot's process dies. Released, they are
+        answered as any, as Telegram would once it got them."""
+        self._hold = (self._canonical.get(method.lower(), method), after)
+        self._released.clear()
+
+    def release(self) -> None:
+        self._hold = None
+        self._released.set()
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -971,6 +986,10 @@ class FakeTelegramAPI:
         )
         self.calls.append(call)
         self._call_recorded.set()
+        hold = self._hold
+        if hold is not None and call.method == hold[0] and len(self.calls_to(hold[0])) > hold[1]:
+            self.held.append(call)
+            await self._released.wait()
         try:
             if method is None:
                 raise ApiError(404, "Not Found")
