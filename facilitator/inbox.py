@@ -16,7 +16,7 @@ from facilitator.delivery.replies import ReplyLanes
 from facilitator.domain.errors import StorageUnavailable, UndecodablePayload
 from facilitator.domain.events import InboundEvent, MessageReceived, ReactionChanged
 from facilitator.domain.model import Platform
-from facilitator.ports import Clock, Decoder, InboxRecord, UnitOfWorkFactory
+from facilitator.ports import Clock, Decoder, InboxDelivery, InboxRecord, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,8 @@ MAX_ATTEMPTS = 5
 LEASE_SECONDS = 60.0
 BATCH = 100  # rows handled in one transaction
 Sender = Callable[[Sequence[Reply]], Awaitable[None]]
-Delivery = tuple[Platform, str, str, str]  # platform, delivery id, payload, ordering key
+# platform, delivery id, payload, ordering key, sender (its platform user id, when known)
+Delivery = tuple[Platform, str, str, str, str | None]
 
 
 def shares_a_transaction(events: Sequence[InboundEvent]) -> bool:
@@ -91,16 +92,22 @@ class Inbox:
         self._decoders[platform] = decoder
 
     async def accept(
-        self, platform: Platform, delivery_id: str, payload: str, ordering_key: str
+        self,
+        platform: Platform,
+        delivery_id: str,
+        payload: str,
+        ordering_key: str,
+        sender: str | None = None,
     ) -> bool:
-        """Store one raw event durably; False if this delivery was stored before.
+        """Store one raw event durably; False if this delivery was stored before. `sender`
+        (the platform user id of who sent it) is how /forgetme finds their raw payloads.
 
         Events that arrive together (webhook requests under load) share one transaction, a
         group commit: the first to arrive starts a writer, which stores everything waiting
         by the time it runs, and each caller returns once its own row is committed."""
         loop = asyncio.get_running_loop()
         arrived: asyncio.Future[bool] = loop.create_future()
-        self._arriving.append(((platform, delivery_id, payload, ordering_key), arrived))
+        self._arriving.append(((platform, delivery_id, payload, ordering_key, sender), arrived))
         writer = self._writer
         if writer is None or writer.done() or writer.get_loop() is not loop:
             self._writer = loop.create_task(self._write_arrived())
@@ -127,14 +134,18 @@ class Inbox:
         added: set[tuple[Platform, str]] = set()
         async with self._uow_factory() as uow:
             for platform in dict.fromkeys(p for (p, *_), _ in batch):
-                rows = [(d, key, payload) for (p, d, payload, key), _ in batch if p is platform]
+                rows: list[InboxDelivery] = [
+                    (d, key, payload, sender)
+                    for (p, d, payload, key, sender), _ in batch
+                    if p is platform
+                ]
                 for record in await uow.inbox.add_many(platform, rows, now):
                     added.add((platform, record.delivery_id))
             await uow.commit()
         if added:
             self._stored += len(added)
             self._wakeup.set()
-        for (platform, delivery_id, _, _), arrived in batch:
+        for (platform, delivery_id, *_), arrived in batch:
             key = (platform, delivery_id[:128])
             new = key in added
             added.discard(key)  # the same delivery twice in a batch: stored once
@@ -145,18 +156,21 @@ class Inbox:
     async def accept_many(
         self,
         platform: Platform,
-        deliveries: Sequence[tuple[str, str, str]],
+        deliveries: Sequence[tuple[str, str, str] | tuple[str, str, str, str | None]],
         *,
         handle: bool = False,
     ) -> int:
-        """Store a batch (delivery id, payload, ordering key) in one transaction, as a long
-        poll receives it; returns how many were new.
+        """Store a batch (delivery id, payload, ordering key, and the sender if known) in one
+        transaction, as a long poll receives it; returns how many were new.
 
         With `handle`, the new rows are stored already leased to this process and handled
         at once, before this returns (long polling: the next poll waits for them). That
         saves claiming them again. If handling fails, they stay leased and the worker
         (`run_forever`) takes them up when the lease ends, as after a crash."""
-        rows = [(d, key, payload) for d, payload, key in deliveries]
+        rows: list[InboxDelivery] = [
+            (d, key, payload, sender[0] if sender else None)
+            for d, payload, key, *sender in deliveries
+        ]
         now = self._clock.now()
         handle = handle and platform in self._decoders
         async with self._uow_factory() as uow:

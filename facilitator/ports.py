@@ -244,20 +244,31 @@ class LinkCodeRepository(Protocol):
         ...
 
 
+# How a delivery is stored: (delivery id, ordering key, payload), and the platform user id of
+# its sender when the adapter knows it (what `/forgetme` finds a person's payloads by).
+InboxDelivery = tuple[str, str, str] | tuple[str, str, str, str | None]
+
+
 class InboxRepository(Protocol):
     async def add(
-        self, platform: Platform, delivery_id: str, ordering_key: str, payload: str, now: datetime
+        self,
+        platform: Platform,
+        delivery_id: str,
+        ordering_key: str,
+        payload: str,
+        now: datetime,
+        sender: str | None = None,
     ) -> bool: ...
     async def add_many(
         self,
         platform: Platform,
-        deliveries: Sequence[tuple[str, str, str]],
+        deliveries: Sequence[InboxDelivery],
         now: datetime,
         lease_seconds: float | None = None,
     ) -> list[InboxRecord]:
-        """Store (delivery id, ordering key, payload) triples; returns the new rows (a delivery
-        stored before is skipped) in the order given. With `lease_seconds` they are stored
-        already leased to the caller (as `claim` would lease them), for it to handle at once."""
+        """Store deliveries; returns the new rows (a delivery stored before is skipped) in the
+        order given. With `lease_seconds` they are stored already leased to the caller (as
+        `claim` would lease them), for it to handle at once."""
         ...
 
     async def claim(
@@ -279,9 +290,16 @@ class InboxRepository(Protocol):
         """Rows waiting or in progress (and given up), by status; the oldest one waiting."""
         ...
 
+    async def clear_payloads(self, before: datetime) -> int:
+        """Clear the payload, the sender and the error (which may quote the payload) of
+        finished rows (done, rejected, failed for good) that arrived before `before`; rows
+        still to be handled keep theirs. The delivery id and status stay, so that a
+        redelivery is still a duplicate. How many were cleared."""
+        ...
+
     async def purge(self, before: datetime) -> int:
-        """Delete finished rows (done, rejected, failed) that arrived before `before`: their raw
-        payloads hold message texts. How many."""
+        """Delete finished rows that arrived before `before` (long after any platform would
+        deliver them again), so that the table does not grow without end. How many."""
         ...
 
 

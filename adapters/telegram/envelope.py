@@ -1,4 +1,5 @@
-"""What is read from a raw update before it is stored: its delivery id and its ordering key."""
+"""What is read from a raw update before it is stored: its delivery id, its ordering key and
+its sender."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ class Envelope:
     delivery_id: str
     ordering_key: str
     callback_query_id: str | None = None
+    # The user id of who sent it (whom a chat_member update is about): how /forgetme finds
+    # the raw updates of a member.
+    sender: str | None = None
 
 
 def envelope(update: object, raw: str) -> Envelope:
@@ -39,7 +43,9 @@ def envelope(update: object, raw: str) -> Envelope:
         if isinstance(update_id, int) and not isinstance(update_id, bool)
         else _digest(raw)
     )
-    return Envelope(delivery_id, _ordering_key(update), _callback_query_id(update))
+    return Envelope(
+        delivery_id, _ordering_key(update), _callback_query_id(update), _sender(update)
+    )
 
 
 def _digest(raw: str) -> str:
@@ -86,4 +92,20 @@ def _callback_query_id(update: Mapping[str, Any]) -> str | None:
     query = update.get("callback_query")
     if isinstance(query, Mapping) and isinstance(query.get("id"), str) and query["id"]:
         return str(query["id"])
+    return None
+
+
+def _sender(update: Mapping[str, Any]) -> str | None:
+    """`from` of the update's message, button press or membership change (the member a
+    chat_member update is about, when it names one), `user` of a poll answer or reaction."""
+    for kind, value in update.items():
+        if not isinstance(value, Mapping):
+            continue
+        about = value.get("new_chat_member") if kind == "chat_member" else None
+        candidates = (about.get("user"),) if isinstance(about, Mapping) else ()
+        for person in (*candidates, value.get("from"), value.get("user")):
+            if isinstance(person, Mapping):
+                user_id = person.get("id")
+                if isinstance(user_id, int) and not isinstance(user_id, bool):
+                    return str(user_id)
     return None

@@ -166,17 +166,28 @@ class LedgerRow(Base):
 
 
 class InboxRow(Base):
+    """A raw inbound event. Once handled, its payload (and what else names its sender) is
+    cleared after `inbox_retention_days`, or at once by its sender's /forgetme; the delivery
+    id and status stay, so that a redelivery is still recognised as a duplicate."""
+
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("platform", "delivery_id"),
         Index("ix_inbox_pending", "status", "available_at"),
+        Index("ix_inbox_sender", "platform", "sender"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     delivery_id: Mapped[str] = mapped_column(String(128))
     ordering_key: Mapped[str] = mapped_column(String(128))
-    payload: Mapped[str] = mapped_column(Text)
+    # None once cleared (retention, or the sender's /forgetme).
+    payload: Mapped[str | None] = mapped_column(Text)
+    # The platform user id of who sent it, as the adapter read it; None if unknown or cleared.
+    sender: Mapped[str | None] = mapped_column(String(64))
+    # The sender asked to be forgotten while the row still waited to be handled: it is
+    # cleared as soon as it is finished (see `SqlInboxRepository`).
+    forget: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[datetime]

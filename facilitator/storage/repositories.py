@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -40,7 +42,7 @@ from facilitator.domain.model import (
     Role,
     RoleGrant,
 )
-from facilitator.ports import Backlog, InboxRecord
+from facilitator.ports import Backlog, InboxDelivery, InboxRecord
 from facilitator.storage.memo import (
     MEMO_KEPT,
     QUEUED,
@@ -987,6 +989,29 @@ class SqlLinkCodeRepository:
 INBOX_WAITING_STATUSES = ("pending", "processing", "retry")
 INBOX_BACKLOG_STATUSES = (*INBOX_WAITING_STATUSES, "failed")
 INBOX_FINISHED_STATUSES = ("done", "rejected", "failed")
+SENDER_LENGTH = 64
+
+
+def _sender(delivery: InboxDelivery) -> str | None:
+    sender = delivery[3] if len(delivery) == 4 else None
+    return sender[:SENDER_LENGTH] if sender else None
+
+
+# What clearing an inbox row writes: no payload, nothing that names its sender (a private
+# chat's ordering key is the member's own chat), no error (a decoder's may quote the payload).
+# Its delivery id and status stay, so that a redelivery is still recognised.
+INBOX_CLEARED: Mapping[str, str | None] = MappingProxyType(
+    {"payload": None, "sender": None, "ordering_key": "", "error": None}
+)
+
+
+def _finished_values(table: Table, **values: Any) -> dict[str, Any]:
+    """What marking a row finished writes, cleared at once if its sender asked to be forgotten
+    while it waited (`forget`)."""
+    for column, cleared in INBOX_CLEARED.items():
+        kept = values.get(column, table.c[column])
+        values[column] = case((table.c.forget, cleared), else_=kept)
+    return values
 
 
 class SqlInboxRepository:
@@ -994,14 +1019,21 @@ class SqlInboxRepository:
         self.session = session
 
     async def add(
-        self, platform: Platform, delivery_id: str, ordering_key: str, payload: str, now: datetime
+        self,
+        platform: Platform,
+        delivery_id: str,
+        ordering_key: str,
+        payload: str,
+        now: datetime,
+        sender: str | None = None,
     ) -> bool:
-        return len(await self.add_many(platform, [(delivery_id, ordering_key, payload)], now)) == 1
+        delivery = (delivery_id, ordering_key, payload, sender)
+        return len(await self.add_many(platform, [delivery], now)) == 1
 
     async def add_many(
         self,
         platform: Platform,
-        deliveries: Sequence[tuple[str, str, str]],
+        deliveries: Sequence[InboxDelivery],
         now: datetime,
         lease_seconds: float | None = None,
     ) -> list[InboxRecord]:
@@ -1010,7 +1042,7 @@ class SqlInboxRepository:
     async def _insert(
         self,
         platform: Platform,
-        deliveries: Sequence[tuple[str, str, str]],
+        deliveries: Sequence[InboxDelivery],
         now: datetime,
         lease_seconds: float | None,
     ) -> list[InboxRecord]:
@@ -1024,20 +1056,21 @@ class SqlInboxRepository:
             [
                 {
                     "platform": platform.value,
-                    "delivery_id": delivery_id[:128],
-                    "ordering_key": ordering_key[:128],
-                    "payload": payload,
+                    "delivery_id": delivery[0][:128],
+                    "ordering_key": delivery[1][:128],
+                    "payload": delivery[2],
+                    "sender": _sender(delivery),
                     "status": "processing" if leased else "pending",
                     "attempts": 1 if leased else 0,
                     "received_at": now,
                     "available_at": available_at,
                 }
-                for delivery_id, ordering_key, payload in deliveries
+                for delivery in deliveries
             ],
         )
         ids: dict[str, int] = {d: i for d, i in rows}  # delivery id -> row id, rows added
         added: list[InboxRecord] = []
-        for delivery_id, ordering_key, payload in deliveries:
+        for delivery_id, ordering_key, payload, *_ in deliveries:
             row_id = ids.pop(delivery_id[:128], None)  # once, should a batch repeat it
             if row_id is not None:
                 added.append(
@@ -1119,23 +1152,25 @@ class SqlInboxRepository:
         await self.session.execute(
             update(table)
             .where(among(self.session, table.c.id, record_ids))
-            .values(status="done", processed_at=now, error=None)
+            .values(_finished_values(table, status="done", processed_at=now, error=None))
         )
 
     async def mark_rejected(self, record_id: int, reason: str, now: datetime) -> None:
+        table = cast(Table, InboxRow.__table__)
         await self.session.execute(
-            update(InboxRow)
-            .where(InboxRow.id == record_id)
-            .values(status="rejected", processed_at=now, error=reason)
+            update(table)
+            .where(table.c.id == record_id)
+            .values(_finished_values(table, status="rejected", processed_at=now, error=reason))
         )
 
     async def mark_failed(self, record_id: int, error: str, retry_at: datetime | None) -> None:
+        table = cast(Table, InboxRow.__table__)
         values: dict[str, Any] = {"error": error}
         if retry_at is None:
-            values["status"] = "failed"
+            values = _finished_values(table, status="failed", error=error)
         else:
             values.update(status="retry", available_at=retry_at)
-        await self.session.execute(update(InboxRow).where(InboxRow.id == record_id).values(values))
+        await self.session.execute(update(table).where(table.c.id == record_id).values(values))
 
     async def counts(self) -> dict[str, int]:
         result = await self.session.execute(
@@ -1157,6 +1192,19 @@ class SqlInboxRepository:
             )
         )
         return Backlog(counts, oldest)
+
+    async def clear_payloads(self, before: datetime) -> int:
+        table = cast(Table, InboxRow.__table__)
+        result = await self.session.execute(
+            update(table)
+            .where(
+                table.c.status.in_(INBOX_FINISHED_STATUSES),
+                table.c.received_at < before,
+                table.c.payload.is_not(None),
+            )
+            .values(dict(INBOX_CLEARED))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def purge(self, before: datetime) -> int:
         result = await self.session.execute(

@@ -109,21 +109,87 @@ async def test_forgetme_asks_first_then_erases_and_stops_tracking(harness: Harne
     assert data["questions"] == [] and data["participation"] == []
 
 
+async def press(harness: Harness, action: str, value: str, user: str = "carla") -> None:
+    """A button pressed in the console, stored in the inbox and handled as any event is."""
+    harness.seq += 1
+    payload = {
+        "kind": "button",
+        "action": action,
+        "value": value,
+        "id": f"b:{harness.seq}",
+        "user_id": user,
+        "locale": "en",
+        "at": harness.clock.now().isoformat(),
+    }
+    await harness.app.inbox.accept(
+        Platform.CONSOLE, f"b:{harness.seq}", json.dumps(payload), "demo", user
+    )
+    await harness.app.inbox.process_pending()
+
+
+async def raw_payloads(harness: Harness) -> dict[str, str | None]:
+    """The sender and payload of every stored inbox row, by delivery id."""
+    from sqlalchemy import select
+
+    from facilitator.storage.models import InboxRow
+
+    async with harness.app.uow_factory() as uow:
+        found = await uow.session.execute(  # type: ignore[attr-defined]
+            select(InboxRow.delivery_id, InboxRow.payload)
+        )
+        return {delivery_id: payload for delivery_id, payload in found}
+
+
+async def test_mydata_includes_the_raw_messages_the_member_sent(harness: Harness) -> None:
+    await harness.community()
+    await harness.say("My number is 555-0100")
+    await harness.say("Bea's own words", user="bea")
+    before = len(harness.messenger.sent)
+    await harness.say("/mydata")
+    [(_, message)] = harness.messenger.sent[before:]
+    assert message.attachment is not None
+    received = json.loads(message.attachment.content)["received_payloads"]
+    assert [(r["payload"]["text"], r["payload"]["name"]) for r in received] == [
+        ("My number is 555-0100", "Carla"),
+        ("/mydata", "Carla"),  # being handled as it was exported
+    ]
+
+
+async def test_forgetme_clears_the_members_raw_messages_and_not_anothers(
+    harness: Harness,
+) -> None:
+    await harness.community()
+    await harness.say("My number is 555-0100")
+    await harness.say("Bea's own words", user="bea")
+    await harness.say("/forgetme")
+    await press(harness, "privacy_forget", "confirm")
+    assert harness.messenger.sent[-1][1].body.plain().startswith("Done: I erased your data (")
+
+    stored = await raw_payloads(harness)
+    # Carla's message, her /forgetme and the press itself (cleared once it was handled).
+    assert stored["t:1"] is None and stored["t:3"] is None and stored["b:4"] is None
+    assert "Bea's own words" in (stored["t:2"] or "")
+    redelivered = json.dumps({"kind": "text", "text": "My number is 555-0100", "id": "t:1"})
+    assert not await harness.app.inbox.accept(Platform.CONSOLE, "t:1", redelivered, "demo")
+
+
 async def test_retention_drops_old_events_and_old_question_texts(harness: Harness) -> None:
     await harness.community()
     await harness.say("Who has the workshop agenda?")
     harness.clock.advance(days=100)
     await harness.say("A recent message")
-    job = Retention(harness.app.uow_factory, events_days=60, texts_days=30)
+    job = Retention(harness.app.uow_factory, events_days=60, texts_days=30, payload_days=7)
     purged = await job.run(harness.clock.now())
     assert (purged["participation"], purged["question_texts"]) == (2, 1)
-    assert purged["inbox_payloads"] == 1  # the stored raw message, handled long ago
+    # The stored raw message handled long ago: its payload cleared, its row deleted.
+    assert (purged["inbox_payloads"], purged["inbox_rows"]) == (1, 1)
     assert await recorded(harness) == 1
     assert await job.run(harness.clock.now()) == {
         "participation": 0,
         "question_texts": 0,
         "unanswered_lookups": 0,
         "inbox_payloads": 0,
+        "inbox_rows": 0,
     }
 
 

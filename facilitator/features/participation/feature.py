@@ -28,7 +28,12 @@ def setup(wiring: Wiring) -> Installed:
         settings.admin_identities(),
         settings.default_timezone,
     )
-    retention = Retention(uow_factory, settings.retention_days, settings.retention_text_days)
+    retention = Retention(
+        uow_factory,
+        settings.retention_days,
+        settings.retention_text_days,
+        payload_days=settings.inbox_retention_days,
+    )
     rollup = ScoreRollup(uow_factory, scoring.config_for)
     return Installed(
         service=scoring,

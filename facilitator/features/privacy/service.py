@@ -20,6 +20,7 @@ PERSON_RECORDS = PersonalData(
         "link_codes",
         "questions",
         "outbox",
+        "inbox",
     ),
     export=lambda uow, who: uow.repo(PersonRecordRepository).export_person(who),
     forget=lambda uow, who: uow.repo(PersonRecordRepository).forget_person(who),

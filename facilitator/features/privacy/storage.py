@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.domain.model import DataSubject
@@ -12,6 +13,7 @@ from facilitator.domain.outbox import OutboxStatus
 from facilitator.storage.models import (
     CommunityRow,
     IdentityRow,
+    InboxRow,
     LinkCodeRow,
     MembershipRow,
     OutboxRow,
@@ -20,14 +22,43 @@ from facilitator.storage.models import (
     RoleGrantRow,
 )
 from facilitator.storage.personal import erase, json_value
+from facilitator.storage.repositories import (
+    INBOX_CLEARED,
+    INBOX_FINISHED_STATUSES,
+    INBOX_WAITING_STATUSES,
+)
 
 # What is still waiting to be sent to them: erased with them (what was sent stays, unnamed).
 _QUEUED = (OutboxStatus.HELD.value, OutboxStatus.PENDING.value)
 
 
+def _payload(raw: str) -> object:
+    """A raw payload as the export shows it: its JSON parsed, or its text as stored."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
 class SqlPersonRecordRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _sent_by(self, identity_ids: tuple[int, ...]) -> ColumnElement[bool]:
+        """Inbox rows sent from any of these accounts (in groups and privately, in every
+        community: the inbox knows the platform account, not the community)."""
+        accounts = (
+            await self.session.execute(
+                select(IdentityRow.platform, IdentityRow.platform_user_id).where(
+                    IdentityRow.id.in_(identity_ids)
+                )
+            )
+        ).all()
+        if not accounts:
+            return false()
+        return or_(
+            *(and_(InboxRow.platform == p, InboxRow.sender == user) for p, user in accounts)
+        )
 
     async def export_person(self, subject: DataSubject) -> dict[str, Any]:
         person = await self.session.get(PersonRow, subject.person_id)
@@ -67,6 +98,11 @@ class SqlPersonRecordRepository:
             select(OutboxRow)
             .where(OutboxRow.person_id == subject.person_id)
             .order_by(OutboxRow.created_at, OutboxRow.id)
+        )
+        received = await self.session.scalars(
+            select(InboxRow)
+            .where(await self._sent_by(ids), InboxRow.payload.is_not(None))
+            .order_by(InboxRow.id)
         )
         return {
             "person": {
@@ -130,15 +166,43 @@ class SqlPersonRecordRepository:
                 }
                 for m in queued
             ],
+            # What the platform sent us, as it sent it (their name, username, texts), while
+            # the inbox keeps it (`inbox_retention_days` once handled).
+            "received_payloads": [
+                {
+                    "platform": r.platform,
+                    "delivery_id": r.delivery_id,
+                    "status": r.status,
+                    "received_at": json_value(r.received_at),
+                    "payload": _payload(r.payload or ""),
+                    "error": r.error,
+                }
+                for r in received
+            ],
         }
 
     async def forget_person(self, subject: DataSubject) -> dict[str, int]:
         """Kept: the platform accounts (so that the opt-out holds when they write again), the
         opt-out itself, and their role in each community (so that permissions still work)."""
         person_id, ids = subject.person_id, subject.identity_ids
+        theirs = await self._sent_by(ids)
         erased = await erase(
             self.session,
             {
+                # The raw payloads they sent: cleared now once handled. A row still waiting
+                # (this very button press, a message sent just before) is handled first and
+                # cleared the moment it is finished (`forget`, see SqlInboxRepository):
+                # clearing it now would drop an event they sent, unhandled.
+                "inbox_payloads": update(InboxRow)
+                .where(
+                    theirs,
+                    InboxRow.status.in_(INBOX_FINISHED_STATUSES),
+                    InboxRow.payload.is_not(None),
+                )
+                .values(dict(INBOX_CLEARED)),
+                "inbox_waiting": update(InboxRow)
+                .where(theirs, InboxRow.status.in_(INBOX_WAITING_STATUSES))
+                .values(forget=True),
                 "questions": delete(QuestionRow).where(QuestionRow.person_id == person_id),
                 "link_codes": delete(LinkCodeRow).where(LinkCodeRow.identity_id.in_(ids)),
                 "queued_messages": delete(OutboxRow).where(
