@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Comma-separated `platform:user_id` identities that are admins of every community.
     admins: str = ""
     platform_admins_are_moderators: bool = True
+    # Seconds a live answer to "is this person still in the group?" (asked before a
+    # privileged command from a private chat) is reused; 0 asks the platform every time.
+    membership_check_seconds: float = Field(default=60.0, ge=0)
     # Participation scoring (weights, caps, half-life, levels, badges, summary schedule) as
     # TOML; unset: the defaults of facilitator/features/participation/config.py.
     participation_config: Path | None = None
