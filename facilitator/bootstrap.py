@@ -28,10 +28,12 @@ from facilitator.features.profiles.feature import FEATURE as PROFILES
 from facilitator.features.webinars.feature import FEATURE as WEBINARS
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
+from facilitator.membership import CachedMembershipCheck
 from facilitator.ports import (
     Clock,
     Decoder,
     FileFetcher,
+    MembershipCheck,
     Messenger,
     Metrics,
     NoMetrics,
@@ -165,11 +167,16 @@ class App:
         messenger: Messenger,
         decoder: Decoder,
         files: FileFetcher | None = None,
+        members: MembershipCheck | None = None,
     ) -> None:
         self.sender.messengers[platform] = messenger
         self.inbox.register(platform, decoder)
         if files is not None:
             self.services.files[platform] = files
+        if members is not None:
+            self.services.memberships[platform] = CachedMembershipCheck(
+                members, self.settings.membership_check_seconds
+            )
 
     async def aclose(self) -> None:
         await self.storage.dispose()

@@ -27,7 +27,14 @@ from facilitator.domain.model import (
 )
 from facilitator.i18n import Catalogue
 from facilitator.markup import Button, Destination, OutboundMessage, RichText
-from facilitator.ports import Clock, FileFetcher, Metrics, NoMetrics, UnitOfWork
+from facilitator.ports import (
+    Clock,
+    FileFetcher,
+    MembershipCheck,
+    Metrics,
+    NoMetrics,
+    UnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,9 @@ class Services:
     metrics: Metrics = field(default_factory=NoMetrics)
     # Each platform's file fetcher, attached with its adapter (`App.attach`).
     files: dict[Platform, FileFetcher] = field(default_factory=dict)
+    # Each platform's live membership check, attached with its adapter (`App.attach`); a
+    # platform without one (the console) is not asked.
+    memberships: dict[Platform, MembershipCheck] = field(default_factory=dict)
     # Each feature's service, by its class (`Installed.service`): for other features and the
     # command line.
     provided: dict[type[Any], object] = field(default_factory=dict)
@@ -171,11 +181,9 @@ class CommandContext:
     async def belongs_to(self, community_id: int) -> bool:
         """Whether the member may act on this community's polls and webinars from here: in
         the community itself, or from a direct conversation (the Home tab) as one of its
-        members."""
-        if self.community is not None and self.community.id == community_id:
-            return True
+        members (the community a private chat defaults to counts only for its members)."""
         if not self.origin.is_direct:
-            return False
+            return self.community is not None and self.community.id == community_id
         membership = await self.uow.members.membership(self.member.person_id, community_id)
         return membership is not None and membership.left_at is None
 
@@ -186,8 +194,12 @@ async def effective_role(
     member: Member,
     community: Community | None,
     user: PlatformUser,
+    *,
+    with_membership: bool = True,
 ) -> Role:
-    """The member's role in a community, from what the database holds (`combine_role`)."""
+    """The member's role in a community, from what the database holds (`combine_role`);
+    `with_membership=False` leaves out the role their membership gives (what they hold
+    whether or not they are in the community: installation admin, grants)."""
     identities = await uow.members.by_person(member.person_id)
     grants = [
         grant
@@ -195,7 +207,7 @@ async def effective_role(
         for grant in await uow.grants.for_identity(identity.platform, identity.platform_user_id)
     ]
     membership = None
-    if community is not None:
+    if community is not None and with_membership:
         membership = await uow.members.membership(member.person_id, community.id)
     return combine_role(settings, identities, grants, membership, community, user)
 
@@ -208,8 +220,9 @@ def combine_role(
     community: Community | None,
     user: PlatformUser,
 ) -> Role:
-    """The highest of: installation admin, grants for this community or all, membership
-    role, and platform admin when that makes a moderator."""
+    """The highest of: installation admin, grants for this community or all, the role of a
+    current membership (one they left gives none), and platform admin when that makes a
+    moderator."""
     if any((i.platform, i.platform_user_id) in settings.admins for i in identities):
         return Role.ADMIN
     roles = [Role.MEMBER]
@@ -219,7 +232,7 @@ def combine_role(
         if grant.community_id is None or (community and grant.community_id == community.id)
     )
     if community is not None:
-        if membership is not None:
+        if membership is not None and membership.left_at is None:
             roles.append(membership.role)
         if user.is_platform_admin and settings.platform_admins_are_moderators:
             roles.append(Role.MODERATOR)

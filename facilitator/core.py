@@ -58,6 +58,7 @@ from facilitator.domain.model import (
 )
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Form, OutboundMessage
+from facilitator.membership import pressed_by_member, still_member
 from facilitator.ports import UnitOfWork
 from facilitator.questions import is_question
 
@@ -87,7 +88,11 @@ class Facilitator:
         now = self.services.clock.now()
         member = await uow.members.ensure(origin.user, now)
         community = await self._community_for(uow, origin, member)
-        if community is not None and not origin.is_direct:
+        if (
+            community is not None
+            and not origin.is_direct
+            and await self._joins(uow, event, member, community)
+        ):
             await uow.members.join(member.person_id, community.id, now)
         role = await self.role_of(uow, member, community, origin.user)
         locale = self._locale(member, origin, community)
@@ -155,6 +160,22 @@ class Facilitator:
             ctx.say("errors.slow_down", private=True, count=self.budget.per_minute)
         return False
 
+    async def _joins(
+        self, uow: UnitOfWork, event: InboundEvent, member: Member, community: Community
+    ) -> bool:
+        """Whether an event in a group makes its author a member of it. A poll vote never
+        does (a forwarded copy can be answered by anyone), nor a leave (it says who is going,
+        not who is there); a button press only when the platform says they are in the group
+        (a public group shows its buttons to people outside it)."""
+        if isinstance(event, PollVoteCast | MemberLeft):
+            return False
+        if not isinstance(event, ButtonPressed):
+            return True
+        held = await uow.members.membership(member.person_id, community.id)
+        if held is not None and held.left_at is None:
+            return False  # a member already
+        return await pressed_by_member(self.services, community, member)
+
     def _locale(self, member: Member, origin: Origin, community: Community | None) -> str:
         return resolve_locale(
             member.language,
@@ -178,13 +199,24 @@ class Facilitator:
             return
         if not ctx.community.active:
             await ctx.uow.communities.update(replace(ctx.community, active=True))
-        # Whoever adds the bot is at least a moderator there: they can already manage the group.
-        now = self.services.clock.now()
-        if ctx.role < Role.MODERATOR:
-            await ctx.uow.members.set_role(
-                ctx.member.person_id, ctx.community.id, Role.MODERATOR, now
+        # Who adds the bot becomes a moderator only if they administer the group on the
+        # platform: in many groups any member may add a bot, and re-adding it must not make a
+        # plain member (or a removed moderator) a moderator again.
+        hello = "core.added.hello"
+        if ctx.origin.user.is_platform_admin:
+            held = await ctx.uow.members.membership(ctx.member.person_id, ctx.community.id)
+            if held is None or held.left_at is not None or held.role < Role.MODERATOR:
+                now = self.services.clock.now()
+                await ctx.uow.members.set_role(
+                    ctx.member.person_id, ctx.community.id, Role.MODERATOR, now
+                )
+        elif ctx.role < Role.MODERATOR:
+            hello = "core.added.hello_no_role"
+            log.info(
+                "bot added by someone who does not administer the group: no role given",
+                extra={"community": ctx.community.key},
             )
-        ctx.say("core.added.hello", community=ctx.community.title, name=ctx.member.display_name)
+        ctx.say(hello, community=ctx.community.title, name=ctx.member.display_name)
         if event.can_read_all_messages is False:
             ctx.say("core.added.privacy_mode")
 
@@ -234,7 +266,7 @@ class Facilitator:
             child = spec.subcommand(head.lower()) if head else None
             if child is not None:
                 spec, raw = child, rest
-        if not permitted(ctx, spec):
+        if not permitted(ctx, spec) or not await self._still_member(ctx, spec):
             return
         try:
             args = parse_args(spec, raw)
@@ -250,6 +282,14 @@ class Facilitator:
             return
         if runs_here(ctx, spec):
             await spec.handler(ctx, args)
+
+    @staticmethod
+    async def _still_member(ctx: CommandContext, spec: CommandSpec) -> bool:
+        """A privileged command sent privately acts in a community the platform still counts
+        the member in (`membership.still_member`)."""
+        if ctx.community is None:
+            return True
+        return await still_member(ctx, ctx.community, spec.role)
 
     def _form_for(self, ctx: CommandContext, spec: CommandSpec) -> Form | None:
         if spec.form is None or spec.handler is None:
@@ -287,7 +327,7 @@ class Facilitator:
             log.info("unknown form", extra={"action": event.action[:64]})
             ctx.say("errors.stale_button", private=True)
             return
-        if not permitted(ctx, spec):
+        if not permitted(ctx, spec) or not await self._still_member(ctx, spec):
             return
         zone = ctx.community.timezone if ctx.community else self.services.settings.default_timezone
         submitted = FormInput(

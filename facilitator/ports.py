@@ -112,6 +112,17 @@ class FileFetcher(Protocol):
     async def fetch(self, file: FileRef, limit: int) -> FetchedFile: ...
 
 
+class MembershipCheck(Protocol):
+    """Asks a platform, live, whether a person is in a conversation (adapters implement it):
+    the platform does not always say when someone leaves (Telegram tells only an
+    administrator bot, nothing while the bot is offline; Slack nothing for a deactivated
+    account).
+
+    Raises `MembershipUnknown` when the platform cannot be asked or does not answer."""
+
+    async def is_member(self, chat_id: str, user_id: str) -> bool: ...
+
+
 @runtime_checkable
 class AnnouncesHandOver(Protocol):
     """A messenger that calls `delivery.handover.about_to_send()` once its pacing lets a request
@@ -202,8 +213,14 @@ class MemberRepository(Protocol):
     ) -> None: ...
     async def merge_people(self, keep_person_id: int, other_person_id: int) -> None: ...
     async def membership(self, person_id: int, community_id: int) -> Membership | None: ...
-    async def join(self, person_id: int, community_id: int, now: datetime) -> Membership: ...
-    async def leave(self, person_id: int, community_id: int, now: datetime) -> None: ...
+    async def join(self, person_id: int, community_id: int, now: datetime) -> Membership:
+        """A membership, made or (after a leave) renewed as a plain member's."""
+        ...
+
+    async def leave(self, person_id: int, community_id: int, now: datetime) -> None:
+        """End a current membership; its role goes back to member."""
+        ...
+
     async def set_role(
         self, person_id: int, community_id: int, role: Role, now: datetime
     ) -> None: ...
@@ -420,6 +437,8 @@ class PlatformAdapter(Protocol):
     decoder: Decoder
     # Fetches files members posted (`/share` replying to a document); None where not offered.
     files: FileFetcher | None
+    # Whether someone is still in a conversation, asked live; None where not offered.
+    members: MembershipCheck | None
 
     def routes(self) -> Sequence[BaseRoute]:
         """HTTP routes for `serve` (webhooks, events); empty when the platform has none."""

@@ -31,7 +31,9 @@ async def prepare(settings: Settings) -> tuple[App, list[PlatformAdapter]]:
     app = build_app(settings)
     adapters = build_adapters(settings, app)
     for adapter in adapters:
-        app.attach(adapter.platform, adapter.messenger, adapter.decoder, adapter.files)
+        app.attach(
+            adapter.platform, adapter.messenger, adapter.decoder, adapter.files, adapter.members
+        )
     return app, adapters
 
 
@@ -164,7 +166,9 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
     app = build_app(settings, metrics=metrics)
     adapters = build_adapters(settings, app)
     for adapter in adapters:
-        app.attach(adapter.platform, adapter.messenger, adapter.decoder, adapter.files)
+        app.attach(
+            adapter.platform, adapter.messenger, adapter.decoder, adapter.files, adapter.members
+        )
     state.update(app=app, adapters=adapters)
 
     async def healthz(_: Request) -> Response:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # past it the bot answers them once "slow down" and runs none until the minute is over
     # (moderators and admins are not limited). 0 turns the limit off.
     member_budget_per_minute: int = Field(default=10, ge=0)
+    # Seconds a live answer to "is this person still in the group?" (asked before a
+    # privileged command from a private chat) is reused; 0 asks the platform every time.
+    membership_check_seconds: float = Field(default=60.0, ge=0)
     # Participation scoring (weights, caps, half-life, levels, badges, summary schedule) as
     # TOML; unset: the defaults of facilitator/features/participation/config.py.
     participation_config: Path | None = None

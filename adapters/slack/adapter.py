@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import BaseRoute
 
 from adapters.slack.decoder import SlackDecoder
-from adapters.slack.directory import Directory
+from adapters.slack.directory import ChannelMembers, Directory
 from adapters.slack.files import SlackFiles
 from adapters.slack.http import slack_routes
 from adapters.slack.messenger import SlackMessenger
@@ -20,7 +20,7 @@ from adapters.slack.socket_mode import SocketModeReceiver
 from adapters.slack.webapi import SlackWeb
 from facilitator.domain.errors import DeliveryError
 from facilitator.domain.model import Platform
-from facilitator.ports import Decoder, FileFetcher, Messenger
+from facilitator.ports import Decoder, FileFetcher, MembershipCheck, Messenger
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class SlackAdapter:
     messenger: Messenger
     decoder: Decoder
     files: FileFetcher | None
+    members: MembershipCheck | None
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class SlackAdapter:
         self.messenger = self.slack_messenger = messenger
         self.decoder = self.slack_decoder = decoder
         self.files = SlackFiles(web)
+        self.members = ChannelMembers(web)
         self.response_urls = response_urls
         self.bolt = bolt
         self._bolt_logger = bolt_logger

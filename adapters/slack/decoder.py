@@ -253,10 +253,14 @@ class SlackDecoder:
             if adder is None or adder == bot:
                 log.info("bot added by nobody known", extra={"channel": channel})
                 return []
+            user = await self._directory.user(adder)
+            if adder == info.creator and not user.is_platform_admin:
+                # The channel's creator administers it, as a workspace admin does.
+                user = replace(user, is_platform_admin=True)
             origin = await self._origin(
                 event_id=event_id,
                 channel=channel,
-                user=await self._directory.user(adder),
+                user=user,
                 at=at,
                 is_direct=False,
                 title=info.title,

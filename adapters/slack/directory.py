@@ -10,7 +10,7 @@ from typing import Any
 from cachetools import LRUCache, TTLCache
 
 from adapters.slack.webapi import Monotonic, SlackWeb
-from facilitator.domain.errors import DeliveryError
+from facilitator.domain.errors import DeliveryError, MembershipUnknown
 from facilitator.domain.model import Platform, PlatformUser
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 USER_TTL = 3600.0  # a member's locale or name changes rarely; an hour keeps calls low
 CHANNEL_TTL = 3600.0
 MAX_ENTRIES = 20_000  # per table; the least recently used entries go first
+MAX_MEMBER_PAGES = 50  # conversations.members pages read for one answer (50,000 members)
 
 
 @dataclass(frozen=True)
@@ -148,3 +149,33 @@ class Directory:
     def locale_of(self, user_id: str) -> str | None:
         known = self._known_users.get(user_id)
         return known.locale_hint if known is not None else None
+
+
+class ChannelMembers:
+    """Implements the core's `MembershipCheck`: a deactivated account (users.info `deleted`)
+    is out, whatever channels still list it; otherwise the person is in if
+    conversations.members lists them. The core keeps the answers for a while
+    (`CachedMembershipCheck`)."""
+
+    def __init__(self, web: SlackWeb) -> None:
+        self._web = web
+
+    async def is_member(self, chat_id: str, user_id: str) -> bool:
+        try:
+            info = _dict((await self._web.user_info(user_id)).get("user"))
+            if info.get("deleted"):
+                return False
+            cursor: str | None = None
+            for _ in range(MAX_MEMBER_PAGES):
+                page = await self._web.conversation_members(chat_id, cursor)
+                members = page.get("members")
+                if not isinstance(members, list):
+                    raise MembershipUnknown("conversations.members answered without members")
+                if user_id in members:
+                    return True
+                cursor = _text(_dict(page.get("response_metadata")), "next_cursor")
+                if cursor is None:
+                    return False
+        except DeliveryError as error:
+            raise MembershipUnknown(str(error)) from None
+        raise MembershipUnknown("conversations.members: more pages than read")

@@ -273,6 +273,15 @@ class SlackWeb:
             "conversations.info", lambda: self.client.conversations_info(channel=channel)
         )
 
+    async def conversation_members(self, channel: str, cursor: str | None) -> AsyncSlackResponse:
+        """One page of a conversation's members (up to 1,000 ids, and the next cursor)."""
+        return await self._call(
+            "conversations.members",
+            lambda: self.client.conversations_members(
+                channel=channel, cursor=cursor or None, limit=1000
+            ),
+        )
+
     async def user_info(self, user: str) -> AsyncSlackResponse:
         return await self._call(
             "users.info", lambda: self.client.users_info(user=user, include_locale=True)

@@ -13,7 +13,7 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.commands_menu import command_menus, publish_commands
-from adapters.telegram.decoder import AdminDirectory, BotIdentity, TelegramDecoder
+from adapters.telegram.decoder import AdminDirectory, BotIdentity, ChatMembers, TelegramDecoder
 from adapters.telegram.envelope import Envelope
 from adapters.telegram.files import TelegramFiles
 from adapters.telegram.limiter import FloodLimiter, Sleep
@@ -23,7 +23,7 @@ from adapters.telegram.webhook import webhook_route
 from facilitator.commands.spec import CommandRegistry
 from facilitator.domain.model import Platform
 from facilitator.i18n import Catalogue
-from facilitator.ports import Clock, Decoder, FileFetcher, Messenger
+from facilitator.ports import Clock, Decoder, FileFetcher, MembershipCheck, Messenger
 from facilitator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ class TelegramAdapter:
         self.admins = AdminDirectory(bot)
         self.decoder: Decoder = TelegramDecoder(bot, self.identity, self.admins, clock)
         self.files: FileFetcher | None = TelegramFiles(bot)
+        self.members: MembershipCheck | None = ChatMembers(bot)
         self.limiter = limiter or FloodLimiter(sleep=sleep)
         self.messenger: Messenger = TelegramMessenger(bot, self.limiter, sleep=sleep)
         self.poller = Poller(

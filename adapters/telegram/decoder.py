@@ -42,11 +42,11 @@ from telegram import (
     Voice,
 )
 from telegram.constants import ZERO_DATE, ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from adapters.telegram.render import parse_callback_data
 from facilitator.commands.spec import split_command
-from facilitator.domain.errors import UndecodablePayload
+from facilitator.domain.errors import MembershipUnknown, UndecodablePayload
 from facilitator.domain.events import (
     BotAdded,
     BotRemoved,
@@ -542,6 +542,32 @@ class AdminDirectory:
         self._cache.pop(chat_id, None)
 
 
+class ChatMembers:
+    """Implements the core's `MembershipCheck` with getChatMember: left or kicked (banned) is
+    out; a member, an administrator, the creator, or a restricted member still in the chat
+    is in. Any bot in a group may ask this, administrator or not. The core keeps the answers
+    for a while (`CachedMembershipCheck`)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def is_member(self, chat_id: str, user_id: str) -> bool:
+        try:
+            member = await self._bot.get_chat_member(int(chat_id), int(user_id))
+        except BadRequest as error:
+            if _NEVER_THERE.search(error.message):
+                return False  # an account Telegram does not know in this chat
+            raise MembershipUnknown(f"getChatMember: {error.message[:200]}") from None
+        except (TelegramError, TypeError, KeyError, ValueError) as error:
+            # PTB fails with TypeError & co on an answer it cannot parse.
+            raise MembershipUnknown(f"getChatMember: {type(error).__name__}") from None
+        return _present(member)
+
+
+# What Telegram answers for a user who is not, and never was, in a chat.
+_NEVER_THERE = re.compile(r"user not found|participant_id_invalid", re.I)
+
+
 class _Admins(NamedTuple):
     user_ids: frozenset[int]
     known: bool
@@ -893,10 +919,14 @@ class TelegramDecoder:
         if chat.type not in _GROUPS:
             return []  # private chats (blocked / restarted) and channels are not communities
         was, now = _present(change.old_chat_member), _present(change.new_chat_member)
+        if not was and now:
+            # Whether the one who added the bot administers the group decides whether they
+            # become its moderator: asked afresh, not from a list kept from before.
+            self._admins.forget(chat.id)
         origin = self._origin(
             f"chat:{chat.id}:bot:{change.new_chat_member.status}:{_stamp(change.date)}",
             chat,
-            await self._person(change.from_user),
+            await self._person(change.from_user, chat),
             change.date,
         )
         if not was and now:

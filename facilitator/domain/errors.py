@@ -54,6 +54,11 @@ class ConversationMoved(DeliveryError):
         self.new_chat_id = new_chat_id
 
 
+class MembershipUnknown(FacilitatorError):
+    """The platform could not say whether someone is in a conversation (unreachable, refused,
+    or an answer that does not parse)."""
+
+
 class FileUnavailable(FacilitatorError):
     """A file posted in a chat could not be fetched (gone, refused, or hosted where the bot
     will not send its credentials)."""

@@ -630,18 +630,18 @@ class SqlMemberRepository:
             )
             return joined
         membership = cast(Membership, found)
-        if membership.left_at is not None:  # back after leaving
+        if membership.left_at is not None:  # back after leaving: as a plain member
             await self.session.execute(
                 update(MembershipRow)
                 .where(
                     MembershipRow.person_id == person_id,
                     MembershipRow.community_id == community_id,
                 )
-                .values(left_at=None, joined_at=now)
+                .values(left_at=None, joined_at=now, role=Role.MEMBER.label)
                 .execution_options(**_KEEPS_MEMO)
             )
             membership = self._memberships.known[key] = replace(
-                membership, left_at=None, joined_at=now
+                membership, left_at=None, joined_at=now, role=Role.MEMBER
             )
         return membership
 
@@ -664,12 +664,16 @@ class SqlMemberRepository:
             known.setdefault((person_id, community_id), None)
 
     async def leave(self, person_id: int, community_id: int, now: datetime) -> None:
+        # The role given in the bot (/role) ends with the membership: whoever comes back
+        # starts again as a plain member. Installation admins and grants are not memberships.
         await self.session.execute(
             update(MembershipRow)
             .where(
-                MembershipRow.person_id == person_id, MembershipRow.community_id == community_id
+                MembershipRow.person_id == person_id,
+                MembershipRow.community_id == community_id,
+                MembershipRow.left_at.is_(None),
             )
-            .values(left_at=now)
+            .values(left_at=now, role=Role.MEMBER.label)
         )
 
     async def set_role(self, person_id: int, community_id: int, role: Role, now: datetime) -> None:

@@ -249,7 +249,7 @@ async def slack_harness(
         sleep=virtual.sleep,
         response_url_prefixes=(hooks.origin + "/",),
     )
-    app.attach(Platform.SLACK, adapter.messenger, adapter.decoder, adapter.files)
+    app.attach(Platform.SLACK, adapter.messenger, adapter.decoder, adapter.files, adapter.members)
     try:
         await adapter.start()
         asgi = Starlette(routes=list(adapter.routes()))

@@ -114,7 +114,9 @@ async def telegram_harness(
         sleep=virtual.sleep,
         accept_many=app.inbox.accept_many,
     )
-    app.attach(Platform.TELEGRAM, adapter.messenger, adapter.decoder, adapter.files)
+    app.attach(
+        Platform.TELEGRAM, adapter.messenger, adapter.decoder, adapter.files, adapter.members
+    )
     await adapter.start()
     try:
         yield TelegramHarness(api, app, adapter, clock, virtual)

@@ -22,7 +22,7 @@ async def slack(
     fake_slack: FakeSlackAPI, tmp_path: Path, clock: FrozenClock
 ) -> AsyncIterator[SlackHarness]:
     fake_slack.set_channel(CHANNEL, name="learners", members=[fake_slack.bot_user_id, CARLA])
-    fake_slack.set_user(CARLA, name="carla", locale="es-LA")
+    fake_slack.set_user(CARLA, name="carla", locale="es-LA", is_admin=True)
     fake_slack.set_user(BRUNO, name="bruno", locale="en-US")
     async with slack_harness(fake_slack, tmp_path, clock) as harness:
         bot = fake_slack.bot_user_id

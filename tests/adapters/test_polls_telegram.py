@@ -26,13 +26,18 @@ GROUP = supergroup_chat(-1001600, "Water network")
 ADA = user(111, "Ada", language_code="en")
 BEA = user(222, "Bea", language_code="es")
 CARL = user(333, "Carl", language_code="pt")
+OTTO = user(444, "Otto", language_code="en")  # not in the group: a forwarded copy reached him
 ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_code=None)
 
 
 @pytest_asyncio.fixture
 async def tg(tg: TelegramHarness) -> TelegramHarness:
-    """The shared harness, with the bot added to the group by Ada."""
+    """The shared harness, with the bot added to the group by Ada, who created it; Bea and
+    Carl are in the group but have not written there."""
     tg.api.add_chat(GROUP)
+    for member in (BEA, CARL):
+        tg.api.set_chat_member(GROUP["id"], chat_member_dict(member))
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(ADA, "creator"))
     added = member_update(
         "my_chat_member", GROUP, ADA, chat_member_dict(ME, "left"), chat_member_dict(ME)
     )
@@ -62,6 +67,7 @@ async def test_a_native_poll_records_votes_from_poll_answers_and_posts_results(
 
     await tg.poll(poll_answer(poll_id, BEA, [0, 1]), poll_answer(poll_id, CARL, [1]))
     await tg.poll(poll_answer(poll_id, CARL, [0]))  # changed their mind
+    await tg.poll(poll_answer(poll_id, OTTO, [1]))  # getChatMember: "left"
     await tg.poll(_say(ADA, "/poll close"))
     await tg.app.dispatcher.dispatch_due()
 
@@ -80,6 +86,13 @@ async def test_a_native_poll_records_votes_from_poll_answers_and_posts_results(
         community = await uow.communities.by_chat(Platform.TELEGRAM, str(GROUP["id"]))
         assert community is not None
         assert await uow.ledger.count(community.id, ParticipationKind.POLL_VOTE.value) == 2
+        # A vote never makes a membership, a member's or an outsider's.
+        for voter in (BEA, OTTO):
+            known = await uow.members.identity(Platform.TELEGRAM, str(voter["id"]))
+            assert known is not None
+            assert await uow.members.membership(known.person_id, community.id) is None
+    asked = {int(c.params["user_id"]) for c in api.calls_to("getChatMember")}
+    assert {BEA["id"], CARL["id"], OTTO["id"]} <= asked
 
 
 async def test_bad_poll_input_is_explained_in_the_group(tg: TelegramHarness) -> None:

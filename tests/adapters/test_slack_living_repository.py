@@ -39,7 +39,8 @@ async def slack(
     members = [fake_slack.bot_user_id, CARLA, BRUNO, DANA, EVE]
     fake_slack.set_channel(CHANNEL, name="learners", members=members)
     for user in (CARLA, BRUNO, DANA, EVE):
-        fake_slack.set_user(user, name=user[2:].lower(), locale="en-US")
+        # Carla, who adds the bot, administers the workspace.
+        fake_slack.set_user(user, name=user[2:].lower(), locale="en-US", is_admin=user == CARLA)
     async with slack_harness(fake_slack, tmp_path, clock) as harness:
         bot = fake_slack.bot_user_id
         await harness.event(

@@ -32,7 +32,7 @@ from tests.adapters.telegram_support import (
 from tests.conftest import FrozenClock
 
 GROUP = supergroup_chat(-1001500, "Knowledge <Exchange>", is_forum=True)
-ADA = user(111, "Ada", language_code="en")  # adds the bot: a moderator from then on
+ADA = user(111, "Ada", language_code="en")  # created the group and adds the bot: a moderator
 BEA = user(222, "Bea", language_code="en")
 CARL = user(333, "Carl", language_code="en")  # a Telegram admin of the group
 ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_code=None)
@@ -41,8 +41,10 @@ TOPIC = 7
 
 @pytest_asyncio.fixture
 async def tg(tg: TelegramHarness) -> TelegramHarness:
-    """The shared harness, with the bot added to the group (Carl administers it)."""
+    """The shared harness, with the bot added to the group by its creator (Carl administers
+    it too)."""
     tg.api.add_chat(GROUP)
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(ADA, "creator"))
     tg.api.set_chat_member(GROUP["id"], chat_member_dict(CARL, "administrator"))
     await tg.poll(_bot_added())
     return tg

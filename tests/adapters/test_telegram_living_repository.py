@@ -44,6 +44,7 @@ ANSWER = (
 @pytest_asyncio.fixture
 async def tg(tg: TelegramHarness) -> TelegramHarness:
     tg.api.add_chat(GROUP)
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(ADA, "creator"))
     await tg.poll(
         member_update(
             "my_chat_member", GROUP, ADA, chat_member_dict(ME, "left"), chat_member_dict(ME)

@@ -18,14 +18,14 @@ from tests.conftest import Harness
 CHANNEL = "C0WATER"
 
 
-def origin(harness: Harness, user: str, chat: str = CHANNEL) -> Origin:
+def origin(harness: Harness, user: str, chat: str = CHANNEL, *, admin: bool = False) -> Origin:
     harness.seq += 1
     direct = chat != CHANNEL
     return Origin(
         platform=Platform.SLACK,
         event_id=f"e:{harness.seq}",
         chat_id=chat,
-        user=PlatformUser(Platform.SLACK, user, user.lower(), "en-US"),
+        user=PlatformUser(Platform.SLACK, user, user.lower(), "en-US", is_platform_admin=admin),
         occurred_at=harness.clock.now(),
         chat_title=None if direct else "water",
         is_direct=direct,
@@ -44,8 +44,9 @@ async def home(harness: Harness, user: str) -> OutboundMessage:
 
 
 async def community_with_a_webinar_and_a_poll(harness: Harness) -> None:
-    # The channel is registered by its first event; whoever adds the bot moderates it.
-    await harness.dispatch(BotAdded(origin(harness, "U0MOD")))
+    # The channel is registered by its first event; the channel's administrator who adds the
+    # bot moderates it.
+    await harness.dispatch(BotAdded(origin(harness, "U0MOD", admin=True)))
     await harness.dispatch(
         CommandInvoked(
             origin(harness, "U0MOD"), "webinar", 'add "Agua segura" 2026-12-03 15:00 #agua'

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from facilitator.commands.spec import ArgumentError
-from facilitator.domain.events import ButtonPressed, CommandInvoked, Origin, PollVoteCast
+from facilitator.domain.events import (
+    ButtonPressed,
+    CommandInvoked,
+    MessageReceived,
+    Origin,
+    PollVoteCast,
+)
 from facilitator.domain.model import ParticipationKind, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxEntry, OutboxStatus
 from facilitator.features.polls.domain import PollDraft
@@ -320,6 +326,8 @@ async def test_telegram_votes_find_their_poll_and_community_by_telegrams_poll_id
     await harness.dispatch(CommandInvoked(group_origin(harness, "ana", 1), "poll", '"Q?" A B'))
     await harness.app.dispatcher.dispatch_due()
     assert messenger.sent[-1][1].poll is not None
+    for n, member in enumerate(("301", "302"), start=10):
+        await harness.dispatch(MessageReceived(group_origin(harness, member, n), "hello"))
     await harness.dispatch(vote(harness, "301", (1,)))
     await harness.dispatch(vote(harness, "302", (0,)))
     await harness.dispatch(vote(harness, "302", ()))  # took the vote back
@@ -331,9 +339,6 @@ async def test_telegram_votes_find_their_poll_and_community_by_telegrams_poll_id
         community = await uow.communities.by_chat(Platform.TELEGRAM, "-100500")
         assert community is not None
         assert await uow.ledger.count(community.id, ParticipationKind.POLL_VOTE.value) == 2
-        voter = await uow.members.identity(Platform.TELEGRAM, "301")
-        assert voter is not None
-        assert await uow.members.membership(voter.person_id, community.id) is not None
 
 
 async def test_an_anonymous_telegram_poll_takes_its_counts_from_telegram(

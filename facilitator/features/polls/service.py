@@ -37,6 +37,7 @@ from facilitator.markup import (
     OutboundMessage,
     RichText,
 )
+from facilitator.membership import in_community
 from facilitator.ports import Clock, Messenger, NativePolls, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -239,8 +240,16 @@ class Polls:
             return False
         if not poll.is_open:
             return True
+        # A vote never makes a membership: a forwarded copy of the poll can be answered by
+        # anyone, so only a member's vote is counted.
+        community = await ctx.uow.communities.get(poll.community_id)
+        if community is None or not await in_community(ctx, community):
+            log.info(
+                "poll vote ignored: the voter is not a member of the poll's community",
+                extra={"poll": poll.id},
+            )
+            return True
         valid = tuple(sorted({i for i in event.option_ids if 0 <= i < len(poll.options)}))
-        await ctx.uow.members.join(ctx.member.person_id, poll.community_id, self._clock.now())
         await self._record(ctx.uow, poll, ctx, valid)
         return True
 
