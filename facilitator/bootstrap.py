@@ -28,7 +28,7 @@ from facilitator.features.profiles.feature import FEATURE as PROFILES
 from facilitator.features.webinars.feature import FEATURE as WEBINARS
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
-from facilitator.membership import CachedMembershipCheck
+from facilitator.membership import CachedMembershipCheck, still_member
 from facilitator.ports import (
     Clock,
     Decoder,
@@ -220,6 +220,7 @@ def build_app(
         clock=clock,
         settings=core_settings(settings),
         metrics=metrics,
+        still_member=still_member,
     )
     core = Facilitator(services)
     sender = ReplySender(metrics)

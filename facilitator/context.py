@@ -42,6 +42,7 @@ S = TypeVar("S")
 
 Reply = tuple[Destination, OutboundMessage]
 ButtonHandler = Callable[["CommandContext", str], Awaitable[None]]
+StillMember = Callable[["CommandContext", Community, Role], Awaitable[bool]]
 MessageHook = Callable[["CommandContext", MessageReceived], Awaitable[None]]
 # Runs after the core handled any event from a person (participation tracking, for one).
 EventHook = Callable[["CommandContext", InboundEvent], Awaitable[None]]
@@ -87,6 +88,9 @@ class Services:
     # Each platform's live membership check, attached with its adapter (`App.attach`); a
     # platform without one (the console) is not asked.
     memberships: dict[Platform, MembershipCheck] = field(default_factory=dict)
+    # Whether a privileged act from a private chat may go ahead in a community: the platform
+    # still counts the member in (`membership.still_member`, set by the composition root).
+    still_member: StillMember | None = None
     # Each feature's service, by its class (`Installed.service`): for other features and the
     # command line.
     provided: dict[type[Any], object] = field(default_factory=dict)
@@ -177,6 +181,17 @@ class CommandContext:
         return await effective_role(
             self.uow, self.services.settings, self.member, community, self.origin.user
         )
+
+    async def acting_role_in(self, community: Community) -> Role:
+        """`role_in`, for an act that needs more than a member's role (approving, saving,
+        reviewing from a button): from a private chat, a role the membership gives holds only
+        while the platform still counts the member in the community; otherwise the member is
+        told why (`Services.still_member`) and acts as a plain member."""
+        role = await self.role_in(community)
+        check = self.services.still_member
+        if role <= Role.MEMBER or not self.origin.is_direct or check is None:
+            return role
+        return role if await check(self, community, role) else Role.MEMBER
 
     async def belongs_to(self, community_id: int) -> bool:
         """Whether the member may act on this community's polls and webinars from here: in

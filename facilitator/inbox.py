@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 LEASE_SECONDS = 60.0
 BATCH = 100  # rows handled in one transaction
+# How long the inbox waits for an event's replies to go out before handling the next one of
+# its group: long enough for a conversation at its usual speed (so a crash loses at most the
+# replies being sent), short enough that a slow one does not hold the others.
+REPLY_WAIT_SECONDS = 0.25
 Sender = Callable[[Sequence[Reply]], Awaitable[None]]
 # platform, delivery id, payload, ordering key, sender (its platform user id, when known)
 Delivery = tuple[Platform, str, str, str, str | None]
@@ -337,7 +341,7 @@ class Inbox:
         for _, row_events in run:
             self._core.services.metrics.inbound(row_events, "done")
         if replies:
-            self.replies.put(replies)
+            await self.replies.settle(self.replies.put(replies), REPLY_WAIT_SECONDS)
         return True
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
@@ -379,7 +383,7 @@ class Inbox:
         self.processed += 1
         self._core.services.metrics.inbound(events, "done")
         if replies:
-            self.replies.put(replies)
+            await self.replies.settle(self.replies.put(replies), REPLY_WAIT_SECONDS)
 
     def _log_rejected(self, record: InboxRecord, error: UndecodablePayload) -> None:
         """The reason is kept with the row; the log gets the error's type and the delivery id

@@ -27,6 +27,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.update": ("chat:write",),
     "conversations.open": ("im:write",),
     "conversations.info": ("channels:read", "groups:read", "mpim:read"),
+    # Who is in a channel: asked before a moderator command sent privately.
+    "conversations.members": ("channels:read", "groups:read", "mpim:read"),
     "users.info": ("users:read",),
     "views.publish": (),
     "views.open": (),  # no scope: the trigger of the member's own action is the permission

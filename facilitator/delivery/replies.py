@@ -42,6 +42,8 @@ MAX_AGE_SECONDS = 120.0
 class _Queued:
     reply: Reply
     at: float
+    # Set once this reply was sent or dropped (only on the last reply of a `put`).
+    gone: asyncio.Event | None = None
 
 
 class ReplyLanes:
@@ -65,33 +67,56 @@ class ReplyLanes:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.dropped = 0
 
-    def put(self, replies: Sequence[Reply]) -> None:
-        """Queue replies in their conversations' lanes; returns at once."""
+    def put(self, replies: Sequence[Reply]) -> asyncio.Event:
+        """Queue replies in their conversations' lanes; returns at once, with an event set when
+        the last of them was sent or dropped (`settle`)."""
         now = self._clock()
-        for reply in replies:
+        gone = asyncio.Event()
+        if not replies:
+            gone.set()
+        for index, reply in enumerate(replies):
             destination = reply[0]
             key = f"{destination.platform.value}:{destination.chat_id}"
             lane = self._lanes.setdefault(key, deque())
-            lane.append(_Queued(reply, now))
+            last = index == len(replies) - 1
+            lane.append(_Queued(reply, now, gone if last else None))
             while len(lane) > self._max_queued:
-                self._drop(lane.popleft(), "too many waiting in the conversation")
+                dropped = lane.popleft()
+                self._drop(dropped, "too many waiting in the conversation")
+                if dropped.gone is not None:
+                    dropped.gone.set()
             task = self._tasks.get(key)
             loop = asyncio.get_running_loop()
             if task is None or task.done() or task.get_loop() is not loop:
                 self._tasks[key] = loop.create_task(self._run(key))
+        return gone
+
+    @staticmethod
+    async def settle(gone: asyncio.Event, grace: float) -> None:
+        """Wait up to `grace` seconds for replies `put` to be gone. The inbox waits so briefly
+        before its next event: a conversation at its usual speed has its replies out before
+        the next event is handled (a crash then loses at most the replies being sent), and a
+        slow one is left to its lane."""
+        if gone.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gone.wait(), grace)
 
     async def _run(self, key: str) -> None:
         lane = self._lanes[key]
         try:
             while lane:
                 queued = lane.popleft()
-                if self._clock() - queued.at > self._max_age:
-                    self._drop(queued, "it waited too long: the conversation is over its pace")
-                    continue
                 try:
+                    if self._clock() - queued.at > self._max_age:
+                        self._drop(queued, "it waited too long: the conversation is over its pace")
+                        continue
                     await self._send([queued.reply])
                 except Exception:  # a sender that raises must not end the lane
                     log.exception("reply not sent")
+                finally:
+                    if queued.gone is not None:
+                        queued.gone.set()
         finally:
             if not lane:
                 self._lanes.pop(key, None)

@@ -1119,9 +1119,15 @@ class SqlInboxRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             # Row locks cannot be taken beside a window function: the fair pick first, then
             # the lock on what it picked, skipping rows another worker holds.
+            # The conditions again: a row another worker claimed and committed meanwhile is
+            # re-read when locked, and must then no longer qualify.
             waiting = (
                 select(table.c.id)
-                .where(table.c.id.in_(waiting.scalar_subquery()))
+                .where(
+                    table.c.id.in_(waiting.scalar_subquery()),
+                    table.c.status.in_(INBOX_WAITING_STATUSES),
+                    table.c.available_at <= now,
+                )
                 .with_for_update(skip_locked=True)
             )
         claimed = (

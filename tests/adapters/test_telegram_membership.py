@@ -11,8 +11,11 @@ from typing import Any
 import pytest_asyncio
 
 from facilitator.domain.model import Platform, Role
+from facilitator.features.knowledge.domain import ItemStatus
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from tests.adapters.fakes.telegram_api import (
     FakeTelegramAPI,
+    callback_query_update,
     chat_member_dict,
     private_chat,
     supergroup_chat,
@@ -146,4 +149,31 @@ async def test_a_members_command_asks_nothing_and_answers_are_kept_a_minute(
     await tg.poll(_privately(ADA, "/whoami"))
     assert _asked(tg, ADA) == 0  # not a privileged command
     await tg.poll(_privately(MO, "/members"), _privately(MO, "/gaps"))
+    assert _asked(tg, MO) == 1
+
+
+async def test_a_privileged_button_pressed_privately_asks_telegram_too(
+    uncached: TelegramHarness,
+) -> None:
+    """Approving a proposal from the private notice's button: a moderator Telegram says was
+    removed is refused, the item stays proposed and the membership is closed."""
+    tg = uncached
+    carla = user(888, "Carla", language_code="en")
+    await tg.poll(
+        text_update("/share https://example.org/guide A guide", from_user=carla, chat=GROUP)
+    )
+    async with tg.app.uow_factory() as uow:
+        community = await uow.communities.by_key(KEY)
+        assert community is not None
+        [draft] = await uow.repo(KnowledgeRepository).in_scope(community.id, [ItemStatus.PROPOSED])
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(MO, "kicked"))
+    notice = {"message_id": 9, "chat": private_chat(MO), "date": 1, "text": "A proposal"}
+    await tg.poll(callback_query_update(f"kb_approve|{draft.id}", message=notice, from_user=MO))
+
+    said = tg.sent_texts(MO["id"])
+    assert any(text.startswith("Ya no estás en Water network") for text in said)
+    assert await _membership(tg, MO) == (Role.MEMBER, False)
+    async with tg.app.uow_factory() as uow:
+        still = await uow.repo(KnowledgeRepository).get(draft.id)
+    assert still is not None and still.status is ItemStatus.PROPOSED
     assert _asked(tg, MO) == 1

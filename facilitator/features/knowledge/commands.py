@@ -747,7 +747,7 @@ async def approve_button(ctx: CommandContext, value: str) -> None:
     if item is None or community is None:
         ctx.say("errors.stale_button", private=True)
         return
-    if await ctx.role_in(community) < Role.MODERATOR:
+    if await ctx.acting_role_in(community) < Role.MODERATOR:
         log.warning("approve button refused for lack of role", extra={"role": ctx.role.label})
         ctx.say("errors.not_allowed", command="approve", role=ctx.role_label(Role.MODERATOR))
         return

@@ -139,7 +139,7 @@ async def _reviewable(ctx: CommandContext, value: str) -> tuple[KnowledgeItem, C
         return None
     owner = await owner_of(ctx.uow, community, item)
     mine = owner is not None and owner.person_id == ctx.member.person_id
-    if not mine and await ctx.role_in(community) < Role.MODERATOR:
+    if not mine and await ctx.acting_role_in(community) < Role.MODERATOR:
         log.warning("review button refused: not the owner", extra={"item": item.id})
         ctx.say("kb.review_not_yours", id=item.id, private=True)
         return None

@@ -188,7 +188,7 @@ async def save_gap_answer(ctx: CommandContext, value: str) -> None:
     if gap is None or community is None or not gap.answer_text:
         ctx.say("errors.stale_button", private=True)
         return
-    if await ctx.role_in(community) < Role.MODERATOR:
+    if await ctx.acting_role_in(community) < Role.MODERATOR:
         log.warning("save button refused for lack of role", extra={"role": ctx.role.label})
         ctx.say("kb.save_not_allowed", private=True)
         return
