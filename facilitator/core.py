@@ -58,7 +58,7 @@ from facilitator.domain.model import (
 )
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Form, OutboundMessage
-from facilitator.membership import pressed_by_member, still_member
+from facilitator.membership import CachedMembershipCheck, pressed_by_member, still_member
 from facilitator.ports import UnitOfWork
 from facilitator.questions import is_question
 
@@ -436,6 +436,7 @@ class Facilitator:
         if ctx.community is None or event.member.is_bot:
             return
         now = self.services.clock.now()
+        self._forget_checked(ctx.community, event.member)
         newcomer = await ctx.uow.members.ensure(event.member, now)
         await ctx.uow.members.join(newcomer.person_id, ctx.community.id, now)
         fresh = await ctx.uow.ledger.record(
@@ -457,10 +458,18 @@ class Facilitator:
             )
             ctx.reply(OutboundMessage(body))
 
+    def _forget_checked(self, community: Community, user: PlatformUser) -> None:
+        """The platform just said this person joined or left: a kept answer of the live
+        membership check is out of date."""
+        check = self.services.memberships.get(community.platform)
+        if isinstance(check, CachedMembershipCheck):
+            check.forget(community.chat_id, user.user_id)
+
     async def _left(self, ctx: CommandContext, event: MemberLeft) -> None:
         if ctx.community is None:
             return
         now = self.services.clock.now()
+        self._forget_checked(ctx.community, event.member)
         leaver = await ctx.uow.members.ensure(event.member, now)
         await ctx.uow.members.leave(leaver.person_id, ctx.community.id, now)
         await ctx.uow.ledger.record(

@@ -177,3 +177,22 @@ async def test_a_privileged_button_pressed_privately_asks_telegram_too(
         still = await uow.repo(KnowledgeRepository).get(draft.id)
     assert still is not None and still.status is ItemStatus.PROPOSED
     assert _asked(tg, MO) == 1
+
+
+async def test_a_join_the_platform_reports_replaces_a_kept_answer(tg: TelegramHarness) -> None:
+    """Answers are kept a minute; when Telegram says the person is back, the kept "not a
+    member" is dropped, so a moderator named again is not refused by a stale answer."""
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(MO, "kicked"))
+    await tg.poll(_privately(MO, "/members"))
+    assert tg.sent_texts(MO["id"])[-1].startswith("Ya no estás en Water network")
+
+    tg.api.set_chat_member(GROUP["id"], chat_member_dict(MO))
+    rejoined = member_update(
+        "chat_member", GROUP, MO, chat_member_dict(MO, "left"), chat_member_dict(MO)
+    )
+    await tg.poll(rejoined)
+    await tg.app.roles.grant(Platform.TELEGRAM, str(MO["id"]), Role.MODERATOR, KEY)
+    await tg.poll(_privately(MO, "/members"))
+
+    assert tg.sent_texts(MO["id"])[-1].startswith("3 ")
+    assert _asked(tg, MO) == 2
