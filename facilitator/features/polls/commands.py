@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
-from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, sub
+from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.polls.domain import PollDraft
@@ -141,5 +141,6 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.TAKE_PART,
     ),
 )

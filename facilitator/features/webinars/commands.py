@@ -13,6 +13,7 @@ from facilitator.commands.spec import (
     CommandSpec,
     Needs,
     NoArgs,
+    Topic,
     sub,
     tokenize,
 )
@@ -256,13 +257,15 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.MODERATION,
     ),
-    CommandSpec("webinars", upcoming, NoArgs, needs=Needs.COMMUNITY),
+    CommandSpec("webinars", upcoming, NoArgs, needs=Needs.COMMUNITY, topic=Topic.TAKE_PART),
     CommandSpec(
         "checkin",
         checkin,
         CheckinArgs,
         args=(Arg("code", max_length=8),),
         needs=Needs.COMMUNITY,
+        topic=Topic.TAKE_PART,
     ),
 )
