@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
@@ -34,6 +35,15 @@ MIN_TICK = timedelta(minutes=5)
 MAX_TICK = timedelta(hours=6)
 # Rows a session start looks at; the demo community never has nearly as many waiting.
 MAX_SKIPPED = 10_000
+_SPAN = re.compile(r"([0-9]{1,4}) ?([a-z]+)")
+_SPANS = re.compile(r"[0-9]{1,4} ?[a-z]+( [0-9]{1,4} ?[a-z]+)*")
+# The units of `/wait`, short or spelled out in en, es or pt (accents folded).
+UNIT_WORDS = {
+    **dict.fromkeys(("w", "week", "weeks", "semana", "semanas"), "w"),
+    **dict.fromkeys(("d", "day", "days", "dia", "dias"), "d"),
+    **dict.fromkeys(("h", "hour", "hours", "hora", "horas"), "h"),
+    **dict.fromkeys(("m", "min", "minute", "minutes", "minuto", "minutos"), "m"),
+}
 UNTIL_WORDS = frozenset({"until", "hasta", "ate"})
 # "until monday" with no time: the morning, when nudges and summaries go out.
 DEFAULT_CLOCK = time(9, 0)
@@ -74,13 +84,24 @@ def wait_target(words: str, now: datetime, timezone: str) -> datetime:
     if tokens[0] in UNTIL_WORDS:
         target = _until(tokens[1:], now, timezone)
     else:
-        spans = [parse_duration(token) for token in tokens]
-        if any(span is None for span in spans):
-            raise BadWait(words)
-        target = now + sum((span for span in spans if span is not None), timedelta(0))
+        target = now + _spans(" ".join(tokens))
     if not now < target <= now + MAX_WAIT:
         raise BadWait(words)
     return target
+
+
+def _spans(text: str) -> timedelta:
+    """`2d`, `1d 3h`, `2 days`, `3 horas`, `30 minutos`: numbers each with a unit."""
+    if _SPANS.fullmatch(text) is None:
+        raise BadWait(text)
+    total = timedelta(0)
+    for number, word in _SPAN.findall(text):
+        unit = UNIT_WORDS.get(word)
+        span = parse_duration(f"{number}{unit}") if unit else None
+        if span is None:
+            raise BadWait(text)
+        total += span
+    return total
 
 
 def _until(tokens: list[str], now: datetime, timezone: str) -> datetime:

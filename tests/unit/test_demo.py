@@ -54,6 +54,10 @@ def santiago(day: int, hour: int, minute: int = 0) -> datetime:
         ("30m", timedelta(minutes=30)),
         ("1w", timedelta(weeks=1)),
         ("1d 3h", timedelta(days=1, hours=3)),
+        ("2 days", timedelta(days=2)),
+        ("1 día 3 horas", timedelta(days=1, hours=3)),
+        ("45 minutos", timedelta(minutes=45)),
+        ("1 semana", timedelta(weeks=1)),
     ],
 )
 def test_wait_moves_the_clock_by_spans(words: str, after: timedelta) -> None:
@@ -86,7 +90,10 @@ def test_wait_until_reads_weekdays_in_every_language_and_times_in_the_community_
     [
         "",
         "2x",
+        "2",
+        "d",
         "soon",
+        "2d soon",
         "45d",  # beyond the longest wait
         "0m",  # no time at all
         "until",
