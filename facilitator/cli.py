@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -34,6 +35,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 # Jobs the demo runs after each line instead of on a timer.
 DEMO_JOBS = ("knowledge.close_gaps", "knowledge.proposals")
+# Jobs `/wait` leaves out: the demo computes the repository's vectors on its own while it runs.
+DEMO_WAIT_SKIPS = ("knowledge.embed", "knowledge.vectors_sweep")
 
 app = typer.Typer(
     help="Facilitator: a chat-bot that facilitates learning communities in Telegram and Slack.",
@@ -111,11 +114,8 @@ def demo(
     role: Annotated[str, typer.Option(help="member, moderator, coordinator or admin.")] = "",
     lang: Annotated[str, typer.Option(help="Your client's language hint (en, es, pt).")] = "en",
 ) -> None:
-    """Chat with the bot in the terminal, in the demo community (SQLite, no tokens)."""
-    from adapters.console.adapter import ConsoleChat, ConsoleDecoder, ConsoleMessenger
-    from facilitator.bootstrap import build_app
-    from facilitator.seeding import seed_demo_community
-
+    """Chat with the bot in the terminal, in the demo community (SQLite, no tokens).
+    `/wait 2d` moves the demo's clock; Ctrl-D or Ctrl-C leaves."""
     settings = _settings()
     if "member_budget_per_minute" not in settings.model_fields_set:
         # One person at a terminal, often pasting a script: no one to be fair to.
@@ -130,63 +130,95 @@ def demo(
                 f"unknown role {role!r}: use member, moderator, coordinator or admin"
             ) from None
     _upgrade(settings)
+    # Ctrl-C cancels the chat, which says goodbye on its way out; no traceback after it.
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(lambda: _demo_chat(settings, as_user, chosen_role, lang))
 
-    async def main() -> None:
-        application = build_app(settings)
-        messenger = ConsoleMessenger(sys.stdout, files_dir=Path("var/files"))
-        application.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
-        try:
-            await seed_demo_community(
-                application.uow_factory, settings.data_dir, application.clock
+
+async def _demo_chat(settings: Settings, as_user: str, role: Role | None, lang: str) -> None:
+    from adapters.console.adapter import ConsoleChat, ConsoleDecoder, ConsoleMessenger
+    from facilitator.bootstrap import SystemClock, build_app
+    from facilitator.demo import DemoClock, DemoWaits, TimeMachine, shown, skip_unsent
+    from facilitator.seeding import demo_spec, seed_demo_community
+
+    clock = DemoClock(SystemClock())
+    application = build_app(settings, clock=clock)
+    catalogue = application.services.catalogue
+    messenger = ConsoleMessenger(sys.stdout, catalogue, lang, files_dir=Path("var/files"))
+    application.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
+    embedding: asyncio.Task[object] | None = None
+    try:
+        await seed_demo_community(application.uow_factory, settings.data_dir, clock)
+        spec = demo_spec(settings.data_dir)
+        timezone = str(spec.get("timezone", "UTC"))
+
+        def heading(moment: datetime) -> None:
+            messenger.heading = catalogue.text(
+                lang, "console.wait.moment", when=shown(moment, timezone, lang)
             )
 
-            async def set_role(user: str, new_role: Role) -> None:
-                await application.roles.grant(Platform.CONSOLE, user, new_role, "demo")
+        machine = TimeMachine(
+            clock,
+            [j for j in application.jobs if j.job_id not in DEMO_WAIT_SKIPS],
+            application.schedules,
+            application.dispatcher.send_due_quietly,
+            at_moment=heading,
+        )
+        waits = DemoWaits(machine, application.uow_factory, spec["key"], lang)
+        await waits.restore()
+        await skip_unsent(application.uow_factory, spec["key"], clock.now())
 
-            # What the server's scheduler does every few seconds or minutes happens here after
-            # each line: gaps an item now answers close, moderators hear of proposals.
-            after_each_line = [j for j in application.jobs if j.job_id in DEMO_JOBS]
+        async def set_role(user: str, new_role: Role) -> None:
+            await application.roles.grant(Platform.CONSOLE, user, new_role, "demo")
 
-            async def process() -> int:
-                handled = await application.inbox.process_pending()
-                for job in after_each_line:
-                    try:
-                        await job.run(application.clock.now())
-                    except Exception:  # the chat goes on; the log says why
-                        log.exception("demo job failed", extra={"job": job.job_id})
-                # Proactive messages (poll results, reminders) show up after each line.
-                await application.dispatcher.send_due_quietly()
-                return handled
+        # What the server's scheduler does every few seconds or minutes happens here after
+        # each line: gaps an item now answers close, moderators hear of proposals.
+        after_each_line = [j for j in application.jobs if j.job_id in DEMO_JOBS]
 
-            chat = ConsoleChat(
-                accept=application.inbox.accept,
-                process=process,
-                set_role=set_role,
-                messenger=messenger,
-                catalogue=application.services.catalogue,
-                clock_now=application.clock.now,
-                user=as_user,
-                locale=lang,
-            )
-            if chosen_role is not None:
-                await chat.switch(as_user, chosen_role)
-            await application.inbox.process_pending()
-            # The repository's vectors are computed while you chat (stored: once only); until
-            # an item has one, it is found by its words.
-            base = application.services.feature(KnowledgeBase)
-            embedding = None
-            if isinstance(base, KnowledgeBase):
-                embedder = Embedder(application.uow_factory, base)
-                embedding = asyncio.create_task(embedder.run(application.clock.now()))
-            await chat.run(sys.stdin)
-            if embedding is not None:
-                embedding.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await embedding
-        finally:
-            await application.aclose()
+        async def process() -> int:
+            handled = await application.inbox.process_pending()
+            for job in after_each_line:
+                try:
+                    await job.run(application.clock.now())
+                except Exception:  # the chat goes on; the log says why
+                    log.exception("demo job failed", extra={"job": job.job_id})
+            # Proactive messages (poll results, reminders) show up after each line.
+            await application.dispatcher.send_due_quietly()
+            return handled
 
-    _run(main)
+        async def wait(words: str) -> tuple[str, dict[str, object]]:
+            try:
+                return await waits(words)
+            finally:
+                messenger.heading = None
+
+        chat = ConsoleChat(
+            accept=application.inbox.accept,
+            process=process,
+            set_role=set_role,
+            messenger=messenger,
+            catalogue=catalogue,
+            clock_now=application.clock.now,
+            user=as_user,
+            locale=lang,
+            wait=wait,
+        )
+        if role is not None:
+            await chat.switch(as_user, role)
+        await application.inbox.process_pending()
+        # The repository's vectors are computed while you chat (stored: once only); until
+        # an item has one, it is found by its words.
+        base = application.services.feature(KnowledgeBase)
+        if isinstance(base, KnowledgeBase):
+            embedder = Embedder(application.uow_factory, base)
+            embedding = asyncio.create_task(embedder.run(application.clock.now()))
+        await chat.run(sys.stdin)
+    finally:
+        if embedding is not None:
+            embedding.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await embedding
+        await application.aclose()
 
 
 def _require_platform(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from facilitator.markup import Attachment, Button, Destination, OutboundMessage,
 CHAT_ID = "demo"
 REPLY_MARK = "^"
 MAX_LINE = 20_000
+# `/wait 2d` moves the demo's clock: a control of the demo, as `/as` and `/press` are, and no
+# command of the bot (Telegram and Slack never see it). Its Spanish and Portuguese names too.
+WAIT_COMMANDS = frozenset({"/wait", "/esperar", "/aguardar"})
 
 
 def render(body: RichText) -> str:
@@ -47,20 +51,42 @@ def render(body: RichText) -> str:
 
 
 class ConsoleMessenger:
-    """Prints replies; remembers the last buttons so `/press N` can choose one. Files (a
-    chart, a CSV) are written to `files_dir` when it is given, and their path printed."""
+    """Prints replies, each line saying where it goes (the group, privately to someone, or
+    to the group but seen by one person only); remembers the last buttons so `/press N` can
+    choose one. Files (a chart, a CSV) are written to `files_dir` when it is given, and their
+    path printed."""
 
-    def __init__(self, out: TextIO, files_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        catalogue: Catalogue,
+        locale: str = "en",
+        files_dir: Path | None = None,
+    ) -> None:
         self.out = out
+        self.catalogue = catalogue
+        self.locale = locale
         self.files_dir = files_dir
         self.buttons: list[Button] = []
+        # Printed once before the next message: the demo's clock, when time was moved.
+        self.heading: str | None = None
+
+    def where(self, destination: Destination, message: OutboundMessage) -> str:
+        """Everyone at this terminal sees every message: the prefix tells who would."""
+        if destination.is_direct:
+            key, user = "console.to.private", destination.user_id or destination.chat_id
+        elif destination.user_id:
+            key, user = "console.to.only", destination.user_id
+        else:
+            key, user = "console.to.group", ""
+        return self.catalogue.text(self.locale, key, user=user) + "> "
 
     async def send(self, destination: Destination, message: OutboundMessage) -> str | None:
         text = render(message.body)
-        prefix = "bot (only you)> " if message.ephemeral else "bot> "
-        if destination.is_direct and destination.user_id:
-            # The outbox writes to someone privately: everyone at this terminal sees it.
-            prefix = f"bot (privately to {destination.user_id})> "
+        prefix = self.where(destination, message)
+        if self.heading is not None:
+            self.out.write(self.heading + "\n")
+            self.heading = None
         self.out.write(prefix + text.replace("\n", "\n" + " " * len(prefix)) + "\n")
         if message.buttons:
             self.buttons = [b for row in message.buttons for b in row]
@@ -139,12 +165,18 @@ class Identity:
 
 
 RoleSetter = Callable[[str, Role], Awaitable[None]]
+# What to tell the person at the terminal: a prompt key and its values.
+Note = tuple[str, dict[str, object]]
+# Moves the demo's clock as `/wait ARGS` asks (the words after the command) and runs what
+# falls due meanwhile; returns what to tell.
+Waiter = Callable[[str], Awaitable[Note]]
 # `Inbox.accept`: platform, delivery id, payload, ordering key, sender.
 Acceptor = Callable[[Platform, str, str, str, str | None], Awaitable[bool]]
 
 
 class ConsoleChat:
-    """Reads lines from a stream until it ends; `/as NAME [ROLE]` switches who is speaking."""
+    """Reads lines from a stream until it ends (or Ctrl-C); `/as NAME [ROLE]` switches who is
+    speaking, `/wait 2d` moves the demo's clock when a waiter is given."""
 
     def __init__(
         self,
@@ -156,8 +188,10 @@ class ConsoleChat:
         clock_now: Callable[[], datetime],
         user: str = "guest",
         locale: str = "en",
+        wait: Waiter | None = None,
     ) -> None:
         self._accept = accept
+        self._wait = wait
         self._process = process
         self._set_role = set_role
         self._messenger = messenger
@@ -199,6 +233,11 @@ class ConsoleChat:
             return True
         if stripped.startswith(REPLY_MARK):
             await self._reply(stripped[len(REPLY_MARK) :].strip())
+            return True
+        command, _, rest = stripped.partition(" ")
+        if command.lower() in WAIT_COMMANDS and self._wait is not None:
+            key, values = await self._wait(rest.strip())
+            self._note(key, **values)
             return True
         await self._submit({"kind": "text", "text": line})
         return True
@@ -249,18 +288,49 @@ class ConsoleChat:
         await self._process()
 
     async def run(self, stream: TextIO) -> None:
+        """Until the input ends, `/quit`, or Ctrl-C (the task cancelled): then a goodbye."""
         interactive = stream.isatty()
         if interactive:
             self._note("console.banner", user=self.user)
-        while True:
+        lines = _read_in_background(stream)
+        try:
+            while True:
+                if interactive:
+                    self._messenger.out.write(f"{self.user}> ")
+                    self._messenger.out.flush()
+                line = await lines.get()
+                if not line:
+                    break
+                if not await self.handle_line(line):
+                    break
+        finally:
             if interactive:
-                self._messenger.out.write(f"{self.user}> ")
-                self._messenger.out.flush()
-            line = await asyncio.to_thread(stream.readline)
+                self._messenger.out.write("\n")
+            self._note("console.goodbye")
+
+
+def _read_in_background(stream: TextIO) -> asyncio.Queue[str]:
+    """The stream's lines ("" at its end), read by a daemon thread: a read waiting for the
+    keyboard must not keep the process alive after Ctrl-C, as a thread of the event loop's
+    executor would (the loop waits for those when it closes)."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                line = stream.readline()
+            except (OSError, ValueError):  # the stream closed under us
+                line = ""
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            except RuntimeError:  # the event loop has ended: nobody is listening
+                return
             if not line:
-                break
-            if not await self.handle_line(line):
-                break
+                return
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return lines
 
 
 def default_streams() -> tuple[TextIO, TextIO]:

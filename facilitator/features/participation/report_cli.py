@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.report import Format, render, render_network
 from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import IsoWeek, network_summary, weekly_summary
 from facilitator.i18n import SUPPORTED_LOCALES
 from facilitator.observability import configure_logging
 from facilitator.settings import Settings
+
+if TYPE_CHECKING:
+    from facilitator.ports import UnitOfWork
 
 REPORTS_DIR = Path("var/reports")
 
@@ -167,7 +171,9 @@ def seed_activity() -> None:
             await seed_demo_community(application.uow_factory, settings.data_dir, clock)
             async with application.uow_factory() as uow:
                 found = await uow.communities.by_key(spec["key"])
-                if found is None or await uow.ledger.count(found.id) > 0:
+                # Played before: the month's weeks hold activity. What the demo chat added in
+                # other weeks (`facilitator demo` writes at today's date) does not count.
+                if found is None or await _played(uow, found.id):
                     return 0
             month = demo_month([person["name"] for person in spec["members"]])
 
@@ -180,6 +186,20 @@ def seed_activity() -> None:
 
     steps = asyncio.run(main())
     if steps == 0:
-        typer.echo("the demo community already has activity: nothing played")
+        typer.echo(
+            "the demo community already has activity in 2026-W45 to 2026-W48 (the month was "
+            "played before): nothing played. To play it again, start from a new database "
+            "(FACILITATOR_DATABASE_URL, by default var/facilitator.db)."
+        )
     else:
         typer.echo(f"{steps} steps of the demo month played (2026-W45 to 2026-W48)")
+
+
+async def _played(uow: UnitOfWork, community_id: int) -> bool:
+    """Whether the scripted month is in the ledger already."""
+    from facilitator.features.participation.simulation import WEEKS, week_start
+
+    totals = await uow.repo(ParticipationRepository).kind_totals(
+        community_id, week_start(0), week_start(WEEKS)
+    )
+    return sum(totals.values()) > 0
