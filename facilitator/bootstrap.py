@@ -182,8 +182,20 @@ class App:
         await self.storage.dispose()
 
 
+def adapters_off(settings: Settings) -> list[str]:
+    """Which platform adapters will not start, and why: one line each, for the operator."""
+    off = []
+    if settings.telegram_bot_token is None:
+        off.append("telegram: off (TELEGRAM_BOT_TOKEN not set)")
+    if settings.slack_bot_token is None:
+        off.append("slack: off (SLACK_BOT_TOKEN not set)")
+    return off
+
+
 def build_adapters(settings: Settings, app: App) -> list[PlatformAdapter]:
     """The platform adapters whose credentials are configured (imported only when used)."""
+    for line in adapters_off(settings):
+        log.info("%s", line)
     adapters: list[PlatformAdapter] = []
     if settings.telegram_bot_token is not None:
         from adapters.telegram import build as build_telegram

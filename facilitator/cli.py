@@ -63,6 +63,24 @@ app.command("report")(report)
 app.command("seed-activity")(seed_activity)
 
 
+LOG_LEVEL_ENV = "FACILITATOR_LOG_LEVEL"
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Log at DEBUG, the database migrations' steps included."
+        ),
+    ] = False,
+) -> None:
+    """Facilitator: a chat-bot that facilitates learning communities in Telegram and Slack."""
+    if verbose:
+        # Read by every command's settings, and by `serve`'s worker processes.
+        os.environ[LOG_LEVEL_ENV] = "DEBUG"
+
+
 def _settings() -> Settings:
     return Settings()
 
@@ -199,12 +217,18 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL).")] = 1,
 ) -> None:
     """Serve Telegram webhooks and Slack HTTP events from one ASGI app (uvicorn), with
-    /healthz, /readyz and /metrics."""
+    /healthz, /readyz and /metrics. Without platform tokens it serves those three alone, and
+    says which adapters are off."""
     import uvicorn
 
     settings = _settings()
     configure_logging(settings.log_level)
-    _require_platform(settings)
+    if settings.telegram_bot_token is None and settings.slack_bot_token is None:
+        typer.echo(
+            "No platform is configured (TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN): serving "
+            "/healthz, /readyz and /metrics only.",
+            err=True,
+        )
     if workers > 1 and settings.is_sqlite:
         raise _fail("Several workers need PostgreSQL: set FACILITATOR_DATABASE_URL.")
     if settings.auto_migrate:
@@ -530,14 +554,26 @@ def kb_export(
         out.write_text(text, encoding="utf-8")
 
 
+class AmbiguousCommunity(Exception):
+    """Several communities, and the command needs one: their keys."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
+
+
 @kb_app.command("search")
 def kb_search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    community: CommunityOption = None,
+    community: Annotated[
+        str | None,
+        typer.Option(help="Community key; default: the only community there is."),
+    ] = None,
     lang: Annotated[str | None, typer.Option(help="The query's language (en, es, pt).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
 ) -> None:
-    """Show the best matches for a query, with their confidence."""
+    """Show the best matches for a query, with their confidence: in the community given, or
+    the only one there is, and the shared library."""
 
     async def go(application: App) -> list[tuple[str, float, str, str]]:
         base = application.services.feature(KnowledgeBase)
@@ -549,6 +585,13 @@ def kb_search(
                 if found is None:
                     raise LookupError(community)
                 community_id = found.id
+            else:
+                # The one community there is, whose items (and the shared library's) a
+                # member's question would find; with several, the operator says which.
+                active = [c for c in await uow.communities.all() if c.active]
+                if len(active) > 1:
+                    raise AmbiguousCommunity(sorted(c.key for c in active))
+                community_id = active[0].id if active else None
             await base.sync(uow)
         await Embedder(application.uow_factory, base).load_stored()
         vector = await base.query_vector(query)
@@ -557,6 +600,11 @@ def kb_search(
 
     try:
         rows = _with_app(go)
+    except AmbiguousCommunity as error:
+        raise _fail(
+            f"{len(error.keys)} communities: {', '.join(error.keys)}; "
+            "say which with --community KEY"
+        ) from None
     except LookupError as error:
         raise _fail(f"no community with key {error}") from None
     if not rows:

@@ -66,6 +66,9 @@ class Button:
     label: str
     action: str
     value: str = ""
+    # A link button opens this address (a private chat with the bot, say) instead of coming
+    # back as a press.
+    url: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from pathlib import Path
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 # Held at WARNING: httpx logs request URLs (Telegram's carry the bot token), the others are noise.
 QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "asyncio")
+# Alembic says at INFO what every offline command does first (its plugins, each revision run):
+# held at WARNING unless the level asked for is DEBUG (`--verbose`).
+MIGRATION_LOGGERS = ("alembic",)
 
 
 class ContextFormatter(logging.Formatter):
@@ -51,3 +54,6 @@ def configure_logging(level: str = "INFO", file: Path | None = None) -> None:
     root.setLevel(level.upper())
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    verbose = root.level <= logging.DEBUG
+    for migrations in MIGRATION_LOGGERS:
+        logging.getLogger(migrations).setLevel(logging.NOTSET if verbose else logging.WARNING)

@@ -64,7 +64,10 @@ class ConsoleMessenger:
         self.out.write(prefix + text.replace("\n", "\n" + " " * len(prefix)) + "\n")
         if message.buttons:
             self.buttons = [b for row in message.buttons for b in row]
-            choices = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1))
+            choices = "  ".join(
+                f"[{i}] {b.label}" + (f" <{b.url}>" if b.url else "")
+                for i, b in enumerate(self.buttons, 1)
+            )
             self.out.write(" " * len(prefix) + choices + "\n")
         if message.attachment is not None:
             self.out.write(" " * len(prefix) + self._file(message.attachment) + "\n")

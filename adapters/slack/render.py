@@ -251,6 +251,8 @@ def _button(button: Button, row: int, column: int) -> JSONDict:
         "text": {"type": "plain_text", "text": label, "emoji": True},
         "action_id": action_id(button.action, row, column),
     }
+    if button.url:
+        element["url"] = button.url
     if button.value:
         if len(button.value) > MAX_BUTTON_VALUE:
             log.warning("button value clipped", extra={"action": button.action[:64]})

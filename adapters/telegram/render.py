@@ -174,6 +174,9 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     for row in rows:
         buttons: list[InlineKeyboardButton] = []
         for button in row:
+            if button.url and button.label.strip():
+                buttons.append(InlineKeyboardButton(button.label, url=button.url))
+                continue
             data = callback_data(button)
             if data is None or not button.label.strip():
                 log.error(

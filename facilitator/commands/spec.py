@@ -56,6 +56,18 @@ class Needs(StrEnum):
     GROUP = "group"
 
 
+class Topic(StrEnum):
+    """What a command is for, as /help groups commands: `/help <topic>` lists a topic's
+    commands, the short /help names a few of each. Topics are listed in this order."""
+
+    ASK = "ask"  # asking and finding: FAQ, lessons, the repository, bookmarks
+    PEOPLE = "people"  # who is who: introductions, experts
+    TAKE_PART = "take_part"  # polls, webinars, one's participation
+    DATA = "data"  # a member's own data: tracking, export, erasure
+    BASICS = "basics"  # the bot itself: language, accounts, help
+    MODERATION = "moderation"  # what moderators and coordinators run
+
+
 # A command's arguments: the frozen dataclass its handler receives (`NoArgs` for none).
 A = TypeVar("A")
 # The first argument is the command context (`facilitator.context.CommandContext`). The context
@@ -84,6 +96,8 @@ class CommandSpec:
     hidden: bool
     # The same command as a form (a Slack modal), offered when it is run without arguments.
     form: FormSpec[object] | None
+    # Where /help lists it; a subcommand without one is listed with its parent.
+    topic: Topic | None
 
     # Written out rather than generated so that its type variable belongs to each declaration:
     # mypy then checks that the handler, `parsed_as` and the form agree on one arguments type
@@ -103,6 +117,7 @@ class CommandSpec:
         parent: str | None = None,
         hidden: bool = False,
         form: FormSpec[A] | None = None,
+        topic: Topic | None = None,
     ) -> None:
         if not NAME_PATTERN.match(name):
             raise ValueError(f"command name {name!r} does not fit both platforms")
@@ -118,6 +133,7 @@ class CommandSpec:
             "parent": parent,
             "hidden": hidden,
             "form": form,
+            "topic": topic,
         }
         for field_name, value in declared.items():
             object.__setattr__(self, field_name, value)
@@ -139,6 +155,10 @@ class CommandSpec:
 
     def subcommand(self, name: str) -> CommandSpec | None:
         return next((s for s in self.subcommands if s.name == name), None)
+
+    def topic_of(self, child: CommandSpec) -> Topic | None:
+        """A subcommand's topic: its own, else this command's."""
+        return child.topic or self.topic
 
 
 def sub(parent: str, spec: CommandSpec) -> CommandSpec:
@@ -333,6 +353,8 @@ class CommandRegistry:
         for spec in specs:
             if spec.name in self._specs:
                 raise ValueError(f"command {spec.name} declared twice")
+            if spec.topic is None:
+                raise ValueError(f"command {spec.name} has no topic for /help")
             self._specs[spec.name] = spec
 
     def get(self, name: str) -> CommandSpec | None:

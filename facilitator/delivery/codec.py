@@ -45,7 +45,10 @@ def encode_message(message: OutboundMessage) -> dict[str, Any]:
     data: dict[str, Any] = {
         "v": FORMAT,
         "body": _body(message.body),
-        "buttons": [[[b.label, b.action, b.value] for b in row] for row in message.buttons],
+        "buttons": [
+            [[b.label, b.action, b.value, *([b.url] if b.url else [])] for b in row]
+            for row in message.buttons
+        ],
         "ephemeral": message.ephemeral,
     }
     if message.attachment is not None:

@@ -32,7 +32,10 @@ async def test_workers_slower_to_start_than_uvicorns_default_check_are_not_kille
     (slow / "sitecustomize.py").write_text(SLOW_WORKERS, encoding="utf-8")
     log_path = tmp_path / "serve.log"
     pythonpath = os.pathsep.join([str(slow), *filter(None, [os.environ.get("PYTHONPATH")])])
-    async with serve_workers(fake_slack, tmp_path, log_path, PYTHONPATH=pythonpath) as base:
+    # At DEBUG, Alembic's steps are logged: where the migrations ran shows.
+    async with serve_workers(
+        fake_slack, tmp_path, log_path, PYTHONPATH=pythonpath, FACILITATOR_LOG_LEVEL="DEBUG"
+    ) as base:
         ready = [(await fresh_connection("GET", f"{base}/readyz")).status_code]
         ready.append((await fresh_connection("GET", f"{base}/readyz")).status_code)
     logs = log_path.read_text("utf-8", errors="replace")

@@ -96,6 +96,19 @@ async def test_facilitator_help_answers_with_the_commands_of_the_member(
     assert "/members" not in help_text  # a moderator's command, not shown to a member
 
 
+async def test_help_on_a_topic_in_a_channel_is_shown_to_the_member_alone(
+    slack: SlackHarness,
+) -> None:
+    await slack.command("/facilitator", "help moderação", user=CARLA)
+    await slack.process()
+
+    [listing] = slack.ephemerals(CARLA)
+    assert listing.params["channel"] == CHANNEL
+    assert listing.params["text"].startswith("*Moderación*")  # Carla's Slack speaks Spanish
+    assert "/doc add" in listing.params["text"]
+    assert slack.posted() == []
+
+
 async def test_an_empty_umbrella_command_shows_help(slack: SlackHarness) -> None:
     await slack.command("/facilitator", "", user=BRUNO)
     await slack.process()

@@ -182,6 +182,18 @@ def test_buttons_become_an_actions_block_with_unique_action_ids() -> None:
     assert render.action_of("a") == "a"
 
 
+def test_a_link_button_carries_its_address() -> None:
+    message = OutboundMessage(
+        RichText.of("Go"), buttons=((Button("Open", "", url="https://example.org/x"),),)
+    )
+
+    [composed] = render.compose(message)
+
+    [element] = composed.blocks[-1]["elements"]
+    assert element["url"] == "https://example.org/x"
+    assert element["text"]["text"] == "Open"
+
+
 def test_a_long_body_is_split_into_several_messages_with_buttons_on_the_last() -> None:
     lines = "\n".join(f"line {i} " + "x" * 90 for i in range(100))
     message = OutboundMessage(RichText.of(lines), buttons=((Button("Ok", "ok"),),))

@@ -141,6 +141,43 @@ async def test_help_is_answered_in_the_topic_it_was_asked_in(tg: TelegramHarness
     assert "/members" not in calls[0].result["text"]
 
 
+async def test_help_on_a_topic_in_the_group_links_to_the_private_chat(
+    tg: TelegramHarness,
+) -> None:
+    tg.api.calls.clear()
+
+    await tg.poll(_say(ADA, "/help moderación", message_id=70))
+
+    [call] = [c for c in tg.api.calls_to("sendMessage") if c.ok]
+    assert call.params["chat_id"] == GROUP["id"]
+    assert call.result["text"] == _plain(tg, "core.help.in_private", topic="Moderation")
+    assert call.params["reply_markup"] == {
+        "inline_keyboard": [
+            [
+                {
+                    "text": "Open the list",
+                    "url": f"https://t.me/{BOT_USERNAME}?start=help_moderation",
+                }
+            ]
+        ]
+    }
+
+
+async def test_the_help_link_opens_the_list_in_the_private_chat(tg: TelegramHarness) -> None:
+    tg.api.calls.clear()
+
+    await tg.poll(text_update("/start help_moderation", from_user=ADA, chat=private_chat(ADA)))
+    await tg.poll(text_update("/start help", from_user=BEA, chat=private_chat(BEA)))
+
+    [listing] = tg.sent_texts(ADA["id"])
+    [short] = tg.sent_texts(BEA["id"])
+    assert listing.startswith("Moderation (your role: moderator)")
+    assert "/doc add" in listing and "/members" in listing
+    assert short.startswith("What you can do here (your role: member)")
+    assert len(short.splitlines()) <= 12
+    assert tg.sent_texts(GROUP["id"]) == []
+
+
 async def test_a_pressed_button_is_answered_and_reaches_the_core(tg: TelegramHarness) -> None:
     shown = next(c.result for c in tg.api.calls_to("sendMessage") if c.ok)
     press = callback_query_update("retired_action|42", message=shown, from_user=BEA)

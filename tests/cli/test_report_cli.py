@@ -86,7 +86,7 @@ def test_report_as_markdown_html_and_the_network_summary(demo_dir: Path) -> None
     assert html.returncode == 0, html.stderr
     assert "data:image/png;base64," in page.read_text("utf-8")
     assert "Resumo semanal" in page.read_text("utf-8")
-    network = run(demo_dir, "report", "--week", "2026-W47")
+    network = run(demo_dir, "report", "--week", "2026-W47", "--network")
     assert network.stdout.startswith("Network summary, week 2026-W47")
 
 

@@ -1,4 +1,4 @@
-"""Two `serve` processes dispatch 3,000 due outbox messages to the fake Bot API while one is
+"""Two `serve` processes dispatch 1,800 due outbox messages to the fake Bot API while one is
 stopped cleanly and started again and the other is killed with SIGKILL and started again: no
 message is sent twice, and every message is sent except the ones the killed process was
 handing to Telegram at the moment it died.
@@ -44,10 +44,10 @@ from tests.faults.support import BotProcess, Reader, bot_env, running, start_bot
 # Real processes, timed: one worker runs them one after another.
 pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
-MESSAGES = 3_000
-CHATS = 300  # private chats, ten messages each
-STOP_AT = 900  # messages received when the first process is stopped cleanly
-KILL_AT = 1_800  # ... and when the second one is killed
+MESSAGES = 1_800
+CHATS = 300  # private chats, six messages each
+STOP_AT = 540  # messages received when the first process is stopped cleanly
+KILL_AT = 1_080  # ... and when the second one is killed
 IN_FLIGHT = 64  # the dispatcher's concurrency: at most this many sends under way
 # Pacing is not what this test is about: the flood limiter lets everything through.
 FAST = ["--telegram-rate", "10000", "--telegram-chat-rate", "10000"]

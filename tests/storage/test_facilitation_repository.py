@@ -140,6 +140,31 @@ async def test_open_polls_of_a_community_come_newest_first(database: Database) -
         assert await u.repo(PollRepository).open_in(community_id + 1, 5) == []
 
 
+async def test_webinars_not_over_are_those_to_come_and_those_running(
+    database: Database,
+) -> None:
+    community_id, person_id, _ = await setup(database)
+    starts = {"ended": -timedelta(hours=1), "running": -timedelta(minutes=30)}
+    starts |= {"later": timedelta(days=1)}
+    async with uow(database) as u:
+        for title, offset in starts.items():
+            await u.repo(WebinarRepository).add(
+                community_id,
+                WebinarDraft(title, NOW + offset, "America/Santiago"),
+                speaker_person_id=None,
+                created_by=person_id,
+                checkin_code=title[:6].upper(),
+                now=NOW - timedelta(days=2),
+            )
+        await u.commit()
+    async with uow(database) as u:
+        found = await u.repo(WebinarRepository).not_over(community_id, NOW)
+        assert [w.title for w in found] == ["running", "later"]
+        upcoming = await u.repo(WebinarRepository).upcoming(community_id, NOW)
+        assert [w.title for w in upcoming] == ["later"]
+        assert await u.repo(WebinarRepository).not_over(community_id + 1, NOW) == []
+
+
 async def test_forgetting_a_person_erases_their_facilitation_data(database: Database) -> None:
     community_id, person_id, identity_id = await setup(database)
     async with uow(database) as u:

@@ -363,3 +363,23 @@ async def test_an_anonymous_telegram_poll_takes_its_counts_from_telegram(
             harness.clock.now() + timedelta(seconds=1),
         )
     assert closed.final_counts == (4, 6)  # what the weekly summary reads
+
+
+async def test_closing_a_closed_poll_says_so_with_its_results(harness: Harness) -> None:
+    await posted_poll(harness, '/poll "Lunch or dinner?" Lunch Dinner closes in 3h')
+    await harness.dispatch(press(harness, "bea", "1:1"))
+    harness.clock.advance(hours=3)
+    assert await harness.app.dispatcher.dispatch_due() == 1
+    [again] = await harness.say("/poll close 1", user="ana")
+    assert again.splitlines() == [
+        "Poll #1 “Lunch or dinner?” is already closed. Its results:",
+        "📊 Results: Lunch or dinner?",
+        "• Lunch: 0 (0%)",
+        "• Dinner: 1 (100%)",
+        "1 vote in total.",
+    ]
+    destination, message = harness.messenger.sent[-1]
+    assert destination.user_id == "ana" and message.ephemeral  # to ana alone
+    [spanish] = await harness.say("/poll close 1", user="bea", locale="es")
+    assert spanish.startswith("La encuesta #1 «Lunch or dinner?» ya está cerrada.")
+    assert await harness.app.dispatcher.dispatch_due() == 0  # nothing posted in the group

@@ -229,3 +229,49 @@ async def test_the_recording_is_filed_in_the_repository(harness: Harness) -> Non
         item = await uow.repo(KnowledgeRepository).get(item_id)
     assert item is not None and item.type is ItemType.RECORDING
     assert (item.url, item.theme) == ("https://video.example.org/1", "water")
+
+
+async def test_a_running_webinar_is_listed_with_its_link_and_a_check_in_button(
+    harness: Harness,
+) -> None:
+    await announced(harness)
+    await harness.say('/webinar add "Later talk" 2026-12-10 15:00', user="mod")
+    harness.clock.current = STARTS + timedelta(minutes=20)
+    [listed] = await harness.say("/webinars", user="bea")
+    assert listed.splitlines() == [
+        "On now (times in America/Santiago):",
+        "• #1 Water safety plans: from 2026-12-03 15:00 to 2026-12-03 16:00. Check in with "
+        "the button below.",
+        "Link: https://meet.example.org/w",
+        "Upcoming webinars (times in America/Santiago):",
+        "• #2 Later talk: 2026-12-10 15:00, 0 going",
+    ]
+    message = harness.messenger.sent[-1][1]
+    [[button]] = message.buttons
+    assert (button.label, button.action, button.value) == (
+        "I am here (#1)",
+        "webinar_checkin",
+        "1",
+    )
+    [done] = await harness.dispatch(press(harness, "bea", button.action, button.value))
+    assert done == "Welcome to “Water safety plans”: your attendance is recorded."
+    harness.clock.current = STARTS + timedelta(hours=1)  # over
+    [after] = await harness.say("/webinars", user="bea")
+    assert after.splitlines()[0] == "Upcoming webinars (times in America/Santiago):"
+    assert "Water safety plans" not in after
+
+
+async def test_an_answer_just_before_the_start_promises_only_the_reminders_ahead(
+    harness: Harness,
+) -> None:
+    await announced(harness)
+    harness.clock.current = STARTS - timedelta(hours=2)
+    [two_hours] = await harness.dispatch(press(harness, "bea", "webinar_rsvp", "1:going"))
+    assert two_hours.endswith("(America/Santiago). I will remind you 1 hour before.")
+    harness.clock.current = STARTS - timedelta(minutes=1)
+    [minute] = await harness.dispatch(press(harness, "carla", "webinar_rsvp", "1:maybe"))
+    assert "remind you" not in minute
+    assert minute.endswith(
+        "It starts within the hour, too soon for a reminder: /webinars shows its link when "
+        "it is on."
+    )

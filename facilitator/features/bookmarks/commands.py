@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from facilitator.commands.arguments import IdArgs, NoArgs
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, sub
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.features.bookmarks.ports import BookmarkRepository
 from facilitator.features.knowledge.domain import ItemStatus
@@ -72,6 +72,7 @@ COMMANDS = (
         subcommands=(
             sub("bookmark", CommandSpec("remove", remove, IdArgs, _ID, needs=Needs.COMMUNITY)),
         ),
+        topic=Topic.ASK,
     ),
-    CommandSpec("bookmarks", listing, NoArgs, needs=Needs.COMMUNITY),
+    CommandSpec("bookmarks", listing, NoArgs, needs=Needs.COMMUNITY, topic=Topic.ASK),
 )

@@ -1,4 +1,4 @@
-"""Commands every member has: /start, /help, /lang, /whoami, /link."""
+"""Commands every member has: /start, /help (in `help.py`), /lang, /whoami, /link."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs, Topic
 from facilitator.context import CommandContext
+from facilitator.features.community.help import HelpArgs, help_command, help_from_start
 from facilitator.markup import OutboundMessage, RichText
 
 LINK_CODE_TTL = timedelta(minutes=15)
@@ -30,6 +31,10 @@ class LinkArgs:
 
 
 async def start(ctx: CommandContext, args: StartArgs) -> None:
+    asked = help_from_start(args.payload or "")
+    if asked is not None:  # back from a group's link to the help (Telegram)
+        await help_command(ctx, asked)
+        return
     purpose = ""
     if ctx.community is not None:
         purposes = ctx.community.setting("purpose", {})
@@ -40,27 +45,6 @@ async def start(ctx: CommandContext, args: StartArgs) -> None:
     if purpose:
         ctx.say("core.start.purpose", purpose=purpose)
     ctx.say("core.start.next_steps")
-
-
-async def help_command(ctx: CommandContext, args: NoArgs) -> None:
-    specs = ctx.services.registry.visible(ctx.origin.platform, ctx.role)
-    parts = [ctx.rich("core.help.header", role=ctx.role_label(ctx.role))]
-    for spec in specs:
-        parts.append(
-            ctx.rich(
-                "core.help.line", usage=ctx.t(spec.usage_key), summary=ctx.t(spec.summary_key)
-            )
-        )
-        for child in spec.subcommands:
-            if child.role <= ctx.role and not child.hidden:
-                parts.append(
-                    ctx.rich(
-                        "core.help.line",
-                        usage=ctx.t(child.usage_key),
-                        summary=ctx.t(child.summary_key),
-                    )
-                )
-    ctx.reply(OutboundMessage(RichText.join(parts)))
 
 
 async def lang(ctx: CommandContext, args: LangArgs) -> None:
@@ -129,9 +113,34 @@ async def link(ctx: CommandContext, args: LinkArgs) -> None:
 
 COMMANDS = (
     # Telegram's deep links (t.me/<bot>?start=<payload>) arrive as `/start <payload>`.
-    CommandSpec("start", start, StartArgs, args=(Arg("payload", required=False, max_length=64),)),
-    CommandSpec("help", help_command, NoArgs),
-    CommandSpec("lang", lang, LangArgs, args=(Arg("language", ArgKind.LOCALE, required=False),)),
-    CommandSpec("whoami", whoami, NoArgs),
-    CommandSpec("link", link, LinkArgs, args=(Arg("code", required=False, max_length=16),)),
+    CommandSpec(
+        "start",
+        start,
+        StartArgs,
+        args=(Arg("payload", required=False, max_length=64),),
+        topic=Topic.BASICS,
+    ),
+    CommandSpec(
+        "help",
+        help_command,
+        HelpArgs,
+        # A topic's word in any language, or a command's name.
+        args=(Arg("topic", ArgKind.TEXT, required=False, max_length=64),),
+        topic=Topic.BASICS,
+    ),
+    CommandSpec(
+        "lang",
+        lang,
+        LangArgs,
+        args=(Arg("language", ArgKind.LOCALE, required=False),),
+        topic=Topic.BASICS,
+    ),
+    CommandSpec("whoami", whoami, NoArgs, topic=Topic.BASICS),
+    CommandSpec(
+        "link",
+        link,
+        LinkArgs,
+        args=(Arg("code", required=False, max_length=16),),
+        topic=Topic.BASICS,
+    ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, Topic
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.i18n import SUPPORTED_LOCALES
@@ -136,7 +136,14 @@ async def set_setting(ctx: CommandContext, args: SetArgs) -> None:
 
 
 COMMANDS = (
-    CommandSpec("members", members, NoArgs, needs=Needs.COMMUNITY, role=Role.MODERATOR),
+    CommandSpec(
+        "members",
+        members,
+        NoArgs,
+        needs=Needs.COMMUNITY,
+        role=Role.MODERATOR,
+        topic=Topic.MODERATION,
+    ),
     CommandSpec(
         "role",
         role,
@@ -144,8 +151,16 @@ COMMANDS = (
         args=(Arg("member", max_length=64), Arg("role", ArgKind.ROLE)),
         needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
+        topic=Topic.MODERATION,
     ),
-    CommandSpec("settings", settings, NoArgs, needs=Needs.COMMUNITY, role=Role.MODERATOR),
+    CommandSpec(
+        "settings",
+        settings,
+        NoArgs,
+        needs=Needs.COMMUNITY,
+        role=Role.MODERATOR,
+        topic=Topic.MODERATION,
+    ),
     CommandSpec(
         "set",
         set_setting,
@@ -156,5 +171,6 @@ COMMANDS = (
         ),
         needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
+        topic=Topic.MODERATION,
     ),
 )

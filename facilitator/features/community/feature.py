@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from facilitator.feature import Feature
+from facilitator.feature import Feature, Installed, Wiring
 from facilitator.features.community import basics, commands
+from facilitator.features.community.help import PrivateChats
+
+
+def setup(wiring: Wiring) -> Installed:
+    return Installed(service=PrivateChats(wiring.messengers))
+
 
 FEATURE = Feature(
-    "community", commands=(*basics.COMMANDS, *commands.COMMANDS), prompts=("community",)
+    "community",
+    commands=(*basics.COMMANDS, *commands.COMMANDS),
+    prompts=("community",),
+    setup=setup,
 )

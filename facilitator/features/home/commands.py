@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from facilitator.commands.forms import render_form
-from facilitator.commands.spec import CommandSpec, NoArgs, parse_id
+from facilitator.commands.spec import CommandSpec, NoArgs, Topic, parse_id
 from facilitator.context import CommandContext, permitted
 from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.commands import badge_name, level_name, participation
@@ -181,5 +181,7 @@ async def open_form(ctx: CommandContext, value: str) -> None:
 COMMANDS = (
     # The App Home tab is the one surface that shows it; elsewhere /me, /webinars and the
     # posted polls say the same.
-    CommandSpec(HOME, home, NoArgs, platforms=frozenset({Platform.SLACK}), hidden=True),
+    CommandSpec(
+        HOME, home, NoArgs, platforms=frozenset({Platform.SLACK}), hidden=True, topic=Topic.BASICS
+    ),
 )

@@ -20,6 +20,7 @@ from facilitator.commands.spec import (
     CommandSpec,
     Needs,
     NoArgs,
+    Topic,
     convert,
     is_web_url,
     parse_id,
@@ -958,6 +959,7 @@ COMMANDS = (
                     needs=Needs.COMMUNITY,
                     role=Role.MODERATOR,
                     form=FAQ_FORM,
+                    topic=Topic.MODERATION,
                 ),
             ),
             sub(
@@ -983,21 +985,25 @@ COMMANDS = (
                     IdArgs,
                     args=(Arg("id", ArgKind.INT),),
                     role=Role.MODERATOR,
+                    topic=Topic.MODERATION,
                 ),
             ),
         ),
+        topic=Topic.ASK,
     ),
     CommandSpec(
         "lesson",
         lesson,
         LessonArgs,
         args=(Arg("topic", ArgKind.TEXT, max_length=MAX_QUERY),),
+        topic=Topic.ASK,
     ),
     CommandSpec(
         "new",
         new_items,
         GapsArgs,
         args=(Arg("days", ArgKind.INT, required=False),),
+        topic=Topic.ASK,
     ),
     CommandSpec(
         "doc",
@@ -1020,6 +1026,7 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.MODERATION,
     ),
     CommandSpec(
         "share",
@@ -1029,6 +1036,7 @@ COMMANDS = (
         # them apart, and checks the link as a URL argument would be.
         args=(Arg("note", ArgKind.TEXT, required=False, max_length=2500),),
         needs=Needs.COMMUNITY,
+        topic=Topic.ASK,
     ),
     CommandSpec(
         "approve",
@@ -1036,6 +1044,7 @@ COMMANDS = (
         ApproveArgs,
         args=(Arg("id", ArgKind.INT, required=False),),
         role=Role.MODERATOR,
+        topic=Topic.MODERATION,
     ),
     CommandSpec(
         "reject",
@@ -1043,6 +1052,7 @@ COMMANDS = (
         RejectArgs,
         args=(Arg("id", ArgKind.INT), Arg("reason", ArgKind.TEXT, required=False, max_length=300)),
         role=Role.MODERATOR,
+        topic=Topic.MODERATION,
     ),
     CommandSpec(
         "gaps",
@@ -1086,6 +1096,7 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.MODERATION,
     ),
     # A member may save their own answer; saving another's is for moderators (checked in
     # the handler, which knows whose message it replies to).
@@ -1096,12 +1107,14 @@ COMMANDS = (
         args=(Arg("question", ArgKind.TEXT, required=False, max_length=300),),
         needs=Needs.COMMUNITY,
         form=SAVE_FORM,
+        topic=Topic.ASK,
     ),
     CommandSpec(
         "withdraw",
         withdraw,
         WithdrawArgs,
         args=(Arg("id", ArgKind.INT),),
+        topic=Topic.ASK,
     ),
-    CommandSpec("review", review, NoArgs, role=Role.MODERATOR),
+    CommandSpec("review", review, NoArgs, role=Role.MODERATOR, topic=Topic.MODERATION),
 )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, parse_id, sub
+from facilitator.commands.spec import (
+    Arg,
+    ArgKind,
+    CommandSpec,
+    Needs,
+    NoArgs,
+    Topic,
+    parse_id,
+    sub,
+)
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.domain.outbox import OutboxRecord, OutboxStatus
@@ -185,5 +194,6 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.MODERATION,
     ),
 )

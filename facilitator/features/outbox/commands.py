@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, sub
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.domain.outbox import TROUBLE, WAITING, OutboxRecord, OutboxStatus
@@ -106,5 +106,6 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.MODERATION,
     ),
 )

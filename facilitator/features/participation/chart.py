@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from facilitator.features.participation.summary import WeeklySummary
+from facilitator.features.participation.summary import NetworkSummary, WeeklySummary
 from facilitator.i18n import Catalogue, format_number
 
 MESSAGES_COLOUR = "#2c5f2d"
@@ -84,6 +84,32 @@ def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> byt
         contributors.text(0.5, 0.5, t("nobody"), ha="center", va="center")
         contributors.set_axis_off()
 
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def render_network_png(summary: NetworkSummary, catalogue: Catalogue, locale: str) -> bytes:
+    """The admins' chart: each community's active members and messages this week."""
+
+    def t(key: str, **values: object) -> str:
+        return catalogue.text(locale, f"participation.summary.chart.{key}", **values)
+
+    numbers = FuncFormatter(lambda value, _position: format_number(locale, value))
+    lines = list(reversed(summary.lines))
+    figure = Figure(figsize=(9, 2.5 + 0.5 * max(len(lines), 1)), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    active, messages = figure.subplots(1, 2, sharey=True)
+    figure.suptitle(t("network_title", week=str(summary.week)), fontsize=13)
+    names = [line.community.title for line in lines]
+    for axes, values, colour, label in (
+        (active, [line.figures.active_members for line in lines], ACTIVE_COLOUR, t("active")),
+        (messages, [line.figures.messages for line in lines], MESSAGES_COLOUR, t("messages")),
+    ):
+        axes.barh(names, values, color=colour)
+        axes.set_title(label)
+        axes.xaxis.set_major_formatter(numbers)
+    active.set_ylabel(t("per_community"))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, Topic
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.participation.config import ParticipationConfig
@@ -268,7 +268,7 @@ _BOOLEANS = {"recognition_post", "exclude_staff", "summary_enabled"}
 
 
 COMMANDS = (
-    CommandSpec("me", me, NoArgs, needs=Needs.COMMUNITY),
+    CommandSpec("me", me, NoArgs, needs=Needs.COMMUNITY, topic=Topic.TAKE_PART),
     CommandSpec(
         "leaderboard",
         leaderboard,
@@ -282,8 +282,16 @@ COMMANDS = (
             ),
         ),
         needs=Needs.COMMUNITY,
+        topic=Topic.TAKE_PART,
     ),
-    CommandSpec("aplayers", aplayers, NoArgs, needs=Needs.COMMUNITY, role=Role.COORDINATOR),
+    CommandSpec(
+        "aplayers",
+        aplayers,
+        NoArgs,
+        needs=Needs.COMMUNITY,
+        role=Role.COORDINATOR,
+        topic=Topic.MODERATION,
+    ),
     CommandSpec(
         "summary",
         summary,
@@ -291,6 +299,7 @@ COMMANDS = (
         args=(Arg("week", required=False, max_length=10),),
         needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
+        topic=Topic.MODERATION,
     ),
     CommandSpec(
         "participation",
@@ -302,5 +311,6 @@ COMMANDS = (
         ),
         needs=Needs.COMMUNITY,
         role=Role.COORDINATOR,
+        topic=Topic.MODERATION,
     ),
 )

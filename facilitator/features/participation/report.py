@@ -347,3 +347,48 @@ def render(summary: WeeklySummary, output: Format, catalogue: Catalogue, locale:
         )
         return to_html(text, title, render_png(summary, catalogue, locale)).encode("utf-8")
     return (text.plain() + "\n").encode("utf-8")
+
+
+def network_csv(summary: NetworkSummary) -> str:
+    """Every figure of every community and of the whole network (community `*`), with last
+    week's and the change."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["community", "key", "value", "previous", "change"])
+    rows = [("*", summary.totals, summary.previous_totals)]
+    rows += [(line.community.key, line.figures, line.previous) for line in summary.lines]
+    for key, now, before in rows:
+        for name in (*FIGURES, "polls", "active_share"):
+            value = _number(getattr(now, name))
+            previous = _number(getattr(before, name))
+            change = (
+                "" if value == "" or previous == "" else _number(float(value) - float(previous))
+            )
+            writer.writerow([literal_cell(key), name, value, previous, change])
+    several = summary.in_several - summary.in_several_previous
+    writer.writerow(
+        ["*", "active_in_several", summary.in_several, summary.in_several_previous, several]
+    )
+    return out.getvalue()
+
+
+def render_network(
+    summary: NetworkSummary, output: Format, catalogue: Catalogue, locale: str
+) -> bytes:
+    """The network summary in one of the report formats, as the bytes to write."""
+    from facilitator.features.participation.chart import render_network_png
+
+    if output is Format.PNG:
+        return render_network_png(summary, catalogue, locale)
+    if output is Format.CSV:
+        return network_csv(summary).encode("utf-8")
+    text = network_text(summary, catalogue, locale)
+    if output is Format.MARKDOWN:
+        return to_markdown(text).encode("utf-8")
+    if output is Format.HTML:
+        title = catalogue.text(
+            locale, "participation.summary.chart.network_title", week=str(summary.week)
+        )
+        png = render_network_png(summary, catalogue, locale)
+        return to_html(text, title, png).encode("utf-8")
+    return (text.plain() + "\n").encode("utf-8")

@@ -9,13 +9,7 @@ from typing import Annotated
 
 import typer
 
-from facilitator.features.participation.report import (
-    Format,
-    network_text,
-    render,
-    to_html,
-    to_markdown,
-)
+from facilitator.features.participation.report import Format, render, render_network
 from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import IsoWeek, network_summary, weekly_summary
 from facilitator.i18n import SUPPORTED_LOCALES
@@ -39,8 +33,14 @@ class ReportError(Exception):
 def report(
     community: Annotated[
         str | None,
-        typer.Option(help="Community key; without it, the network summary for admins."),
+        typer.Option(
+            help="Community key; without it, the only community there is, or the network "
+            "summary for admins when there are several."
+        ),
     ] = None,
+    network: Annotated[
+        bool, typer.Option("--network", help="The network summary, even with one community.")
+    ] = False,
     week: Annotated[
         str | None, typer.Option(help="ISO week, e.g. 2026-W47; default: the last complete one.")
     ] = None,
@@ -53,7 +53,11 @@ def report(
         typer.Option(help="Write to this file (PNG default: var/reports/<community>-<week>.png)."),
     ] = None,
 ) -> None:
-    """The coordinators' weekly summary of a community, as sent to them on Mondays."""
+    """The coordinators' weekly summary of a community, as sent to them on Mondays, or the
+    admins' summary of every community."""
+    if network and community is not None:
+        typer.echo("--network and --community exclude each other", err=True)
+        raise typer.Exit(2)
     if lang is not None and lang not in SUPPORTED_LOCALES:
         typer.echo(f"unknown language {lang!r}: use en, es or pt", err=True)
         raise typer.Exit(2)
@@ -66,10 +70,14 @@ def report(
     configure_logging(settings.log_level)
     upgrade(settings)
     try:
-        data, name = asyncio.run(_produce(settings, community, chosen, output, lang))
+        data, name, note = asyncio.run(
+            _produce(settings, community, network, chosen, output, lang)
+        )
     except ReportError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    if note:
+        typer.echo(note, err=True)
     if out is None and output is Format.PNG:
         out = REPORTS_DIR / f"{name}.png"
     if out is None:
@@ -83,10 +91,12 @@ def report(
 async def _produce(
     settings: Settings,
     key: str | None,
+    network: bool,
     week: IsoWeek | None,
     output: Format,
     lang: str | None,
-) -> tuple[bytes, str]:
+) -> tuple[bytes, str, str]:
+    """The report's bytes, the file name it gets, and a note for the operator (or "")."""
     from facilitator.bootstrap import build_app
 
     application = build_app(settings)
@@ -96,27 +106,36 @@ async def _produce(
         assert isinstance(service, Participation)
         now = application.clock.now()
         async with application.uow_factory() as uow:
+            note = ""
+            if key is None and not network:
+                communities = [c for c in await uow.communities.all() if c.active]
+                if len(communities) == 1:
+                    key = communities[0].key
+                else:
+                    network = True
+                    if communities:
+                        keys = ", ".join(sorted(c.key for c in communities))
+                        note = (
+                            f"network summary of {len(communities)} communities ({keys}); "
+                            "for one of them: --community KEY"
+                        )
             if key is None:
-                if output not in (Format.TEXT, Format.MARKDOWN, Format.HTML):
-                    raise ReportError("the network summary comes as text, markdown or html")
                 communities = [c for c in await uow.communities.all() if c.active]
                 chosen = week or IsoWeek.last_complete(now, settings.default_timezone)
-                network = await network_summary(uow, communities, chosen)
-                text = network_text(network, catalogue, lang or settings.default_language)
-                if output is Format.MARKDOWN:
-                    return to_markdown(text).encode("utf-8"), f"network-{chosen}"
-                if output is Format.HTML:
-                    return to_html(text, f"{chosen}").encode("utf-8"), f"network-{chosen}"
-                return (text.plain() + "\n").encode("utf-8"), f"network-{chosen}"
+                summary = await network_summary(uow, communities, chosen)
+                data = render_network(
+                    summary, output, catalogue, lang or settings.default_language
+                )
+                return data, f"network-{chosen}", note
             found = await uow.communities.by_key(key)
             if found is None:
                 raise ReportError(f"no community with key {key!r}")
             chosen = week or IsoWeek.last_complete(now, found.timezone)
-            summary = await weekly_summary(
+            summary_of_one = await weekly_summary(
                 uow, found, chosen, service.config_for(found), service.admins
             )
-        data = render(summary, output, catalogue, lang or found.language)
-        return data, f"{found.key.replace(':', '_')}-{chosen}"
+        data = render(summary_of_one, output, catalogue, lang or found.language)
+        return data, f"{found.key.replace(':', '_')}-{chosen}", note
     finally:
         await application.aclose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facilitator.commands.forms import Choice, FieldSpec, FormInput, FormSpec
-from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, sub
+from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
 from facilitator.features.polls.domain import PollDraft
@@ -66,8 +66,14 @@ async def close(ctx: CommandContext, args: PollCloseArgs) -> None:
         poll = await ctx.uow.repo(PollRepository).latest_open(community.id)
     else:
         poll = await ctx.uow.repo(PollRepository).get(args.id)
-    if poll is None or poll.community_id != community.id or not poll.is_open:
+    if poll is None or poll.community_id != community.id:
         ctx.say("polls.close.none", private=True)
+        return
+    if not poll.is_open:
+        # Already closed (by its timer or someone else): its results, again, privately.
+        results = polls(ctx).results_message(poll, community, ctx.locale)
+        body = ctx.rich("polls.close.already", id=poll.id, question=poll.question)
+        ctx.reply(OutboundMessage(body + results.body, ephemeral=True), private=True)
         return
     if poll.created_by != ctx.member.person_id and ctx.role < Role.MODERATOR:
         ctx.say("polls.close.not_yours", id=poll.id, private=True)
@@ -141,5 +147,6 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.TAKE_PART,
     ),
 )

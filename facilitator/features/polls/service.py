@@ -347,10 +347,14 @@ class Polls:
         where = Destination(community.platform, community.chat_id)
         return await messenger.close_poll(where, poll.message_ref)
 
-    def results_message(self, poll: Poll, community: Community) -> OutboundMessage:
+    def results_message(
+        self, poll: Poll, community: Community, locale: str | None = None
+    ) -> OutboundMessage:
+        """The results as posted in the group (in the community's language), or as shown to
+        one member (in `locale`)."""
         counts = list(poll.final_counts or [0] * len(poll.options))
         total = sum(counts)
-        locale = community.language
+        locale = locale or community.language
         catalogue = self._catalogue
         parts = [catalogue.render(locale, "polls.results.header", question=poll.question)]
         for option, count in zip(poll.options, counts, strict=True):

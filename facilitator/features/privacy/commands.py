@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs, Topic
 from facilitator.context import CommandContext
 from facilitator.features.privacy.service import PersonalRecords
 from facilitator.markup import Attachment, Button, OutboundMessage
@@ -79,8 +79,8 @@ async def forget_pressed(ctx: CommandContext, value: str) -> None:
 _SCOPE = Arg("what", ArgKind.CHOICE, required=False, choices=SCOPES)
 
 COMMANDS = (
-    CommandSpec("optout", optout, ScopeArgs, args=(_SCOPE,)),
-    CommandSpec("optin", optin, ScopeArgs, args=(_SCOPE,)),
-    CommandSpec("mydata", mydata, NoArgs),
-    CommandSpec("forgetme", forgetme, NoArgs),
+    CommandSpec("optout", optout, ScopeArgs, args=(_SCOPE,), topic=Topic.DATA),
+    CommandSpec("optin", optin, ScopeArgs, args=(_SCOPE,), topic=Topic.DATA),
+    CommandSpec("mydata", mydata, NoArgs, topic=Topic.DATA),
+    CommandSpec("forgetme", forgetme, NoArgs, topic=Topic.DATA),
 )

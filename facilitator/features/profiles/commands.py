@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic
 from facilitator.context import CommandContext
 from facilitator.features.profiles.domain import MemberProfile
 from facilitator.features.profiles.experts import rank_experts, topic_of_query
@@ -151,9 +151,15 @@ COMMANDS = (
             Arg("country", required=False, max_length=100),
             Arg("expertise", required=False, max_length=600),
         ),
+        topic=Topic.PEOPLE,
     ),
     CommandSpec(
-        "whois", whois, WhoisArgs, args=(Arg("member", max_length=64),), needs=Needs.COMMUNITY
+        "whois",
+        whois,
+        WhoisArgs,
+        args=(Arg("member", max_length=64),),
+        needs=Needs.COMMUNITY,
+        topic=Topic.PEOPLE,
     ),
     CommandSpec(
         "experts",
@@ -161,11 +167,13 @@ COMMANDS = (
         ExpertsArgs,
         args=(Arg("theme", ArgKind.TEXT, max_length=100),),
         needs=Needs.COMMUNITY,
+        topic=Topic.PEOPLE,
     ),
     CommandSpec(
         "timezone",
         timezone,
         TimezoneArgs,
         args=(Arg("timezone", required=False, max_length=64),),
+        topic=Topic.BASICS,
     ),
 )

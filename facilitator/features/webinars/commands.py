@@ -13,6 +13,7 @@ from facilitator.commands.spec import (
     CommandSpec,
     Needs,
     NoArgs,
+    Topic,
     sub,
     tokenize,
 )
@@ -29,11 +30,12 @@ from facilitator.features.webinars.parsing import (
 )
 from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.features.webinars.service import (
+    CHECKIN_ACTION,
     CHECKIN_EARLY,
     Webinars,
 )
 from facilitator.localtime import show
-from facilitator.markup import FieldKind, OutboundMessage, RichText
+from facilitator.markup import Button, FieldKind, OutboundMessage, RichText
 
 LISTED = 10
 
@@ -144,15 +146,40 @@ async def recording(ctx: CommandContext, args: WebinarRecordingArgs) -> None:
 
 
 async def upcoming(ctx: CommandContext, args: NoArgs) -> None:
+    """The webinars to come and, first, those on now (from check-in's opening to their end),
+    with their link and a check-in button: when a member most needs them."""
     community = ctx.here
-    found = await ctx.uow.repo(WebinarRepository).upcoming(community.id, ctx.services.clock.now())
+    now = ctx.services.clock.now()
+    repository = ctx.uow.repo(WebinarRepository)
+    found = await repository.not_over(community.id, now)
     if not found:
         ctx.say("webinars.list.none", private=True)
         return
     zone = ctx.member.timezone or community.timezone
-    parts = [ctx.rich("webinars.list.header", zone=zone)]
-    for webinar in found[:LISTED]:
-        attendees = await ctx.uow.repo(WebinarRepository).attendees(webinar.id)
+    live = [w for w in found if w.starts_at - CHECKIN_EARLY <= now][:LISTED]
+    later = [w for w in found if w.starts_at - CHECKIN_EARLY > now][:LISTED]
+    parts: list[RichText] = []
+    buttons: list[tuple[Button, ...]] = []
+    if live:
+        parts.append(ctx.rich("webinars.list.live_header", zone=zone))
+    for webinar in live:
+        parts.append(
+            ctx.rich(
+                "webinars.list.live",
+                id=webinar.id,
+                title=webinar.title,
+                start=show(webinar.starts_at, zone),
+                end=show(webinar.ends_at, zone),
+            )
+        )
+        if webinar.link:
+            parts.append(ctx.rich("webinars.announce.link", link=webinar.link))
+        label = ctx.t("webinars.list.checkin", id=webinar.id)
+        buttons.append((Button(label, CHECKIN_ACTION, str(webinar.id)),))
+    if later:
+        parts.append(ctx.rich("webinars.list.header", zone=zone))
+    for webinar in later:
+        attendees = await repository.attendees(webinar.id)
         going = sum(1 for a in attendees if a.answer is Rsvp.GOING)
         parts.append(
             ctx.rich(
@@ -163,7 +190,7 @@ async def upcoming(ctx: CommandContext, args: NoArgs) -> None:
                 count=going,
             )
         )
-    ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
+    ctx.reply(OutboundMessage(RichText.join(parts), buttons=tuple(buttons)), private=True)
 
 
 async def checkin(ctx: CommandContext, args: CheckinArgs) -> None:
@@ -256,13 +283,15 @@ COMMANDS = (
                 ),
             ),
         ),
+        topic=Topic.MODERATION,
     ),
-    CommandSpec("webinars", upcoming, NoArgs, needs=Needs.COMMUNITY),
+    CommandSpec("webinars", upcoming, NoArgs, needs=Needs.COMMUNITY, topic=Topic.TAKE_PART),
     CommandSpec(
         "checkin",
         checkin,
         CheckinArgs,
         args=(Arg("code", max_length=8),),
         needs=Needs.COMMUNITY,
+        topic=Topic.TAKE_PART,
     ),
 )

@@ -18,6 +18,10 @@ class Rsvp(StrEnum):
     NOT_GOING = "no"
 
 
+# No webinar lasts longer: what a lookup of those still running looks back over.
+LONGEST = timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class WebinarDraft:
     title: str

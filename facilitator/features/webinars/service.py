@@ -288,11 +288,15 @@ class Webinars:
             )
         here = ctx.community is not None and ctx.community.id == webinar.community_id
         zone_name = ctx.member.timezone or (webinar_zone(ctx) if here else webinar.timezone)
+        # Only the reminders still ahead are promised: a minute before the start, none.
+        ahead = [step for step, before in REMINDERS if webinar.starts_at - before > now]
+        reminders = ctx.t(f"webinars.rsvp.reminders.{'_'.join(ahead) or 'none'}")
         ctx.say(
             f"webinars.rsvp.noted_{answer.value}",
             title=webinar.title,
             when=show(webinar.starts_at, zone_name),
             zone=zone_name,
+            reminders=reminders,
             private=True,
         )
 

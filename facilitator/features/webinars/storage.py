@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from facilitator.domain.model import DataSubject
 from facilitator.features.polls.storage import PollRow
 from facilitator.features.webinars.domain import (
+    LONGEST,
     Attendee,
     Rsvp,
     Webinar,
@@ -147,6 +148,20 @@ class SqlWebinarRepository:
             .order_by(WebinarRow.starts_at)
         )
         return [_webinar(r) for r in rows]
+
+    async def not_over(self, community_id: int, now: datetime) -> list[Webinar]:
+        # A webinar's end is its start plus its duration: those that started within the
+        # longest duration are read, and the ones already over left out here.
+        rows = await self.session.scalars(
+            select(WebinarRow)
+            .where(
+                WebinarRow.community_id == community_id,
+                WebinarRow.status == WebinarStatus.SCHEDULED.value,
+                WebinarRow.starts_at > now - LONGEST,
+            )
+            .order_by(WebinarRow.starts_at)
+        )
+        return [webinar for webinar in map(_webinar, rows) if webinar.ends_at > now]
 
     async def by_code(self, community_id: int, code: str) -> list[Webinar]:
         rows = await self.session.scalars(
