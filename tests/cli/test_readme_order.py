@@ -104,8 +104,16 @@ def test_the_readme_order_reports_figures_equal_to_their_recount(
     text_report = runner.invoke(
         cli.app, ["report", "--community", "demo", *week, "--lang", "en"]
     ).stdout
-    network = runner.invoke(cli.app, ["report", *week, "--lang", "en"]).stdout
+    network = runner.invoke(cli.app, ["report", "--network", *week, "--lang", "en"]).stdout
     assert f"Active members: {now['active_members']} of {now['known_members']} (" in text_report
+    assert f"{now['active_members']} active of {now['known_members']} (" in network
+    network_csv = runner.invoke(cli.app, ["report", "--network", *week, "--format", "csv"])
+    demo_rows = {
+        row["key"]: row["value"]
+        for row in csv.DictReader(io.StringIO(network_csv.stdout))
+        if row["community"] == "demo"
+    }
+    assert demo_rows == {key: row["value"] for key, row in rows.items()}
     for page in (text_report, network):
         percents = [int(p) for p in re.findall(r"(\d+)\s?%", page)]
         assert percents and max(percents) <= 100, page

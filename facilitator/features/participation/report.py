@@ -358,7 +358,7 @@ def network_csv(summary: NetworkSummary) -> str:
     rows = [("*", summary.totals, summary.previous_totals)]
     rows += [(line.community.key, line.figures, line.previous) for line in summary.lines]
     for key, now, before in rows:
-        for name in (*FIGURES, "polls", "active_share"):
+        for name in (*FIGURES, "polls", *SHARES):
             value = _number(getattr(now, name))
             previous = _number(getattr(before, name))
             change = (
