@@ -47,7 +47,7 @@ def test_report_prints_the_weeks_summary_in_spanish(demo_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Resumen semanal: Knowledge Exchange Network (demo)")
-    assert "• Miembros activos: 11 de 15 (73\u00a0%) (+1 respecto de la semana pasada)" in lines
+    assert "• Miembros activos: 11 de 13 (85\u00a0%) (+1 respecto de la semana pasada)" in lines
 
 
 def test_report_writes_the_csv_and_the_png(demo_dir: Path) -> None:

@@ -105,6 +105,7 @@ FIGURE_NAMES = (
     "unanswered_lookups",
     "gaps_closed",
     "median_gap_close_hours",
+    "lookups_closed",
     "items_overdue",
 )
 
@@ -179,7 +180,7 @@ async def test_the_english_text_summary(played: PlayedMonth) -> None:
         "Weekly summary: Knowledge Exchange Network (demo), week 2026-W47 "
         "(2026-11-16 to 2026-11-22)"
     )
-    assert "• Active members: 11 of 15 (73%) (+1 on last week)" in lines
+    assert "• Active members: 11 of 13 (85%) (+1 on last week)" in lines
     assert "• Questions: 6 asked, 5 answered, 1 unanswered (+2 on last week)" in lines
     assert "• Median time to a first answer: 40 minutes (+10 min on last week)" in lines
     assert "• Webinars: 6 sign-ups, 4 attended (+4 on last week)" in lines
@@ -190,7 +191,7 @@ async def test_the_spanish_text_summary(played: PlayedMonth) -> None:
     text = render(await summary_of(played), Format.TEXT, played.app.services.catalogue, "es")
     lines = text.decode().splitlines()
     assert lines[0].startswith("Resumen semanal: Knowledge Exchange Network (demo), semana")
-    assert "• Miembros activos: 11 de 15 (73\u00a0%) (+1 respecto de la semana pasada)" in lines
+    assert "• Miembros activos: 11 de 13 (85\u00a0%) (+1 respecto de la semana pasada)" in lines
     assert "• Recién llegados: 2, 1 de ellos ya activos (+1 respecto de la semana pasada)" in lines
     assert any(
         line.startswith("• Gabriela Pérez: 46 puntos (presentó un webinario") for line in lines

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from facilitator.features.participation.summary import (
     FIGURES,
+    SHARES,
     Figures,
     NetworkSummary,
     PersonLine,
@@ -111,9 +112,7 @@ def _figure_lines(w: _Writer, now: Figures, before: Figures) -> None:
     w.line(
         "gaps_closed",
         value=now.gaps_closed,
-        rate=w.percent(
-            now.gaps_closed / now.unanswered_lookups if now.unanswered_lookups else None
-        ),
+        rate=w.percent(now.lookups_closed_share),
         median=w.minutes(
             now.median_gap_close_hours * 60 if now.median_gap_close_hours is not None else None
         ),
@@ -124,12 +123,11 @@ def _figure_lines(w: _Writer, now: Figures, before: Figures) -> None:
         value=now.items_overdue,
         change=w.change(now.items_overdue, before.items_overdue),
     )
-    share = now.poll_voters / now.known_members if now.known_members else None
     w.line(
         "polls",
         value=now.poll_votes,
         voters=now.poll_voters,
-        share=w.percent(share),
+        share=w.percent(now.voters_share),
         change=w.change(now.poll_voters, before.poll_voters),
     )
     w.line(
@@ -225,7 +223,7 @@ def csv_report(summary: WeeklySummary) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "key", "value", "previous", "change", "detail"])
     now, before = summary.figures, summary.previous
-    for name in (*FIGURES, "polls", "active_share"):
+    for name in (*FIGURES, "polls", *SHARES):
         value = _number(getattr(now, name))
         previous = _number(getattr(before, name))
         change = "" if value == "" or previous == "" else _number(float(value) - float(previous))
@@ -360,7 +358,7 @@ def network_csv(summary: NetworkSummary) -> str:
     rows = [("*", summary.totals, summary.previous_totals)]
     rows += [(line.community.key, line.figures, line.previous) for line in summary.lines]
     for key, now, before in rows:
-        for name in (*FIGURES, "polls", "active_share"):
+        for name in (*FIGURES, "polls", *SHARES):
             value = _number(getattr(now, name))
             previous = _number(getattr(before, name))
             change = (

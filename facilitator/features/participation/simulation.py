@@ -147,7 +147,11 @@ class SimulatedMonth:
             if q.answered_at is not None
         ]
         kinds = Counter(kind for _, kind in entries)
-        known = set(self.members) | {who for who, at in self.joined.items() if at < end}
+        # The seeded members are there from the start; nobody leaves; whoever opted out or
+        # was forgotten is in no figure.
+        known = (set(self.members) | {who for who, at in self.joined.items() if at < end}) - (
+            self.excluded
+        )
         return {
             "known_members": len(known),
             "active_members": len(active),
@@ -166,6 +170,7 @@ class SimulatedMonth:
             # The played month adds no item that answers its gaps.
             "gaps_closed": 0,
             "median_gap_close_hours": None,
+            "lookups_closed": 0,
             "active_names": active,
         }
 

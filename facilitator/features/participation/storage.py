@@ -614,16 +614,66 @@ class SqlParticipationRepository:
         )
         return [(as_date(d), int(m or 0), int(a or 0)) for d, m, a in result.all()]
 
-    async def known_members(self, community_id: int, at: datetime) -> int:
-        """Members of the community at that moment (joined before it, not left by then)."""
-        count = await self.session.scalar(
-            select(func.count()).where(
+    async def members_in(self, community_id: int, start: datetime, end: datetime) -> set[int]:
+        """Who was a member at some moment of [start, end), among tracked people.
+
+        A membership is dated from the member's first sign, not from when the bot stored it
+        (a bot added late, or told of members after the fact, stores them "today"): a sign is
+        a join or any event of theirs in the ledger; a leave (the membership's, or a
+        `member_left` event) ends it until the next sign, and a leave at the same moment as
+        a sign wins. So everyone who did something in the week was a member in it.
+        """
+        left = ParticipationKind.MEMBER_LEFT.value
+        ends = LedgerRow.kind == left
+        signs = LedgerRow.kind != left
+        before = LedgerRow.occurred_at < start
+        ledger = await self.session.execute(
+            select(
+                LedgerRow.person_id,
+                func.max(case((signs & before, LedgerRow.occurred_at))),
+                func.max(case((ends & before, LedgerRow.occurred_at))),
+                func.max(case((signs & ~before, 1), else_=0)),
+            )
+            .where(
+                LedgerRow.community_id == community_id,
+                LedgerRow.occurred_at < end,
+                self._tracked(),
+            )
+            .group_by(LedgerRow.person_id)
+        )
+        last_sign: dict[int, datetime] = {}
+        last_end: dict[int, datetime] = {}
+        found: set[int] = set()
+        for person, sign, ended, in_window in ledger.all():
+            if in_window:
+                found.add(int(person))
+            if sign is not None:
+                last_sign[int(person)] = sign
+            if ended is not None:
+                last_end[int(person)] = ended
+        rows = await self.session.execute(
+            select(MembershipRow.person_id, MembershipRow.joined_at, MembershipRow.left_at).where(
                 MembershipRow.community_id == community_id,
-                MembershipRow.joined_at < at,
-                MembershipRow.left_at.is_(None) | (MembershipRow.left_at >= at),
+                MembershipRow.joined_at < end,
+                MembershipRow.person_id.not_in(
+                    select(PersonRow.id).where(PersonRow.opted_out_tracking).scalar_subquery()
+                ),
             )
         )
-        return int(count or 0)
+        for person, joined_at, left_at in rows.all():
+            person = int(person)
+            if joined_at >= start:
+                found.add(person)
+            elif person not in last_sign or last_sign[person] < joined_at:
+                last_sign[person] = joined_at
+            if left_at is not None and left_at < start:
+                last_end[person] = max(left_at, last_end.get(person, left_at))
+        found.update(
+            person
+            for person, sign in last_sign.items()
+            if person not in last_end or sign > last_end[person]
+        )
+        return found
 
     async def question_times(
         self, community_id: int, start: datetime, end: datetime
@@ -698,23 +748,18 @@ class SqlParticipationRepository:
             (closed - asked).total_seconds() / 3600 for asked, closed in rows.all() if closed
         )
 
-    async def active_in_several(
-        self, start: datetime, end: datetime, kinds: Collection[str]
-    ) -> int:
-        """People active in more than one community in the window."""
-        several = (
-            select(LedgerRow.person_id)
-            .where(
-                LedgerRow.occurred_at >= start,
-                LedgerRow.occurred_at < end,
-                LedgerRow.kind.in_(list(kinds)),
-                self._tracked(),
+    async def gaps_asked_closed(self, community_id: int, start: datetime, end: datetime) -> int:
+        """Of the gaps asked in [start, end), how many an item had closed by `end`."""
+        found = await self.session.scalar(
+            select(func.count()).where(
+                KnowledgeGapRow.community_id == community_id,
+                KnowledgeGapRow.created_at >= start,
+                KnowledgeGapRow.created_at < end,
+                KnowledgeGapRow.status == "closed",
+                KnowledgeGapRow.closed_at < end,
             )
-            .group_by(LedgerRow.person_id)
-            .having(func.count(func.distinct(LedgerRow.community_id)) > 1)
-            .subquery()
         )
-        return int(await self.session.scalar(select(func.count()).select_from(several)) or 0)
+        return int(found or 0)
 
     async def staff_members(
         self, community_id: int, admins: Collection[tuple[Platform, str]] = ()

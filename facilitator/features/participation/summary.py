@@ -3,6 +3,11 @@
 A week is an ISO week in the community's time zone (Monday 00:00 to Monday 00:00 local).
 Members who opted out of tracking are absent from every figure and list; staff are left out
 of the lists of people when the community excludes them from rankings.
+
+Every share is taken of the population it is a part of: the members of a week are those who
+were members at some moment of it, their membership dated from their first sign (see
+`ParticipationRepository.members_in`), so everyone active, voting or newly joined that week is
+among them, however late the bot learnt of them.
 """
 
 from __future__ import annotations
@@ -126,6 +131,8 @@ class Figures:
     # the question to its answer (the demand-to-response measure).
     gaps_closed: int = 0
     median_gap_close_hours: float | None = None
+    # Of this week's unanswered lookups, how many an item had closed by the week's end.
+    lookups_closed: int = 0
     # Published items of the community past their review date at the end of the week.
     items_overdue: int = 0
 
@@ -134,6 +141,18 @@ class Figures:
         if not self.known_members:
             return None
         return self.active_members / self.known_members
+
+    @property
+    def voters_share(self) -> float | None:
+        if not self.known_members:
+            return None
+        return self.poll_voters / self.known_members
+
+    @property
+    def lookups_closed_share(self) -> float | None:
+        if not self.unanswered_lookups:
+            return None
+        return self.lookups_closed / self.unanswered_lookups
 
 
 # In the order they are shown (and written to the CSV).
@@ -150,12 +169,15 @@ FIGURES = (
     "unanswered_lookups",
     "gaps_closed",
     "median_gap_close_hours",
+    "lookups_closed",
     "items_overdue",
     "poll_votes",
     "poll_voters",
     "webinar_rsvps",
     "webinar_attended",
 )
+# The shares, computed from the figures above (written to the CSV after them).
+SHARES = ("active_share", "voters_share", "lookups_closed_share")
 
 
 @dataclass(frozen=True)
@@ -213,8 +235,17 @@ class NetworkSummary:
 async def figures_for(
     uow: UnitOfWork, community: Community, start: datetime, end: datetime
 ) -> Figures:
+    figures, _ = await _figures_and_active(uow, community, start, end)
+    return figures
+
+
+async def _figures_and_active(
+    uow: UnitOfWork, community: Community, start: datetime, end: datetime
+) -> tuple[Figures, set[int]]:
+    """The window's figures, and who was active in it (the network counts them)."""
     repo = uow.repo(ParticipationRepository)
     totals = await repo.kind_totals(community.id, start, end)
+    members = await repo.members_in(community.id, start, end)
     active = await repo.people_with(community.id, start, end, _ACTIVE)
     newcomers = await repo.people_with(community.id, start, end, [K.MEMBER_JOINED.value])
     voters = await repo.people_with(community.id, start, end, [K.POLL_VOTE.value])
@@ -222,8 +253,8 @@ async def figures_for(
     answered = [(a, b) for a, b in questions if b is not None and b < end]
     waits = [(b - a).total_seconds() / 60 for a, b in answered if b is not None]
     closures = await repo.gap_closures(community.id, start, end)
-    return Figures(
-        known_members=await repo.known_members(community.id, end),
+    figures = Figures(
+        known_members=len(members),
         active_members=len(active),
         newcomers=len(newcomers),
         newcomers_active=len(newcomers & active),
@@ -240,8 +271,10 @@ async def figures_for(
         unanswered_lookups=len(await repo.gap_queries(community.id, start, end)),
         gaps_closed=len(closures),
         median_gap_close_hours=statistics.median(closures) if closures else None,
+        lookups_closed=await repo.gaps_asked_closed(community.id, start, end),
         items_overdue=await repo.overdue_items(community.id, local(end, community.timezone)),
     )
+    return figures, active
 
 
 async def weekly_summary(
@@ -373,30 +406,36 @@ def _at_risk(
 async def network_summary(
     uow: UnitOfWork, communities: Sequence[Community], week: IsoWeek
 ) -> NetworkSummary:
-    """Every active community's figures, and who is active in more than one (UTC weeks)."""
+    """Every active community's figures, and who is active in more than one of them (each
+    community's week in its own time zone, as on its line)."""
     lines = []
+    active_now: list[set[int]] = []
+    active_before: list[set[int]] = []
     for community in communities:
         start, end = week.bounds(community.timezone)
         previous_start, _ = week.previous().bounds(community.timezone)
-        lines.append(
-            NetworkLine(
-                community,
-                await figures_for(uow, community, start, end),
-                await figures_for(uow, community, previous_start, start),
-            )
-        )
-    start, end = week.bounds("UTC")
-    previous_start, _ = week.previous().bounds("UTC")
+        figures, active = await _figures_and_active(uow, community, start, end)
+        previous, active_earlier = await _figures_and_active(uow, community, previous_start, start)
+        lines.append(NetworkLine(community, figures, previous))
+        active_now.append(active)
+        active_before.append(active_earlier)
     return NetworkSummary(
         week=week,
         lines=tuple(lines),
-        in_several=await uow.repo(ParticipationRepository).active_in_several(start, end, _ACTIVE),
-        in_several_previous=await uow.repo(ParticipationRepository).active_in_several(
-            previous_start, start, _ACTIVE
-        ),
+        in_several=_in_several(active_now),
+        in_several_previous=_in_several(active_before),
         totals=_sum(line.figures for line in lines),
         previous_totals=_sum(line.previous for line in lines),
     )
+
+
+def _in_several(active: Iterable[set[int]]) -> int:
+    """People in more than one of these sets."""
+    seen: dict[int, int] = defaultdict(int)
+    for people in active:
+        for person in people:
+            seen[person] += 1
+    return sum(1 for count in seen.values() if count > 1)
 
 
 def _sum(all_figures: Iterable[Figures]) -> Figures:
