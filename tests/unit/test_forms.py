@@ -23,7 +23,7 @@ from facilitator.features.webinars.parsing import parse_webinar
 from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.i18n import Catalogue
 from facilitator.markup import FieldKind, Form
-from tests.conftest import REPO_ROOT, Harness
+from tests.conftest import REPO_ROOT, Harness, prompt_words
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 ZONE = "America/Santiago"
@@ -81,6 +81,7 @@ def test_the_poll_form_gives_the_poll_the_text_command_gives() -> None:
         "closes 2026-11-05 15:00",
         NOW,
         ZONE,
+        prompt_words(),
     )
     assert args == typed
 

@@ -353,7 +353,8 @@ async def test_coordinators_change_nudge_settings_with_checks(harness: Harness) 
     assert bad.startswith('"1" is not a valid value. Choose one of: 3-365.')
     assert quiet == 'Setting quiet_hours is now "22:30-7".'
     assert done == 'Setting reengage_days is now "45".'
-    assert "silent for 45 days: on" in status and "quiet hours 22:30-7" in status
+    assert "(reengage): on, after 45 days (reengage_days)" in status
+    assert "quiet hours 22:30-7" in status
 
 
 # -- unanswered questions ---------------------------------------------------------------------
