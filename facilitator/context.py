@@ -293,6 +293,7 @@ def permitted(ctx: CommandContext, spec: CommandSpec, role: Role | None = None) 
         "errors.not_allowed",
         command=spec.path.replace(".", " "),
         role=ctx.role_label(spec.role),
+        yours=ctx.role_label(role),
         private=True,
     )
     return False

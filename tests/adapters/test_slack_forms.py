@@ -277,7 +277,7 @@ async def test_a_member_submitting_the_webinar_modal_is_refused_privately(
     await slack.app.dispatcher.dispatch_due()
 
     [refused] = texts(slack.ephemerals(BRUNO))
-    assert refused.startswith("Sorry, /webinar add is for a moderator or above.")
+    assert refused.startswith("Sorry, /webinar add is for the moderator role or above,")
     async with slack.app.uow_factory() as uow:
         assert await uow.repo(WebinarRepository).get(1) is None
     assert not any("Mine" in t for t in texts(slack.posted(CHANNEL)))

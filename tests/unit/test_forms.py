@@ -245,7 +245,7 @@ async def test_a_command_without_arguments_offers_its_form_and_shows_the_usage(
 async def test_a_member_is_not_offered_a_moderators_form(harness: Harness) -> None:
     await harness.community()
     [refused] = await harness.say("/webinar add", user="bea")
-    assert refused.startswith("Sorry, /webinar add is for a moderator or above.")
+    assert refused.startswith("Sorry, /webinar add is for the moderator role or above,")
     assert harness.messenger.sent[-1][1].form is None
 
 
@@ -286,8 +286,9 @@ async def test_a_submitted_form_goes_through_the_commands_role_check(harness: Ha
         "errors.not_allowed",
         command="webinar add",
         role=CATALOGUE.text("es", "core.roles.moderator"),
+        yours=CATALOGUE.text("es", "core.roles.member"),
     )
-    assert accepted.startswith("El webinar #1 está anunciado.")
+    assert accepted.startswith("El webinario #1 está anunciado.")
     async with harness.app.uow_factory() as uow:
         assert await uow.repo(WebinarRepository).get(2) is None  # only the moderator's
 

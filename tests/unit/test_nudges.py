@@ -329,7 +329,7 @@ async def test_with_approval_on_nudges_wait_for_a_coordinator(harness: Harness) 
     [refused] = await command(harness, "mod", f"/nudges approve {first_id}")
     [approved] = await command(harness, "coord", f"/nudges approve {first_id}")
     [skipped] = await command(harness, "coord", "/nudges skip all")
-    assert refused.startswith("Sorry, /nudges approve is for a coordinator")
+    assert refused.startswith("Sorry, /nudges approve is for the coordinator role")
     assert approved == "Approved 1 nudge: it goes out at its time."
     assert skipped == "Skipped 1 nudge."
     assert len(await deliver(harness)) == 1

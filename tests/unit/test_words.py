@@ -193,3 +193,41 @@ async def test_a_coordinator_changes_a_setting_with_its_portuguese_name(
     [status] = await harness.say("/nudges", user="bia", locale="pt")
     assert "aprovação" in done
     assert "Aprovação da coordenação (aprovação): sim" in status
+
+
+# -- grammar a native speaker notices ---------------------------------------------------------
+
+
+async def test_roles_are_named_without_gender_and_in_the_members_words(harness: Harness) -> None:
+    await harness.grant("ana", Role.COORDINATOR)
+    await harness.say("Hola", user="carla", locale="es")
+    await harness.say("Olá", user="joao", locale="pt")
+    [es] = await harness.say("/role carla moderación", user="ana", locale="es")
+    [pt] = await harness.say("/role joao moderadora", user="ana", locale="pt")
+    assert es == "Carla ahora tiene el rol de moderación."
+    assert pt == "Joao agora tem o papel de moderação."
+
+
+async def test_a_refused_moderator_is_told_to_ask_someone_with_the_role_it_needs(
+    harness: Harness,
+) -> None:
+    await harness.grant("carla", Role.MODERATOR)
+    [refused] = await harness.say("/role bruno miembro", user="carla", locale="es")
+    assert refused == (
+        "Lo siento, /role requiere el rol de coordinación o uno superior, y el tuyo es "
+        "moderación. Si lo necesitas, pídeselo a alguien con el rol de coordinación o "
+        "superior en esta comunidad."
+    )
+
+
+async def test_a_wrong_scope_names_what_it_is_for(harness: Harness) -> None:
+    await harness.community()
+    [es] = await harness.say("/optout nada", user="ana", locale="es")
+    [en] = await harness.say("/optout nothing", user="bo", locale="en")
+    assert es.splitlines()[0] == (
+        "«nada» no es una opción válida aquí (qué detener o reanudar). "
+        "Elige una de estas: todo, seguimiento, recordatorios."
+    )
+    assert en.splitlines()[0] == (
+        '"nothing" is not a valid choice. Choose one of: all, tracking, nudges.'
+    )

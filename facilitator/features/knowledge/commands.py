@@ -751,9 +751,15 @@ async def approve_button(ctx: CommandContext, value: str) -> None:
     if item is None or community is None:
         ctx.say("errors.stale_button", private=True)
         return
-    if await ctx.acting_role_in(community) < Role.MODERATOR:
+    acting = await ctx.acting_role_in(community)
+    if acting < Role.MODERATOR:
         log.warning("approve button refused for lack of role", extra={"role": ctx.role.label})
-        ctx.say("errors.not_allowed", command="approve", role=ctx.role_label(Role.MODERATOR))
+        ctx.say(
+            "errors.not_allowed",
+            command="approve",
+            role=ctx.role_label(Role.MODERATOR),
+            yours=ctx.role_label(acting),
+        )
         return
     await _approve(ctx, community, item)
 
@@ -828,7 +834,7 @@ async def gaps(ctx: CommandContext, args: GapsArgs) -> None:
     found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.here.id, since, open_only=True)
     groups = await group_gaps(knowledge(ctx), found)
     if not groups:
-        ctx.say("kb.no_gaps", days=days, private=True)
+        ctx.say("kb.no_gaps", count=days, private=True)
         return
     parts = [ctx.rich("kb.gaps_header", days=days, count=len(found))]
     for group in groups[:GAPS_SHOWN]:
