@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from facilitator.commands.arguments import Words
 from facilitator.commands.spec import CommandRegistry, CommandSpec, Needs
 from facilitator.domain.events import (
     FileRef,
@@ -94,6 +95,11 @@ class Services:
     # Each feature's service, by its class (`Installed.service`): for other features and the
     # command line.
     provided: dict[type[Any], object] = field(default_factory=dict)
+    # The words members may type for choices and flags, in every language (`words.*`).
+    words: Words = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.words = Words.from_catalogue(self.catalogue.messages)
 
     def provide(self, service: object) -> None:
         self.provided[type(service)] = service
@@ -173,6 +179,25 @@ class CommandContext:
 
     def role_label(self, role: Role) -> str:
         return self.t(f"core.roles.{role.label}")
+
+    def word(self, canonical: str) -> str:
+        """How the member's language writes a command's fixed word (`week`: `semana`)."""
+        return self.services.words.shown(self.locale, canonical)
+
+    def words(self, choices: Sequence[str], separator: str = ", ") -> str:
+        """A command's choices as the member types them: `semana, mes, todo`."""
+        return separator.join(self.word(c) for c in choices)
+
+    def argument_values(self, values: Mapping[str, object]) -> dict[str, object]:
+        """An argument error's values made readable: the argument's name and its choices in
+        the member's language."""
+        shown = dict(values)
+        if isinstance(shown.get("arg"), str):
+            shown["arg"] = self.t(f"core.args.{shown['arg']}")
+        choices = shown.get("choices")
+        if isinstance(choices, tuple):
+            shown["choices"] = self.words(choices)
+        return shown
 
     async def role_in(self, community: Community) -> Role:
         """The member's role in another community than the event's (the Home tab lists all)."""
@@ -268,6 +293,7 @@ def permitted(ctx: CommandContext, spec: CommandSpec, role: Role | None = None) 
         "errors.not_allowed",
         command=spec.path.replace(".", " "),
         role=ctx.role_label(spec.role),
+        yours=ctx.role_label(role),
         private=True,
     )
     return False

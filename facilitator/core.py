@@ -269,7 +269,7 @@ class Facilitator:
         if not permitted(ctx, spec) or not await self._still_member(ctx, spec):
             return
         try:
-            args = parse_args(spec, raw)
+            args = parse_args(spec, raw, self.services.words)
         except ArgumentError as error:
             log.info("malformed arguments", extra={"command": spec.path, "error": error.key})
             # Run without arguments, a command with a form offers it (platforms without forms
@@ -306,10 +306,7 @@ class Facilitator:
         error: ArgumentError,
         form: Form | None = None,
     ) -> None:
-        values = dict(error.values)
-        if "arg" in values:
-            values["arg"] = ctx.t(f"core.args.{values['arg']}")
-        body = ctx.rich(error.key, **values) + ctx.rich(
+        body = ctx.rich(error.key, **ctx.argument_values(error.values)) + ctx.rich(
             "errors.usage", usage=ctx.t(spec.usage_key)
         )
         ctx.reply(OutboundMessage(body, ephemeral=True, form=form), private=True)

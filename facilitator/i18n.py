@@ -57,7 +57,8 @@ def placeholders(template: str) -> set[str]:
 
 
 class Catalogue:
-    """Templates keyed by `file.section.key`; plural entries are tables of `one`/`other`."""
+    """Templates keyed by `file.section.key`; plural entries are tables of CLDR forms, `one`
+    and `other` (`plural_form`), and optionally `zero`."""
 
     def __init__(self, messages: Mapping[str, Mapping[str, Template]]) -> None:
         self.messages = messages
@@ -97,8 +98,7 @@ class Catalogue:
                 )
         if isinstance(entry, str):
             return entry
-        form = "one" if count == 1 else "other"
-        return entry.get(form) or entry["other"]
+        return entry.get(plural_form(locale, count)) or entry["other"]
 
     def text(self, locale: str, key: str, /, **values: object) -> str:
         """Plain text (button labels, command descriptions): placeholders filled, markup kept.
@@ -117,6 +117,23 @@ class Catalogue:
                 line = line[2:]
             blocks.append(Block(tuple(_spans(line, values, locale)), bullet=bullet))
         return RichText(tuple(blocks))
+
+
+def plural_form(locale: str, count: int | None) -> str:
+    """The form of a plural entry that `count` takes in that language: CLDR's category through
+    Babel (`one` for 1 in every language we speak, and for 1.000.000 `many` in es, which our
+    prompts leave to `other`), or `zero` for nothing at all.
+
+    A `zero` form is not a CLDR category in en, es or pt but an explicit one (ICU's `=0`), for
+    a sentence that reads differently when there is nothing to count ("no buttons are shown").
+    Without it, zero takes `other` in all three languages: CLDR puts a whole zero in `one` in
+    Portuguese (its rule, i = 0..1, is made for fractions, "1,5 quilo"), but in Brazil "0
+    votos", never "0 voto"."""
+    if count is None:
+        return "other"
+    if count == 0:
+        return "zero"
+    return str(_cldr_locale(_NUMBER_LOCALES.get(locale, SOURCE_LOCALE)).plural_form(abs(count)))
 
 
 def _count(values: Mapping[str, object]) -> int | None:

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from facilitator.bootstrap import App, build_app
+from facilitator.commands.arguments import Words
 from facilitator.domain.events import InboundEvent
 from facilitator.domain.model import Community, Platform, Role
 from facilitator.i18n import Catalogue, Template
@@ -219,6 +220,11 @@ def prompt_catalogue(root: Path = REPO_ROOT / "prompts") -> Catalogue:
     catalogue of its own over the same read-only templates, so that every app still logs a
     missing key once."""
     return Catalogue(_parsed_prompts(root))
+
+
+def prompt_words() -> Words:
+    """The words members may type for choices and flags, from the repository's prompts."""
+    return Words.from_catalogue(_parsed_prompts(REPO_ROOT / "prompts"))
 
 
 def build_test_app(settings: Settings, **options: Any) -> App:

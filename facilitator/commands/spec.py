@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from facilitator.commands.arguments import CANONICAL_ONLY, Words
 from facilitator.commands.arguments import ArgumentError as ArgumentError
 from facilitator.commands.arguments import NoArgs as NoArgs
 from facilitator.commands.forms import FormSpec
@@ -198,9 +199,10 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def parse_args(spec: CommandSpec, raw: str) -> object:
+def parse_args(spec: CommandSpec, raw: str, words: Words = CANONICAL_ONLY) -> object:
     """The command's text -> its `parsed_as` dataclass: every declared argument converted and
-    bounded, an optional one left out as None (a repeated one as an empty tuple)."""
+    bounded, an optional one left out as None (a repeated one as an empty tuple). A choice
+    typed in any of our languages (`words`) arrives as its canonical word."""
     if len(raw) > MAX_COMMAND_TEXT:
         raise ArgumentError("errors.too_long", limit=MAX_COMMAND_TEXT)
     text_arg = next((a for a in spec.args if a.kind is ArgKind.TEXT), None)
@@ -223,7 +225,7 @@ def parse_args(spec: CommandSpec, raw: str) -> object:
             position = len(tokens)
             continue
         if arg.repeat:
-            items = tuple(convert(arg, t.text) for t in tokens[position:])
+            items = tuple(convert(arg, t.text, words) for t in tokens[position:])
             if arg.required and not items:
                 raise ArgumentError("errors.missing_argument", arg=arg.name)
             values[arg.name] = items
@@ -234,7 +236,7 @@ def parse_args(spec: CommandSpec, raw: str) -> object:
                 raise ArgumentError("errors.missing_argument", arg=arg.name)
             values[arg.name] = None
             continue
-        values[arg.name] = convert(arg, tokens[position].text)
+        values[arg.name] = convert(arg, tokens[position].text, words)
         position += 1
     if position < len(tokens):
         raise ArgumentError("errors.unexpected_argument", value=_clip(tokens[position].text))
@@ -260,7 +262,9 @@ def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def convert(arg: Arg, text: str) -> object:
+def convert(arg: Arg, text: str, words: Words = CANONICAL_ONLY) -> object:
+    """One typed argument -> its value. A choice's error carries the canonical choices (a
+    tuple), which whoever explains it shows in the member's words (`Words.shown`)."""
     if len(text) > arg.max_length:
         raise ArgumentError("errors.argument_too_long", arg=arg.name, limit=arg.max_length)
     if arg.kind is ArgKind.WORD:
@@ -270,15 +274,12 @@ def convert(arg: Arg, text: str) -> object:
             raise ArgumentError("errors.not_a_number", arg=arg.name, value=_clip(text))
         return int(text)
     if arg.kind is ArgKind.CHOICE:
-        lowered = text.lower()
-        if lowered not in arg.choices:
+        chosen = words.canonical(arg.choices, text)
+        if chosen is None:
             raise ArgumentError(
-                "errors.not_a_choice",
-                arg=arg.name,
-                value=_clip(text),
-                choices=", ".join(arg.choices),
+                "errors.not_a_choice", arg=arg.name, value=_clip(text), choices=arg.choices
             )
-        return lowered
+        return chosen
     if arg.kind is ArgKind.LOCALE:
         lowered = text.lower()
         if lowered not in SUPPORTED_LOCALES:
@@ -290,15 +291,13 @@ def convert(arg: Arg, text: str) -> object:
             )
         return lowered
     if arg.kind is ArgKind.ROLE:
-        try:
-            return Role.parse(text)
-        except ValueError:
+        labels = tuple(r.label for r in Role)
+        label = words.canonical(labels, text)
+        if label is None:
             raise ArgumentError(
-                "errors.not_a_choice",
-                arg=arg.name,
-                value=_clip(text),
-                choices=", ".join(r.label for r in Role),
-            ) from None
+                "errors.not_a_choice", arg=arg.name, value=_clip(text), choices=labels
+            )
+        return Role.parse(label)
     if arg.kind is ArgKind.URL:
         if not is_web_url(text):
             raise ArgumentError("errors.not_a_url", value=_clip(text))

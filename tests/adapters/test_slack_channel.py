@@ -121,7 +121,7 @@ async def test_a_command_of_its_own_answers_in_the_channel(slack: SlackHarness) 
     await slack.process()
 
     [answer] = texts(slack.posted(CHANNEL))
-    assert answer.startswith("You are *bruno*, member in learners.")
+    assert answer.startswith("You are *bruno*, with the member role in learners.")
 
 
 async def test_a_private_answer_goes_through_the_response_url_when_there_is_one(
@@ -157,7 +157,7 @@ async def test_a_moderator_command_from_a_member_is_refused_privately(
     await slack.process()
 
     [refusal] = slack.ephemerals(BRUNO)
-    assert refusal.params["text"].startswith("Sorry, /members is for a moderator or above.")
+    assert refusal.params["text"].startswith("Sorry, /members is for the moderator role or above,")
     assert slack.posted() == []
 
 

@@ -277,7 +277,7 @@ async def test_a_member_submitting_the_webinar_modal_is_refused_privately(
     await slack.app.dispatcher.dispatch_due()
 
     [refused] = texts(slack.ephemerals(BRUNO))
-    assert refused.startswith("Sorry, /webinar add is for a moderator or above.")
+    assert refused.startswith("Sorry, /webinar add is for the moderator role or above,")
     async with slack.app.uow_factory() as uow:
         assert await uow.repo(WebinarRepository).get(1) is None
     assert not any("Mine" in t for t in texts(slack.posted(CHANNEL)))
@@ -387,11 +387,11 @@ async def test_the_home_tab_shows_the_score_an_upcoming_webinar_and_an_open_poll
     assert "Tu participación: " in text and "Aún no tienes insignias" in text
     assert "Agua segura" in text and "¿Almuerzo o cena?" in text
     pressed = {b["text"]["text"]: b for b in buttons(blocks)}
-    assert {"Nueva encuesta", "Nuevo webinar", "Nueva pregunta frecuente"} <= set(pressed)
+    assert {"Nueva encuesta", "Nuevo webinario", "Nueva pregunta frecuente"} <= set(pressed)
     assert {"✅ Voy", "Almuerzo", "Cena"} <= set(pressed)
     assert blocks[-1]["type"] == "context"  # the footer on how commands work on Slack
 
-    trigger = await press_on_home(slack, CARLA, pressed["Nuevo webinar"])
+    trigger = await press_on_home(slack, CARLA, pressed["Nuevo webinario"])
     opened = slack.api.calls_to("views.open")[-1]
     assert opened.params["trigger_id"] == trigger
     view = opened_view(opened)

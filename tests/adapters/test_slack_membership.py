@@ -77,7 +77,7 @@ async def test_a_moderator_no_longer_in_the_channel_is_refused_and_the_membershi
 
     assert refused == (
         "Você não está mais em learners, então os comandos de moderação de lá já não são "
-        "seus. Se voltar ao grupo, um moderador pode lhe dar um papel de novo."
+        "seus. Se voltar ao grupo, alguém da moderação pode te dar um papel de novo."
     )
     assert await _membership(slack, MARIA) == (Role.MEMBER, False)
     asked = [c.params.get("channel") for c in slack.api.calls_to("conversations.members")]

@@ -159,7 +159,7 @@ async def test_facilitator_serve_handles_signed_slack_requests(
     assert added.status_code == said.status_code == refused.status_code == 200
     assert hello[0].params["channel"] == CHANNEL and "serve-test" in hello[0].params["text"]
     assert refusal.params["user"] == "U0BRUNO"
-    assert refusal.params["text"].startswith("Sorry, /members is for a moderator or above.")
+    assert refusal.params["text"].startswith("Sorry, /members is for the moderator role or above,")
     assert not secrets_in(logs)
     assert "7f3a9" not in logs  # message bodies are never logged at INFO
     assert "slack adapter started" in logs

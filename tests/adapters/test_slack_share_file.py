@@ -111,7 +111,8 @@ async def test_the_poster_shares_a_pdf_found_by_id_and_another_member_is_refused
 
     await _shortcut(slack, EVE, message)
     assert texts(slack.ephemerals(EVE))[-1] == (
-        "Solo quien publicó ese archivo, o un moderador, puede proponerlo para el repositorio."
+        "Solo quien publicó ese archivo, o alguien de la moderación, "
+        "puede proponerlo para el repositorio."
     )
     assert slack.api.calls_to("files.info") == [] and slack.api.downloads == []
 

@@ -212,7 +212,7 @@ async def test_a_moderator_command_is_refused_to_a_member_and_allowed_to_a_group
 
     refusal, listing = [c for c in tg.api.calls_to("sendMessage") if c.ok]
     assert refusal.result["text"] == _plain(
-        tg, "errors.not_allowed", command="members", role="moderator"
+        tg, "errors.not_allowed", command="members", role="moderator", yours="member"
     )
     assert refusal.params["reply_parameters"]["message_id"] > 0  # quotes Bea's command
     assert "Carl" in listing.result["text"]

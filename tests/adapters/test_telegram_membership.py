@@ -113,7 +113,7 @@ async def test_a_moderator_telegram_says_has_left_is_refused_and_the_membership_
 
     assert tg.sent_texts(MO["id"])[-1] == (
         "Ya no estás en Water network, así que sus comandos de moderación ya no te "
-        "corresponden. Si vuelves a unirte, un moderador puede darte un rol otra vez."
+        "corresponden. Si vuelves a unirte, alguien de la moderación puede volver a darte un rol."
     )
     assert await _membership(tg, MO) == (Role.MEMBER, False)
     await tg.poll(_privately(MO, "/outbox"))
@@ -129,7 +129,8 @@ async def test_telegram_not_answering_refuses_the_command_politely_and_changes_n
     await tg.poll(_privately(MO, "/members"))
 
     assert tg.sent_texts(MO["id"])[-1] == (
-        "Ahora mismo no pude comprobar que sigues en el grupo. Vuelve a intentarlo en un minuto."
+        "No pude comprobar en este momento que sigues en el grupo. "
+        "Vuelve a intentarlo en un minuto."
     )
     assert await _membership(tg, MO) == (Role.MODERATOR, True)
 

@@ -64,7 +64,7 @@ async def test_the_poster_proposes_a_pdf_and_another_member_is_refused(
     await tg.poll(_reply(CARL, "/share #budgets taken", 21, posted))
     refused = tg.sent_texts(GROUP["id"])[-1]
     assert refused == (
-        "Só quem publicou esse arquivo, ou um moderador, pode propô-lo para o repositório."
+        "Só quem publicou esse arquivo, ou alguém da moderação, pode propô-lo para o repositório."
     )
     assert tg.api.calls_to("getFile") == []
 

@@ -11,7 +11,7 @@ import yaml
 from tests.cli.support import run_cli
 from tests.conftest import REPO_ROOT
 
-PRESS_USAGE = "(usage: /press N, where N is one of the 0 buttons"
+PRESS_USAGE = "(no buttons are shown yet: /press N presses the Nth button"
 
 
 def run_demo(directory: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -41,14 +41,16 @@ def test_scripted_console_session_behaves_and_exits_at_end_of_input(tmp_path: Pa
     assert english_help < switched < spanish_help
     assert "/members" not in out[english_help:switched]
     only_guest = "bot (to the group, only guest sees it)> "
-    assert only_guest + "Lo siento, /members es para moderador o un rol superior." in out
+    assert only_guest + "Lo siento, /members requiere el rol de moderación o uno superior," in out
     assert only_guest + "No conozco el comando /hepl. ¿Quisiste decir /help?" in out
-    assert "«klingon» no es un idioma válido. Elige uno de: en, es, pt." in out
+    assert (
+        "«klingon» no es una opción válida aquí (idioma). Elige una de estas: en, es, pt." in out
+    )
     assert "Uso: `/lang [en|es|pt]`" in out
     assert "(now speaking as bruno)" in out
     assert PRESS_USAGE in out
     # Bruno prefers Portuguese in the demo data, and as a moderator he sees the member list.
-    assert "membros" in out and "Ana Morales: coordenador" in out
+    assert "membros" in out and "Ana Morales: coordenação" in out
     log = (tmp_path / "var" / "facilitator.log").read_text("utf-8")
     assert "command refused for lack of role" in log
     assert "unknown command" in log
@@ -60,7 +62,10 @@ def test_demo_flags_choose_identity_and_role(tmp_path: Path) -> None:
     result = run_demo(tmp_path, "/whoami\n/settings\n", "--as", "dora", "--role", "moderator")
     assert result.returncode == 0, result.stderr
     assert "(now speaking as dora, role moderator)" in result.stdout
-    assert "You are dora, moderator in Knowledge Exchange Network (demo)." in result.stdout
+    assert (
+        "You are dora, with the moderator role in Knowledge Exchange Network (demo)."
+        in result.stdout
+    )
     assert "Time zone: America/Santiago" in result.stdout
 
 

@@ -187,9 +187,10 @@ async def test_processes_sharing_one_sqlite_file_never_show_database_is_locked(
     demo = outputs["demo"]
     assert "bot (to the group)> What you can do here (your role: member)" in demo, demo
     assert (
-        "bot (to the group)> You are guest, member in Knowledge Exchange Network (demo)." in demo
+        "bot (to the group)> You are guest, with the member role in Knowledge Exchange Network"
+        " (demo)." in demo
     )
-    assert "bot (to the group)> O que você pode fazer aqui (seu papel: moderador)" in demo  # Bruno
+    assert "bot (to the group)> O que você pode fazer aqui (seu papel: moderação)" in demo  # Bruno
     # No update was answered with an error, every one was acknowledged (a few after a
     # dropped connection, as Telegram redelivers them), and every one was recorded once.
     assert not deliveries.refused()

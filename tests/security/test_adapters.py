@@ -87,7 +87,10 @@ async def test_a_member_is_refused_in_spanish_on_telegram(tg: TelegramHarness) -
     [refusal] = [c for c in tg.api.calls_to("sendMessage") if c.ok]
     catalogue = tg.app.services.catalogue
     role = catalogue.text("es", "core.roles.moderator")
-    expected = catalogue.render("es", "errors.not_allowed", command="faq add", role=role)
+    yours = catalogue.text("es", "core.roles.member")
+    expected = catalogue.render(
+        "es", "errors.not_allowed", command="faq add", role=role, yours=yours
+    )
     assert refusal.result["text"] == expected.plain()
 
 
@@ -167,5 +170,8 @@ async def test_a_member_is_refused_in_spanish_on_slack(slack: SlackHarness) -> N
     [refusal] = slack.ephemerals(LUCIA)
     catalogue = slack.app.services.catalogue
     role = catalogue.text("es", "core.roles.moderator")
-    expected = catalogue.render("es", "errors.not_allowed", command="members", role=role)
+    yours = catalogue.text("es", "core.roles.member")
+    expected = catalogue.render(
+        "es", "errors.not_allowed", command="members", role=role, yours=yours
+    )
     assert refusal.params["text"] == expected.plain()

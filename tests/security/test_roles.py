@@ -109,7 +109,10 @@ def invocation(spec: CommandSpec, seeded: Mapping[str, int]) -> str:
 def refusal(harness: Harness, locale: str, spec: CommandSpec) -> str:
     catalogue = harness.app.services.catalogue
     role = catalogue.text(locale, f"core.roles.{spec.role.label}")
-    return catalogue.render(locale, "errors.not_allowed", command=words(spec), role=role).plain()
+    yours = catalogue.text(locale, "core.roles.member")
+    return catalogue.render(
+        locale, "errors.not_allowed", command=words(spec), role=role, yours=yours
+    ).plain()
 
 
 def test_the_registry_has_privileged_commands_and_subcommands() -> None:

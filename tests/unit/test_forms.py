@@ -23,7 +23,7 @@ from facilitator.features.webinars.parsing import parse_webinar
 from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.i18n import Catalogue
 from facilitator.markup import FieldKind, Form
-from tests.conftest import REPO_ROOT, Harness
+from tests.conftest import REPO_ROOT, Harness, prompt_words
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 ZONE = "America/Santiago"
@@ -81,6 +81,7 @@ def test_the_poll_form_gives_the_poll_the_text_command_gives() -> None:
         "closes 2026-11-05 15:00",
         NOW,
         ZONE,
+        prompt_words(),
     )
     assert args == typed
 
@@ -244,7 +245,7 @@ async def test_a_command_without_arguments_offers_its_form_and_shows_the_usage(
 async def test_a_member_is_not_offered_a_moderators_form(harness: Harness) -> None:
     await harness.community()
     [refused] = await harness.say("/webinar add", user="bea")
-    assert refused.startswith("Sorry, /webinar add is for a moderator or above.")
+    assert refused.startswith("Sorry, /webinar add is for the moderator role or above,")
     assert harness.messenger.sent[-1][1].form is None
 
 
@@ -285,8 +286,9 @@ async def test_a_submitted_form_goes_through_the_commands_role_check(harness: Ha
         "errors.not_allowed",
         command="webinar add",
         role=CATALOGUE.text("es", "core.roles.moderator"),
+        yours=CATALOGUE.text("es", "core.roles.member"),
     )
-    assert accepted.startswith("El webinar #1 está anunciado.")
+    assert accepted.startswith("El webinario #1 está anunciado.")
     async with harness.app.uow_factory() as uow:
         assert await uow.repo(WebinarRepository).get(2) is None  # only the moderator's
 

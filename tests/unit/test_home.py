@@ -135,5 +135,5 @@ async def test_a_form_button_offers_the_form_for_its_community_to_those_allowed(
     assert timezone.initial == water.timezone and timezone.options[0].value == water.timezone
     assert offered.body.plain().startswith("Usage: /webinar add")
     assert refused.form is None
-    assert refused.body.plain().startswith("Sorry, /webinar add is for a moderator")
+    assert refused.body.plain().startswith("Sorry, /webinar add is for the moderator role")
     assert poll.form is not None and poll.form.conversation == CHANNEL

@@ -97,7 +97,7 @@ async def test_a_moderator_who_leaves_loses_the_role_and_privately_is_refused(
     for text in ("members", "outbox", "gaps", "faq remove 1", "webinar cancel 1"):
         refused = await command(harness, "mo", text)
         assert refused.startswith("Sorry, /"), text
-        assert "is for a moderator or above" in refused
+        assert "is for the moderator role or above" in refused
 
 
 async def test_a_removed_moderator_who_is_added_back_is_a_plain_member(
@@ -109,7 +109,7 @@ async def test_a_removed_moderator_who_is_added_back_is_a_plain_member(
 
     assert await membership_of(harness, "mo") == (Role.MEMBER, True)
     assert (await command(harness, "mo", "members", direct=False)).startswith("Sorry, /members")
-    assert (await command(harness, "mo", "whoami")).startswith("You are Mo, member")
+    assert (await command(harness, "mo", "whoami")).startswith("You are Mo, with the member role")
 
 
 async def test_an_outsider_voting_on_a_forwarded_poll_gets_no_membership_nor_private_access(

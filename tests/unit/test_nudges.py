@@ -329,7 +329,7 @@ async def test_with_approval_on_nudges_wait_for_a_coordinator(harness: Harness) 
     [refused] = await command(harness, "mod", f"/nudges approve {first_id}")
     [approved] = await command(harness, "coord", f"/nudges approve {first_id}")
     [skipped] = await command(harness, "coord", "/nudges skip all")
-    assert refused.startswith("Sorry, /nudges approve is for a coordinator")
+    assert refused.startswith("Sorry, /nudges approve is for the coordinator role")
     assert approved == "Approved 1 nudge: it goes out at its time."
     assert skipped == "Skipped 1 nudge."
     assert len(await deliver(harness)) == 1
@@ -353,7 +353,8 @@ async def test_coordinators_change_nudge_settings_with_checks(harness: Harness) 
     assert bad.startswith('"1" is not a valid value. Choose one of: 3-365.')
     assert quiet == 'Setting quiet_hours is now "22:30-7".'
     assert done == 'Setting reengage_days is now "45".'
-    assert "silent for 45 days: on" in status and "quiet hours 22:30-7" in status
+    assert "(reengage): on, after 45 days (reengage_days)" in status
+    assert "quiet hours 22:30-7" in status
 
 
 # -- unanswered questions ---------------------------------------------------------------------

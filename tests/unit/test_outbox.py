@@ -255,7 +255,7 @@ async def test_moderators_see_failures_in_outbox_and_can_send_one_again(
     async with harness.app.uow_factory() as uow:
         record = await uow.outbox.by_key(entry_key)
     assert record is not None
-    assert refused.startswith("Sorry, /outbox is for a moderator")
+    assert refused.startswith("Sorry, /outbox is for the moderator role")
     assert "0 waiting" in shown and "1 failed" in shown
     assert f"#{record.id} test to the group" in shown
     assert "given up after 1 attempts. conversation unavailable: not_in_channel" in shown

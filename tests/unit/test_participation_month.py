@@ -52,9 +52,9 @@ async def test_the_months_a_players_are_named_with_their_reasons(played: PlayedM
 
 async def test_a_players_are_explained_in_the_coordinators_language(played: PlayedMonth) -> None:
     [reply] = await played.command("ana", "aplayers")  # Ana reads Spanish
-    assert reply.splitlines()[0] == "2 miembros destacados en Knowledge Exchange Network (demo)"
+    assert reply.splitlines()[0] == "2 referentes en Knowledge Exchange Network (demo)"
     assert reply.splitlines()[2] == (
-        "• Gabriela Pérez (Miembro destacado, 139 puntos): 5 lecciones o preguntas frecuentes "
+        "• Gabriela Pérez (Referente, 139 puntos): 5 lecciones o preguntas frecuentes "
         "aportadas, 3 respuestas agradecidas, presentó un webinario"
     )
 
@@ -175,10 +175,10 @@ async def test_me_explains_score_level_badges_and_why(played: PlayedMonth) -> No
     [reply] = await played.command("gabriela", "me")  # Gabriela reads Spanish
     lines = reply.splitlines()
     assert lines[:4] == [
-        "Gabriela Pérez: Miembro destacado, 139 puntos",
+        "Gabriela Pérez: Referente, 139 puntos",
         "Con actividad en 4 de las últimas 8 semanas.",
         "Estás en el nivel más alto. ¡Gracias por todo lo que aportas aquí!",
-        "Insignias: Primera respuesta, Comparte conocimiento, Presentador, Pionero",
+        "Insignias: Primera respuesta, Comparte conocimiento, Presenta webinarios, Abre camino",
     ]
     assert "• 5 lecciones o preguntas frecuentes aportadas: 55 puntos" in lines
     assert "• 4 reacciones recibidas: 1 punto" in lines

@@ -73,7 +73,9 @@ async def test_mydata_sends_everything_stored_privately_as_a_file(harness: Harne
     await harness.say("/mydata")
     [(destination, message)] = harness.messenger.sent[before:]
     assert destination.user_id == "carla" and message.ephemeral
-    assert message.body.plain().startswith("Esto es todo lo que guardo sobre ti: 2 registros")
+    assert message.body.plain().startswith(
+        "Esto es todo lo que guardo sobre ti. Registros de participación: 2."
+    )
     assert message.attachment is not None
     data = json.loads(message.attachment.content)
     assert data["person"]["language"] == "es"

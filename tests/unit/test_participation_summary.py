@@ -289,7 +289,10 @@ async def test_coordinators_see_and_change_participation_settings(played: Played
     await played.app.roles.grant(Platform.CONSOLE, "karen", Role.COORDINATOR, "demo")
     done, shown = await played.command("karen", "participation", "day fri")
     assert done == "Done: day is now fri."
-    assert "Weekly summary to coordinators: on, on Fri at 09:00 (America/Santiago)" in shown
+    assert (
+        "Weekly summary to coordinators (summary): on, on Fri (day) at 09:00"
+        " (time, America/Santiago)"
+    ) in shown
     [bad] = await played.command("karen", "participation", "time 25:00")
     assert bad.startswith('"25:00" does not fit time.')
     community = await played.community()

@@ -22,7 +22,7 @@ from facilitator.features.polls.parsing import parse_poll
 from facilitator.features.polls.ports import PollRepository
 from facilitator.features.polls.service import REMIND, Polls, poll_key
 from facilitator.markup import Destination, OutboundMessage, RichText, Style
-from tests.conftest import Harness
+from tests.conftest import Harness, prompt_words
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -35,6 +35,7 @@ def test_a_poll_with_quoted_options_flags_and_a_closing_time_is_understood() -> 
         '"Which day suits you?" "Monday" "Wednesday afternoon" Friday multi remind closes in 2d',
         NOW,
         "America/Santiago",
+        prompt_words(),
     )
     assert draft.question == "Which day suits you?"
     assert draft.options == ("Monday", "Wednesday afternoon", "Friday")

@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 
 MAX_LISTED = 50
 SETTABLE = ("language", "timezone", "title", "auto_answer")
-_SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -117,22 +116,22 @@ async def set_setting(ctx: CommandContext, args: SetArgs) -> None:
             return
         community = replace(community, timezone=value)
     elif key == "auto_answer":
-        switch = _SWITCH.get(value.lower())
+        switch = ctx.services.words.canonical(("on", "off"), value)
         if switch is None:
             ctx.say(
                 "errors.not_a_choice",
                 arg=ctx.t("core.args.value"),
                 value=value[:40],
-                choices="on, off",
+                choices=ctx.words(("on", "off")),
                 private=True,
             )
             return
-        community = replace(community, settings={**community.settings, key: switch})
+        community = replace(community, settings={**community.settings, key: switch == "on"})
     else:
         community = replace(community, title=value[:200])
     await ctx.uow.communities.update(community)
     ctx.community = community
-    ctx.say("community.set.done", setting=key, value=value[:200])
+    ctx.say("community.set.done", setting=ctx.word(key), value=value[:200])
 
 
 COMMANDS = (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePath
 
-from facilitator.commands.arguments import IdArgs
+from facilitator.commands.arguments import IdArgs, Words
 from facilitator.commands.forms import FieldSpec, FormInput, FormSpec
 from facilitator.commands.spec import (
     Arg,
@@ -207,30 +207,34 @@ async def faq(ctx: CommandContext, args: FaqArgs) -> None:
     await lookup_and_answer(ctx, args.question, types=(ItemType.FAQ.value,))
 
 
-def _split_filters(text: str, *, type_prefix: str = "") -> tuple[str, str | None, str | None]:
+def _split_filters(
+    words: Words, text: str, *, type_prefix: bool = False
+) -> tuple[str, str | None, str | None]:
     """`words #theme type` -> (the other words, theme, type). A search (`/lesson`) takes a bare
     type word; a title or note (`/share`) only `type:TYPE`, so that none of its own words ("a
     lesson learned in Peru") is taken for a type. With a prefix, any `type:` value is returned
-    for the caller to check."""
-    words, theme, kind = [], None, None
+    for the caller to check. Types and `type:` may be written in any of our languages
+    (`tipo:herramienta`); a known type comes back as its canonical word."""
+    kept, theme, kind = [], None, None
     for word in text.split():
         lowered = word.lower()
+        prefix, colon, given = lowered.partition(":")
         if word.startswith("#") and len(word) > 1 and theme is None:
             theme = lowered[1:]
-        elif kind is None and type_prefix and lowered.startswith(type_prefix):
-            kind = lowered.removeprefix(type_prefix)
-        elif kind is None and not type_prefix and lowered in LESSON_TYPES:
-            kind = lowered
+        elif kind is None and type_prefix and colon and words.canonical(("type",), prefix):
+            kind = words.canonical(LESSON_TYPES, given) or given
+        elif kind is None and not type_prefix and words.canonical(LESSON_TYPES, lowered):
+            kind = words.canonical(LESSON_TYPES, lowered)
         else:
-            words.append(word)
-    return " ".join(words), theme, kind
+            kept.append(word)
+    return " ".join(kept), theme, kind
 
 
 LIST_SHOWN = 8
 
 
 async def lesson(ctx: CommandContext, args: LessonArgs) -> None:
-    topic, theme, kind = _split_filters(args.topic)
+    topic, theme, kind = _split_filters(ctx.services.words, args.topic)
     types = (kind,) if kind else LESSON_TYPES
     if not topic and (theme or kind):
         await _list_items(ctx, types, theme)  # "/lesson #monitoring", "/lesson toolkit"
@@ -592,7 +596,7 @@ async def faq_remove(ctx: CommandContext, args: IdArgs) -> None:
 
 async def doc_add(ctx: CommandContext, args: DocAddArgs) -> None:
     url = args.url
-    title, theme, kind = _split_filters(args.title, type_prefix="type:")
+    title, theme, kind = _split_filters(ctx.services.words, args.title, type_prefix=True)
     item_type = _item_type(ctx, kind, ItemType.DOCUMENT)
     if item_type is None:
         return
@@ -629,9 +633,9 @@ def _item_type(ctx: CommandContext, given: str | None, default: ItemType) -> Ite
     if given not in SHARE_TYPES:
         ctx.say(
             "errors.not_a_choice",
-            arg="type",
+            arg=ctx.t("core.args.type"),
             value=_clip(given, 40),
-            choices=", ".join(SHARE_TYPES),
+            choices=ctx.words(SHARE_TYPES),
             private=True,
         )
         return None
@@ -666,7 +670,7 @@ async def _share_link(ctx: CommandContext, url: str, note: str) -> None:
             arg = ctx.t(f"core.args.{name}")
             ctx.say("errors.argument_too_long", arg=arg, limit=limit, private=True)
             return
-    title, theme, kind = _split_filters(note, type_prefix="type:")
+    title, theme, kind = _split_filters(ctx.services.words, note, type_prefix=True)
     item_type = _item_type(ctx, kind, ItemType.LINK)
     if item_type is None:
         return
@@ -692,7 +696,7 @@ async def _share_link(ctx: CommandContext, url: str, note: str) -> None:
 
 async def _share_file(ctx: CommandContext, target: ReplyTarget, note: str) -> None:
     """The document's text becomes a proposal; the file itself is not kept."""
-    title, theme, kind = _split_filters(note, type_prefix="type:")
+    title, theme, kind = _split_filters(ctx.services.words, note, type_prefix=True)
     item_type = _item_type(ctx, kind, ItemType.DOCUMENT)
     if item_type is None:
         return
@@ -748,9 +752,15 @@ async def approve_button(ctx: CommandContext, value: str) -> None:
     if item is None or community is None:
         ctx.say("errors.stale_button", private=True)
         return
-    if await ctx.acting_role_in(community) < Role.MODERATOR:
+    acting = await ctx.acting_role_in(community)
+    if acting < Role.MODERATOR:
         log.warning("approve button refused for lack of role", extra={"role": ctx.role.label})
-        ctx.say("errors.not_allowed", command="approve", role=ctx.role_label(Role.MODERATOR))
+        ctx.say(
+            "errors.not_allowed",
+            command="approve",
+            role=ctx.role_label(Role.MODERATOR),
+            yours=ctx.role_label(acting),
+        )
         return
     await _approve(ctx, community, item)
 
@@ -825,7 +835,7 @@ async def gaps(ctx: CommandContext, args: GapsArgs) -> None:
     found = await ctx.uow.repo(KnowledgeRepository).gaps_since(ctx.here.id, since, open_only=True)
     groups = await group_gaps(knowledge(ctx), found)
     if not groups:
-        ctx.say("kb.no_gaps", days=days, private=True)
+        ctx.say("kb.no_gaps", count=days, private=True)
         return
     parts = [ctx.rich("kb.gaps_header", days=days, count=len(found))]
     for group in groups[:GAPS_SHOWN]:

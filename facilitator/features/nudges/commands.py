@@ -50,14 +50,15 @@ async def nudges_status(ctx: CommandContext, args: NoArgs) -> None:
         "nudges.status",
         welcome_dm=on if config.welcome_dm else off,
         newcomer=on if config.newcomer else off,
-        newcomer_days=config.newcomer_days,
+        newcomer_days=ctx.t("core.units.days", count=config.newcomer_days),
         reengage=on if config.reengage else off,
-        reengage_days=config.reengage_days,
+        reengage_days=ctx.t("core.units.days", count=config.reengage_days),
+        reengage_min_messages=ctx.t("core.units.messages", count=config.reengage_min_messages),
         unanswered=on if config.unanswered else off,
-        unanswered_hours=config.unanswered_hours,
-        experts=config.experts,
-        moderators_hours=config.moderators_hours,
-        cap_days=config.cap_days,
+        unanswered_hours=ctx.t("core.units.hours", count=config.unanswered_hours),
+        experts=ctx.t("core.units.people", count=config.experts),
+        moderators_hours=ctx.t("core.units.hours", count=config.moderators_hours),
+        cap_days=ctx.t("core.units.days", count=config.cap_days),
         quiet_hours=config.quiet_hours,
         approval=on if config.approval else off,
         scan_at=config.scan_at,
@@ -95,7 +96,7 @@ async def nudges_pending(ctx: CommandContext, args: NoArgs) -> None:
 async def _decide(ctx: CommandContext, which: str, to: OutboxStatus) -> None:
     now = ctx.services.clock.now()
     held = await _held(ctx)
-    if which == "all":
+    if ctx.services.words.canonical(("all",), which) == "all":
         chosen = [r.id for r in held]
     elif (number := parse_id(which.lstrip("#"))) is not None and number in {r.id for r in held}:
         chosen = [number]
@@ -120,6 +121,8 @@ async def nudges_skip(ctx: CommandContext, args: DecisionArgs) -> None:
 async def nudges_set(ctx: CommandContext, args: NudgeSetArgs) -> None:
     name = args.setting
     value = args.value.strip()
+    # A switch typed in the member's language ("sí", "não") is stored as on or off.
+    value = ctx.services.words.canonical(("on", "off"), value) or value
     try:
         config = NudgeConfig.of(ctx.here).with_value(name, value)
     except ValueError as error:
@@ -134,7 +137,7 @@ async def nudges_set(ctx: CommandContext, args: NudgeSetArgs) -> None:
     community = replace(ctx.here, settings={**ctx.here.settings, SETTING: config.stored()})
     await ctx.uow.communities.update(community)
     ctx.community = community
-    ctx.say("community.set.done", setting=name, value=value[:60])
+    ctx.say("community.set.done", setting=ctx.word(name), value=value[:60])
 
 
 _DECISION = (Arg("nudge", max_length=20),)

@@ -407,7 +407,7 @@ class Nudges:
                         "nudges.unanswered.experts_theme"
                         if theme
                         else "nudges.unanswered.experts",
-                        hours=hours,
+                        count=hours,
                         theme=theme,
                     ),
                     reply_to=question.message_id,
@@ -436,12 +436,12 @@ class Nudges:
                     "nudges.unanswered.moderator_private",
                     name=m.display_name,
                     community=community.title,
-                    hours=hours,
+                    count=hours,
                     question=text,
                 )
             ),
             group=lambda locale: self._services.catalogue.render(
-                locale, "nudges.unanswered.moderators_group", hours=hours
+                locale, "nudges.unanswered.moderators_group", count=hours
             ),
             reply_to=question.message_id,
             thread_id=question.thread_id,

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, Topic
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
-from facilitator.features.participation.config import ParticipationConfig
+from facilitator.features.participation.config import WEEKDAYS, ParticipationConfig
 from facilitator.features.participation.scoring import Standing, next_level, reasons
 from facilitator.features.participation.service import Participation, Period
 from facilitator.features.participation.summary import IsoWeek, weekly_summary
@@ -31,7 +31,6 @@ SETTINGS = {
     "time": "summary_time",
     "half_life": "half_life_days",
 }
-_SWITCH = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -227,21 +226,28 @@ async def settings(ctx: CommandContext, args: SettingsArgs) -> None:
     service = participation(ctx)
     if name is not None and value:
         field = SETTINGS[name]
-        parsed: object = _SWITCH.get(value.lower(), value) if field in _BOOLEANS else value
+        # A switch typed in the member's language ("sí", "não") is stored as on or off.
+        switch = ctx.services.words.canonical(("on", "off"), value)
+        parsed: object = (switch == "on" if switch else value) if field in _BOOLEANS else value
+        if field == "summary_day":  # "lunes", "segunda": the day as the member writes it
+            parsed = ctx.services.words.canonical(WEEKDAYS, value) or value
         current = ctx.here.setting(FEATURE)
         overrides = {**(current if isinstance(current, dict) else {}), field: parsed}
         try:
             service.config.overridden(overrides)
         except ValidationError:
             ctx.say(
-                "participation.settings.bad_value", value=value[:40], setting=name, private=True
+                "participation.settings.bad_value",
+                value=value[:40],
+                setting=ctx.word(name),
+                private=True,
             )
             return
         community = replace(ctx.here, settings={**ctx.here.settings, FEATURE: overrides})
         await ctx.uow.communities.update(community)
         ctx.community = community
         log.info("participation setting changed", extra={"setting": name})
-        ctx.say("participation.settings.done", setting=name, value=value[:40])
+        ctx.say("participation.settings.done", setting=ctx.word(name), value=value[:40])
     community = ctx.here
     config = service.config_for(community)
     weekdays = ctx.t("participation.summary.chart.weekdays").split()

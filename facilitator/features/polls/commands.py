@@ -15,7 +15,9 @@ from facilitator.features.polls.parsing import (
     MAX_QUESTION,
     build_poll,
     closing_on,
+    doubtful_flags,
     parse_poll,
+    rewritten,
 )
 from facilitator.features.polls.ports import PollRepository
 from facilitator.features.polls.service import Polls
@@ -48,13 +50,16 @@ async def create(ctx: CommandContext, args: PollArgs) -> None:
     if isinstance(args, PollDraft):
         draft = args
     else:
+        words = ctx.services.words
         try:
-            draft = parse_poll(args.poll, ctx.services.clock.now(), ctx.here.timezone)
+            draft = parse_poll(args.poll, ctx.services.clock.now(), ctx.here.timezone, words)
         except ArgumentError as error:
-            body = ctx.rich(error.key, **error.values) + ctx.rich(
+            body = ctx.rich(error.key, **ctx.argument_values(error.values)) + ctx.rich(
                 "errors.usage", usage=ctx.t("commands.poll.usage")
             )
             ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+            return
+        if _doubted(ctx, args.poll):
             return
     poll = await polls(ctx).create(ctx, draft)
     ctx.say("polls.created", id=poll.id, private=True)
@@ -80,6 +85,28 @@ async def close(ctx: CommandContext, args: PollCloseArgs) -> None:
         return
     await polls(ctx).close_now(ctx.uow, poll, community)
     ctx.say("polls.close.done", id=poll.id, question=poll.question, private=True)
+
+
+def _doubted(ctx: CommandContext, raw: str) -> bool:
+    """A poll whose last unquoted words look like misspelt flags is not posted: its author is
+    told, privately, the two ways to send it (the flag fixed, or the word quoted as an option),
+    each ready to copy, as group bots do when a command is ambiguous."""
+    doubts = doubtful_flags(raw, ctx.services.words)
+    if not doubts:
+        return False
+    typed = [d.token.text for d in doubts]
+    fixed = rewritten(raw, doubts, [ctx.word(d.flag) for d in doubts])
+    quoted = rewritten(raw, doubts, [f"“{t}”" if '"' in t else f'"{t}"' for t in typed])
+    ctx.say(
+        "polls.doubtful",
+        count=len(doubts),
+        typed=", ".join(typed),
+        flags=", ".join(ctx.word(d.flag) for d in doubts),
+        fixed=f"/poll {fixed}",
+        quoted=f"/poll {quoted}",
+        private=True,
+    )
+    return True
 
 
 def from_form(form: FormInput) -> PollDraft:

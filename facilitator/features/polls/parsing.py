@@ -1,10 +1,18 @@
-"""`/poll "Question?" "Option A" "Option B" … [multi] [anonymous] [remind] [closes in 2d]`."""
+"""`/poll "Question?" "Option A" "Option B" … [multi] [anonymous] [remind] [closes in 2d]`.
+
+The flags may be written in any of our languages (`anónima`, `cierra en 2d`, `fecha em 2d`:
+`prompts/*/words.toml`); an unquoted word that is nearly a flag is not taken for an option
+without asking (`doubtful_flags`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from rapidfuzz import fuzz
+
+from facilitator.commands.arguments import CANONICAL_ONLY, Words, fold
 from facilitator.commands.spec import ArgumentError, Token, tokenize
 from facilitator.features.polls.domain import PollDraft
 from facilitator.localtime import (
@@ -24,15 +32,19 @@ MAX_OPEN = timedelta(days=90)
 # A poll closing on a day without a time closes at the end of that day.
 END_OF_DAY = time(23, 59)
 _QUOTES = "\"“«'"
-_FLAGS = {
-    "multi": "multiple",
-    "multiple": "multiple",
-    "anonymous": "anonymous",
-    "anon": "anonymous",
-}
+FLAGS = ("multiple", "anonymous", "remind")
+CLOSES = "closes"
+# How alike (rapidfuzz's ratio, 0-100) an unquoted option must be to a flag's word, in any
+# language, to be taken for a misspelt flag: `anonima` for `anónima` is one (and accepted as
+# is, accents aside), `anonimus` one letter off, `cierrra` for `cierra`.
+DOUBTFUL_RATIO = 80
+# Shorter words are too often real options ("Sí", "No", "En") to be doubted.
+DOUBTFUL_LENGTH = 4
 
 
-def parse_poll(raw: str, now: datetime, zone_name: str) -> PollDraft:
+def parse_poll(
+    raw: str, now: datetime, zone_name: str, words: Words = CANONICAL_ONLY
+) -> PollDraft:
     """Raises ArgumentError naming a `polls.errors.*` prompt that says what to fix."""
     tokens = tokenize(raw)
     question = tokens[0].text.strip() if tokens else ""
@@ -45,15 +57,14 @@ def parse_poll(raw: str, now: datetime, zone_name: str) -> PollDraft:
     i = 0
     while i < len(rest):
         token = rest[i]
-        word = token.text.strip().lower()
+        word = token.text.strip()
         quoted = raw[token.start] in _QUOTES
-        if not quoted and word in _FLAGS:
-            flags.add(_FLAGS[word])
-        elif not quoted and word == "remind":
-            flags.add("remind")
-        elif not quoted and word == "closes":
-            closes_at, used = _closing(rest[i + 1 : i + 3], now, zone_name)
+        flag = None if quoted else words.canonical((*FLAGS, CLOSES), word)
+        if flag == CLOSES:
+            closes_at, used = _closing(rest[i + 1 : i + 3], now, zone_name, words)
             i += used
+        elif flag is not None:
+            flags.add(flag)
         else:
             options.append(token.text.strip())
         i += 1
@@ -114,16 +125,60 @@ def _checked(moment: datetime, now: datetime) -> datetime:
     return moment.astimezone(now.tzinfo)
 
 
-def _closing(tokens: Sequence[Token], now: datetime, zone_name: str) -> tuple[datetime, int]:
+def _closing(
+    tokens: Sequence[Token], now: datetime, zone_name: str, words: Words
+) -> tuple[datetime, int]:
     """`in 2d` | `in 3h` | `2026-12-03` | `2026-12-03 15:00` -> (UTC moment, tokens used)."""
-    words = [t.text.strip().lower() for t in tokens]
-    if len(words) >= 2 and words[0] == "in":
-        span = parse_duration(words[1])
+    typed = [t.text.strip().lower() for t in tokens]
+    if len(typed) >= 2 and words.canonical(("in",), typed[0]):
+        span = parse_duration(typed[1])
         if span is None:
-            raise ArgumentError("polls.errors.bad_close", value=words[1][:20])
+            raise ArgumentError("polls.errors.bad_close", value=typed[1][:20])
         return _checked(now + span, now), 2
-    if words and looks_like_date(words[0]):
-        has_time = len(words) > 1 and looks_like_clock(words[1])
-        hour = words[1] if has_time else None
-        return closing_on(words[0], hour, now, zone_name), 2 if has_time else 1
-    raise ArgumentError("polls.errors.bad_close", value=" ".join(words)[:20])
+    if typed and looks_like_date(typed[0]):
+        has_time = len(typed) > 1 and looks_like_clock(typed[1])
+        hour = typed[1] if has_time else None
+        return closing_on(typed[0], hour, now, zone_name), 2 if has_time else 1
+    raise ArgumentError("polls.errors.bad_close", value=" ".join(typed)[:20])
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """An unquoted option that is nearly a flag's word: what was typed, where, and the flag."""
+
+    token: Token
+    flag: str
+
+
+def doubtful_flags(raw: str, words: Words) -> tuple[Doubt, ...]:
+    """The trailing unquoted words of a poll (after its last quoted phrase) that read as a
+    misspelt flag in any of our languages. A poll with any is not posted as it stands: its
+    author confirms by quoting the word, or fixes the flag."""
+    tokens = tokenize(raw)[1:]
+    last_quoted = max((i for i, t in enumerate(tokens) if raw[t.start] in _QUOTES), default=-1)
+    doubts = []
+    for token in tokens[last_quoted + 1 :]:
+        typed = fold(token.text)
+        if len(typed) < DOUBTFUL_LENGTH or words.canonical((*FLAGS, CLOSES, "in"), typed):
+            continue
+        best = max(
+            (
+                (fuzz.ratio(typed, spelling), flag)
+                for flag in (*FLAGS, CLOSES)
+                for spelling in words.spellings(flag)
+            ),
+            default=(0.0, ""),
+        )
+        if best[0] >= DOUBTFUL_RATIO:
+            doubts.append(Doubt(token, best[1]))
+    return tuple(doubts)
+
+
+def rewritten(raw: str, doubts: Sequence[Doubt], replace_with: Sequence[str]) -> str:
+    """The poll's text with each doubtful word replaced (its flag's word, or itself quoted)."""
+    text = raw
+    for doubt, new in sorted(
+        zip(doubts, replace_with, strict=True), key=lambda d: -d[0].token.start
+    ):
+        text = text[: doubt.token.start] + new + text[doubt.token.end :]
+    return text

@@ -107,7 +107,7 @@ async def test_share_waits_for_approval_and_credits_the_member(harness: Harness)
     [before] = await harness.say("/lesson guia gestion del conocimiento link")
     assert "example.org/gestion-del-conocimiento" not in before
     [refused] = await harness.say(f"/approve {item_id}")
-    assert refused.startswith("Sorry, /approve is for a moderator or above.")
+    assert refused.startswith("Sorry, /approve is for the moderator role or above,")
     await harness.grant("bruno", Role.MODERATOR)
     [listing] = await harness.say("/approve", user="bruno")
     assert f"#{item_id} Guía de gestión del conocimiento" in listing

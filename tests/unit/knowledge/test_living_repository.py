@@ -215,7 +215,7 @@ async def test_moderators_hear_of_proposals_in_one_message_and_proposers_of_the_
     assert await harness.job("knowledge.proposals") == 0  # each proposal announced once
     # The button approves, for a moderator only.
     [refused] = await press(harness, "zoe", APPROVE_ACTION, str(first))
-    assert refused.startswith("Sorry, /approve is for a moderator")
+    assert refused.startswith("Sorry, /approve is for the moderator role")
     [approved] = await press(harness, "bruno", APPROVE_ACTION, str(first))
     assert approved.startswith(f"Approved and published: #{first}")
     await harness.say(f"/reject {second} off topic", user="bruno")
@@ -243,7 +243,7 @@ async def test_gaps_are_grouped_and_moderators_dismiss_link_and_assign_them(
     [dismissed] = await harness.say("/gaps dismiss 3", user="bruno")
     assert dismissed == "Dismissed 1 question: zorblax quantum fridge"
     [refused] = await harness.say("/gaps dismiss 4", user="zoe")
-    assert refused.startswith("Sorry, /gaps dismiss is for a moderator")
+    assert refused.startswith("Sorry, /gaps dismiss is for the moderator role")
     [unknown] = await harness.say("/gaps link 99 1", user="bruno")
     assert unknown.startswith("There is no")
     [linked] = await harness.say("/gaps link 2 1", user="bruno")
@@ -405,7 +405,7 @@ async def test_doc_add_faq_edit_fields_and_review_do_what_they_say(harness: Harn
     await harness.community()
     await harness.grant("bruno", Role.MODERATOR)
     [refused] = await harness.say("/doc add https://example.org/r Rec", user="zoe")
-    assert refused.startswith("Sorry, /doc add is for a moderator")
+    assert refused.startswith("Sorry, /doc add is for the moderator role")
     [doc] = await harness.say(
         "/doc add https://example.org/rec Webinar on tariffs #water type:recording", user="bruno"
     )

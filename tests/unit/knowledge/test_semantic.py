@@ -210,7 +210,7 @@ async def test_a_spanish_question_is_answered_from_a_portuguese_only_item(
     if reply.startswith("Guia prático"):  # answered outright
         shown = reply
     else:  # offered first among the choices, as the calibration asks for this much doubt
-        assert reply == "No estoy seguro de haber entendido. ¿Quisiste decir alguna de estas?"
+        assert reply == "No sé si entendí bien. ¿Te refieres a alguna de estas?"
         first = message.buttons[0][0]
         assert first.label.startswith("Guia prático: como organizar uma feira de conhecimento")
         origin = dataclasses.replace(

@@ -112,7 +112,8 @@ async def test_another_member_is_refused_in_their_language_and_it_is_logged(
     with caplog.at_level(logging.WARNING):
         [reply] = await share(harness, "bruno", locale="es")
     assert reply == (
-        "Solo quien publicó ese archivo, o un moderador, puede proponerlo para el repositorio."
+        "Solo quien publicó ese archivo, o alguien de la moderación, "
+        "puede proponerlo para el repositorio."
     )
     assert "share refused: the file is another member's" in caplog.messages
     assert stored.fetched == [] and await proposals(harness) == []
