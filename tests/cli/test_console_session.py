@@ -90,7 +90,7 @@ def test_a_spanish_session_shows_where_each_line_goes_and_what_time_brings(
         "Hola a todos, ¿quién prepara la próxima reunión?",  # seen lately: the poll reminds her
         "/as ana",
         "/leaderboard semana",
-        '/poll "¿Qué día nos reunimos?" "Martes" "Jueves" remind closes in 2d',
+        '/poll "¿Qué día nos reunimos?" "Martes" "Jueves" recordar cierra en 2d',
         "/esperar 1d",
         "/help",
         "/whois ana",
@@ -101,9 +101,13 @@ def test_a_spanish_session_shows_where_each_line_goes_and_what_time_brings(
     assert "Traceback" not in out + result.stderr
     said = [line for line in out.splitlines() if line.startswith("bot")]
     assert said and all(DESTINATION.match(line) for line in said), said
-    ranking = out.index("bot (al grupo, solo lo ve ana)> ", out.index("(ahora hablas como ana)"))
-    # `semana` is the Spanish word for `week`: until Spanish argument words are merged the
-    # line above is the usage; after the merge, also assert it is the week's ranking.
+    # `semana` is read as the week: the week's ranking, not the usage.
+    ranking = out.index(
+        "bot (al grupo)> Los más activos de los últimos 7 días\n",
+        out.index("(ahora hablas como ana)"),
+    )
+    assert "1. Carla Rojas: " in out[ranking : out.index("📊")]
+    assert "Uso:" not in out[: out.index("📊")]
     poll = out.index("bot (al grupo)> 📊 ¿Qué día nos reunimos?", ranking)
     reminder = out.index("la encuesta «¿Qué día nos reunimos?» cierra el", poll)
     assert "bot (al grupo)> Carla Rojas" in out[poll:reminder]

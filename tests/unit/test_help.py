@@ -151,7 +151,7 @@ async def test_start_help_in_a_private_chat_shows_the_help(harness: Harness) -> 
     [topic] = await harness.dispatch(_private("ana", "/start help_moderation", locale="es"))
 
     assert short.startswith("What you can do here (your role: coordinator)")
-    assert topic.startswith("Moderación (tu rol: coordinador)")
+    assert topic.startswith("Moderación (tu rol: coordinación)")
     assert "/doc add" in topic
 
 
