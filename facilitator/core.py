@@ -485,6 +485,11 @@ class Facilitator:
     ) -> None:
         if ctx.community is None:
             return
+        held = await ctx.uow.members.membership(ctx.member.person_id, ctx.community.id)
+        if held is None or held.left_at is not None:
+            # Someone outside the community (a vote on a forwarded poll, a private chat whose
+            # community is only the default one): not a member's participation.
+            return
         await ctx.uow.ledger.add(
             LedgerEntry(
                 community_id=ctx.community.id,

@@ -150,7 +150,11 @@ class LedgerRow(Base):
     __table_args__ = (
         UniqueConstraint("community_id", "source_event_id", "kind", "person_id"),
         Index("ix_ledger_community_time", "community_id", "occurred_at"),
-        Index("ix_ledger_person", "person_id", "community_id"),
+        # A person's events in a community in time order: their last before a moment is one
+        # seek (who was a member when a week began, `members_in`).
+        Index("ix_ledger_person", "person_id", "community_id", "occurred_at"),
+        # Rare kinds (a member leaving) found without reading the others.
+        Index("ix_ledger_kind", "community_id", "kind", "occurred_at"),
         # Who posted a message: `message_posted` entries carry the message id in `ref`.
         Index("ix_ledger_ref", "community_id", "ref"),
     )

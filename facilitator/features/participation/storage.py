@@ -624,55 +624,74 @@ class SqlParticipationRepository:
         a sign wins. So everyone who did something in the week was a member in it.
         """
         left = ParticipationKind.MEMBER_LEFT.value
-        ends = LedgerRow.kind == left
-        signs = LedgerRow.kind != left
-        before = LedgerRow.occurred_at < start
-        ledger = await self.session.execute(
-            select(
-                LedgerRow.person_id,
-                func.max(case((signs & before, LedgerRow.occurred_at))),
-                func.max(case((ends & before, LedgerRow.occurred_at))),
-                func.max(case((signs & ~before, 1), else_=0)),
+        # Signs inside the week: its own rows only.
+        found = {
+            int(person)
+            for person in await self.session.scalars(
+                select(LedgerRow.person_id)
+                .where(
+                    LedgerRow.community_id == community_id,
+                    LedgerRow.occurred_at >= start,
+                    LedgerRow.occurred_at < end,
+                    LedgerRow.kind != left,
+                    self._tracked(),
+                )
+                .distinct()
+            )
+        }
+        # Before the week: each member's last event (one seek of `ix_ledger_person`), and the
+        # last leave of those who left (the rare `member_left` rows, by `ix_ledger_kind`).
+        # Someone whose last event was no leave was still a member when the week began; a
+        # leave at the same moment as a sign is that last event, and wins.
+        last_event = (
+            select(func.max(LedgerRow.occurred_at))
+            .where(
+                LedgerRow.person_id == PersonRow.id,
+                LedgerRow.community_id == community_id,
+                LedgerRow.occurred_at < start,
+            )
+            .correlate(PersonRow)
+            .scalar_subquery()
+        )
+        # Everyone with a membership, or with events but none stored (what a feature recorded
+        # of someone the bot never saw join): one seek each, never the whole ledger.
+        rows = await self.session.execute(
+            select(PersonRow.id, MembershipRow.joined_at, MembershipRow.left_at, last_event)
+            .outerjoin(
+                MembershipRow,
+                (MembershipRow.person_id == PersonRow.id)
+                & (MembershipRow.community_id == community_id),
             )
             .where(
+                PersonRow.opted_out_tracking.is_(False),
+                (MembershipRow.person_id.is_not(None)) | last_event.is_not(None),
+            )
+        )
+        leaves = await self.session.execute(
+            select(LedgerRow.person_id, func.max(LedgerRow.occurred_at))
+            .where(
                 LedgerRow.community_id == community_id,
-                LedgerRow.occurred_at < end,
-                self._tracked(),
+                LedgerRow.kind == left,
+                LedgerRow.occurred_at < start,
             )
             .group_by(LedgerRow.person_id)
         )
-        last_sign: dict[int, datetime] = {}
-        last_end: dict[int, datetime] = {}
-        found: set[int] = set()
-        for person, sign, ended, in_window in ledger.all():
-            if in_window:
-                found.add(int(person))
-            if sign is not None:
-                last_sign[int(person)] = sign
-            if ended is not None:
-                last_end[int(person)] = ended
-        rows = await self.session.execute(
-            select(MembershipRow.person_id, MembershipRow.joined_at, MembershipRow.left_at).where(
-                MembershipRow.community_id == community_id,
-                MembershipRow.joined_at < end,
-                MembershipRow.person_id.not_in(
-                    select(PersonRow.id).where(PersonRow.opted_out_tracking).scalar_subquery()
-                ),
-            )
-        )
-        for person, joined_at, left_at in rows.all():
+        last_leave: dict[int, datetime] = {int(p): at for p, at in leaves.all()}
+        for person, joined_at, left_at, last in rows.all():
             person = int(person)
-            if joined_at >= start:
+            if joined_at is not None and start <= joined_at < end:
                 found.add(person)
-            elif person not in last_sign or last_sign[person] < joined_at:
-                last_sign[person] = joined_at
-            if left_at is not None and left_at < start:
-                last_end[person] = max(left_at, last_end.get(person, left_at))
-        found.update(
-            person
-            for person, sign in last_sign.items()
-            if person not in last_end or sign > last_end[person]
-        )
+            # The last sign before the week: the last event, or the stored join if later.
+            sign = last
+            if joined_at is not None and joined_at < start and (sign is None or joined_at > sign):
+                sign = joined_at
+            if sign is None:
+                continue
+            ended = last_leave.get(person)
+            if left_at is not None and left_at < start and (ended is None or left_at > ended):
+                ended = left_at
+            if ended is None or sign > ended:
+                found.add(person)
         return found
 
     async def question_times(
