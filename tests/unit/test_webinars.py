@@ -4,6 +4,7 @@ check-in, feedback, recording, and moving or cancelling with notice."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -275,3 +276,25 @@ async def test_an_answer_just_before_the_start_promises_only_the_reminders_ahead
         "It starts within the hour, too soon for a reminder: /webinars shows its link when "
         "it is on."
     )
+
+
+@pytest.mark.parametrize(
+    ("hours_ahead", "promise", "not_promised"),
+    [
+        (48, "a reminder 24 hours and 1 hour before", "within the hour"),
+        (3, "a reminder 1 hour before", "24 hours"),
+        (0.5, "it starts within the hour", "reminder"),
+    ],
+)
+async def test_the_announcement_promises_only_the_reminders_still_ahead(
+    harness: Harness, hours_ahead: float, promise: str, not_promised: str
+) -> None:
+    await harness.community()
+    await harness.grant("mod", Role.MODERATOR)
+    starts = (NOW + timedelta(hours=hours_ahead)).astimezone(ZoneInfo("America/Santiago"))
+    await harness.say(f'/webinar add "Soon" {starts:%Y-%m-%d %H:%M}', user="mod")
+    await harness.app.dispatcher.dispatch_due()
+    announcement = harness.messenger.sent[-1][1].body.plain()
+    assert "Soon" in announcement
+    assert promise in announcement
+    assert not_promised not in announcement
