@@ -33,6 +33,7 @@ import json
 import os
 import random
 import secrets
+import shlex
 import signal
 import socket
 import statistics
@@ -828,7 +829,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(result, indent=2, default=str))
     if args.write is not None:
         given = argv if argv is not None else sys.argv[1:]
-        command = " ".join(["python bench/load.py", *given])
+        command = shlex.join(["python", "bench/load.py", *given])
         write_section(args.write, args.section, report(command, result, args.section))
 
 

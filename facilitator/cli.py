@@ -225,6 +225,8 @@ def serve(
             proxy_headers=True,
             http=settings.http_implementation,
             loop=settings.http_loop,
+            # No WebSocket routes: spares each worker importing a WebSocket library.
+            ws="none",
             # How long uvicorn waits for a worker to answer its health check before it kills
             # it; a worker still importing on a busy machine must not be taken for hung.
             timeout_worker_healthcheck=settings.worker_startup_timeout,
