@@ -19,6 +19,8 @@ is drained), of the PostgreSQL backends serving its connections and of this proc
     python bench/load.py
     python bench/load.py --rates 50,100 --duration 10
     python bench/load.py --write docs/benchmarks.md
+    python bench/load.py --rates 100,400 --variant 'h11+asyncio:http=h11,loop=asyncio' \\
+        --variant 'httptools+uvloop:http=httptools,loop=uvloop'
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import json
 import os
 import random
 import secrets
+import shlex
 import signal
 import socket
 import statistics
@@ -49,6 +52,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: `python bench/lo
 
 import aiohttp  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bench.benchmarks_doc import machine, write_section  # noqa: E402
@@ -67,6 +71,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CONNECTIONS = 40  # Telegram's default max_connections for a webhook
 TARGET_P95_MS = 200.0
+STATS_DELAY = 1.5  # seconds: PostgreSQL's statistics are at most a second behind
 WAITING = ("pending", "processing", "retry")
 FINISHED = ("done", "rejected", "failed")
 TEXTS = (
@@ -149,13 +154,55 @@ class Conversations:
 # -- the server process -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One `facilitator serve` of the run: a label and the settings it differs by."""
+
+    label: str
+    http: str | None = None  # FACILITATOR_HTTP_IMPLEMENTATION
+    loop: str | None = None  # FACILITATOR_HTTP_LOOP
+    pool_size: int | None = None  # FACILITATOR_DATABASE_POOL_SIZE
+    max_overflow: int | None = None  # FACILITATOR_DATABASE_MAX_OVERFLOW
+
+    @classmethod
+    def parse(cls, spec: str) -> Variant:
+        """`LABEL:key=value,...` with keys http, loop, pool, overflow; `LABEL` alone: defaults."""
+        label, _, rest = spec.partition(":")
+        values: dict[str, Any] = {}
+        for item in filter(None, (part.strip() for part in rest.split(","))):
+            key, _, value = item.partition("=")
+            if key in ("http", "loop"):
+                values[key] = value
+            elif key == "pool":
+                values["pool_size"] = int(value)
+            elif key == "overflow":
+                values["max_overflow"] = int(value)
+            else:
+                raise ValueError(f"unknown key {key!r} in --variant {spec!r}")
+        return cls(label or "default", **values)
+
+    def env(self) -> dict[str, str]:
+        found = {
+            "FACILITATOR_HTTP_IMPLEMENTATION": self.http,
+            "FACILITATOR_HTTP_LOOP": self.loop,
+            "FACILITATOR_DATABASE_POOL_SIZE": self.pool_size,
+            "FACILITATOR_DATABASE_MAX_OVERFLOW": self.max_overflow,
+        }
+        return {name: str(value) for name, value in found.items() if value is not None}
+
+    def describe(self) -> str:
+        return ", ".join(f"`{k}={v}`" for k, v in self.env().items()) or "default settings"
+
+
 @dataclass
 class Server:
+    variant: Variant
     process: asyncio.subprocess.Process
     url: str
     secret: str
     log: Path
     engine: AsyncEngine
+    database: str
 
 
 def free_port() -> int:
@@ -166,13 +213,16 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def serving(
-    postgres: str, workers: int, api: FakeTelegramAPI, folder: Path, pool_size: int | None = None
+    postgres: str, workers: int, api: FakeTelegramAPI, folder: Path, variant: Variant
 ) -> AsyncIterator[Server]:
-    """`facilitator serve --workers N` on a new schema; stopped (SIGTERM) and dropped after."""
-    schema = f"load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    """`facilitator serve --workers N` on a new database of the PostgreSQL server named by
+    `postgres` (its own, so that PostgreSQL counts the connections it opens); stopped
+    (SIGTERM) and the database dropped after."""
+    database = f"load_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{database}"'))
+    url = make_url(postgres).set(database=database).render_as_string(hide_password=False)
     port, secret = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FACILITATOR_", "TELEGRAM_"))}
     env.update(
@@ -180,15 +230,15 @@ async def serving(
         TELEGRAM_WEBHOOK_SECRET=secret,
         FACILITATOR_TELEGRAM_API_BASE_URL=api.base_url,
         FACILITATOR_TELEGRAM_PUBLISH_COMMANDS_ON_START="false",
-        FACILITATOR_DATABASE_URL=postgres,
-        FACILITATOR_DATABASE_SCHEMA=schema,
+        FACILITATOR_DATABASE_URL=url,
         FACILITATOR_HTTP_PORT=str(port),
         FACILITATOR_PROMPTS_DIR=str(ROOT / "prompts"),
         FACILITATOR_DATA_DIR=str(ROOT / "data"),
         PYTHONPATH=str(ROOT),
+        **variant.env(),
     )
-    if pool_size is not None:
-        env["FACILITATOR_DATABASE_POOL_SIZE"] = str(pool_size)
+    folder = folder / uuid.uuid4().hex[:8]
+    folder.mkdir()
     log = folder / "serve.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -199,10 +249,11 @@ async def serving(
             stdout=out,
             stderr=out,
         )
-    url = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(url, process, workers)
-        yield Server(process, url, secret, log, create_engine(postgres, schema=schema))
+        await wait_ready(base, process, workers)
+        engine = create_engine(url)
+        yield Server(variant, process, base, secret, log, engine, database)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -212,9 +263,18 @@ async def serving(
             except TimeoutError:
                 process.kill()
                 await process.wait()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def sessions_opened(engine: AsyncEngine, database: str) -> int:
+    """Connections PostgreSQL has accepted to `database` since its statistics began."""
+    async with engine.connect() as conn:
+        found = await conn.scalar(
+            text("select sessions from pg_stat_database where datname = :name"), {"name": database}
+        )
+    return int(found or 0)
 
 
 async def wait_ready(url: str, process: asyncio.subprocess.Process, workers: int) -> None:
@@ -329,6 +389,7 @@ class Sent:
 class Phase:
     rate: int
     duration: float
+    variant: str = ""
     sent: list[Sent] = field(default_factory=list)
     window: float = 0.0
     backlog_max: int = 0
@@ -341,6 +402,7 @@ class Phase:
     workers_changed: bool = False
     handled: int = 0  # inbox rows finished during the phase (acknowledged or not)
     backends_seen: int = 0
+    connections_opened: int = 0
 
     @property
     def ok(self) -> list[Sent]:
@@ -351,6 +413,7 @@ class Phase:
         quantiles = statistics.quantiles(ok, n=100, method="inclusive") if len(ok) > 1 else []
         per_thousand = 1000 / self.handled if self.handled else 0.0
         return {
+            "variant": self.variant,
             "rate": self.rate,
             "sent": len(self.sent),
             "achieved": len(ok) / self.window if self.window else 0.0,
@@ -372,6 +435,7 @@ class Phase:
             "inbox": self.finished,
             "handled": self.handled,
             "postgres_backends_seen": self.backends_seen,
+            "connections_opened": self.connections_opened,
             "server_cpu_per_1000": self.server_cpu * per_thousand,
             "postgres_cpu_per_1000": self.postgres_cpu * per_thousand,
             "bench_cpu_per_1000": self.bench_cpu * per_thousand,
@@ -445,7 +509,7 @@ async def run_rate(
 ) -> tuple[Phase, int]:
     loop = asyncio.get_running_loop()
     count = max(1, round(rate * duration))
-    phase = Phase(rate, duration, [Sent(0.0, 0.0, "not sent")] * count)
+    phase = Phase(rate, duration, server.variant.label, [Sent(0.0, 0.0, "not sent")] * count)
     url = server.url + WEBHOOK_PATH
     headers = {SECRET_HEADER: server.secret, "Content-Type": "application/json"}
     workers = descendants(server.process.pid)
@@ -454,6 +518,7 @@ async def run_rate(
     server_before = cpu_times(server_pids)
     database = Backends(server.engine, server_pids)
     await database.start()
+    opened_before = await sessions_opened(server.engine, server.database)
     bench_before = time.process_time()
     first_date = int(time.time())
 
@@ -509,6 +574,11 @@ async def run_rate(
     phase.workers_changed = sorted(now_workers) != sorted(workers)
     phase.finished = await inbox_counts(server.engine)
     phase.handled = sum((await inbox_counts(server.engine, FINISHED)).values()) - handled_before
+    # A backend reports its session to the statistics within a second of going idle.
+    await asyncio.sleep(STATS_DELAY)
+    phase.connections_opened = (
+        await sessions_opened(server.engine, server.database) - opened_before
+    )
     phase.server_errors, log_offset = error_lines(server.log, log_offset)
     return phase, log_offset
 
@@ -531,52 +601,73 @@ async def idle_cpu(server: Server, seconds: float) -> dict[str, float]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     rates = [int(r) for r in args.rates.split(",")]
-    conversations = Conversations(args.groups, args.people, args.seed)
+    variants = [Variant.parse(spec) for spec in args.variant] or [
+        Variant("default", pool_size=args.pool_size)
+    ]
     result: dict[str, Any] = {
         "machine": machine(),
         "load_average": os.getloadavg(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "workers": args.workers,
-        "pool_size": args.pool_size,
+        "variants": [{"label": v.label, "settings": v.describe()} for v in variants],
         "groups": args.groups,
         "people": args.people,
         "duration": args.duration,
         "keep_up": args.keep_up,
+        "idle": {},
         "rates": [],
     }
     async with contextlib.AsyncExitStack() as stack:
         api = await stack.enter_async_context(FakeTelegramAPI())
-        for chat in conversations.chats:
-            api.add_chat(chat, member_count=60)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load-")))
-        server = await stack.enter_async_context(
-            serving(args.postgres, args.workers, api, folder, args.pool_size)
-        )
-        stack.push_async_callback(server.engine.dispose)
+        servers: list[tuple[Server, Conversations]] = []
+        for variant in variants:
+            # Each server gets the same updates in the same order.
+            conversations = Conversations(args.groups, args.people, args.seed)
+            for chat in conversations.chats:
+                api.add_chat(chat, member_count=60)
+            server = await stack.enter_async_context(
+                serving(args.postgres, args.workers, api, folder, variant)
+            )
+            stack.push_async_callback(server.engine.dispose)
+            servers.append((server, conversations))
         connector = aiohttp.TCPConnector(limit=CONNECTIONS)
         timeout = aiohttp.ClientTimeout(total=args.timeout)
         session = await stack.enter_async_context(
             aiohttp.ClientSession(connector=connector, timeout=timeout)
         )
-        result["idle"] = await idle_cpu(server, args.idle)
-        offset = 0
-        if args.warmup > 0:  # first requests: connections, first people and groups
-            _, offset = await run_rate(
-                server, session, conversations, min(rates), args.warmup, args.drain, offset
-            )
-        for rate in rates:
-            phase, offset = await run_rate(
-                server, session, conversations, rate, args.duration, args.drain, offset
-            )
-            summary = phase.summary(args.keep_up)
-            result["rates"].append(summary)
-            print(json.dumps(summary, default=str), flush=True)
+        offsets = {id(server): 0 for server, _ in servers}
+        for server, conversations in servers:
+            result["idle"][server.variant.label] = await idle_cpu(server, args.idle)
+            if args.warmup > 0:  # first requests: connections, first people and groups
+                _, offsets[id(server)] = await run_rate(
+                    server, session, conversations, min(rates), args.warmup, args.drain, 0
+                )
+        for index, rate in enumerate(rates):
+            # Side by side: each rate runs on every server in turn, the order alternating
+            # from one rate to the next so that neither always goes first on a shared machine.
+            for server, conversations in servers if index % 2 == 0 else servers[::-1]:
+                phase, offsets[id(server)] = await run_rate(
+                    server,
+                    session,
+                    conversations,
+                    rate,
+                    args.duration,
+                    args.drain,
+                    offsets[id(server)],
+                )
+                summary = phase.summary(args.keep_up)
+                result["rates"].append(summary)
+                print(json.dumps(summary, default=str), flush=True)
         result["replies_sent"] = len([c for c in api.calls if c.method == "sendMessage"])
     result["load_average_at_end"] = os.getloadavg()
-    held = [r for r in result["rates"] if is_held(r)]
-    result["highest_held"] = max((r["rate"] for r in held), default=None)
-    kept = [r for r in result["rates"] if r["kept_up"]]
-    result["highest_kept_up"] = max((r["rate"] for r in kept), default=None)
+    result["highest_held"], result["highest_kept_up"] = {}, {}
+    for variant in variants:
+        rows = [r for r in result["rates"] if r["variant"] == variant.label]
+        held = [r["rate"] for r in rows if is_held(r)]
+        kept = [r["rate"] for r in rows if r["kept_up"]]
+        result["highest_held"][variant.label] = max(held, default=None)
+        result["highest_kept_up"][variant.label] = max(kept, default=None)
     return result
 
 
@@ -598,32 +689,37 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
 
 
-def report(command: str, result: dict[str, Any]) -> str:
+def report(command: str, result: dict[str, Any], heading: str = SECTION) -> str:
     load = ", ".join(f"{x:.2f}" for x in result["load_average"])
     end = ", ".join(f"{x:.2f}" for x in result["load_average_at_end"])
-    pool = (
-        f"; `FACILITATOR_DATABASE_POOL_SIZE={result['pool_size']}`"
-        if result.get("pool_size")
-        else ""
-    )
+    variants = result["variants"]
+    several = len(variants) > 1
+    servers = "; ".join(f"{v['label']}: {v['settings']}" for v in variants)
     lines = [
-        SECTION,
+        heading,
         "",
         f"- Machine: {result['machine']}; load average {load} at the start, {end} at the end "
         "(the machine is shared; the benchmark itself keeps both cores busy at high rates)",
         f"- Date: {result['date']}",
         f"- Command: `{command}`",
         f"- Setup: `facilitator serve --workers {result['workers']}` (uvicorn, default INFO "
-        f"logging to a file{pool}) on PostgreSQL (a private schema of the local server), Telegram "
-        "webhook mode with its secret; its Bot API calls go to the fake Bot API "
-        "(`tests/adapters/fakes/telegram_api.py`) inside the load generator's process. The "
+        f"logging to a file; {servers}) on PostgreSQL (a database of its own on the local "
+        "server), Telegram webhook mode with its secret; its Bot API calls go to the fake Bot "
+        "API (`tests/adapters/fakes/telegram_api.py`) inside the load generator's process. The "
         "generator, on the same machine, POSTs Telegram group messages over loopback through "
         f"at most {CONNECTIONS} connections (Telegram's default `max_connections`): "
         f"{result['groups']} groups, {result['people']} people; plain text, questions, "
         "replies that answer or thank, links. Open loop: each update has its scheduled send "
         "time and its latency runs from that time to the 200, so it includes queueing in the "
         f"generator and in the server. Each rate for {result['duration']:.0f} s, after a "
-        "warm-up; then the inbox is given time to drain.",
+        "warm-up; then the inbox is given time to drain."
+        + (
+            " The servers run side by side, each on its own database, started together and "
+            "given the same updates; each rate runs on one and then on the other, the order "
+            "alternating from one rate to the next, while the other server idles."
+            if several
+            else ""
+        ),
         "- Processing kept up: the inbox (stored updates not yet handled) was empty within "
         f"{result['keep_up']:.0f} s of the last send. CPU per 1,000 updates handled (stored "
         "and processed, whether or not the generator had waited for the answer): user + "
@@ -631,43 +727,67 @@ def report(command: str, result: dict[str, Any]) -> str:
         "(the uvicorn parent and its workers), the PostgreSQL backends serving the server's "
         "connections (read every half second: a connection opened and closed in between is "
         "missed, so that column is a lower bound) and the generator. Database connections "
-        "seen: PostgreSQL backends found serving the server during the rate, at least the "
-        "number of connections it opened (SQLAlchemy opens one beyond the pool whenever the "
-        "pool is short, and closes it when it is returned).",
+        "opened: the sessions PostgreSQL counted on the server's database "
+        "(`pg_stat_database.sessions`) from the first send until the inbox was empty; "
+        "SQLAlchemy opens one beyond the pool whenever the pool is short, and closes it when "
+        "it is returned.",
         "",
-        "| target/s | achieved/s | p50 ms | p95 ms | p99 ms | errors | generator late, p99 ms "
-        "| kept up (drained after) | most waiting | database connections seen "
+        ("| server " if several else "")
+        + "| target/s | achieved/s | p50 ms | p95 ms | p99 ms | errors | generator late, "
+        "p99 ms | kept up (drained after) | most waiting | database connections opened "
         "| CPU s per 1,000: server | PostgreSQL | generator |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        ("|---" if several else "") + "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:"
+        "|---:|---:|---:|",
     ]
-    for row in result["rates"]:
+    order = {v["label"]: n for n, v in enumerate(variants)}
+    for row in sorted(result["rates"], key=lambda r: (r["rate"], order[r["variant"]])):
         drained = row["drained_after_s"]
         kept = "yes" if row["kept_up"] else "no"
         after = "not within the drain time" if drained is None else f"{max(drained, 0):.1f} s"
         lines.append(
-            f"| {row['rate']} | {row['achieved']:,.1f} | {_ms(row['p50_ms'])} "
+            (f"| {row['variant']} " if several else "")
+            + f"| {row['rate']} | {row['achieved']:,.1f} | {_ms(row['p50_ms'])} "
             f"| {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {row['errors']} "
             f"| {_ms(row['late_sends_p99_ms'])} | {kept} ({after}) | {row['backlog_max']:,} "
-            f"| {row['postgres_backends_seen']:,} "
+            f"| {row['connections_opened']:,} "
             f"| {row['server_cpu_per_1000']:.2f} "
             f"| {row['postgres_cpu_per_1000']:.2f} | {row['bench_cpu_per_1000']:.2f} |"
         )
-    held, kept_up = result["highest_held"], result["highest_kept_up"]
-    idle = result["idle"]
-    lines += [
-        "",
-        f"Idle, over {idle['seconds']:.0f} s before the first rate, the server used "
-        f"{idle['server_cpu_per_s']:.3f} CPU s per second and its database connections "
-        f"{idle['postgres_cpu_per_s']:.3f} (polls of the inbox and the outbox, the scheduler); "
-        "that is included in every row above: at the lowest rate it adds "
-        f"{1000 * idle['server_cpu_per_s'] / min(r['rate'] for r in result['rates']):.2f} "
-        "server CPU s per 1,000 updates.",
-        "",
-        f"Highest rate held (p95 under {TARGET_P95_MS:.0f} ms, no errors, at least 95% of the "
-        f"target achieved): {f'{held}/s' if held else 'none of those tried'}. Highest rate at "
-        f"which processing kept up: {f'{kept_up}/s' if kept_up else 'none of those tried'}.",
-        "",
-    ]
+    lowest = min(r["rate"] for r in result["rates"])
+    lines.append("")
+    for variant in variants:
+        label = variant["label"]
+        idle = result["idle"][label]
+        held, kept_up = result["highest_held"][label], result["highest_kept_up"][label]
+        lines += [
+            (f"{label}: " if several else "")
+            + f"idle, over {idle['seconds']:.0f} s before the first rate, the server used "
+            f"{idle['server_cpu_per_s']:.3f} CPU s per second and its database connections "
+            f"{idle['postgres_cpu_per_s']:.3f} (polls of the inbox and the outbox, the "
+            "scheduler); that is included in every row above: at the lowest rate it adds "
+            f"{1000 * idle['server_cpu_per_s'] / lowest:.2f} server CPU s per 1,000 updates. "
+            f"Highest rate held (p95 under {TARGET_P95_MS:.0f} ms, no errors, at least 95% of "
+            f"the target achieved): {f'{held}/s' if held else 'none of those tried'}. Highest "
+            "rate at which processing kept up: "
+            f"{f'{kept_up}/s' if kept_up else 'none of those tried'}.",
+            "",
+        ]
+    if several:
+        first, second = variants[0]["label"], variants[1]["label"]
+        lines += [f"Ratios, {second} to {first}, at each rate:", ""]
+        for rate in sorted({r["rate"] for r in result["rates"]}):
+            pair = {r["variant"]: r for r in result["rates"] if r["rate"] == rate}
+            a, b = pair.get(first), pair.get(second)
+            if a is None or b is None:
+                continue
+            parts = [f"achieved {b['achieved'] / a['achieved']:.2f}×" if a["achieved"] else ""]
+            if a["p95_ms"] and b["p95_ms"]:
+                parts.append(f"p95 {b['p95_ms'] / a['p95_ms']:.2f}×")
+            if a["server_cpu_per_1000"]:
+                cpu = b["server_cpu_per_1000"] / a["server_cpu_per_1000"]
+                parts.append(f"server CPU per 1,000 {cpu:.2f}×")
+            lines.append(f"- {rate}/s: " + ", ".join(p for p in parts if p))
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -685,8 +805,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--pool-size", type=int, default=None, help="FACILITATOR_DATABASE_POOL_SIZE (default 5)"
+        "--pool-size",
+        type=int,
+        default=None,
+        help="FACILITATOR_DATABASE_POOL_SIZE (default: derived from the workers)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL:KEY=VALUE,...",
+        help="a server to run side by side with the others, its settings among http (auto, "
+        "h11, httptools), loop (auto, asyncio, uvloop), pool and overflow: e.g. "
+        "'h11+asyncio:http=h11,loop=asyncio'; repeat it, each rate then runs on each in turn",
+    )
+    parser.add_argument("--section", default=SECTION, help="heading of the section written")
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--people", type=int, default=500)
     parser.add_argument("--seed", type=int, default=17)
@@ -696,8 +829,8 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(result, indent=2, default=str))
     if args.write is not None:
         given = argv if argv is not None else sys.argv[1:]
-        command = " ".join(["python bench/load.py", *given])
-        write_section(args.write, SECTION, report(command, result))
+        command = shlex.join(["python", "bench/load.py", *given])
+        write_section(args.write, args.section, report(command, result, args.section))
 
 
 if __name__ == "__main__":

@@ -218,11 +218,19 @@ def build_app(
 ) -> App:
     clock = clock or SystemClock()
     metrics = metrics or NoMetrics()
+    pool = settings.pool()
+    if not settings.is_sqlite:
+        log.info(
+            "database pool: %d connections kept, up to %d more at a peak (%d processes)",
+            pool.pool_size,
+            pool.max_overflow,
+            settings.processes,
+        )
     storage = Storage(
         settings.database_url,
         settings.database_schema,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
         repositories=repositories(),
     )
     uow_factory = storage.uow_factory

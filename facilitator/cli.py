@@ -268,6 +268,8 @@ def serve(
         # Done once here: the workers (which read their settings from this environment) need
         # not run Alembic again, each of them, while they start.
         os.environ[AUTO_MIGRATE_ENV] = "false"
+    # The workers share the connection budget: each derives its pool from their number.
+    os.environ[PROCESSES_ENV] = str(workers)
     with _worker_metrics(workers):
         uvicorn.run(
             "facilitator.runtime:asgi_factory",
@@ -277,6 +279,10 @@ def serve(
             workers=workers,
             log_config=None,
             proxy_headers=True,
+            http=settings.http_implementation,
+            loop=settings.http_loop,
+            # No WebSocket routes: spares each worker importing a WebSocket library.
+            ws="none",
             # How long uvicorn waits for a worker to answer its health check before it kills
             # it; a worker still importing on a busy machine must not be taken for hung.
             timeout_worker_healthcheck=settings.worker_startup_timeout,
@@ -284,6 +290,7 @@ def serve(
 
 
 AUTO_MIGRATE_ENV = "FACILITATOR_AUTO_MIGRATE"
+PROCESSES_ENV = "FACILITATOR_PROCESSES"
 
 
 # prometheus_client's multiprocess mode; read when it is first imported, so by the workers.

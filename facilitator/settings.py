@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -21,12 +22,25 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/facilitator.db"
     database_schema: str | None = None
     # PostgreSQL connections each process keeps open, and may open beyond them at a peak.
-    database_pool_size: int = Field(default=5, ge=1)
-    database_max_overflow: int = Field(default=10, ge=0)
+    # Unset: derived from the number of processes (`pool_sizing`), within the budget below.
+    database_pool_size: int | None = Field(default=None, ge=1)
+    database_max_overflow: int | None = Field(default=None, ge=0)
+    # PostgreSQL connections that all the processes of this installation may hold together
+    # when the pool is derived: PostgreSQL's default max_connections (100) less 3 reserved for
+    # superusers and some for migrations, backups and psql. Several machines: give each its
+    # share of the server's max_connections.
+    database_connection_budget: int = Field(default=80, ge=1)
+    # Worker processes sharing the budget on this machine; `serve --workers N` sets it for
+    # its workers, and `run` is one process.
+    processes: int = Field(default=1, ge=1)
     # Apply pending migrations when `run` or `serve` starts (turn off to run them yourself).
     auto_migrate: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # uvicorn's HTTP parser and event loop for `serve`: `auto` takes httptools and uvloop
+    # when installed (they are dependencies), else h11 and asyncio's own loop.
+    http_implementation: Literal["auto", "h11", "httptools"] = "auto"
+    http_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     # Seconds uvicorn gives each `serve` worker to answer its health check (while it starts,
     # then every half second) before it kills it as hung; uvicorn's own default is 5.
     worker_startup_timeout: int = Field(default=30, ge=1)
@@ -114,6 +128,15 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def pool(self) -> PoolSize:
+        """This process's connection pool: the settings given, the rest derived."""
+        return pool_sizing(
+            self.processes,
+            self.database_connection_budget,
+            pool_size=self.database_pool_size,
+            max_overflow=self.database_max_overflow,
+        )
+
     def effective(self) -> dict[str, object]:
         """Every setting, secrets masked, for `facilitator config show`."""
         shown: dict[str, object] = {}
@@ -124,7 +147,49 @@ class Settings(BaseSettings):
                 shown[name] = _mask_url_password(str(value))
             else:
                 shown[name] = str(value) if isinstance(value, Path) else value
+        if not self.is_sqlite:
+            pool = self.pool()
+            shown["database_pool_per_process"] = {
+                "pool_size": pool.pool_size,
+                "max_overflow": pool.max_overflow,
+            }
         return shown
+
+
+# What one process uses at once under load: a connection for each of the inbox's concurrent
+# groups (`Inbox`, concurrency 8), and a few for the outbox dispatcher, the scheduler's jobs,
+# the webhook requests storing deliveries (they share a commit) and /readyz.
+INBOX_CONCURRENCY = 8
+POOL_WANTED = INBOX_CONCURRENCY + 4
+OVERFLOW_WANTED = 8
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    pool_size: int
+    max_overflow: int
+
+    @property
+    def most(self) -> int:
+        return self.pool_size + self.max_overflow
+
+
+def pool_sizing(
+    processes: int,
+    budget: int,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+) -> PoolSize:
+    """Per process: `pool_size` = min(12, budget // processes) kept open, `max_overflow` =
+    min(8, budget // processes - pool_size) opened at a peak, so that processes ×
+    (pool_size + max_overflow) stays within the budget (at least one connection each,
+    whatever the budget). A setting given wins; the other is still kept within the share."""
+    share = max(1, budget // max(1, processes))
+    size = pool_size if pool_size is not None else min(POOL_WANTED, share)
+    if max_overflow is None:
+        max_overflow = max(0, min(OVERFLOW_WANTED, share - size))
+    return PoolSize(size, max_overflow)
 
 
 def _mask_url_password(url: str) -> str:

@@ -45,3 +45,7 @@ async def test_workers_slower_to_start_than_uvicorns_default_check_are_not_kille
     assert "died" not in logs and "failed to start" not in logs, logs
     # Alembic ran in `serve` itself, not again in each worker.
     assert logs.count("alembic.runtime.migration: Context impl") == 1, logs
+    # Each worker sized its pool for the two processes sharing the database.
+    assert (
+        logs.count("database pool: 12 connections kept, up to 8 more at a peak (2 processes)") == 2
+    )
