@@ -257,7 +257,8 @@ class Webinars:
             parts.append(catalogue.render(locale, "webinars.announce.theme", theme=webinar.theme))
         # Only the reminders still ahead are promised: announced an hour before, none.
         ahead = [step for step, before in REMINDERS if webinar.starts_at - before > now]
-        parts.append(catalogue.render(locale, f"webinars.announce.ask_{'_'.join(ahead) or 'none'}"))
+        promise = "_".join(ahead) or "none"
+        parts.append(catalogue.render(locale, f"webinars.announce.ask_{promise}"))
         buttons = (
             tuple(
                 Button(catalogue.text(locale, f"webinars.rsvp.{answer.value}"), RSVP_ACTION, value)
