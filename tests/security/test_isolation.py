@@ -224,4 +224,4 @@ async def test_in_private_the_role_is_that_of_the_community_last_written_in(
 
     for command in ("/gaps", "/members", "/outbox", "/summary", "/aplayers"):
         [reply] = await chats.say("ana", "ana", command, direct=True)
-        assert reply.startswith(f"Sorry, {command} is for a "), reply
+        assert reply.startswith(f"Sorry, {command} is for the "), reply

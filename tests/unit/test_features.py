@@ -9,7 +9,7 @@ from facilitator.i18n import SUPPORTED_LOCALES
 
 PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 # Prompt files of the engine (core, errors, forms, help texts) and of the adapters' surfaces.
-ENGINE_PROMPTS = {"commands", "core", "errors", "forms", "console", "slack"}
+ENGINE_PROMPTS = {"commands", "core", "errors", "forms", "console", "slack", "words"}
 
 
 def test_every_command_of_the_registry_comes_from_exactly_one_feature() -> None:
