@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.support import run_cli
+import pytest
+
+from tests.cli.support import invoke_cli, run_cli
 from tests.fake_credentials import CLI_DATABASE_PASSWORD, CLI_TELEGRAM_TOKEN, secrets_in
 
 
@@ -34,33 +36,41 @@ def test_config_show_masks_secrets_and_database_passwords(tmp_path: Path) -> Non
     assert not secrets_in(result.stdout)
 
 
+@pytest.mark.usefixtures("restored_logging")
 def test_admin_grant_list_and_revoke(tmp_path: Path) -> None:
-    assert run_cli(tmp_path, "seed").returncode == 0
-    granted = run_cli(tmp_path, "admin", "grant", "telegram:4242", "admin")
-    assert granted.returncode == 0, granted.stderr
-    scoped = run_cli(tmp_path, "admin", "grant", "slack:U77", "moderator", "--community", "demo")
-    assert scoped.returncode == 0, scoped.stderr
-    listing = run_cli(tmp_path, "admin", "list", FACILITATOR_ADMINS="telegram:1").stdout
+    assert invoke_cli(tmp_path, "seed").exit_code == 0
+    granted = invoke_cli(tmp_path, "admin", "grant", "telegram:4242", "admin")
+    assert granted.exit_code == 0, granted.output
+    scoped = invoke_cli(
+        tmp_path, "admin", "grant", "slack:U77", "moderator", "--community", "demo"
+    )
+    assert scoped.exit_code == 0, scoped.output
+    listing = invoke_cli(tmp_path, "admin", "list", FACILITATOR_ADMINS="telegram:1").stdout
     assert "telegram:1\tadmin\t*\tconfiguration" in listing
     assert "telegram:4242\tadmin\t*\tgrant" in listing
     assert "slack:U77\tmoderator\tdemo\tmembership" in listing
     assert "console:ana\tcoordinator\tdemo\tmembership" in listing
-    assert run_cli(tmp_path, "admin", "revoke", "telegram:4242").returncode == 0
-    again = run_cli(tmp_path, "admin", "revoke", "telegram:4242")
-    assert again.returncode == 1 and "had no such role" in again.stderr
-    assert "telegram:4242" not in run_cli(tmp_path, "admin", "list").stdout
+    assert invoke_cli(tmp_path, "admin", "revoke", "telegram:4242").exit_code == 0
+    again = invoke_cli(tmp_path, "admin", "revoke", "telegram:4242")
+    assert again.exit_code == 1 and "had no such role" in again.stderr
+    assert "telegram:4242" not in invoke_cli(tmp_path, "admin", "list").stdout
 
 
 def test_admin_grant_rejects_malformed_identities_and_roles(tmp_path: Path) -> None:
+    # A real process: the exit codes and messages a shell script sees.
     bad_identity = run_cli(tmp_path, "admin", "grant", "4242", "admin")
-    bad_role = run_cli(tmp_path, "admin", "grant", "telegram:4242", "emperor")
-    unknown_community = run_cli(
+    assert bad_identity.returncode == 2 and "platform:user_id" in bad_identity.stderr
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_admin_grant_names_an_unknown_role_or_community(tmp_path: Path) -> None:
+    bad_role = invoke_cli(tmp_path, "admin", "grant", "telegram:4242", "emperor")
+    unknown_community = invoke_cli(
         tmp_path, "admin", "grant", "telegram:1", "moderator", "--community", "x"
     )
-    assert bad_identity.returncode == 2 and "platform:user_id" in bad_identity.stderr
-    assert bad_role.returncode == 2 and "unknown role 'emperor'" in bad_role.stderr
+    assert bad_role.exit_code == 2 and "unknown role 'emperor'" in bad_role.stderr
     assert (
-        unknown_community.returncode == 2
+        unknown_community.exit_code == 2
         and "no community with key 'x'" in unknown_community.stderr
     )
 

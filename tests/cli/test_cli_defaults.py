@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,20 +19,8 @@ from facilitator.seeding import seed_demo_community
 from facilitator.storage.database import Storage
 from tests.conftest import REPO_ROOT, FrozenClock, build_test_app, make_settings
 
-
-@pytest.fixture(autouse=True)
-def _logging_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The commands set up logging for a process of their own; the test's handlers and levels
-    come back after each."""
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    alembic = logging.getLogger("alembic")
-    alembic_level = alembic.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    alembic.setLevel(alembic_level)
+# The commands set up logging for a process of their own: the test's comes back after each.
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 def facilitator(url: str, *args: str, **env: str) -> Result:

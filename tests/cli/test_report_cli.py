@@ -14,6 +14,10 @@ from facilitator.bootstrap import repositories
 from facilitator.storage.database import Storage
 from tests.cli.support import run_cli
 
+# One worker builds the played month once for all of them (a module fixture per worker
+# otherwise).
+pytestmark = pytest.mark.xdist_group("report_cli")
+
 
 def run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(
