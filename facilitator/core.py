@@ -57,7 +57,7 @@ from facilitator.domain.model import (
     Role,
 )
 from facilitator.i18n import resolve_locale
-from facilitator.markup import Form, OutboundMessage
+from facilitator.markup import Form, OutboundMessage, RichText
 from facilitator.membership import CachedMembershipCheck, pressed_by_member, still_member
 from facilitator.ports import UnitOfWork
 from facilitator.questions import is_question
@@ -450,10 +450,24 @@ class Facilitator:
             locale = resolve_locale(
                 newcomer.language, event.member.locale_hint, ctx.community.language
             )
-            body = self.services.catalogue.render(
-                locale, "core.welcome", name=newcomer.display_name, community=ctx.community.title
-            )
-            ctx.reply(OutboundMessage(body))
+            catalogue = self.services.catalogue
+            parts = [
+                catalogue.render(
+                    locale,
+                    "core.welcome",
+                    name=newcomer.display_name,
+                    community=ctx.community.title,
+                )
+            ]
+            # The rules moderators set with /rules (the community feature), below the welcome.
+            rules = ctx.community.setting("rules", "")
+            if isinstance(rules, str) and rules.strip():
+                parts.append(
+                    catalogue.render(
+                        locale, "core.rules", community=ctx.community.title, rules=rules.strip()
+                    )
+                )
+            ctx.reply(OutboundMessage(RichText.join(parts)))
 
     def _forget_checked(self, community: Community, user: PlatformUser) -> None:
         """The platform just said this person joined or left: a kept answer of the live

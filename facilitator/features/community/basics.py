@@ -9,6 +9,7 @@ from datetime import timedelta
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, NoArgs, Topic
 from facilitator.context import CommandContext
 from facilitator.features.community.help import HelpArgs, help_command, help_from_start
+from facilitator.features.community.rules import rules_of
 from facilitator.markup import OutboundMessage, RichText
 
 LINK_CODE_TTL = timedelta(minutes=15)
@@ -44,6 +45,9 @@ async def start(ctx: CommandContext, args: StartArgs) -> None:
     ctx.say("core.start.greeting", name=ctx.member.display_name, community=title)
     if purpose:
         ctx.say("core.start.purpose", purpose=purpose)
+    rules = rules_of(ctx.community)
+    if rules and ctx.community is not None:
+        ctx.say("core.rules", community=ctx.community.title, rules=rules)
     ctx.say("core.start.next_steps")
 
 

@@ -1,9 +1,10 @@
-"""The community feature: /start, /help, /lang, /whoami, /link and the moderators' settings."""
+"""The community feature: /start, /help, /lang, /whoami, /link, /rules and the moderators'
+settings."""
 
 from __future__ import annotations
 
 from facilitator.feature import Feature, Installed, Wiring
-from facilitator.features.community import basics, commands
+from facilitator.features.community import basics, commands, rules
 from facilitator.features.community.help import PrivateChats
 
 
@@ -13,7 +14,7 @@ def setup(wiring: Wiring) -> Installed:
 
 FEATURE = Feature(
     "community",
-    commands=(*basics.COMMANDS, *commands.COMMANDS),
+    commands=(*basics.COMMANDS, *rules.COMMANDS, *commands.COMMANDS),
     prompts=("community",),
     setup=setup,
 )
