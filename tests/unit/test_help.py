@@ -115,6 +115,7 @@ async def test_help_on_a_topic_lists_its_commands_in_the_members_language(
         "/intro",
         "/whois",
         "/experts",
+        "/experts",  # share
     ]
 
 

@@ -60,7 +60,7 @@ PERSONAL: dict[str, frozenset[str]] = {
     # The question a member asked and the answer given; their votes on it.
     "knowledge_answers": frozenset({"person_id", "query"}),
     "knowledge_votes": frozenset({"person_id"}),
-    "member_profiles": frozenset({"person_id", "organisation", "country", "expertise"}),
+    "member_profiles": frozenset({"person_id", "organisation", "country", "expertise", "network"}),
     "private_chats": frozenset({"identity_id"}),
     "nudges": frozenset({"person_id"}),
     "participation_scores": frozenset({"person_id"}),

@@ -6,10 +6,14 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic
+from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.features.profiles.domain import MemberProfile
-from facilitator.features.profiles.experts import rank_experts, topic_of_query
+from facilitator.features.profiles.experts import (
+    network_experts,
+    rank_experts,
+    topic_of_query,
+)
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.localtime import is_zone
 from facilitator.markup import OutboundMessage, RichText
@@ -37,6 +41,11 @@ class WhoisArgs:
 @dataclass(frozen=True)
 class ExpertsArgs:
     theme: str
+
+
+@dataclass(frozen=True)
+class ShareArgs:
+    value: str | None
 
 
 @dataclass(frozen=True)
@@ -105,24 +114,58 @@ async def whois(ctx: CommandContext, args: WhoisArgs) -> None:
 
 
 async def experts(ctx: CommandContext, args: ExpertsArgs) -> None:
+    """The asker's community's experts as always; then, from every other community, members
+    who shared their profile with the network (`/experts share on`): only their name, their
+    community and what they said they know."""
     theme = args.theme.strip()
+    topic = topic_of_query(theme)
     members = [m for m, _ in await ctx.uow.members.members_of(ctx.here.id)]
     # Opting out of tracking takes a member off every ranking and list, this one too.
     hidden = {m.person_id for m in members if m.opted_out_tracking}
-    ranked = await rank_experts(ctx.uow, ctx.here.id, topic_of_query(theme), exclude=hidden)
-    if not ranked:
+    ranked = await rank_experts(ctx.uow, ctx.here.id, topic, exclude=hidden)
+    elsewhere = await network_experts(ctx.uow, ctx.here.id, topic, EXPERTS_SHOWN)
+    if not ranked and not elsewhere:
         ctx.say("profiles.experts.none", theme=theme, private=True)
         return
-    names = {m.person_id: m.display_name for m in members}
-    parts = [ctx.rich("profiles.experts.header", theme=theme)]
-    for person, _ in ranked[:EXPERTS_SHOWN]:
-        profile = await ctx.uow.repo(ProfileRepository).get(person)
-        details = ", ".join(
-            part for part in ((profile.organisation, profile.country) if profile else ()) if part
+    parts = []
+    if ranked:
+        names = {m.person_id: m.display_name for m in members}
+        parts.append(ctx.rich("profiles.experts.header", theme=theme))
+        for person, _ in ranked[:EXPERTS_SHOWN]:
+            profile = await ctx.uow.repo(ProfileRepository).get(person)
+            details = ", ".join(
+                part
+                for part in ((profile.organisation, profile.country) if profile else ())
+                if part
+            )
+            key = "profiles.experts.line_details" if details else "profiles.experts.line"
+            parts.append(ctx.rich(key, name=names.get(person, "?"), details=details))
+    if elsewhere:
+        parts.append(ctx.rich("profiles.experts.network_header", theme=theme))
+        parts.extend(
+            ctx.rich(
+                "profiles.experts.network_line",
+                name=found.name,
+                community=found.community,
+                expertise=", ".join(found.expertise),
+            )
+            for found in elsewhere
         )
-        key = "profiles.experts.line_details" if details else "profiles.experts.line"
-        parts.append(ctx.rich(key, name=names.get(person, "?"), details=details))
     ctx.reply(OutboundMessage(RichText.join(parts)), private=True)
+
+
+async def share(ctx: CommandContext, args: ShareArgs) -> None:
+    """`/experts share on|off`: whether other communities' `/experts` may show this member."""
+    profiles = ctx.uow.repo(ProfileRepository)
+    current = await profiles.get(ctx.member.person_id) or MemberProfile(ctx.member.person_id)
+    if args.value is None:
+        key = "profiles.share.is_on" if current.network else "profiles.share.is_off"
+        ctx.say(key, private=True)
+        return
+    shared = args.value == "on"
+    await profiles.save(replace(current, network=shared), ctx.services.clock.now())
+    log.info("network sharing changed", extra={"shared": shared})
+    ctx.say("profiles.share.on" if shared else "profiles.share.off", private=True)
 
 
 async def timezone(ctx: CommandContext, args: TimezoneArgs) -> None:
@@ -167,6 +210,17 @@ COMMANDS = (
         ExpertsArgs,
         args=(Arg("theme", ArgKind.TEXT, max_length=100),),
         needs=Needs.COMMUNITY,
+        subcommands=(
+            sub(
+                "experts",
+                CommandSpec(
+                    "share",
+                    share,
+                    ShareArgs,
+                    args=(Arg("value", ArgKind.CHOICE, required=False, choices=("on", "off")),),
+                ),
+            ),
+        ),
         topic=Topic.PEOPLE,
     ),
     CommandSpec(

@@ -8,10 +8,13 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class MemberProfile:
-    """What a member tells about themselves with `/intro`; `expertise` are short phrases."""
+    """What a member tells about themselves with `/intro`; `expertise` are short phrases.
+    `network` (`/experts share on`, off by default): other communities' `/experts` may show
+    their name, community and expertise."""
 
     person_id: int
     organisation: str | None = None
     country: str | None = None
     expertise: tuple[str, ...] = ()
     updated_at: datetime | None = None
+    network: bool = False

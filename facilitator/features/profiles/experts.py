@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from facilitator.features.knowledge.service import KnowledgeBase, Outcome
 from facilitator.features.knowledge.text import analyse, guess_language
+from facilitator.features.profiles.domain import MemberProfile
 from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.ports import UnitOfWork
 from facilitator.text import fold
@@ -103,3 +104,46 @@ async def rank_experts(
     ]
     ranked.sort(key=lambda pair: (-pair[1], pair[0]))
     return ranked
+
+
+@dataclass(frozen=True)
+class NetworkExpert:
+    """An expert of another community, as the network may see them: nothing but their name,
+    their community and what they said they know."""
+
+    name: str
+    community: str
+    expertise: tuple[str, ...]
+
+
+async def network_experts(
+    uow: UnitOfWork, asker_community: int, topic: Topic, limit: int
+) -> list[NetworkExpert]:
+    """Members of other communities whose profile matches the topic and who shared it with
+    the network (`/experts share on`). Only what they stated counts: their answers and
+    contributions stay their own community's."""
+    shared = await uow.repo(ProfileRepository).shared_with_network(outside=asker_community)
+    matching: dict[int, list[MemberProfile]] = {}
+    for community_id, profile in shared:
+        if profile_matches(profile.expertise, topic):
+            matching.setdefault(community_id, []).append(profile)
+    found: list[NetworkExpert] = []
+    seen: set[int] = set()
+    for community_id, profiles in matching.items():
+        community = await uow.communities.get(community_id)
+        if community is None:
+            continue
+        names = {
+            m.person_id: m.display_name
+            for m, _ in await uow.members.members_of(community_id)
+            if not m.opted_out_tracking
+        }
+        for profile in profiles:
+            if profile.person_id in names and profile.person_id not in seen:
+                seen.add(profile.person_id)
+                found.append(
+                    NetworkExpert(names[profile.person_id], community.title, profile.expertise)
+                )
+            if len(found) >= limit:
+                return found
+    return found

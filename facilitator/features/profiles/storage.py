@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    false,
     select,
     update,
 )
@@ -28,6 +29,7 @@ from facilitator.features.knowledge.storage import KnowledgeItemRow
 from facilitator.features.profiles.domain import MemberProfile
 from facilitator.storage.models import (
     Base,
+    CommunityRow,
     IdentityRow,
     MembershipRow,
     PersonRow,
@@ -54,6 +56,8 @@ class MemberProfileRow(Base):
     country: Mapped[str | None] = mapped_column(String(100))
     expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime]
+    # `/experts share on`: other communities' `/experts` may show them. Off unless they say so.
+    network: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PrivateChatRow(Base):
@@ -117,6 +121,7 @@ def _profile(row: MemberProfileRow) -> MemberProfile:
         country=row.country,
         expertise=tuple(row.expertise or ()),
         updated_at=row.updated_at,
+        network=row.network,
     )
 
 
@@ -137,6 +142,7 @@ class SqlProfileRepository:
         row.organisation = profile.organisation
         row.country = profile.country
         row.expertise = list(profile.expertise)
+        row.network = profile.network
         row.updated_at = now
         await self.session.flush()
 
@@ -148,6 +154,27 @@ class SqlProfileRepository:
             .order_by(MemberProfileRow.person_id)
         )
         return [_profile(r) for r in rows]
+
+    async def shared_with_network(self, outside: int) -> list[tuple[int, MemberProfile]]:
+        members_outside = select(MembershipRow.person_id).where(
+            MembershipRow.community_id == outside, MembershipRow.left_at.is_(None)
+        )
+        result = await self.session.execute(
+            select(MembershipRow.community_id, MemberProfileRow)
+            .join(MembershipRow, MembershipRow.person_id == MemberProfileRow.person_id)
+            .join(PersonRow, PersonRow.id == MemberProfileRow.person_id)
+            .join(CommunityRow, CommunityRow.id == MembershipRow.community_id)
+            .where(
+                MemberProfileRow.network.is_(True),
+                PersonRow.opted_out_tracking.is_(False),
+                MembershipRow.left_at.is_(None),
+                MembershipRow.community_id != outside,
+                CommunityRow.active.is_(True),
+                MemberProfileRow.person_id.not_in(members_outside),
+            )
+            .order_by(MembershipRow.community_id, MemberProfileRow.person_id)
+        )
+        return [(int(community), _profile(row)) for community, row in result.all()]
 
     async def set_timezone(self, person_id: int, timezone: str | None) -> None:
         await self.session.execute(
