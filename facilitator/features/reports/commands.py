@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RESOLVE_ACTION = "report_resolve"
 REPORT_KIND = "report.filed"
+REPORTER_KIND = "report.reporter"
 PER_DAY = 5  # reports one member may file in a community in 24 hours
 LISTED = 10  # open reports /reports shows at once
 MAX_TEXT = 1000
@@ -51,7 +52,7 @@ async def report(ctx: CommandContext, args: ReportArgs) -> None:
     reporter = ctx.member.person_id
     if await repo.filed_since(community.id, reporter, now - timedelta(days=1)) >= PER_DAY:
         log.info("report refused: daily limit", extra={"community": community.id})
-        ctx.say("reports.limit", limit=PER_DAY, private=True)
+        await _tell_reporter(ctx, community, f"limit:{target.message_id}", "reports.limit")
         return
     author = None
     if target.user_id and not target.is_bot:
@@ -78,14 +79,31 @@ async def report(ctx: CommandContext, args: ReportArgs) -> None:
         )
     )
     if filed is None:
-        ctx.say("reports.already", private=True)
+        await _tell_reporter(ctx, community, f"already:{target.message_id}", "reports.already")
         return
     told = await _tell_reviewers(ctx, community, filed, author, now)
     log.info(
         "message reported",
         extra={"report": filed.id, "community": community.key, "reviewers": told},
     )
-    ctx.say("reports.thanks", private=True)
+    await _tell_reporter(ctx, community, f"thanks:{filed.id}", "reports.thanks")
+
+
+async def _tell_reporter(ctx: CommandContext, community: Community, key: str, text: str) -> None:
+    """Answer the reporter in their private chat, never in the group: where a platform has
+    no message only one person sees (Telegram), an answer in the group would name them. If
+    the bot cannot write to them privately, they get no answer rather than a public one."""
+    now = ctx.services.clock.now()
+    body = ctx.rich(text, limit=PER_DAY)
+    await tell(
+        ctx.uow,
+        community,
+        ctx.member,
+        f"{REPORTER_KIND}:{ctx.member.person_id}:{key}:{now.isoformat()}",
+        REPORTER_KIND,
+        OutboundMessage(body),
+        now,
+    )
 
 
 async def _reviewers(ctx: CommandContext, community: Community, report: Report) -> list[Member]:
