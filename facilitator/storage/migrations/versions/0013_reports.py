@@ -1,7 +1,7 @@
 """reports: members flag messages to the moderators
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 02:26:47.842103
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 import facilitator.storage.models
 
 
-revision: str = '0012'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
