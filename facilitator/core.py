@@ -460,11 +460,13 @@ class Facilitator:
                 )
             ]
             # The rules moderators set with /rules (the community feature), below the welcome.
-            rules = ctx.community.setting("rules", "")
-            if isinstance(rules, str) and rules.strip():
+            if ctx.community.rules:
                 parts.append(
                     catalogue.render(
-                        locale, "core.rules", community=ctx.community.title, rules=rules.strip()
+                        locale,
+                        "core.rules",
+                        community=ctx.community.title,
+                        rules=ctx.community.rules,
                     )
                 )
             ctx.reply(OutboundMessage(RichText.join(parts)))

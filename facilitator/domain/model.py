@@ -78,6 +78,10 @@ class PlatformUser:
         keep_printable(self, "display_name")
 
 
+# The community setting that holds its rules (`Community.rules`).
+RULES_SETTING = "rules"
+
+
 @dataclass(frozen=True)
 class Community:
     """One Telegram group or Slack channel that the bot facilitates."""
@@ -94,6 +98,13 @@ class Community:
 
     def setting(self, name: str, default: object = None) -> object:
         return self.settings.get(name, default)
+
+    @property
+    def rules(self) -> str:
+        """The rules its moderators set with /rules (shown by /rules, /start and the
+        welcome), or "" where there are none."""
+        rules = self.settings.get(RULES_SETTING, "")
+        return rules.strip() if isinstance(rules, str) else ""
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ from dataclasses import dataclass, replace
 
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, NoArgs, Topic, sub
 from facilitator.context import CommandContext
-from facilitator.domain.model import Community, Role
+from facilitator.domain.model import RULES_SETTING, Community, Role
 
 log = logging.getLogger(__name__)
 
-RULES_SETTING = "rules"
 # Long enough for a handful of rules, short enough to sit under a welcome in one message.
 MAX_RULES_LENGTH = 1500
 
@@ -23,10 +22,7 @@ class RulesSetArgs:
 
 def rules_of(community: Community | None) -> str:
     """The rules a community's moderators set, or "" where there are none."""
-    if community is None:
-        return ""
-    rules = community.setting(RULES_SETTING, "")
-    return rules.strip() if isinstance(rules, str) else ""
+    return "" if community is None else community.rules
 
 
 async def show_rules(ctx: CommandContext, args: NoArgs) -> None:

@@ -332,13 +332,22 @@ async def next_page(ctx: CommandContext, value: str) -> None:
     await _recent(ctx, days, offset)
 
 
-async def show(ctx: CommandContext, value: str) -> None:
+async def _pressed_item(ctx: CommandContext, value: str) -> KnowledgeItem | None:
+    """The item a button names, if it is one this conversation may see; otherwise the member
+    is told the button is stale (forged or outdated data included)."""
     base = knowledge(ctx)
     await base.sync(ctx.uow)
     item_id = parse_id(value)
     item = base.item(item_id) if item_id is not None else None
     if item is None or item.community_id not in (None, _community_id(ctx)):
         ctx.say("errors.stale_button", private=True)
+        return None
+    return item
+
+
+async def show(ctx: CommandContext, value: str) -> None:
+    item = await _pressed_item(ctx, value)
+    if item is None:
         return
     buttons = await answer_buttons(ctx, item, item.title, item.lang)
     buttons += _more_button(ctx, item)
@@ -358,12 +367,8 @@ def _more_button(ctx: CommandContext, item: KnowledgeItem) -> tuple[tuple[Button
 
 async def read_more(ctx: CommandContext, value: str) -> None:
     """The whole text of a long item: in a few messages, or as a file when it is longer."""
-    base = knowledge(ctx)
-    await base.sync(ctx.uow)
-    item_id = parse_id(value)
-    item = base.item(item_id) if item_id is not None else None
-    if item is None or item.community_id not in (None, _community_id(ctx)):
-        ctx.say("errors.stale_button", private=True)
+    item = await _pressed_item(ctx, value)
+    if item is None:
         return
     text = readable(item.body)
     chunks = _chunks(text)
