@@ -64,6 +64,8 @@ PERSONAL: dict[str, frozenset[str]] = {
     "private_chats": frozenset({"identity_id"}),
     "nudges": frozenset({"person_id"}),
     "participation_scores": frozenset({"person_id"}),
+    # Which badges and levels a member was congratulated for.
+    "recognitions": frozenset({"person_id"}),
     "polls": frozenset({"created_by", "question", "options"}),
     "poll_votes": frozenset({"person_id", "options"}),
     "webinars": frozenset({"speaker_person_id", "created_by", "title", "speaker", "link"}),
@@ -107,6 +109,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "knowledge_gaps": frozenset({"lang", "platform", "message_id", "status", "answer_message_id"}),
     "knowledge_answers": frozenset({"lang"}),
     "nudges": frozenset({"kind", "ref", "outbox_key"}),
+    "recognitions": frozenset({"kind", "key"}),
     "participation_score_state": frozenset({"config_key"}),
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),
     "webinars": frozenset({"timezone", "theme", "status", "checkin_code"}),

@@ -25,6 +25,7 @@ FEATURE = "participation"
 # `/participation <setting> <value>`: the setting's name and the configuration field.
 SETTINGS = {
     "recognition": "recognition_post",
+    "congratulate": "congratulate_in_group",
     "exclude_staff": "exclude_staff",
     "summary": "summary_enabled",
     "day": "summary_day",
@@ -128,6 +129,18 @@ def explain(ctx: CommandContext, standing: Standing, config: ParticipationConfig
         parts.append(ctx.rich("participation.me.badges", badges=names))
     else:
         parts.append(ctx.rich("participation.me.no_badges"))
+    unit = f"participation.badge_unit.{standing.next_badge[0]}" if standing.next_badge else ""
+    # A badge of a community's own configuration has no words for its events: not shown.
+    if standing.next_badge is not None and ctx.catalogue.has(unit):
+        key, missing_events = standing.next_badge
+        parts.append(
+            ctx.rich(
+                "participation.me.next_badge",
+                badge=badge_name(ctx, key),
+                count=missing_events,
+                unit=ctx.t(unit, count=missing_events),
+            )
+        )
     if standing.score <= 0:
         parts.append(ctx.rich("participation.me.nothing"))
     else:
@@ -256,6 +269,10 @@ async def settings(ctx: CommandContext, args: SettingsArgs) -> None:
         ctx.rich(
             "participation.settings.recognition", value=_switch(ctx, config.recognition_post)
         ),
+        ctx.rich(
+            "participation.settings.congratulate",
+            value=_switch(ctx, config.congratulate_in_group),
+        ),
         ctx.rich("participation.settings.exclude_staff", value=_switch(ctx, config.exclude_staff)),
         ctx.rich(
             "participation.settings.summary",
@@ -270,7 +287,7 @@ async def settings(ctx: CommandContext, args: SettingsArgs) -> None:
     ctx.reply(OutboundMessage(RichText.join(parts), ephemeral=True), private=True)
 
 
-_BOOLEANS = {"recognition_post", "exclude_staff", "summary_enabled"}
+_BOOLEANS = {"recognition_post", "congratulate_in_group", "exclude_staff", "summary_enabled"}
 
 
 COMMANDS = (

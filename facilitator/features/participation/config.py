@@ -134,6 +134,8 @@ class ParticipationConfig(BaseModel):
     # The weekly recognition post in the group (opt-in per community).
     recognition_post: bool = False
     recognition_size: int = Field(default=3, ge=1, le=10)
+    # A new badge or level is always told privately; also in the group when this is on.
+    congratulate_in_group: bool = False
     # The coordinators' weekly summary: local day and time of the community.
     summary_enabled: bool = True
     summary_day: str = "mon"

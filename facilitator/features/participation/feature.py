@@ -6,6 +6,7 @@ from facilitator.feature import Feature, Installed, PersonalData, Wiring
 from facilitator.features.participation.commands import COMMANDS
 from facilitator.features.participation.config import load_config
 from facilitator.features.participation.ports import ParticipationRepository
+from facilitator.features.participation.recognition import Recognition
 from facilitator.features.participation.retention import Retention
 from facilitator.features.participation.rollup import ScoreRollup
 from facilitator.features.participation.service import Participation
@@ -35,6 +36,7 @@ def setup(wiring: Wiring) -> Installed:
         payload_days=settings.inbox_retention_days,
     )
     rollup = ScoreRollup(uow_factory, scoring.config_for)
+    recognition = Recognition(uow_factory, scoring, wiring.services)
     return Installed(
         service=scoring,
         event_hooks=(Tracker(scoring.config),),
@@ -44,6 +46,7 @@ def setup(wiring: Wiring) -> Installed:
             IntervalJob("retention.purge", 6 * 3600, retention.run),
             IntervalJob("summaries.weekly", 300, weekly.run),
             IntervalJob("scores.rollup", 600, rollup.run),
+            IntervalJob("recognition.badges", 600, recognition.run),
         ),
     )
 
@@ -55,7 +58,7 @@ FEATURE = Feature(
     prompts=("participation",),
     setup=setup,
     personal_data=PersonalData(
-        tables=("ledger", "participation_scores"),
+        tables=("ledger", "participation_scores", "recognitions"),
         export=lambda uow, who: uow.repo(ParticipationRepository).export_person(who),
         forget=lambda uow, who: uow.repo(ParticipationRepository).forget_person(who),
     ),

@@ -17,7 +17,16 @@ from datetime import date, timedelta
 from facilitator.features.participation.config import PIONEER, Level, ParticipationConfig
 from facilitator.features.participation.domain import DailyCount
 
-__all__ = ["DailyCount", "Standing", "badges_for", "level_for", "next_level", "ranking", "tally"]
+__all__ = [
+    "DailyCount",
+    "Standing",
+    "badges_for",
+    "level_for",
+    "next_badge",
+    "next_level",
+    "ranking",
+    "tally",
+]
 
 
 @dataclass
@@ -32,6 +41,8 @@ class Standing:
     active_weeks: int = 0
     level: str = ""
     badges: tuple[str, ...] = ()
+    # The closest badge not yet earned and the events it still needs (`/me`).
+    next_badge: tuple[str, int] | None = None
 
     @property
     def rounded(self) -> int:
@@ -108,6 +119,27 @@ def badges_for(
         elif sum(counts.get(kind, 0) for kind in rule.kinds) >= rule.threshold:
             earned.append(rule.key)
     return tuple(earned)
+
+
+def next_badge(
+    counts: Mapping[str, int], config: ParticipationConfig, earned: Collection[str]
+) -> tuple[str, int] | None:
+    """The badge not yet earned that the member is furthest along towards (the share of its
+    threshold reached; then the fewest events missing; then the configuration's order), with
+    how many events it still needs; None when every counted badge is earned. The pioneer
+    badge is not counted: it comes from a first contribution in a new theme."""
+    candidates: list[tuple[float, int, int, str]] = []
+    for order, rule in enumerate(config.badges):
+        if not rule.kinds or rule.key in earned:
+            continue
+        have = sum(counts.get(kind, 0) for kind in rule.kinds)
+        missing = rule.threshold - have
+        if missing > 0:
+            candidates.append((-have / rule.threshold, missing, order, rule.key))
+    if not candidates:
+        return None
+    _, missing, _, key = min(candidates)
+    return key, missing
 
 
 def reasons(standing: Standing, limit: int) -> list[tuple[str, int]]:

@@ -12,7 +12,13 @@ from facilitator.domain.model import Community, Platform
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.rollup import is_current
-from facilitator.features.participation.scoring import Standing, badges_for, ranking, tally
+from facilitator.features.participation.scoring import (
+    Standing,
+    badges_for,
+    next_badge,
+    ranking,
+    tally,
+)
 from facilitator.ports import UnitOfWork
 
 
@@ -188,11 +194,9 @@ class Participation:
         counts = await uow.repo(ParticipationRepository).kind_counts(community.id, people)
         pioneers = await uow.repo(ParticipationRepository).pioneers(community.id)
         for standing in standings:
-            standing.badges = badges_for(
-                counts.get(standing.person_id, {}),
-                config,
-                pioneer=standing.person_id in pioneers,
-            )
+            mine = counts.get(standing.person_id, {})
+            standing.badges = badges_for(mine, config, pioneer=standing.person_id in pioneers)
+            standing.next_badge = next_badge(mine, config, standing.badges)
 
     async def member(
         self, uow: UnitOfWork, community: Community, person_id: int, now: datetime

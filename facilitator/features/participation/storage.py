@@ -92,6 +92,24 @@ class ParticipationScoreStateRow(Base):
     updated_at: Mapped[datetime]
 
 
+class RecognitionRow(Base):
+    """A badge or level a member was congratulated for, once per community: the job
+    (participation/recognition.py) inserts the row first, so two workers never both send."""
+
+    __tablename__ = "recognitions"
+    __table_args__ = (Index("ix_recognitions_person", "person_id"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "badge" or "level"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recognised_at: Mapped[datetime]
+
+
 # Zone transitions are months apart; probing every few hours finds each of them.
 _PROBE = timedelta(hours=6)
 
@@ -263,17 +281,24 @@ class SqlParticipationRepository:
         ]
 
     async def kind_counts(
-        self, community_id: int, person_ids: Collection[int]
+        self,
+        community_id: int,
+        person_ids: Collection[int],
+        before: datetime | None = None,
     ) -> dict[int, dict[str, int]]:
-        """All-time events per kind of some members (for badges)."""
+        """All-time events per kind of some members (for badges); only those that happened
+        before `before` when given (what had been earned by then)."""
         if not person_ids:
             return {}
+        conditions = [
+            LedgerRow.community_id == community_id,
+            LedgerRow.person_id.in_(list(person_ids)),
+        ]
+        if before is not None:
+            conditions.append(LedgerRow.occurred_at < before)
         result = await self.session.execute(
             select(LedgerRow.person_id, LedgerRow.kind, func.count())
-            .where(
-                LedgerRow.community_id == community_id,
-                LedgerRow.person_id.in_(list(person_ids)),
-            )
+            .where(*conditions)
             .group_by(LedgerRow.person_id, LedgerRow.kind)
         )
         counts: dict[int, dict[str, int]] = {}
@@ -369,14 +394,19 @@ class SqlParticipationRepository:
             for person, name, role, joined, left, opted in rows.all()
         ]
 
-    async def pioneers(self, community_id: int) -> dict[int, list[str]]:
-        """Who contributed the first item of a theme new to the community's repository.
+    async def pioneers(
+        self, community_id: int, before: datetime | None = None
+    ) -> dict[int, list[str]]:
+        """Who contributed the first item of a theme new to the community's repository
+        (among the items created before `before`, when given).
 
         A theme is new when neither the community nor the shared library had an item in it
         before; the credit goes to the identity that contributed that first item."""
         scope = (
             KnowledgeItemRow.community_id == community_id
         ) | KnowledgeItemRow.community_id.is_(None)
+        if before is not None:
+            scope = scope & (KnowledgeItemRow.created_at < before)
         rows = await self.session.execute(
             select(
                 KnowledgeItemRow.theme,
@@ -861,6 +891,23 @@ class SqlParticipationRepository:
                 chosen[person.id] = _member(identity, person)
         return [chosen[person] for person in sorted(chosen)]
 
+    # -- recognition (participation/recognition.py) ------------------------------------------
+
+    async def recognise(
+        self, community_id: int, person_id: int, kind: str, key: str, at: datetime
+    ) -> bool:
+        """Record a congratulation; False when this one was recorded before."""
+        result = await self.session.execute(
+            insert_ignoring_conflicts(self.session, RecognitionRow).values(
+                community_id=community_id,
+                person_id=person_id,
+                kind=kind,
+                key=key[:32],
+                recognised_at=at,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     # -- privacy -----------------------------------------------------------------------------
 
     async def export_person(self, subject: DataSubject) -> dict[str, Any]:
@@ -882,7 +929,26 @@ class SqlParticipationRepository:
                 ParticipationScoreRow.person_id == subject.person_id
             )
         )
+        recognitions = await self.session.execute(
+            select(
+                RecognitionRow.community_id,
+                RecognitionRow.kind,
+                RecognitionRow.key,
+                RecognitionRow.recognised_at,
+            )
+            .where(RecognitionRow.person_id == subject.person_id)
+            .order_by(RecognitionRow.recognised_at, RecognitionRow.kind, RecognitionRow.key)
+        )
         return {
+            "recognitions": [
+                {
+                    "community": keys.get(community, str(community)),
+                    "kind": kind,
+                    "key": key,
+                    "at": json_value(at),
+                }
+                for community, kind, key, at in recognitions.all()
+            ],
             "participation": [
                 {
                     "community": keys.get(community, str(community)),
@@ -913,6 +979,9 @@ class SqlParticipationRepository:
                 "participation": delete(LedgerRow).where(LedgerRow.person_id == person_id),
                 "scores": delete(ParticipationScoreRow).where(
                     ParticipationScoreRow.person_id == person_id
+                ),
+                "recognitions": delete(RecognitionRow).where(
+                    RecognitionRow.person_id == person_id
                 ),
             },
         )
