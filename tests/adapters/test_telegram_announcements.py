@@ -24,6 +24,7 @@ ADA = user(111, "Ada", language_code="en")  # adds the bot: a moderator from the
 BEA = user(222, "Bea", language_code="en")  # opts in, reads English
 CARL = user(333, "Carl", language_code="es")  # opts in, reads Spanish
 DORA = user(444, "Dora", language_code="en")  # writes to the bot privately, does not opt in
+ERIN = user(555, "Erin", language_code="en")  # opts in, never writes to the bot privately
 ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_code=None)
 
 
@@ -55,6 +56,9 @@ async def test_a_scheduled_announcement_is_posted_once_pinned_with_copies_in_eac
         await tg.poll(text_update("/start", from_user=member, chat=private_chat(member)))
     await tg.poll(_in_group(BEA, "/announce subscribe"), _in_group(CARL, "/announce subscribe"))
     await tg.poll(_in_group(DORA, "Hello everyone"))
+    await tg.poll(_in_group(ERIN, "/announce subscribe"))
+    await tg.app.dispatcher.dispatch_due()
+    assert any(t.startswith("On Telegram I can write to you only once") for t in tg.sent_texts())
     await tg.poll(
         _in_group(
             ADA,
@@ -96,6 +100,8 @@ async def test_a_scheduled_announcement_is_posted_once_pinned_with_copies_in_eac
         "📣 Anuncio de Water and sanitation CoP\nReunión el <i>viernes</i>"
     ]
     assert [t for t in tg.sent_texts(DORA["id"]) if "📣" in t] == []
+    assert tg.sent_texts(ERIN["id"]) == []  # unreachable privately: no copy, no mention
+    assert not any("Erin" in t for t in tg.sent_texts(GROUP["id"])[group_before:])
     # Nobody was mentioned in the group in place of a private copy.
     later = tg.sent_texts(GROUP["id"])[group_before:]
     assert len(later) == 1

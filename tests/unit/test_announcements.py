@@ -5,15 +5,19 @@ quiet hours, and nobody else does; moderators list and cancel what is still to c
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from facilitator.commands.arguments import ArgumentError
-from facilitator.domain.events import MemberLeft, Origin
+from facilitator.commands.forms import FORM_PREFIX
+from facilitator.domain.events import ButtonPressed, MemberLeft, Origin
 from facilitator.domain.model import Community, DataSubject, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxRecord, OutboxStatus
+from facilitator.features.announcements.commands import LISTED
 from facilitator.features.announcements.domain import AnnouncementDraft, AnnouncementStatus
 from facilitator.features.announcements.parsing import parse_announcement
 from facilitator.features.announcements.ports import AnnouncementRepository
@@ -213,6 +217,31 @@ async def test_list_shows_what_is_scheduled_in_the_communitys_zone(harness: Harn
     assert "#2" not in after and "#1" in after
 
 
+async def test_the_lists_count_is_every_scheduled_row_even_beyond_those_shown(
+    harness: Harness,
+) -> None:
+    await harness.grant("mona", Role.MODERATOR)
+    for n in range(LISTED + 3):
+        await harness.say(f"/announce at 2026-11-{5 + n % 20:02d} 10:00 Item {n}", user="mona")
+    await harness.say("/announce cancel 4", user="mona")
+    await harness.say("/announce Now", user="mona")  # posted at once: not scheduled
+    [listed] = await harness.say("/announce list", user="mona")
+    async with harness.app.uow_factory() as uow:
+        raw = await uow.session.execute(  # type: ignore[attr-defined]
+            text(
+                "SELECT status, COUNT(*) FROM announcements WHERE community_id = 1 GROUP BY status"
+            )
+        )
+        counts = dict(raw.all())
+    assert counts == {"scheduled": LISTED + 2, "cancelled": 1, "sent": 1}
+    lines = listed.splitlines()
+    assert (
+        lines[0] == f"Scheduled announcements: {counts['scheduled']} (times in America/Santiago)"
+    )
+    assert len([line for line in lines if line.startswith("• #")]) == LISTED
+    assert lines[-1] == f"… and {counts['scheduled'] - LISTED} more."
+
+
 async def test_cancel_takes_only_this_communitys_scheduled_announcements(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -256,6 +285,24 @@ async def test_a_copy_due_in_someones_night_waits_for_their_morning(harness: Har
     harness.clock.advance(hours=11)
     await harness.app.dispatcher.dispatch_due()
     assert "kenji" in {d.chat_id for d, _ in harness.messenger.sent}
+
+
+async def test_a_waiting_copy_is_dropped_if_its_reader_unsubscribes_meanwhile(
+    harness: Harness,
+) -> None:
+    await harness.grant("mona", Role.MODERATOR)
+    await subscribe(harness, "kenji", "yuki")
+    for user in ("kenji", "yuki"):
+        await harness.say("/timezone Asia/Tokyo", user=user)
+    await harness.say("/announce Workshop today", user="mona")
+    [said] = await harness.say("/announce unsubscribe", user="kenji")
+    assert said == "You will no longer get private copies of Demo network's announcements."
+    harness.clock.advance(hours=12)
+    harness.messenger.clear()
+    await harness.app.dispatcher.dispatch_due()
+    assert {d.chat_id for d, _ in harness.messenger.sent} == {"demo", "yuki"}
+    statuses = {r.destination.chat_id: r.status for r in await outbox(harness, COPY_KIND)}
+    assert statuses == {"kenji": OutboxStatus.SKIPPED, "yuki": OutboxStatus.SENT}
 
 
 async def test_who_left_or_opted_out_gets_no_copy_and_nobody_is_mentioned_instead(
@@ -411,3 +458,62 @@ async def test_mydata_and_forgetme_cover_announcements_and_subscriptions(
         stored = await uow.repo(AnnouncementRepository).get(1)
     assert stored is not None
     assert stored.author_id is None and stored.status is AnnouncementStatus.CANCELLED
+
+
+# -- the form ---------------------------------------------------------------------------------
+
+
+async def test_the_form_posts_to_the_network_in_spanish_words_and_refuses_a_member(
+    harness: Harness,
+) -> None:
+    await harness.community()
+    await other_community(harness)
+    await harness.app.roles.grant(Platform.CONSOLE, "olga", Role.ADMIN)  # every community
+    fields: dict[str, object] = {
+        "en": "Network call <b>$1</b>",
+        "es": "Llamada de la red",
+        "date": "2026-11-03",
+        "time": "10:00",
+        "options": ["pin"],
+        "to": "red",  # `network`, as a Spanish speaker writes it
+    }
+    [refused] = await harness.dispatch(submit(harness, "zoe", "announce", fields))
+    assert refused.startswith("Lo siento, /announce requiere el rol de moderación")
+    [told] = await harness.dispatch(submit(harness, "olga", "announce", fields))
+    assert told.splitlines() == [
+        "El anuncio #1 para Demo network está programado para el 2026-11-03 10:00 "
+        "(America/Santiago). /announce cancel 1 lo cancela.",
+        # The same moment, shown in the other community's own zone.
+        "El anuncio #2 para Other circle está programado para el 2026-11-03 14:00 "
+        "(Europe/Madrid). /announce cancel 2 lo cancela.",
+    ]
+    async with harness.app.uow_factory() as uow:
+        repo = uow.repo(AnnouncementRepository)
+        stored = [await repo.get(1), await repo.get(2)]
+    # The form's date and time are read in the zone of the community it was opened in.
+    assert {a.due_at for a in stored if a is not None} == {
+        datetime(2026, 11, 3, 13, 0, tzinfo=UTC)
+    }
+    assert all(a is not None and a.pin for a in stored)
+
+
+async def test_an_empty_form_is_explained_with_the_usage(harness: Harness) -> None:
+    await harness.grant("mona", Role.MODERATOR)
+    [said] = await harness.dispatch(submit(harness, "mona", "announce", {"date": "2026-11-03"}))
+    assert said.startswith("No entiendo la hora")
+    [empty] = await harness.dispatch(submit(harness, "mona", "announce", {}))
+    assert empty.startswith("Escribe el texto del anuncio.")
+
+
+def submit(harness: Harness, user: str, path: str, fields: dict[str, object]) -> ButtonPressed:
+    """A submitted form, as a platform that draws forms hands it to the core."""
+    harness.seq += 1
+    origin = Origin(
+        platform=Platform.CONSOLE,
+        event_id=f"submit:{harness.seq}",
+        chat_id="demo",
+        user=PlatformUser(Platform.CONSOLE, user, user.title(), "es"),
+        occurred_at=harness.clock.now(),
+    )
+    value = json.dumps({"fields": fields, "metadata": json.dumps({"channel": "demo"})})
+    return ButtonPressed(origin, FORM_PREFIX + path, value)

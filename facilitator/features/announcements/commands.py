@@ -19,7 +19,7 @@ from facilitator.commands.spec import (
     sub,
 )
 from facilitator.context import CommandContext
-from facilitator.domain.model import Community, Role
+from facilitator.domain.model import Community, Platform, Role
 from facilitator.features.announcements.domain import LANGUAGES, AnnouncementDraft
 from facilitator.features.announcements.parsing import (
     MAX_VERSION,
@@ -31,6 +31,7 @@ from facilitator.features.announcements.parsing import (
 from facilitator.features.announcements.ports import AnnouncementRepository
 from facilitator.features.announcements.service import Announcements
 from facilitator.features.knowledge.render import clip
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.localtime import parse_clock, parse_date, show, wall_time
 from facilitator.markup import FieldKind, OutboundMessage, RichText
 
@@ -66,7 +67,9 @@ async def _targets(ctx: CommandContext, draft: AnnouncementDraft) -> list[Commun
     here = ctx.here
     if not draft.targets:
         return [here]
-    if draft.targets == (NETWORK,):
+    # A form's field is read without the vocabulary: `red` and `rede` are matched here.
+    words = ctx.services.words
+    if len(draft.targets) == 1 and words.canonical((NETWORK,), draft.targets[0]):
         found = sorted(await ctx.uow.communities.all(), key=lambda c: c.id)
     else:
         found = []
@@ -140,11 +143,13 @@ async def announce(ctx: CommandContext, args: AnnounceArgs) -> None:
 
 async def listing(ctx: CommandContext, args: NoArgs) -> None:
     community = ctx.here
-    found = await ctx.uow.repo(AnnouncementRepository).scheduled(community.id, LISTED)
+    repository = ctx.uow.repo(AnnouncementRepository)
+    found = await repository.scheduled(community.id, LISTED)
     if not found:
         ctx.say("announcements.none", private=True)
         return
-    parts = [ctx.rich("announcements.header", count=len(found), zone=community.timezone)]
+    total = await repository.count_scheduled(community.id)
+    parts = [ctx.rich("announcements.header", count=total, zone=community.timezone)]
     for item in found:
         parts.append(
             ctx.rich(
@@ -155,6 +160,8 @@ async def listing(ctx: CommandContext, args: NoArgs) -> None:
                 pin=ctx.t("announcements.pinned") if item.pin else "",
             )
         )
+    if total > len(found):
+        parts.append(ctx.rich("announcements.more", count=total - len(found)))
     ctx.reply(OutboundMessage(RichText.join(parts), ephemeral=True), private=True)
 
 
@@ -174,6 +181,12 @@ async def subscribe(ctx: CommandContext, args: NoArgs) -> None:
     repository = ctx.uow.repo(AnnouncementRepository)
     await repository.subscribe(community.id, ctx.member.person_id, ctx.services.clock.now())
     ctx.say("announcements.subscribed", community=community.title, private=True)
+    member = ctx.member
+    if member.platform is Platform.TELEGRAM and not ctx.origin.is_direct:
+        # Telegram lets the bot write only to those who wrote to it privately first.
+        opened = await ctx.uow.repo(ProfileRepository).open_private_chats([member.identity_id])
+        if member.identity_id not in opened:
+            ctx.say("announcements.start_private", private=True)
 
 
 async def unsubscribe(ctx: CommandContext, args: NoArgs) -> None:

@@ -12,6 +12,7 @@ from facilitator.scheduling import IntervalJob
 
 def setup(wiring: Wiring) -> Installed:
     service = Announcements(wiring.uow_factory, wiring.services)
+    service.attach(wiring.dispatcher)
     return Installed(
         service=service,
         # Every minute: an announcement goes out within the minute it is due.

@@ -6,6 +6,8 @@ subscribe`) get a private copy in their own language, if they are still members,
 opted out of the bot's messages (`/optout nudges`) and can be written to privately; a copy
 waits for the end of their quiet hours. Nobody is ever mentioned in the group instead.
 
+A copy that waits for someone's morning is dropped if meanwhile they left or unsubscribed.
+
 An announcement due later is a stored row; the job (`run`, every minute in every process)
 claims each due row with a conditional update in the same transaction that queues its outbox
 rows, so however many workers run it, it is posted once."""
@@ -16,8 +18,9 @@ import logging
 from datetime import datetime
 
 from facilitator.context import Services
+from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.model import Community, Member, Platform
-from facilitator.domain.outbox import OutboxEntry
+from facilitator.domain.outbox import OutboxEntry, OutboxRecord
 from facilitator.features.announcements.domain import Announcement
 from facilitator.features.announcements.ports import AnnouncementRepository
 from facilitator.features.knowledge.gaps import locale_of, tell
@@ -50,6 +53,22 @@ class Announcements:
     @property
     def _catalogue(self) -> Catalogue:
         return self._services.catalogue
+
+    def attach(self, dispatcher: Dispatcher) -> None:
+        dispatcher.composers[COPY_KIND] = self.still_wanted
+
+    async def still_wanted(self, record: OutboxRecord) -> OutboundMessage | None:
+        """A copy that waited for someone's morning goes out only if they are still a member
+        and still want copies (the dispatcher checks the opt-out of messages itself)."""
+        if record.person_id is None or record.community_id is None:
+            return None
+        async with self._uow_factory() as uow:
+            membership = await uow.members.membership(record.person_id, record.community_id)
+            wanted = await uow.repo(AnnouncementRepository).subscribers(record.community_id)
+        if membership is None or membership.left_at is not None or record.person_id not in wanted:
+            log.info("announcement copy no longer wanted", extra={"outbox_id": record.id})
+            return None
+        return record.message
 
     async def run(self, now: datetime) -> int:
         """The job: post every announcement whose time has come; how many were posted."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, delete, select, update
+from sqlalchemy import ForeignKey, Index, String, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,7 +55,8 @@ class AnnouncementSubscriberRow(Base):
 
 
 def _announcement(row: AnnouncementRow) -> Announcement:
-    # JSON keeps the keys' order on both databases only as text: the order is stored too.
+    # The order the author gave the versions in is stored beside them: a JSON object's key
+    # order is not something every database promises to keep.
     order = row.versions.get("order") or list(row.versions.get("texts", {}))
     texts = row.versions.get("texts", {})
     return Announcement(
@@ -112,6 +113,15 @@ class SqlAnnouncementRepository:
             .limit(limit)
         )
         return [_announcement(row) for row in rows]
+
+    async def count_scheduled(self, community_id: int) -> int:
+        found = await self.session.scalar(
+            select(func.count()).where(
+                AnnouncementRow.community_id == community_id,
+                AnnouncementRow.status == AnnouncementStatus.SCHEDULED.value,
+            )
+        )
+        return int(found or 0)
 
     async def due(self, now: datetime, limit: int) -> list[Announcement]:
         rows = await self.session.scalars(
