@@ -5,10 +5,13 @@ a private copy in their own language, and a member who did not gets nothing."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
+from facilitator.domain.outbox import OutboxStatus
 from facilitator.features.announcements.service import JOB
 from tests.adapters.fakes.telegram_api import (
     chat_member_dict,
@@ -119,3 +122,26 @@ async def test_a_member_without_the_role_is_refused_and_nothing_is_posted(
     assert await _run_job(tg) == 0
     assert not any("📣" in t for t in tg.sent_texts(GROUP["id"]))
     assert tg.api.calls_to("pinChatMessage") == []
+
+
+async def test_a_refused_pin_leaves_one_ordinary_post(
+    tg: TelegramHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.api.fail_next(
+        "pinChatMessage", 400, "Bad Request: not enough rights to manage pinned messages"
+    )
+    await tg.poll(_in_group(ADA, "/announce pin Read the rules before posting"))
+    with caplog.at_level(logging.WARNING):
+        await tg.app.dispatcher.dispatch_due()
+    posts = [t for t in tg.sent_texts(GROUP["id"]) if "📣" in t]
+    assert posts == ["📣 Announcement · Water and sanitation CoP\nRead the rules before posting"]
+    [refused] = tg.api.calls_to("pinChatMessage")
+    assert not refused.ok and GROUP["id"] not in tg.api.pinned
+    assert any(r.getMessage() == "telegram message not pinned" for r in caplog.records)
+    async with tg.app.uow_factory() as uow:
+        [row] = [
+            r
+            for r in await uow.outbox.listing(None, list(OutboxStatus), 50)
+            if "post" in r.dedup_key
+        ]
+    assert row.status is OutboxStatus.SENT
