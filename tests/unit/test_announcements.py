@@ -60,6 +60,9 @@ def test_spanish_and_portuguese_words_are_read_too() -> None:
     assert portuguese.when == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # today, still to come
     assert dict(portuguese.versions) == {"pt": "Olá", "en": "Hello"}
     assert parse("to:red hoy 23:00 x").targets == ("network",)
+    a_las = parse("a las 18:00 Reunión", "es")
+    assert a_las.when == datetime(2026, 11, 2, 21, 0, tzinfo=UTC)
+    assert dict(a_las.versions) == {"es": "Reunión"}
 
 
 def test_a_time_that_has_passed_today_means_tomorrow_and_a_date_is_read() -> None:

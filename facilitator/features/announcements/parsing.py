@@ -78,6 +78,8 @@ def _when(
     when they name none (they are then the announcement's text). A time that is there but
     wrong is an error, not text."""
     at = 1 if typed and words.canonical(("at",), typed[0]) else 0
+    if at and len(typed) > 1 and words.canonical(("hour_article",), typed[1]):
+        at = 2  # `a las 09:00`: the article Spanish puts before an hour
     rest = [w.strip() for w in typed[at : at + 2]]
     day: date | None = None
     took = 0

@@ -124,6 +124,7 @@ class SqlAnnouncementRepository:
         return int(found or 0)
 
     async def due(self, now: datetime, limit: int) -> list[Announcement]:
+        # Every worker claims in this one order, so two never wait on each other in a circle.
         rows = await self.session.scalars(
             select(AnnouncementRow)
             .where(
