@@ -15,6 +15,7 @@ from facilitator.delivery.dispatcher import Dispatcher
 from facilitator.domain.errors import DeliveryError, RetryLater
 from facilitator.domain.model import Platform
 from facilitator.feature import Feature, Wiring
+from facilitator.features.announcements.feature import FEATURE as ANNOUNCEMENTS
 from facilitator.features.bookmarks.feature import FEATURE as BOOKMARKS
 from facilitator.features.community.feature import FEATURE as COMMUNITY
 from facilitator.features.home.feature import FEATURE as HOME
@@ -69,6 +70,7 @@ FEATURES: tuple[Feature, ...] = (
     POLLS,
     WEBINARS,
     REPORTS,
+    ANNOUNCEMENTS,
     HOME,
 )
 

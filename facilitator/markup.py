@@ -158,6 +158,9 @@ class OutboundMessage:
     # The same content as `body` and `buttons`, in parts; renderers that cannot interleave
     # buttons with text use body and buttons.
     sections: tuple[Section, ...] = ()
+    # Keep it at the top of the conversation where the platform pins messages (Telegram);
+    # elsewhere an ordinary message.
+    pin: bool = False
 
     @classmethod
     def of_sections(

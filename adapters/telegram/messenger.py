@@ -140,13 +140,29 @@ class TelegramMessenger:
                 texts.extend(render_chunks(attachment.caption))
         markup = keyboard(message.buttons)
         sent: Message | None = None
+        first: Message | None = None
         for index, text in enumerate(texts):
             last = index == len(texts) - 1 and attachment is None
             sent = await self._deliver(target, self._text(text, markup if last else None))
+            first = first or sent
             target.reply_to = None  # only the first part quotes the question
         if attachment is not None:
             sent = await self._send_file(target, attachment, caption, markup)
+            first = first or sent
+        if message.pin and first is not None and not target.is_private:
+            await self._pin(target.chat_id, first.message_id)
         return None if sent is None else str(sent.message_id)
+
+    async def _pin(self, chat_id: str, message_id: int) -> None:
+        """pinChatMessage, after the message is sent: a refusal (the bot is no admin of the
+        group) leaves an ordinary message, never a second one."""
+        try:
+            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
+        except TelegramError as error:
+            log.warning(
+                "telegram message not pinned",
+                extra={"chat_id": chat_id, "error": type(error).__name__},
+            )
 
     def _poll(self, poll: NativePoll) -> Call:
         async def call(target: _Target) -> Message:

@@ -59,6 +59,8 @@ def encode_message(message: OutboundMessage) -> dict[str, Any]:
             "content": base64.b64encode(attachment.content).decode("ascii"),
             "caption": _body(attachment.caption) if attachment.caption else None,
         }
+    if message.pin:
+        data["pin"] = True
     if message.poll is not None:
         poll = message.poll
         data["poll"] = {
@@ -97,6 +99,7 @@ def decode_message(data: dict[str, Any]) -> OutboundMessage:
         ephemeral=bool(data.get("ephemeral")),
         attachment=attachment,
         poll=poll,
+        pin=bool(data.get("pin")),
     )
 
 

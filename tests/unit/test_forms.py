@@ -37,7 +37,7 @@ def form_input(**values: object) -> FormInput:
 # -- declarations -----------------------------------------------------------------------------
 
 
-def test_poll_webinar_faq_item_and_save_have_forms_and_nothing_else_does() -> None:
+def test_announce_poll_webinar_faq_item_and_save_have_forms_and_nothing_else_does() -> None:
     registry = build_registry()
     with_forms = sorted(
         spec.path
@@ -45,7 +45,7 @@ def test_poll_webinar_faq_item_and_save_have_forms_and_nothing_else_does() -> No
         for spec in (top, *top.subcommands)
         if spec.form is not None
     )
-    assert with_forms == ["faq.add", "poll", "save", "webinar.add"]
+    assert with_forms == ["announce", "faq.add", "poll", "save", "webinar.add"]
 
 
 @pytest.mark.parametrize("path", ["poll", "webinar.add", "faq.add"])

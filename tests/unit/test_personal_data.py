@@ -74,6 +74,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     # Who reported, whose message it was and who resolved it; the message's words and the
     # reporter's reason.
     "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
+    # Who wrote an announcement and its texts; who asked for private copies.
+    "announcements": frozenset({"author_id", "versions"}),
+    "announcement_subscribers": frozenset({"person_id"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.
@@ -116,6 +119,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "webinar_rsvps": frozenset({"answer"}),
     # Reports are filed in groups only: the chat and message are the group's.
     "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
+    "announcements": frozenset({"status"}),
 }
 
 # Tables with personal data that no feature's hooks export and erase yet: none. Kept (empty)

@@ -638,6 +638,8 @@ class FakeTelegramAPI:
         self.members: dict[int | str, dict[int, JSON]] = {}
         self.member_counts: dict[int | str, int] = {}
         self.messages: dict[tuple[int | str, int], JSON] = {}
+        # Message ids pinned in each chat (pinChatMessage), in order.
+        self.pinned: dict[int | str, list[int]] = {}
         self.polls: dict[str, JSON] = {}
         self.uploads: dict[str, UploadedFile] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
@@ -679,6 +681,7 @@ class FakeTelegramAPI:
             "answerCallbackQuery": self._answer_callback_query,
             "sendPoll": self._send_poll,
             "stopPoll": self._stop_poll,
+            "pinChatMessage": self._pin_chat_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "getFile": self._get_file,
@@ -1459,6 +1462,15 @@ class FakeTelegramAPI:
             raise _bad_request("poll has already been closed")
         poll["is_closed"] = True
         return poll
+
+    def _pin_chat_message(
+        self, params: JSON, files: dict[str, bytes], meta: dict[str, str], token: str
+    ) -> Any:
+        chat_id, message = self._message(params)
+        if message is None:
+            raise _bad_request("message to pin not found")
+        self.pinned.setdefault(chat_id, []).append(message["message_id"])
+        return True
 
     def _send_photo(
         self, params: JSON, files: dict[str, bytes], meta: dict[str, str], token: str

@@ -1,0 +1,1 @@
+"""Announcements: moderators post to their community (coordinators to several), on time."""
