@@ -17,6 +17,7 @@ from facilitator.domain.model import Platform
 from facilitator.feature import Feature, Wiring
 from facilitator.features.bookmarks.feature import FEATURE as BOOKMARKS
 from facilitator.features.community.feature import FEATURE as COMMUNITY
+from facilitator.features.digest.feature import FEATURE as DIGEST
 from facilitator.features.home.feature import FEATURE as HOME
 from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
 from facilitator.features.nudges.feature import FEATURE as NUDGES
@@ -69,6 +70,7 @@ FEATURES: tuple[Feature, ...] = (
     POLLS,
     WEBINARS,
     REPORTS,
+    DIGEST,
     HOME,
 )
 
