@@ -18,7 +18,7 @@ from typing import Protocol
 from facilitator.domain.model import Community
 from facilitator.features.digest.domain import AnsweredQuestion, NewItem
 from facilitator.features.digest.ports import DigestRepository
-from facilitator.features.knowledge.domain import ItemStatus, KnowledgeItem
+from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.polls.ports import PollRepository
 from facilitator.features.webinars.ports import WebinarRepository
@@ -139,6 +139,7 @@ class NewItems:
                 theme_key(item.theme),
                 item.url,
                 bool(item.theme) and theme_key(item.theme) in follows,
+                "faq" if item.type is ItemType.FAQ else "lesson",
             )
             for item in _in_language(fresh, reader.locale)
         ]
@@ -155,8 +156,10 @@ class NewItems:
         if item.url and item.url.lower().startswith(_LINKABLE):
             lead = [_link(item.title, item.url)]
         else:
-            # No address of its own: members read it with /faq and its id.
-            plain = catalogue.render(locale, "digest.items.plain", title=item.title, id=item.id)
+            # No address of its own: members find it in the chat by its title.
+            plain = catalogue.render(
+                locale, "digest.items.plain", title=item.title, id=item.id, command=item.command
+            )
             lead = [span for block in plain.blocks for span in block.spans]
         if not item.theme:
             return _line(lead, RichText())
@@ -188,6 +191,7 @@ class UpcomingWebinars:
                 "digest.webinars.line",
                 title=webinar.title,
                 when=show(webinar.starts_at, webinar.timezone or community.timezone),
+                zone=webinar.timezone or community.timezone,
                 id=webinar.id,
             )
             for webinar in upcoming[:SECTION_LIMIT]
@@ -226,6 +230,7 @@ class OpenPolls:
                 question=poll.question,
                 id=poll.id,
                 when=show(poll.closes_at, community.timezone) if poll.closes_at else "",
+                zone=community.timezone,
             )
             for poll in polls[:SECTION_LIMIT]
         ]
@@ -259,6 +264,7 @@ class AnsweredQuestions:
             "title": answered.item_title or "",
             "id": answered.item_id or 0,
             "name": answered.answered_by or "",
+            "command": answered.command,
         }
         if answered.item_url and answered.item_url.lower().startswith(_LINKABLE):
             lead = catalogue.render(locale, f"digest.answered.linked{by}", **values)

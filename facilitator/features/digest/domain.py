@@ -46,6 +46,8 @@ class NewItem:
     theme: str
     url: str | None
     followed: bool
+    # The chat command that finds it by its title: `faq` for an FAQ, else `lesson`.
+    command: str = "lesson"
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,4 @@ class AnsweredQuestion:
     item_title: str | None
     item_url: str | None
     answered_by: str | None
+    command: str = "faq"

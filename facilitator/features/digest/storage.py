@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from facilitator.domain.model import DataSubject
 from facilitator.features.digest.domain import AnsweredQuestion, Frequency, Subscription
-from facilitator.features.knowledge.domain import GapStatus, ItemStatus
+from facilitator.features.knowledge.domain import GapStatus, ItemStatus, ItemType
 from facilitator.features.knowledge.storage import KnowledgeGapRow, KnowledgeItemRow
 from facilitator.storage.models import Base, BigId, IdentityRow, PersonRow
 from facilitator.storage.personal import erase, rows_as_data
@@ -74,6 +74,10 @@ def _subscription(row: DigestMemberRow) -> Subscription:
         last_sent_at=row.last_sent_at,
         named=row.named,
     )
+
+
+def _command(kind: str) -> str:
+    return "faq" if kind == ItemType.FAQ.value else "lesson"
 
 
 class SqlDigestRepository:
@@ -212,6 +216,7 @@ class SqlDigestRepository:
                 KnowledgeItemRow.id,
                 KnowledgeItemRow.title,
                 KnowledgeItemRow.url,
+                KnowledgeItemRow.type,
                 named,
             )
             .join(KnowledgeItemRow, KnowledgeItemRow.id == KnowledgeGapRow.item_id)
@@ -230,8 +235,8 @@ class SqlDigestRepository:
             .limit(limit)
         )
         return [
-            AnsweredQuestion(query, int(item_id), title, url, name)
-            for query, item_id, title, url, name in rows.all()
+            AnsweredQuestion(query, int(item_id), title, url, name, _command(kind))
+            for query, item_id, title, url, kind, name in rows.all()
         ]
 
     async def export_person(self, subject: DataSubject) -> dict[str, Any]:
