@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from facilitator.domain.events import MemberJoined, MemberLeft, Origin
 from facilitator.domain.model import Community, Platform, PlatformUser
 from facilitator.features.digest.commands import FOLLOW_LIMIT
+from facilitator.features.digest.domain import Frequency
 from facilitator.features.digest.ports import DigestRepository
 from facilitator.features.digest.service import JOB_ID
 from facilitator.features.knowledge.domain import GapStatus, ItemType, KnowledgeGap, KnowledgeItem
 from facilitator.features.knowledge.ports import KnowledgeRepository
+from facilitator.features.polls.domain import PollDraft
+from facilitator.features.polls.ports import PollRepository
 from facilitator.features.privacy.service import PersonalRecords
 from facilitator.features.webinars.domain import WebinarDraft
 from facilitator.features.webinars.ports import WebinarRepository
@@ -366,9 +367,8 @@ async def test_mydata_and_forgetme_cover_the_digest(harness: Harness) -> None:
     assert (erased["digest"], erased["followed_themes"]) == (1, 1)
 
 
-@pytest.mark.parametrize("user", ["carla"])
-async def test_the_repository_on_postgresql_too(any_harness: Harness, user: str) -> None:
-    harness = any_harness  # on SQLite, then on PostgreSQL
+async def test_the_repository_on_sqlite_and_postgresql(any_harness: Harness) -> None:
+    harness, user = any_harness, "carla"  # on SQLite, then on PostgreSQL
     demo = await harness.community()
     await harness.say("/digest name on", user="ana")
     await harness.say("/digest weekly", user=user)
@@ -392,3 +392,49 @@ async def test_the_repository_on_postgresql_too(any_harness: Harness, user: str)
         )
     assert [(a.query, a.answered_by) for a in answered] == [("group question", "Ana")]
     assert other == []
+    async with harness.app.uow_factory() as uow:
+        repo = uow.repo(DigestRepository)
+        chosen = await repo.subscription(demo.id, person)
+        assert chosen is not None and chosen.since == MORNING and chosen.since.tzinfo is not None
+        sent_at = MORNING + timedelta(days=7)
+        await repo.mark_sent(demo.id, person, sent_at)
+        # Weekly to monthly keeps the last one sent; off and on again starts afresh.
+        await repo.choose(demo.id, person, Frequency.MONTHLY, sent_at)
+        monthly = await repo.subscription(demo.id, person)
+        assert monthly is not None and monthly.due_at() == sent_at + timedelta(days=30)
+        await repo.choose(demo.id, person, Frequency.OFF, sent_at)
+        assert [s.person_id for s in await repo.subscribed()] == []
+        restart = sent_at + timedelta(days=2)
+        await repo.choose(demo.id, person, Frequency.WEEKLY, restart)
+        [again] = await repo.subscribed()
+        assert (again.since, again.last_sent_at) == (restart, None)
+        assert await repo.subscription(demo.id + 1000, person) is None
+        await uow.commit()
+
+
+async def test_an_open_poll_already_told_is_no_reason_to_write_again(harness: Harness) -> None:
+    demo = await harness.community()
+    await harness.say("/digest weekly")
+    await harness.say("/digest weekly", user="ana")
+    harness.clock.advance(hours=1)
+    async with harness.app.uow_factory() as uow:
+        await uow.repo(PollRepository).add(
+            demo.id,
+            PollDraft("Which day suits you?", ("Mon", "Fri")),
+            None,
+            None,
+            harness.clock.now(),
+        )
+        await uow.commit()
+    harness.clock.advance(days=7)
+    sent = texts(await due_digests(harness))
+    assert sorted(sent) == ["ana", "carla"]
+    assert "Open polls\n• Which day suits you?" in sent["carla"]
+    # A week later the poll is still open, and nothing else happened: no digest.
+    harness.clock.advance(days=7)
+    assert await due_digests(harness) == []
+    # Something new: the poll comes along again, for context.
+    await add_item(harness, demo, "Fresh lesson")
+    harness.clock.advance(hours=1)
+    sent = texts(await due_digests(harness))
+    assert "Fresh lesson" in sent["carla"] and "Which day suits you?" in sent["carla"]

@@ -59,6 +59,9 @@ class Section:
     heading: str
     lines: tuple[RichText, ...]
     more: int = 0
+    # Whether it holds anything that happened in the period: an open poll or an upcoming
+    # webinar announced before it is repeated for context, but is no reason to write.
+    fresh: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class Digest:
     @property
     def empty(self) -> bool:
         return not self.sections
+
+    @property
+    def has_news(self) -> bool:
+        return any(section.fresh for section in self.sections)
 
 
 class SectionSource(Protocol):
@@ -203,7 +210,10 @@ class UpcomingWebinars:
         )
         lines.append(catalogue.render(reader.locale, pointer, community=community.title))
         return Section(
-            "digest.webinars.heading", tuple(lines), max(0, len(upcoming) - SECTION_LIMIT)
+            "digest.webinars.heading",
+            tuple(lines),
+            max(0, len(upcoming) - SECTION_LIMIT),
+            fresh=any(w.created_at >= period.since for w in upcoming),
         )
 
 
@@ -234,7 +244,12 @@ class OpenPolls:
             )
             for poll in polls[:SECTION_LIMIT]
         ]
-        return Section("digest.polls.heading", tuple(lines), max(0, len(polls) - SECTION_LIMIT))
+        return Section(
+            "digest.polls.heading",
+            tuple(lines),
+            max(0, len(polls) - SECTION_LIMIT),
+            fresh=any(poll.created_at >= period.since for poll in polls),
+        )
 
 
 class AnsweredQuestions:

@@ -101,7 +101,7 @@ class Digests:
             period,
             Reader(locale, Audience.MEMBER, follows),
         )
-        if digest.empty:
+        if not digest.has_news:
             return False  # nothing new: nothing sent, and the next one covers this time too
         text = body(digest, self._services.catalogue, f"digest.title.{subscription.frequency}")
         text += self._services.catalogue.render(locale, "digest.footer")
