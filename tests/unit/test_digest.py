@@ -109,7 +109,8 @@ async def test_digest_is_off_by_default_and_each_choice_is_confirmed_privately(
     harness: Harness,
 ) -> None:
     await harness.community()
-    [status, naming] = await harness.say("/digest")
+    [shown] = await harness.say("/digest")
+    status, naming = shown.splitlines()
     assert status.startswith("You get no digest from Demo network.")
     assert naming.startswith("The digest and the newsletter never name you")
     before = len(harness.messenger.sent)
@@ -117,14 +118,16 @@ async def test_digest_is_off_by_default_and_each_choice_is_confirmed_privately(
     [(destination, message)] = harness.messenger.sent[before:]
     assert destination.user_id == "carla" and message.ephemeral
     assert chosen.startswith("Done: you will get the digest of Demo network every week")
-    [status, _] = await harness.say("/digest")
-    assert status.startswith("You get the weekly digest of Demo network")
+    [shown] = await harness.say("/digest")
+    assert shown.startswith("You get the weekly digest of Demo network")
     [named] = await harness.say("/digest name on")
     assert named == "Done: when you answer a question, the digest and the newsletter may name you."
-    [_, naming] = await harness.say("/digest")
-    assert naming.startswith("When you answer a question, the digest and the newsletter may")
+    [shown] = await harness.say("/digest")
+    assert shown.splitlines()[1].startswith("When you answer a question, the digest and the")
     [wrong] = await harness.say("/digest daily")
     assert "weekly, monthly, off" in wrong
+    [wrong_name] = await harness.say("/digest name maybe", locale="es")
+    assert "sí, no" in wrong_name  # refused in the member's language, with its words
     # Any of our languages' words: Spanish "mensual".
     [monthly] = await harness.say("/digest mensual")
     assert "every month" in monthly

@@ -11,6 +11,7 @@ from facilitator.context import CommandContext
 from facilitator.features.digest.content import theme_key
 from facilitator.features.digest.domain import Frequency
 from facilitator.features.digest.ports import DigestRepository
+from facilitator.markup import OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,10 @@ async def digest(ctx: CommandContext, args: DigestArgs) -> None:
         current = await repo.subscription(community.id, person)
         frequency = current.frequency if current else Frequency.OFF
         named = bool(current and current.named)
-        ctx.say(
-            f"digest.status.{frequency}",
-            community=community.title,
-            private=True,
+        body = ctx.rich(f"digest.status.{frequency}", community=community.title) + ctx.rich(
+            "digest.status.named" if named else "digest.status.unnamed"
         )
-        ctx.say("digest.status.named" if named else "digest.status.unnamed", private=True)
+        ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
         return
     chosen = Frequency(args.frequency)
     await repo.choose(community.id, person, chosen, ctx.services.clock.now())
