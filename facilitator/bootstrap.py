@@ -18,6 +18,7 @@ from facilitator.feature import Feature, Wiring
 from facilitator.features.announcements.feature import FEATURE as ANNOUNCEMENTS
 from facilitator.features.bookmarks.feature import FEATURE as BOOKMARKS
 from facilitator.features.community.feature import FEATURE as COMMUNITY
+from facilitator.features.digest.feature import FEATURE as DIGEST
 from facilitator.features.home.feature import FEATURE as HOME
 from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
 from facilitator.features.nudges.feature import FEATURE as NUDGES
@@ -71,6 +72,7 @@ FEATURES: tuple[Feature, ...] = (
     WEBINARS,
     REPORTS,
     ANNOUNCEMENTS,
+    DIGEST,
     HOME,
 )
 

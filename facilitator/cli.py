@@ -19,6 +19,7 @@ import typer
 from adapters.slack.cli import slack_cli
 from adapters.telegram.cli import telegram_cli
 from facilitator.domain.model import Platform, Role
+from facilitator.features.digest.newsletter import newsletter
 from facilitator.features.knowledge.embedding import Embedder
 from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.participation.report_cli import report, seed_activity
@@ -64,6 +65,7 @@ app.add_typer(telegram_cli(_registry), name="telegram")
 app.add_typer(slack_cli(_registry), name="slack")
 app.command("report")(report)
 app.command("seed-activity")(seed_activity)
+app.command("newsletter")(newsletter)
 
 
 LOG_LEVEL_ENV = "FACILITATOR_LOG_LEVEL"

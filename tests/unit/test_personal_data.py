@@ -71,6 +71,10 @@ PERSONAL: dict[str, frozenset[str]] = {
     "webinars": frozenset({"speaker_person_id", "created_by", "title", "speaker", "link"}),
     "webinar_rsvps": frozenset({"person_id"}),
     "bookmarks": frozenset({"person_id"}),
+    # Whether and how often they get the digest, whether they may be named; the themes they
+    # follow.
+    "digest_members": frozenset({"person_id"}),
+    "digest_follows": frozenset({"person_id", "theme"}),
     # Who reported, whose message it was and who resolved it; the message's words and the
     # reporter's reason.
     "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
@@ -117,6 +121,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),
     "webinars": frozenset({"timezone", "theme", "status", "checkin_code"}),
     "webinar_rsvps": frozenset({"answer"}),
+    "digest_members": frozenset({"frequency"}),
     # Reports are filed in groups only: the chat and message are the group's.
     "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
     "announcements": frozenset({"status"}),

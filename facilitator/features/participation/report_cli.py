@@ -180,7 +180,12 @@ def seed_activity() -> None:
             def move(at: datetime) -> None:
                 clock.current = at
 
-            return await play(application.core, application.uow_factory, month, move)
+            played = await play(application.core, application.uow_factory, month, move)
+            # The month's end, for `facilitator newsletter --month 2026-11`.
+            from facilitator.features.digest.demo import seed_newsletter_month
+
+            await seed_newsletter_month(application.uow_factory, spec["key"])
+            return played
         finally:
             await application.aclose()
 

@@ -1,0 +1,1 @@
+"""Digest: an opt-in private summary of what is new, and the monthly newsletter."""
