@@ -19,6 +19,7 @@ from facilitator.features.bookmarks.feature import FEATURE as BOOKMARKS
 from facilitator.features.community.feature import FEATURE as COMMUNITY
 from facilitator.features.home.feature import FEATURE as HOME
 from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
+from facilitator.features.matchmaking.feature import FEATURE as MATCHMAKING
 from facilitator.features.nudges.feature import FEATURE as NUDGES
 from facilitator.features.outbox.feature import FEATURE as OUTBOX
 from facilitator.features.participation.feature import FEATURE as PARTICIPATION
@@ -69,6 +70,7 @@ FEATURES: tuple[Feature, ...] = (
     POLLS,
     WEBINARS,
     REPORTS,
+    MATCHMAKING,
     HOME,
 )
 
@@ -260,6 +262,7 @@ def build_app(
             services.provide(installed.service)
         services.buttons.update(installed.buttons)
         services.message_hooks.extend(installed.message_hooks)
+        services.private_replies.extend(installed.private_replies)
         services.event_hooks.extend(installed.event_hooks)
         if installed.poll_votes is not None:
             services.poll_votes = installed.poll_votes

@@ -72,6 +72,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     # Who reported, whose message it was and who resolved it; the message's words and the
     # reporter's reason.
     "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
+    # Who was matched with whom, and the asker's question; whether they take part.
+    "matches": frozenset({"asker_id", "expert_id", "question"}),
+    "match_opt_ins": frozenset({"person_id"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.
@@ -113,6 +116,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "webinar_rsvps": frozenset({"answer"}),
     # Reports are filed in groups only: the chat and message are the group's.
     "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
+    "matches": frozenset({"round", "theme", "status", "asker_answer", "expert_answer"}),
 }
 
 # Tables with personal data that no feature's hooks export and erase yet: none. Kept (empty)
