@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -405,3 +406,51 @@ async def test_an_asker_who_left_after_the_introduction_proposes_nothing_there(
     assert kept_out.startswith("Thank you! You are no longer a member of that community")
     async with harness.app.uow_factory() as uow:
         assert await uow.repo(KnowledgeRepository).by_key(andes.id, "match:1") is None
+
+
+async def test_proposals_wait_for_the_end_of_each_persons_quiet_hours(harness: Harness) -> None:
+    net = await network(harness)
+    await net.say("pia", PAMPA, "/timezone Asia/Tokyo")
+    harness.clock.current = harness.clock.current.replace(hour=23, minute=30)  # still Monday
+
+    assert await net.round() == 1
+
+    async with harness.app.uow_factory() as uow:
+        rows = await uow.outbox.listing(None, list(OutboxStatus), 500)
+        andes = await uow.communities.by_chat(Platform.TELEGRAM, ANDES)
+    assert andes is not None
+    due = {r.destination.chat_id: r.due_at for r in rows if r.kind == KIND}
+    # 23:30 UTC is night in Ana's community: her message waits for 8:00 there. In Tokyo it
+    # is 8:30 in the morning: Pia's goes at once.
+    ana_local = due["ana"].astimezone(ZoneInfo(andes.timezone))
+    local_now = harness.clock.now().astimezone(ZoneInfo(andes.timezone))
+    assert local_now.hour >= 21 or local_now.hour < 8
+    assert (ana_local.hour, ana_local.minute) == (8, 0) and due["ana"] > harness.clock.now()
+    assert due["pia"] == harness.clock.now()
+
+
+async def test_a_flood_of_presses_answers_once(harness: Harness) -> None:
+    net = await network(harness)
+    await net.round()
+
+    answers = [(await net.press("pia", ACCEPT_ACTION, "1"))[0] for _ in range(10)]
+
+    assert answers[0].startswith("Thank you! I will introduce you")
+    assert answers[1:] == ["That match is decided already."] * 9
+    assert len(await net.told()) == 2  # no message to Ana for any of them
+    assert await net.matches() == [("ana", "pia", MatchStatus.PROPOSED)]
+
+
+async def test_an_asker_who_left_their_community_is_not_matched_on_its_questions(
+    harness: Harness,
+) -> None:
+    net = await network(harness)
+    ana = await net.person("ana")
+    async with harness.app.uow_factory() as uow:
+        andes = await uow.communities.by_chat(Platform.TELEGRAM, ANDES)
+        assert andes is not None
+        await uow.members.leave(ana, andes.id, harness.clock.now())
+        await uow.commit()
+
+    assert await net.round() == 0
+    assert await net.told() == []
