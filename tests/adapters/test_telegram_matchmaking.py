@@ -28,7 +28,7 @@ PAMPA = supergroup_chat(-1001802, "Pampa climate")
 ANA = user(511, "Ana", language_code="es")  # in Andes, has a question
 PIA = user(522, "Pia", language_code="en")  # in Pampa, knows water
 ME = user(BOT_ID, "Facilitator", username=BOT_USERNAME, is_bot=True, language_code=None)
-QUESTION = "¿Cómo financia una cooperativa de agua rural sus tuberías?"
+QUESTION = "¿Cómo financia una cooperativa de agua <i>rural</i> sus tuberías de $5 & =SUM?"
 
 
 @pytest_asyncio.fixture
@@ -113,6 +113,8 @@ async def test_one_whole_round_between_two_groups(tg: TelegramHarness) -> None:
         and "Your introduction" in str(c.params["text"])
     ]
     assert 'href="tg://user?id=511"' in html[0]
+    # The question is text, never markup.
+    assert "agua &lt;i&gt;rural&lt;/i&gt; sus tuberías de $5 &amp; =SUM?" in html[0]
     assert "Andes &lt;water&gt; &amp; co" in html[0]
 
     tg.clock.advance(days=7, minutes=5)

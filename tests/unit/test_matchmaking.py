@@ -30,6 +30,7 @@ from facilitator.features.matchmaking.messages import (
 )
 from facilitator.features.matchmaking.ports import MatchRepository
 from facilitator.features.privacy.commands import FORGET_ACTION
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.markup import Style
 from tests.conftest import Harness
 
@@ -121,6 +122,7 @@ async def network(harness: Harness) -> Network:
         ("sol", SELVA, True, False),
     ):
         await net.say(user, chat, f'/intro "Org {user}" Chile "water utilities, finance"')
+        await net.say(user, None, "/start")  # the bot may write to them privately
         if share:
             await net.say(user, chat, "/experts share on")
         if match:
@@ -161,6 +163,27 @@ async def test_the_round_pairs_only_with_a_sharing_opted_in_expert_of_a_sibling_
     # Running again the same day proposes nothing more: one match per member per round.
     assert await net.round() == 0
     assert len(await net.matches()) == 1
+
+
+async def test_nobody_the_bot_cannot_write_to_privately_is_proposed(harness: Harness) -> None:
+    net = await network(harness)
+    await net.say("paz", PAMPA, '/intro "Org paz" Chile "water utilities, finance"')
+    await net.say("paz", PAMPA, "/experts share on")
+    await net.say("paz", PAMPA, "/match on")
+    async with harness.app.uow_factory() as uow:
+        pia = await uow.members.identity(Platform.TELEGRAM, "pia")
+        assert pia is not None
+        await uow.repo(ProfileRepository).close_private_chat(
+            Platform.TELEGRAM, "pia", harness.clock.now()
+        )
+        await uow.commit()
+
+    # Pia blocked the bot and Paz never started it: nobody can be asked for Ana.
+    assert await net.round() == 0
+    assert await net.told() == []
+    await net.say("paz", None, "/start")
+    assert await net.round() == 1
+    assert await net.matches() == [("ana", "paz", MatchStatus.PROPOSED)]
 
 
 async def test_no_round_outside_its_day_and_a_configured_day_is_kept(harness: Harness) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from facilitator.domain.model import Community, Member
+from facilitator.domain.model import Community, Member, Platform
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.knowledge.gaps import direct, locale_of
 from facilitator.features.nudges.config import NudgeConfig
 from facilitator.features.nudges.quiet import after_quiet_hours
+from facilitator.features.profiles.ports import ProfileRepository
 from facilitator.i18n import Catalogue
 from facilitator.markup import Button, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork
@@ -23,10 +24,18 @@ KIND = "matchmaking"
 
 
 async def reachable(uow: UnitOfWork, person_id: int, community: Community) -> Member | None:
-    """The person's account to write to: the one on the community's platform, else any."""
+    """The person's account the bot may write to privately (on Telegram, only one that
+    started the bot, as for nudges): the one on the community's platform, else any. None
+    if there is none: a proposal nobody can receive is never made, and nothing about a match
+    is ever said in a group instead."""
     accounts = await uow.members.by_person(person_id)
-    same = [m for m in accounts if m.platform is community.platform]
-    found = same or accounts
+    telegram = [m.identity_id for m in accounts if m.platform is Platform.TELEGRAM]
+    opened = await uow.repo(ProfileRepository).open_private_chats(telegram)
+    usable = [
+        m for m in accounts if m.platform is not Platform.TELEGRAM or m.identity_id in opened
+    ]
+    same = [m for m in usable if m.platform is community.platform]
+    found = same or usable
     return found[0] if found else None
 
 

@@ -135,6 +135,8 @@ class MatchRounds:
                         ProfileRepository
                     ).shared_with_network(outside=here.id)
                 mine = [g for g in gaps_by_community[here.id] if g.person_id == person]
+                if not mine or await reachable(uow, person, here) is None:
+                    continue
                 mine.sort(key=lambda g: (g.created_at, g.id or 0), reverse=True)
                 found = await self._first_match(
                     uow,
@@ -191,9 +193,15 @@ class MatchRounds:
     ) -> tuple[KnowledgeGap, Candidate, str] | None:
         if not candidates:
             return None
+        communities = {c.id: c for c in await uow.communities.all()}
         for gap in gaps:
             topic = topic_of_text(base, here.id, gap.query)
-            fitting = [c for c in candidates if profile_matches(c.profile.expertise, topic)]
+            fitting = [
+                c
+                for c in candidates
+                if profile_matches(c.profile.expertise, topic)
+                and await reachable(uow, c.person_id, communities[c.community_id]) is not None
+            ]
             if not fitting:
                 continue
             scores: dict[int, float] = {}
