@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facilitator.domain.events import ButtonPressed, MessageReceived, Origin
+from facilitator.domain.events import ButtonPressed, MessageReceived, Origin, ReplyTarget
 from facilitator.domain.model import Platform, PlatformUser
 from facilitator.domain.outbox import OutboxStatus
 from facilitator.features.knowledge.domain import ItemStatus
@@ -477,3 +477,38 @@ async def test_an_asker_who_left_their_community_is_not_matched_on_its_questions
 
     assert await net.round() == 0
     assert await net.told() == []
+
+
+async def test_a_question_asked_in_the_group_counts_until_someone_answers_it(
+    harness: Harness,
+) -> None:
+    net = Network(harness)
+    await net.say("ana", ANDES, "hello andes")
+    await net.say("ana", None, "/start")
+    await net.say("ana", ANDES, "/match on")
+    await net.say("pia", PAMPA, '/intro "Org" Chile "water utilities, finance"')
+    await net.say("pia", PAMPA, "/experts share on")
+    await net.say("pia", PAMPA, "/match on")
+    await net.say("pia", None, "/start")
+    asked = net.origin("ana", ANDES, "en")
+    await harness.dispatch(MessageReceived(asked, "Who knows how water utilities finance pipes?"))
+    answer = MessageReceived(
+        net.origin("alba", ANDES, "en"),
+        "Ask the regional development bank.",
+        reply_to=ReplyTarget(message_id=asked.message_id or "", user_id="ana"),
+    )
+    assert await net.round() == 1
+    [(who, text, _)] = (await net.told())[:1]
+    assert who == "ana" and "“Who knows how water utilities finance pipes?”" in text
+
+    # An answered question no longer counts (next month, with a new expert).
+    ana = await net.person("ana")
+    async with harness.app.uow_factory() as uow:
+        andes = await uow.communities.by_chat(Platform.TELEGRAM, ANDES)
+        assert andes is not None
+        before = await uow.repo(MatchRepository).open_questions(ana, andes.id, asked.occurred_at)
+    await harness.dispatch(answer)
+    async with harness.app.uow_factory() as uow:
+        after = await uow.repo(MatchRepository).open_questions(ana, andes.id, asked.occurred_at)
+    assert [text for text, _ in before] == ["Who knows how water utilities finance pipes?"]
+    assert after == []

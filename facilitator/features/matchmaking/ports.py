@@ -17,6 +17,13 @@ class MatchRepository(Protocol):
         """The persons who said `/match on`, in the order they did."""
         ...
 
+    async def open_questions(
+        self, person_id: int, community_id: int, since: datetime
+    ) -> list[tuple[str, datetime]]:
+        """(text, asked at) of the questions the person asked in the community's group since
+        `since` that nobody (nor the bot) has answered, newest first."""
+        ...
+
     async def add(self, match: Match) -> Match | None:
         """Store a proposed match; None if that pair was ever matched, or the asker already
         has one this round."""

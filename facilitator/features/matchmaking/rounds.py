@@ -2,8 +2,9 @@
 expert of a sibling community; proposals nobody answered expire; introductions get a
 check-back a week later.
 
-Pairing reads the asker's open knowledge gaps (questions the repository could not answer,
-asked in the group or privately: only the asker is told of theirs before both accept) and
+Pairing reads the asker's open questions (knowledge gaps: questions the repository could not
+answer, asked in the group or privately; and questions asked in the group that nobody
+answered), of which only the asker is told before both accept, and
 the network's experts (`profiles.experts`: members who shared their profile with the network,
 `/experts share on`, and did not opt out of tracking), ranked as `/experts` ranks them in
 their own community. Neither side learns the other's name, handle or the question before
@@ -48,6 +49,8 @@ from facilitator.text import fold
 log = logging.getLogger(__name__)
 
 MAX_QUESTION = 500
+# Questions asked within this many days count as open questions for a round.
+QUESTION_DAYS = 90
 
 
 def round_of(now: datetime) -> str:
@@ -134,10 +137,11 @@ class MatchRounds:
                     experts_by_community[here.id] = await uow.repo(
                         ProfileRepository
                     ).shared_with_network(outside=here.id)
-                mine = [g for g in gaps_by_community[here.id] if g.person_id == person]
+                mine = await self._questions(
+                    repo, gaps_by_community[here.id], person, here.id, now
+                )
                 if not mine or await reachable(uow, person, here) is None:
                     continue
-                mine.sort(key=lambda g: (g.created_at, g.id or 0), reverse=True)
                 found = await self._first_match(
                     uow,
                     base,
@@ -156,7 +160,7 @@ class MatchRounds:
                 )
                 if found is None:
                     continue
-                gap, expert, theme = found
+                question, expert, theme = found
                 match = await repo.add(
                     Match(
                         round=round_,
@@ -164,7 +168,7 @@ class MatchRounds:
                         expert_id=expert.person_id,
                         asker_community_id=here.id,
                         expert_community_id=expert.community_id,
-                        question=clip(gap.query, MAX_QUESTION),
+                        question=clip(question, MAX_QUESTION),
                         theme=theme,
                         created_at=now,
                     )
@@ -182,20 +186,41 @@ class MatchRounds:
                 break
         return proposed
 
+    async def _questions(
+        self,
+        repo: MatchRepository,
+        gaps: list[KnowledgeGap],
+        person: int,
+        community_id: int,
+        now: datetime,
+    ) -> list[str]:
+        """The person's open questions in a community, newest first: the repository's gaps
+        (asked the bot, in the group or privately) and the questions they asked the group
+        that nobody answered, within `QUESTION_DAYS`."""
+        since = now - timedelta(days=QUESTION_DAYS)
+        asked = [
+            (g.query, g.created_at)
+            for g in gaps
+            if g.person_id == person and g.created_at >= since
+        ]
+        asked += await repo.open_questions(person, community_id, since)
+        asked.sort(key=lambda pair: pair[1], reverse=True)
+        return list(dict.fromkeys(text for text, _ in asked))
+
     async def _first_match(
         self,
         uow: UnitOfWork,
         base: KnowledgeBase | None,
         here: Community,
         person: int,
-        gaps: list[KnowledgeGap],
+        questions: list[str],
         candidates: list[Candidate],
-    ) -> tuple[KnowledgeGap, Candidate, str] | None:
+    ) -> tuple[str, Candidate, str] | None:
         if not candidates:
             return None
         communities = {c.id: c for c in await uow.communities.all()}
-        for gap in gaps:
-            topic = topic_of_text(base, here.id, gap.query)
+        for question in questions:
+            topic = topic_of_text(base, here.id, question)
             fitting = [
                 c
                 for c in candidates
@@ -210,7 +235,7 @@ class MatchRounds:
                     scores[expert] = max(scores.get(expert, 0.0), score)
             fitting.sort(key=lambda c: (-scores.get(c.person_id, PROFILE_WEIGHT), c.person_id))
             best = fitting[0]
-            return gap, best, theme_label(topic, best.profile.expertise)
+            return question, best, theme_label(topic, best.profile.expertise)
         return None
 
     async def _propose(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.domain.model import DataSubject
 from facilitator.features.matchmaking.domain import Answer, Match, MatchStatus
-from facilitator.storage.models import Base, BigId
+from facilitator.storage.models import Base, BigId, QuestionRow
 from facilitator.storage.personal import erase, rows_as_data
 from facilitator.storage.repositories import insert_ignoring_conflicts
 
@@ -132,6 +132,23 @@ class SqlMatchRepository:
             .order_by(MatchOptInRow.changed_at, MatchOptInRow.person_id)
         )
         return list(found)
+
+    async def open_questions(
+        self, person_id: int, community_id: int, since: datetime
+    ) -> list[tuple[str, datetime]]:
+        rows = await self.session.execute(
+            select(QuestionRow.text, QuestionRow.asked_at)
+            .where(
+                QuestionRow.community_id == community_id,
+                QuestionRow.person_id == person_id,
+                QuestionRow.answered_at.is_(None),
+                QuestionRow.bot_answered.is_(False),
+                QuestionRow.text.is_not(None),
+                QuestionRow.asked_at >= since,
+            )
+            .order_by(QuestionRow.asked_at.desc(), QuestionRow.id.desc())
+        )
+        return [(str(text), asked_at) for text, asked_at in rows.all() if text]
 
     async def add(self, match: Match) -> Match | None:
         low, high = sorted((match.asker_id, match.expert_id))
