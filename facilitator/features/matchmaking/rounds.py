@@ -142,20 +142,24 @@ class MatchRounds:
                 )
                 if not mine or await reachable(uow, person, here) is None:
                     continue
+                candidates = [
+                    Candidate(p.person_id, c, p)
+                    for c, p in experts_by_community[here.id]
+                    if c in communities
+                    and p.person_id in willing
+                    and p.person_id not in taken
+                    and p.person_id != person
+                    and frozenset((person, p.person_id)) not in pairs
+                ]
                 found = await self._first_match(
                     uow,
                     base,
                     here,
-                    person,
                     mine,
                     [
-                        Candidate(p.person_id, c, p)
-                        for c, p in experts_by_community[here.id]
-                        if c in communities
-                        and p.person_id in willing
-                        and p.person_id not in taken
-                        and p.person_id != person
-                        and frozenset((person, p.person_id)) not in pairs
+                        c
+                        for c in candidates
+                        if await reachable(uow, c.person_id, communities[c.community_id])
                     ],
                 )
                 if found is None:
@@ -212,21 +216,16 @@ class MatchRounds:
         uow: UnitOfWork,
         base: KnowledgeBase | None,
         here: Community,
-        person: int,
         questions: list[str],
         candidates: list[Candidate],
     ) -> tuple[str, Candidate, str] | None:
+        """The newest question some candidate knows the theme of, the best of those
+        candidates, and the theme both will be told of."""
         if not candidates:
             return None
-        communities = {c.id: c for c in await uow.communities.all()}
         for question in questions:
             topic = topic_of_text(base, here.id, question)
-            fitting = [
-                c
-                for c in candidates
-                if profile_matches(c.profile.expertise, topic)
-                and await reachable(uow, c.person_id, communities[c.community_id]) is not None
-            ]
+            fitting = [c for c in candidates if profile_matches(c.profile.expertise, topic)]
             if not fitting:
                 continue
             scores: dict[int, float] = {}
