@@ -512,3 +512,29 @@ async def test_a_question_asked_in_the_group_counts_until_someone_answers_it(
         after = await uow.repo(MatchRepository).open_questions(ana, andes.id, asked.occurred_at)
     assert [text for text, _ in before] == ["Who knows how water utilities finance pipes?"]
     assert after == []
+
+
+async def test_among_fitting_experts_the_one_ranked_first_at_home_is_proposed(
+    harness: Harness,
+) -> None:
+    net = await network(harness)
+    await net.say("paz", PAMPA, '/intro "Org paz" Chile "water utilities, finance"')
+    await net.say("paz", PAMPA, "/experts share on")
+    await net.say("paz", PAMPA, "/match on")
+    await net.say("paz", None, "/start")
+    # Paz answered a question on water finance in Pampa: `/experts` ranks her above Pia.
+    asked = net.origin("eve", PAMPA, "en")
+    await harness.dispatch(MessageReceived(asked, "How do water utilities finance pipes?"))
+    await harness.dispatch(
+        MessageReceived(
+            net.origin("paz", PAMPA, "en"),
+            "With a blended loan from the development bank.",
+            reply_to=ReplyTarget(message_id=asked.message_id or "", user_id="eve"),
+        )
+    )
+    [experts] = await net.say("eve", PAMPA, "/experts water utilities")
+    assert experts.splitlines()[1:3] == ["• Paz (Org paz, Chile)", "• Pia (Org pia, Chile)"]
+
+    assert await net.round() == 1
+
+    assert await net.matches() == [("ana", "paz", MatchStatus.PROPOSED)]
