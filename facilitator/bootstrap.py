@@ -21,6 +21,7 @@ from facilitator.features.community.feature import FEATURE as COMMUNITY
 from facilitator.features.digest.feature import FEATURE as DIGEST
 from facilitator.features.home.feature import FEATURE as HOME
 from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
+from facilitator.features.matchmaking.feature import FEATURE as MATCHMAKING
 from facilitator.features.nudges.feature import FEATURE as NUDGES
 from facilitator.features.outbox.feature import FEATURE as OUTBOX
 from facilitator.features.participation.feature import FEATURE as PARTICIPATION
@@ -73,6 +74,7 @@ FEATURES: tuple[Feature, ...] = (
     REPORTS,
     ANNOUNCEMENTS,
     DIGEST,
+    MATCHMAKING,
     HOME,
 )
 
@@ -264,6 +266,7 @@ def build_app(
             services.provide(installed.service)
         services.buttons.update(installed.buttons)
         services.message_hooks.extend(installed.message_hooks)
+        services.private_replies.extend(installed.private_replies)
         services.event_hooks.extend(installed.event_hooks)
         if installed.poll_votes is not None:
             services.poll_votes = installed.poll_votes

@@ -371,6 +371,10 @@ class Facilitator:
             # The message id lets later replies and reactions find who posted it.
             await self._record(ctx, ParticipationKind.MESSAGE_POSTED, ref=ctx.origin.message_id)
             await self._track_question(ctx, event)
+        else:
+            for taken in self.services.private_replies:
+                if await taken(ctx, event):
+                    return
         for hook in self.services.message_hooks:
             await hook(ctx, event)
 

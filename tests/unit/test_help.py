@@ -116,6 +116,7 @@ async def test_help_on_a_topic_lists_its_commands_in_the_members_language(
         "/whois",
         "/experts",
         "/experts",  # share
+        "/match",
     ]
 
 

@@ -81,6 +81,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     # Who wrote an announcement and its texts; who asked for private copies.
     "announcements": frozenset({"author_id", "versions"}),
     "announcement_subscribers": frozenset({"person_id"}),
+    # Who was matched with whom, and the asker's question; whether they take part.
+    "matches": frozenset({"asker_id", "expert_id", "question"}),
+    "match_opt_ins": frozenset({"person_id"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.
@@ -125,6 +128,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     # Reports are filed in groups only: the chat and message are the group's.
     "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
     "announcements": frozenset({"status"}),
+    "matches": frozenset({"round", "theme", "status", "asker_answer", "expert_answer"}),
 }
 
 # Tables with personal data that no feature's hooks export and erase yet: none. Kept (empty)

@@ -1,7 +1,7 @@
 """recognitions: badges and levels congratulated once
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-07 03:09:27.363522
 """
 
@@ -16,7 +16,7 @@ import facilitator.storage.models
 
 
 revision: str = '0019'
-down_revision: str | None = '0016'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

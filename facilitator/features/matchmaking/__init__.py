@@ -1,0 +1,1 @@
+"""Matchmaking: monthly, opt-in introductions across the network's communities."""
