@@ -158,6 +158,8 @@ class OutboundMessage:
     # The same content as `body` and `buttons`, in parts; renderers that cannot interleave
     # buttons with text use body and buttons.
     sections: tuple[Section, ...] = ()
+    # False: platforms must not fetch a preview of its links (a one-time sign-in link).
+    preview: bool = True
 
     @classmethod
     def of_sections(

@@ -51,6 +51,8 @@ def encode_message(message: OutboundMessage) -> dict[str, Any]:
         ],
         "ephemeral": message.ephemeral,
     }
+    if not message.preview:
+        data["preview"] = False
     if message.attachment is not None:
         attachment = message.attachment
         data["attachment"] = {
@@ -97,6 +99,7 @@ def decode_message(data: dict[str, Any]) -> OutboundMessage:
         ephemeral=bool(data.get("ephemeral")),
         attachment=attachment,
         poll=poll,
+        preview=bool(data.get("preview", True)),
     )
 
 

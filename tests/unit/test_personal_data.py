@@ -71,6 +71,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     "webinars": frozenset({"speaker_person_id", "created_by", "title", "speaker", "link"}),
     "webinar_rsvps": frozenset({"person_id"}),
     "bookmarks": frozenset({"person_id"}),
+    # Who asked for a dashboard link and who signed in with it.
+    "dashboard_links": frozenset({"person_id", "identity_id"}),
+    "dashboard_sessions": frozenset({"person_id", "identity_id"}),
     # Who reported, whose message it was and who resolved it; the message's words and the
     # reporter's reason.
     "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
@@ -109,6 +112,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "knowledge_gaps": frozenset({"lang", "platform", "message_id", "status", "answer_message_id"}),
     "knowledge_answers": frozenset({"lang"}),
     "nudges": frozenset({"kind", "ref", "outbox_key"}),
+    "dashboard_links": frozenset({"token_hash"}),
+    "dashboard_sessions": frozenset({"session_hash"}),
     "recognitions": frozenset({"kind", "key"}),
     "participation_score_state": frozenset({"config_key"}),
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),
