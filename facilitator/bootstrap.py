@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.routing import BaseRoute
+
 from facilitator.commands.spec import CommandRegistry, CommandSpec
 from facilitator.context import CoreSettings, Reply, Services
 from facilitator.core import Facilitator
@@ -18,6 +20,7 @@ from facilitator.feature import Feature, Wiring
 from facilitator.features.announcements.feature import FEATURE as ANNOUNCEMENTS
 from facilitator.features.bookmarks.feature import FEATURE as BOOKMARKS
 from facilitator.features.community.feature import FEATURE as COMMUNITY
+from facilitator.features.dashboard.feature import FEATURE as DASHBOARD
 from facilitator.features.digest.feature import FEATURE as DIGEST
 from facilitator.features.home.feature import FEATURE as HOME
 from facilitator.features.knowledge.feature import FEATURE as KNOWLEDGE
@@ -76,6 +79,7 @@ FEATURES: tuple[Feature, ...] = (
     DIGEST,
     MATCHMAKING,
     HOME,
+    DASHBOARD,
 )
 
 
@@ -214,6 +218,16 @@ def build_adapters(settings: Settings, app: App) -> list[PlatformAdapter]:
 
         adapters.append(build_slack(settings, app))
     return adapters
+
+
+def build_web(settings: Settings, app: App) -> list[BaseRoute]:
+    """The coordinators' dashboard (`adapters/web`), served by `serve` when its secret is set."""
+    if settings.dashboard_secret is None:
+        log.info("dashboard: off (FACILITATOR_DASHBOARD_SECRET not set)")
+        return []
+    from adapters.web import routes as web_routes
+
+    return web_routes(settings, app)
 
 
 def build_app(

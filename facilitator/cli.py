@@ -48,10 +48,12 @@ db_app = typer.Typer(help="Database: migrations (Alembic), backups.", no_args_is
 admin_app = typer.Typer(help="Roles given outside the chat.", no_args_is_help=True)
 config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
 kb_app = typer.Typer(help="The knowledge repository: load, export, search, evaluate.")
+dashboard_app = typer.Typer(help="The coordinators' web dashboard.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
+app.add_typer(dashboard_app, name="dashboard")
 
 
 def _registry() -> CommandRegistry:
@@ -688,6 +690,41 @@ def kb_eval(
     index = build_index(docs, encoder)
     result = evaluate(index, load_queries(queries), find_equivalent_ids(docs), encoder)
     typer.echo(result.to_json(backend=encoder.name if encoder else "lexical"))
+
+
+@dashboard_app.command("link")
+def dashboard_link(
+    community: Annotated[str, typer.Option(help="Community key.")],
+    as_user: Annotated[
+        str, typer.Option("--as", help="platform:user_id of a coordinator, e.g. telegram:12345")
+    ],
+) -> None:
+    """Print a one-time sign-in link to the dashboard, as `/dashboard` sends it in the chat."""
+    from facilitator.features.dashboard.service import Dashboard, link_for_operator
+
+    platform, user_id = _identity(as_user)
+
+    async def issue(application: App) -> str:
+        service = application.services.feature(Dashboard)
+        async with application.uow_factory() as uow:
+            found = await link_for_operator(
+                uow, service, community, platform, user_id, application.clock.now()
+            )
+            await uow.commit()
+        return found
+
+    try:
+        typer.echo(_with_app(issue))
+    except LookupError as error:
+        raise _fail(str(error)) from None
+
+
+@dashboard_app.command("secret")
+def dashboard_secret() -> None:
+    """Print a new random value for FACILITATOR_DASHBOARD_SECRET."""
+    import secrets
+
+    typer.echo(secrets.token_urlsafe(32))
 
 
 @config_app.command("show")

@@ -161,6 +161,8 @@ class OutboundMessage:
     # Keep it at the top of the conversation where the platform pins messages (Telegram);
     # elsewhere an ordinary message.
     pin: bool = False
+    # False: platforms must not fetch a preview of its links (a one-time sign-in link).
+    preview: bool = True
 
     @classmethod
     def of_sections(

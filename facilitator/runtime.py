@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from facilitator.bootstrap import App, build_adapters, build_app
+from facilitator.bootstrap import App, build_adapters, build_app, build_web
 from facilitator.domain.errors import StorageUnavailable
 from facilitator.metrics import CONTENT_TYPE, PrometheusMetrics, read_backlogs
 from facilitator.observability import configure_logging
@@ -224,6 +224,7 @@ def create_asgi_app(settings: Settings | None = None) -> Starlette:
     ]
     for adapter in adapters:
         routes.extend(adapter.routes())
+    routes.extend(build_web(settings, app))
     return Starlette(
         routes=routes,
         lifespan=lifespan,

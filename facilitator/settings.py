@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     ready_max_backlog_seconds: float = Field(default=300.0, gt=0)
     # When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`.
     metrics_token: SecretStr | None = None
+    # The coordinators' web dashboard (`/dashboard`): it starts only with this secret, which
+    # signs its cookies (`facilitator dashboard secret` prints a new one).
+    dashboard_secret: SecretStr | None = None
+    # The address members reach `serve` at, for the links the bot sends (the dashboard's).
+    public_url: str | None = None
     log_level: str = "INFO"
     default_language: str = "en"
     default_timezone: str = "UTC"

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -143,7 +143,9 @@ class TelegramMessenger:
         first: Message | None = None
         for index, text in enumerate(texts):
             last = index == len(texts) - 1 and attachment is None
-            sent = await self._deliver(target, self._text(text, markup if last else None))
+            sent = await self._deliver(
+                target, self._text(text, markup if last else None, preview=message.preview)
+            )
             first = first or sent
             target.reply_to = None  # only the first part quotes the question
         if attachment is not None:
@@ -192,12 +194,17 @@ class TelegramMessenger:
             return None
         return [option.voter_count for option in poll.options]
 
-    def _text(self, text: str, markup: InlineKeyboardMarkup | None) -> Call:
+    def _text(
+        self, text: str, markup: InlineKeyboardMarkup | None, *, preview: bool = True
+    ) -> Call:
+        options = None if preview else LinkPreviewOptions(is_disabled=True)
+
         async def call(target: _Target) -> Message:
             return await self._bot.send_message(
                 target.chat_id,
                 text,
                 parse_mode=ParseMode.HTML,
+                link_preview_options=options,
                 reply_markup=markup,
                 message_thread_id=target.thread_id,
                 reply_parameters=target.reply_parameters(),

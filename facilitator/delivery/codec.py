@@ -51,6 +51,8 @@ def encode_message(message: OutboundMessage) -> dict[str, Any]:
         ],
         "ephemeral": message.ephemeral,
     }
+    if not message.preview:
+        data["preview"] = False
     if message.attachment is not None:
         attachment = message.attachment
         data["attachment"] = {
@@ -100,6 +102,7 @@ def decode_message(data: dict[str, Any]) -> OutboundMessage:
         attachment=attachment,
         poll=poll,
         pin=bool(data.get("pin")),
+        preview=bool(data.get("preview", True)),
     )
 
 

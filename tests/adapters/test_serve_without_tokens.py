@@ -37,6 +37,7 @@ async def test_serve_without_tokens_answers_health_readiness_and_metrics(
     assert off == [
         "telegram: off (TELEGRAM_BOT_TOKEN not set)",
         "slack: off (SLACK_BOT_TOKEN not set)",
+        "dashboard: off (FACILITATOR_DASHBOARD_SECRET not set)",
     ]
     transport = httpx.ASGITransport(app=asgi)
     async with (

@@ -75,6 +75,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     # follow.
     "digest_members": frozenset({"person_id"}),
     "digest_follows": frozenset({"person_id", "theme"}),
+    # Who asked for a dashboard link and who signed in with it.
+    "dashboard_links": frozenset({"person_id", "identity_id"}),
+    "dashboard_sessions": frozenset({"person_id", "identity_id"}),
     # Who reported, whose message it was and who resolved it; the message's words and the
     # reporter's reason.
     "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
@@ -119,6 +122,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "knowledge_gaps": frozenset({"lang", "platform", "message_id", "status", "answer_message_id"}),
     "knowledge_answers": frozenset({"lang"}),
     "nudges": frozenset({"kind", "ref", "outbox_key"}),
+    "dashboard_links": frozenset({"token_hash"}),
+    "dashboard_sessions": frozenset({"session_hash"}),
     "recognitions": frozenset({"kind", "key"}),
     "participation_score_state": frozenset({"config_key"}),
     "polls": frozenset({"status", "thread_id", "message_ref", "native_ref", "final_counts"}),

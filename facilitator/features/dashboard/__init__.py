@@ -1,0 +1,1 @@
+"""The dashboard feature: `/dashboard` sign-in links and the sessions they open."""

@@ -1,0 +1,245 @@
+"""The dashboard's sign-in from the chat and its security: one-time links, sessions, CSRF,
+role checks on every request, escaping; and the overview's figures against the weekly
+summary's own for the same week. Real HTTP through the ASGI app (httpx), real database."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+
+from adapters.web import routes
+from adapters.web.app import COOKIE
+from facilitator.domain.model import Platform, Role
+from facilitator.features.dashboard.overview import TRENDS
+from facilitator.features.participation.summary import IsoWeek, figures_for
+from tests.conftest import FrozenClock, Harness, harness_on, sqlite_with_tables
+
+SECRET = "a-test-secret-for-the-dashboard"
+HOST = "dash.test"
+
+
+@dataclass
+class Site:
+    harness: Harness
+    http: httpx.AsyncClient
+
+    async def link(self, user: str = "ana") -> str:
+        """What `/dashboard` sends `user` privately: the link's token."""
+        [reply] = await self.harness.say("/dashboard", user=user)
+        found = re.search(r"/dashboard/signin\?t=([\w-]+)", reply)
+        assert found, reply
+        destination, message = self.harness.messenger.sent[-1]
+        assert message.preview is False  # no platform may fetch it
+        # For that member only (the console shows a private reply to them in the chat).
+        assert destination.user_id == user and message.ephemeral
+        return found.group(1)
+
+    async def sign_in(self, token: str, **headers: str) -> httpx.Response:
+        return await self.http.post(
+            "/dashboard/signin", data={"t": token}, headers=headers, follow_redirects=False
+        )
+
+    def csrf(self, page: str) -> str:
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert found, page
+        return found.group(1)
+
+
+@pytest_asyncio.fixture
+async def site(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Site]:
+    url = sqlite_with_tables(tmp_path / "dash.db")
+    async with harness_on(
+        url, clock, dashboard_secret=SECRET, public_url=f"https://{HOST}"
+    ) as harness:
+        await harness.community()
+        await harness.grant("ana", Role.COORDINATOR)
+        await harness.say("hello", user="ana")
+        await harness.say("hi", user="bea")
+        app = Starlette(routes=routes(harness.app.settings, harness.app))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"https://{HOST}") as http:
+            yield Site(harness, http)
+
+
+async def test_a_coordinator_signs_in_with_a_link_used_once(site: Site) -> None:
+    token = await site.link()
+    confirm = await site.http.get(f"/dashboard/signin?t={token}")
+    assert confirm.status_code == 200
+    assert confirm.headers["referrer-policy"] == "no-referrer"
+    assert f'value="{token}"' in confirm.text  # the GET only asks: the link is unused
+    signed = await site.sign_in(token)
+    assert signed.status_code == 303 and signed.headers["location"] == "/dashboard/"
+    cookie = signed.headers["set-cookie"]
+    for attribute in ("HttpOnly", "SameSite=lax", "Secure", "Path=/dashboard", "Max-Age="):
+        assert attribute in cookie, cookie
+    overview = await site.http.get("/dashboard/")
+    assert overview.status_code == 200
+    assert "Demo network: dashboard" in overview.text
+    # Used once: the same link again, even from another browser, is refused.
+    again = await site.sign_in(token)
+    assert again.status_code == 403
+    assert "used already or has expired" in again.text
+    # The member is told in the chat that someone signed in.
+    sent = await site.harness.app.dispatcher.dispatch_due()
+    assert sent >= 1
+    assert any(
+        "signed in to the dashboard of Demo network" in m.body.plain()
+        for d, m in site.harness.messenger.sent
+        if d.chat_id == "ana"
+    )
+
+
+async def test_an_expired_or_unknown_link_is_refused(site: Site) -> None:
+    token = await site.link()
+    site.harness.clock.advance(minutes=16)
+    assert (await site.sign_in(token)).status_code == 403
+    assert (await site.sign_in("not-a-token")).status_code == 403
+    assert (await site.sign_in("x" * 500)).status_code == 403
+    assert (await site.http.get("/dashboard/signin")).status_code == 400
+
+
+async def test_members_and_moderators_get_no_link(site: Site) -> None:
+    [refused] = await site.harness.say("/dashboard", user="bea")
+    assert "/dashboard/signin" not in refused
+    await site.harness.grant("carl", Role.MODERATOR)
+    said = await site.harness.say("/dashboard", user="carl")
+    assert all("/dashboard/signin" not in line for line in said)
+
+
+async def test_no_page_without_a_session(site: Site) -> None:
+    for path in ("/dashboard/", "/dashboard/overview.csv"):
+        response = await site.http.get(path)
+        assert response.status_code == 401, path
+        assert "Send /dashboard" in response.text
+    # A cookie that is not ours, or ours but for no session, opens nothing.
+    site.http.cookies.set(COOKIE, "forged.value.here", domain=HOST, path="/dashboard")
+    assert (await site.http.get("/dashboard/")).status_code == 401
+    from itsdangerous import URLSafeTimedSerializer
+
+    made_up = URLSafeTimedSerializer(SECRET, salt="facilitator-dashboard").dumps("invented-id")
+    site.http.cookies.set(COOKIE, made_up, domain=HOST, path="/dashboard")
+    assert (await site.http.get("/dashboard/")).status_code == 401
+
+
+async def test_a_session_fixed_before_sign_in_is_replaced(site: Site) -> None:
+    """Session fixation: whatever cookie a browser carried before, signing in issues a new
+    one, and the planted value never opens a page."""
+    planted = "attacker-chosen"
+    site.http.cookies.set(COOKIE, planted, domain=HOST, path="/dashboard")
+    signed = await site.sign_in(await site.link())
+    new = signed.cookies.get(COOKIE)
+    assert new and new != planted
+    async with httpx.AsyncClient(
+        transport=site.http._transport, base_url=f"https://{HOST}"
+    ) as attacker:
+        attacker.cookies.set(COOKIE, planted, domain=HOST, path="/dashboard")
+        assert (await attacker.get("/dashboard/")).status_code == 401
+
+
+async def test_logout_needs_the_csrf_token_and_ends_the_session(site: Site) -> None:
+    await site.sign_in(await site.link())
+    page = (await site.http.get("/dashboard/")).text
+    csrf = site.csrf(page)
+    assert (await site.http.post("/dashboard/logout", data={})).status_code == 403
+    assert (await site.http.post("/dashboard/logout", data={"csrf": "0" * 64})).status_code == 403
+    foreign = await site.http.post(
+        "/dashboard/logout", data={"csrf": csrf}, headers={"origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    assert (await site.http.get("/dashboard/")).status_code == 200  # still signed in
+    done = await site.http.post("/dashboard/logout", data={"csrf": csrf})
+    assert done.status_code == 200 and "signed out" in done.text
+    assert (await site.http.get("/dashboard/")).status_code == 401
+
+
+async def test_a_sign_in_posted_from_another_site_is_refused(site: Site) -> None:
+    token = await site.link()
+    refused = await site.sign_in(token, origin="https://evil.example")
+    assert refused.status_code == 403
+    assert (await site.sign_in(token)).status_code == 303  # the link was not used up
+
+
+async def test_the_role_is_checked_again_on_every_request(site: Site) -> None:
+    await site.sign_in(await site.link())
+    assert (await site.http.get("/dashboard/")).status_code == 200
+    await site.harness.app.roles.revoke(Platform.CONSOLE, "ana", "demo")
+    assert (await site.http.get("/dashboard/")).status_code == 401
+
+
+async def test_every_value_is_escaped(site: Site) -> None:
+    async with site.harness.app.uow_factory() as uow:
+        community = await uow.communities.by_key("demo")
+        assert community is not None
+        await uow.communities.update(
+            replace(community, title='<script>alert("x")</script> & $x=1')
+        )
+        await uow.commit()
+    await site.sign_in(await site.link())
+    page = (await site.http.get("/dashboard/")).text
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; $x=1" in page
+
+
+async def test_the_link_is_never_logged(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        token = await site.link()
+        await site.http.get(f"/dashboard/signin?t={token}")
+        signed = await site.sign_in(token)
+        await site.http.get("/dashboard/")
+    cookie = signed.cookies.get(COOKIE) or ""
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert token not in logged
+    assert cookie and cookie not in logged
+
+
+async def test_the_overview_shows_the_weekly_summarys_figures(site: Site) -> None:
+    harness = site.harness
+    for n in range(3):
+        await harness.say(f"Who has the agenda {n}?", user="bea")
+        await harness.say("Here it is", user="ana", reply_to=harness.last_id)
+    harness.clock.advance(days=7)
+    await site.sign_in(await site.link())
+    csv_text = (await site.http.get("/dashboard/overview.csv")).text
+    lines = [line.split(",") for line in csv_text.strip().splitlines()]
+    assert lines[0] == ["week", *TRENDS]
+    assert len(lines) == 13  # twelve weeks
+    async with harness.app.uow_factory() as uow:
+        community = await uow.communities.by_key("demo")
+        assert community is not None
+        week = IsoWeek.last_complete(harness.clock.now(), community.timezone)
+        start, end = week.bounds(community.timezone)
+        figures = await figures_for(uow, community, start, end)
+    row = dict(zip(lines[0], next(line for line in lines if line[0] == str(week)), strict=True))
+    assert int(row["messages"]) == figures.messages > 0
+    assert int(row["questions_asked"]) == figures.questions_asked == 3
+    assert int(row["questions_answered"]) == figures.questions_answered == 3
+    assert int(row["active_members"]) == figures.active_members == 2
+    page = (await site.http.get("/dashboard/")).text
+    assert f'<tr data-week="{week}">' in page
+    assert f"<title>{week}: 3</title>" in page  # the chart's point carries the value
+
+
+async def test_the_dashboard_command_says_when_it_is_off(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    async with harness_on(sqlite_with_tables(tmp_path / "off.db"), clock) as harness:
+        await harness.grant("ana", Role.COORDINATOR)
+        [said] = await harness.say("/dashboard", user="ana")
+    assert "FACILITATOR_DASHBOARD_SECRET" in said
+
+
+async def test_a_post_the_browser_marks_as_cross_site_is_refused(site: Site) -> None:
+    token = await site.link()
+    refused = await site.sign_in(token, **{"sec-fetch-site": "cross-site"})
+    assert refused.status_code == 403
+    # What Chromium sends with a form of a no-referrer page: Origin "null", same-origin.
+    accepted = await site.sign_in(token, **{"origin": "null", "sec-fetch-site": "same-origin"})
+    assert accepted.status_code == 303
