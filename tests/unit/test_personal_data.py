@@ -72,6 +72,12 @@ PERSONAL: dict[str, frozenset[str]] = {
     # Who reported, whose message it was and who resolved it; the message's words and the
     # reporter's reason.
     "reports": frozenset({"reporter_id", "reported_id", "resolved_by", "text", "reason"}),
+    # Who wrote a survey and its words; a member's answers (an anonymous survey's carry no
+    # person: their words are all that is left), who answered, answers in progress.
+    "surveys": frozenset({"created_by", "title", "questions"}),
+    "survey_answers": frozenset({"person_id", "value"}),
+    "survey_respondents": frozenset({"person_id"}),
+    "survey_drafts": frozenset({"person_id", "answers"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.
@@ -113,6 +119,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "webinar_rsvps": frozenset({"answer"}),
     # Reports are filed in groups only: the chat and message are the group's.
     "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
+    "surveys": frozenset({"template", "status"}),
+    "survey_answers": frozenset({"response"}),
 }
 
 # Tables with personal data that no feature's hooks export and erase yet: none. Kept (empty)
