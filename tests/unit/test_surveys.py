@@ -272,7 +272,7 @@ async def test_anonymous_results_are_hidden_below_five_responses_and_rows_name_n
     async with harness.app.uow_factory() as uow:
         ana = await uow.members.identity(Platform.CONSOLE, "ana")
         assert ana is not None
-        subject = DataSubject(ana.person_id, (ana,))
+        subject = DataSubject(ana.person_id, (ana.identity_id,))
         repo = uow.repo(SurveyRepository)
         exported = await repo.export_person(subject)
         assert exported["survey_answers"] == []
@@ -293,7 +293,7 @@ async def test_named_answers_are_exported_and_forgotten(harness: Harness) -> Non
     async with harness.app.uow_factory() as uow:
         ana = await uow.members.identity(Platform.CONSOLE, "ana")
         assert ana is not None
-        subject = DataSubject(ana.person_id, (ana,))
+        subject = DataSubject(ana.person_id, (ana.identity_id,))
         repo = uow.repo(SurveyRepository)
         exported = await repo.export_person(subject)
         assert [row["value"] for row in exported["survey_answers"]] == ["3", "1", "Mine"]
