@@ -141,3 +141,22 @@ async def test_a_forged_press_and_a_member_without_rights_are_refused(
     )
     await tg.poll(text_update("/survey results 1", from_user=BEA, chat=private_chat(BEA)))
     assert tg.sent_texts(BEA["id"])[-1].startswith("Sorry, /survey results is for the moderator")
+
+
+async def test_the_results_text_shows_a_members_markup_as_literal_text(
+    tg: TelegramHarness,
+) -> None:
+    await tg.poll(text_update(SURVEY, from_user=ADA, chat=private_chat(ADA)))
+    await tg.poll(text_update("/survey send 1", from_user=ADA, chat=private_chat(ADA)))
+    await tg.app.dispatcher.dispatch_due()
+    await answer(tg, BEA, "5", "Monday", "<b>loud</b> & $HOME *x* @here")
+    await tg.poll(text_update("/survey results 1", from_user=ADA, chat=private_chat(ADA)))
+    shown = tg.sent_texts(ADA["id"])[-1]
+    assert "1 response." in shown and "“<b>loud</b> & $HOME *x* @here”" in shown
+    assert "Monday: 1 (100%)" in shown and "Average: 5 of 5" in shown
+    [html] = [
+        str(c.params["text"])
+        for c in tg.api.calls_to("sendMessage")
+        if "loud" in str(c.params["text"])
+    ]
+    assert "&lt;b&gt;loud&lt;/b&gt; &amp; $HOME *x* @here" in html

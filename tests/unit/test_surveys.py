@@ -11,6 +11,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -479,3 +480,43 @@ async def test_a_survey_with_a_bad_line_explains_the_syntax(harness: Harness) ->
     assert "needs 2 to 10 options" in said
     [said] = await harness.say("/survey new Late\nscale: x\ndeadline: 2020-01-01", user="cora")
     assert said.startswith("That closing time has already passed")
+
+
+async def test_invitations_respect_opt_outs_and_wait_for_the_end_of_quiet_hours(
+    harness: Harness,
+) -> None:
+    await setup(harness, "ana", "ben")
+    [opted] = await harness.say("/optout nudges", user="ben")
+    assert opted  # ben turned reminders off
+    harness.clock.advance(hours=15)  # 03:00 UTC: midnight in Santiago, within 21-8
+    await harness.say("/survey new Night owl\nscale: Awake?", user="cora")
+    await harness.say("/survey send 1", user="cora")
+    async with harness.app.uow_factory() as uow:
+        rows = await uow.outbox.listing(None, list(OutboxStatus), 500)
+    invites = [r for r in rows if r.kind == INVITE_KIND]
+    assert sorted(r.destination.chat_id for r in invites) == ["ana", "cora"]
+    # Due at 08:00 in Santiago (11:00 UTC), the end of the quiet hours.
+    assert {r.due_at for r in invites} == {harness.clock.now() + timedelta(hours=8)}
+
+
+async def test_a_survey_sent_close_to_its_deadline_is_reminded_only_after_twelve_hours(
+    harness: Harness,
+) -> None:
+    await setup(harness, "ana")
+    # Sent 20 hours before its deadline (12:00 in Santiago is 15:00 UTC on 3 November).
+    harness.clock.advance(hours=7)
+    await harness.say("/survey new Soon\nscale: Ok?\ndeadline: 2026-11-03 12:00", user="cora")
+    await harness.say("/survey send 1", user="cora")
+    await press(harness, "ana", START_ACTION, "1")  # started, not finished
+    assert await harness.job(DEADLINE_JOB) == 0
+    harness.clock.advance(hours=11, minutes=59)
+    assert await harness.job(DEADLINE_JOB) == 0
+    harness.clock.advance(minutes=1)
+    assert await harness.job(DEADLINE_JOB) == 2  # ana and cora, 8 hours before the deadline
+    harness.clock.advance(hours=8)
+    assert await harness.job(DEADLINE_JOB) == 1
+    # Closing forgot ana's unfinished answers.
+    async with harness.app.uow_factory() as uow:
+        ana = await uow.members.identity(Platform.CONSOLE, "ana")
+        assert ana is not None
+        assert await uow.repo(SurveyRepository).pending_draft(ana.person_id) is None

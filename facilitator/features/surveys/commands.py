@@ -198,6 +198,7 @@ async def close(ctx: CommandContext, args: SurveyIdArgs) -> None:
     if not await repo.set_status(survey.id, SurveyStatus.CLOSED, ctx.services.clock.now()):
         ctx.say("surveys.close.already", id=survey.id, private=True)
         return
+    await repo.drop_drafts(survey.id)
     log.info("survey closed", extra={"survey": survey.id})
     ctx.say("surveys.close.done", id=survey.id, title=survey_title(survey, ctx.t), private=True)
 

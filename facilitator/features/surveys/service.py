@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 START_ACTION = "survey_start"
 INVITE_KIND = "survey.invite"
 REMIND_KIND = "survey.remind"
-# Those who have not answered are reminded once, this long before the deadline.
+# Those who have not answered are reminded once, this long before the deadline, and never
+# sooner than `REMIND_AFTER` after the survey was sent (an invitation is reminder enough).
 REMIND_BEFORE = timedelta(hours=24)
+REMIND_AFTER = timedelta(hours=12)
 DEADLINE_JOB = "survey.deadlines"
 
 
@@ -89,6 +91,13 @@ async def send_survey(
     return queued
 
 
+def reminding(survey: Survey, now: datetime) -> bool:
+    """Whether the survey's one reminder is due now."""
+    if survey.deadline is None or survey.reminded_at is not None or survey.sent_at is None:
+        return False
+    return survey.deadline - REMIND_BEFORE <= now and now - survey.sent_at >= REMIND_AFTER
+
+
 class SurveyDeadlines:
     """The job: a day before a survey's deadline, those who have not answered are reminded
     once; at the deadline the survey closes."""
@@ -105,9 +114,10 @@ class SurveyDeadlines:
                 assert survey.id is not None and survey.deadline is not None
                 if survey.deadline <= now:
                     if await repo.set_status(survey.id, SurveyStatus.CLOSED, now):
+                        await repo.drop_drafts(survey.id)
                         log.info("survey closed at its deadline", extra={"survey": survey.id})
                         done += 1
-                elif survey.deadline - REMIND_BEFORE <= now and survey.reminded_at is None:
+                elif reminding(survey, now):
                     done += await self._remind(uow, survey, now)
             await uow.commit()
         return done

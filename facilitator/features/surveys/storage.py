@@ -309,6 +309,12 @@ class SqlSurveyRepository:
             )
         )
 
+    async def drop_drafts(self, survey_id: int) -> int:
+        result = await self.session.execute(
+            delete(SurveyDraftRow).where(SurveyDraftRow.survey_id == survey_id)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def export_person(self, subject: DataSubject) -> dict[str, Any]:
         # An anonymous survey's answers name nobody: they cannot be found, nor handed out.
         person = subject.person_id
