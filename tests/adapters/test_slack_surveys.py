@@ -136,8 +136,11 @@ async def test_a_survey_is_answered_in_a_modal_and_its_csv_reaches_the_moderator
         == "Você já respondeu essa pesquisa. Obrigado!"
     )
 
+    # Asked in the channel: only Carla hears that the file went to her DM.
     await slack.command("/survey", "results 1 csv", user=CARLA)
     await slack.process()
+    await slack.app.dispatcher.dispatch_due()
+    assert texts(slack.ephemerals(CARLA))[-1] == "I have sent it to you privately."
     [upload] = [f for f in slack.api.files.values() if f.filename == "survey-1.csv"]
     assert upload.completed and upload.channel_id == dm_channel_id(CARLA)
     assert upload.data is not None

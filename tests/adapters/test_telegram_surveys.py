@@ -143,14 +143,18 @@ async def test_a_forged_press_and_a_member_without_rights_are_refused(
     assert tg.sent_texts(BEA["id"])[-1].startswith("Sorry, /survey results is for the moderator")
 
 
-async def test_the_results_text_shows_a_members_markup_as_literal_text(
+async def test_results_asked_in_the_group_come_privately_with_markup_as_literal_text(
     tg: TelegramHarness,
 ) -> None:
     await tg.poll(text_update(SURVEY, from_user=ADA, chat=private_chat(ADA)))
     await tg.poll(text_update("/survey send 1", from_user=ADA, chat=private_chat(ADA)))
     await tg.app.dispatcher.dispatch_due()
     await answer(tg, BEA, "5", "Monday", "<b>loud</b> & $HOME *x* @here")
-    await tg.poll(text_update("/survey results 1", from_user=ADA, chat=private_chat(ADA)))
+    # Asked in the group, the results go to Ada's private chat; the group hears only that.
+    before_group = len(tg.sent_texts(GROUP["id"]))
+    await tg.poll(text_update("/survey results 1", from_user=ADA, chat=GROUP, message_id=50))
+    await tg.app.dispatcher.dispatch_due()
+    assert tg.sent_texts(GROUP["id"])[before_group:] == ["I have sent it to you privately."]
     shown = tg.sent_texts(ADA["id"])[-1]
     assert "1 response." in shown and "“<b>loud</b> & $HOME *x* @here”" in shown
     assert "Monday: 1 (100%)" in shown and "Average: 5 of 5" in shown

@@ -14,7 +14,7 @@ import secrets
 from facilitator.commands.forms import submitted_context, submitted_values
 from facilitator.commands.spec import parse_id
 from facilitator.context import CommandContext
-from facilitator.domain.events import MessageReceived
+from facilitator.domain.events import MessageReceived, Origin
 from facilitator.domain.model import Member, Platform
 from facilitator.features.knowledge.domain import KnowledgeGap
 from facilitator.features.knowledge.ports import KnowledgeRepository
@@ -40,6 +40,12 @@ DONE_ACTION = "survey_done"
 SUBMIT_ACTION = "survey_submit"
 MAX_ANSWER = 1000
 MAX_GAP = 500
+
+
+def counts_as_private(origin: Origin) -> bool:
+    """A private chat, or the demo's one chat, where every line is spoken to the bot and only
+    the person at the terminal reads the answers."""
+    return origin.is_direct or origin.platform is Platform.CONSOLE
 
 
 def _refuse(ctx: CommandContext, reason: str, key: str = "errors.stale_button") -> None:
@@ -239,7 +245,7 @@ async def take_text(ctx: CommandContext, event: MessageReceived) -> bool:
     """A private message while the member is on a free-text question is its answer (and is
     not looked up as a question). The demo's one chat counts as private: every line there is
     spoken to the bot."""
-    if not ctx.origin.is_direct and ctx.origin.platform is not Platform.CONSOLE:
+    if not counts_as_private(ctx.origin):
         return False
     repo = ctx.uow.repo(SurveyRepository)
     draft = await repo.pending_draft(ctx.member.person_id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from facilitator.commands.arguments import NoArgs
 from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
+from facilitator.features.knowledge.gaps import tell
+from facilitator.features.surveys.answering import counts_as_private
 from facilitator.features.surveys.domain import (
     MIN_ANONYMOUS_RESPONSES,
     Question,
@@ -34,6 +36,7 @@ from facilitator.markup import Attachment, OutboundMessage, RichText
 log = logging.getLogger(__name__)
 
 LISTED = 15
+RESULTS_KIND = "survey.results"
 FORMATS = ("csv", "chart")
 TEMPLATES = ("annual",)
 MAX_SURVEY_TEXT = 3500
@@ -187,7 +190,7 @@ async def listing(ctx: CommandContext, args: NoArgs) -> None:
                 deadline=show(survey.deadline, zone) if survey.deadline else "—",
             )
         )
-    ctx.reply(OutboundMessage(RichText.join(parts), ephemeral=True), private=True)
+    await _to_requester(ctx, OutboundMessage(RichText.join(parts)), "list")
 
 
 async def close(ctx: CommandContext, args: SurveyIdArgs) -> None:
@@ -240,9 +243,23 @@ async def results(ctx: CommandContext, args: SurveyResultsArgs) -> None:
         body = render_results(
             ctx.catalogue, ctx.locale, survey, tallies, responses, random.SystemRandom()
         )
-        ctx.reply(OutboundMessage(body, ephemeral=True), private=True)
+        await _to_requester(ctx, OutboundMessage(body), f"results:{survey.id}")
         return
-    ctx.reply(OutboundMessage(body, attachment=attachment, ephemeral=True), private=True)
+    message = OutboundMessage(body, attachment=attachment)
+    await _to_requester(ctx, message, f"results:{survey.id}:{args.format}")
+
+
+async def _to_requester(ctx: CommandContext, message: OutboundMessage, what: str) -> None:
+    """Results and listings are for the moderator alone. Asked in a group, they go to their
+    private chat through the outbox (a platform may have no message only one person sees
+    there: a Telegram group), and the group hears only that they were sent."""
+    if counts_as_private(ctx.origin):
+        ctx.reply(replace(message, ephemeral=True), private=True)
+        return
+    now = ctx.services.clock.now()
+    key = f"{RESULTS_KIND}:{ctx.member.person_id}:{what}:{now.isoformat()}"
+    if await tell(ctx.uow, ctx.here, ctx.member, key, RESULTS_KIND, message, now):
+        ctx.say("surveys.sent_privately", private=True)
 
 
 async def _names(ctx: CommandContext, people: set[int]) -> dict[int, str]:
