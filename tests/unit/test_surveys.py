@@ -23,6 +23,7 @@ from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.surveys.answering import DONE_ACTION, PICK_ACTION, SUBMIT_ACTION
 from facilitator.features.surveys.domain import Answer, Survey
 from facilitator.features.surveys.ports import SurveyRepository
+from facilitator.features.surveys.results import chart_panels, tally
 from facilitator.features.surveys.service import (
     DEADLINE_JOB,
     INVITE_KIND,
@@ -191,6 +192,24 @@ async def test_the_results_csv_and_chart_go_privately_to_the_moderator(harness: 
     assert chart == "Survey #1: 2 responses."
     [(_, drawn)] = harness.messenger.sent
     assert drawn.attachment is not None and drawn.attachment.content.startswith(b"\x89PNG")
+    # What the chart draws, against a recount of the stored rows.
+    survey, answers = await stored(harness)
+    panels = chart_panels(tally(survey, answers), lambda key: key)
+    scale = Counter(int(a.value) for a in answers if a.question == 0)
+    days = Counter(int(a.value) for a in answers if a.question == 1)
+    assert [(p.title, p.labels, p.counts) for p in panels] == [
+        (
+            "1. How useful were the sessions?",
+            ("1", "2", "3", "4", "5"),
+            tuple(scale[point] for point in range(1, 6)),
+        ),
+        (
+            "2. Which day suits you?",
+            ("Monday", "Wednesday", "Friday"),
+            tuple(days[option] for option in range(3)),
+        ),
+    ]
+    assert sum(sum(p.counts) for p in panels) == 4
 
 
 async def test_the_net_promoter_score_matches_a_recount(harness: Harness) -> None:

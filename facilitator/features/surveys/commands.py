@@ -233,7 +233,7 @@ async def results(ctx: CommandContext, args: SurveyResultsArgs) -> None:
         attachment = Attachment(f"survey-{survey.id}.csv", content, "text/csv")
         body = ctx.rich("surveys.results.csv", id=survey.id, count=responses)
     elif args.format == "chart":
-        chart = results_chart(survey, tallies, ctx.t, ctx.locale)
+        chart = results_chart(tallies, ctx.t, ctx.locale)
         if chart is None:
             ctx.say("surveys.results.no_chart", id=survey.id, private=True)
             return

@@ -237,13 +237,38 @@ def shown_value(question: Question, value: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class ChartPanel:
+    """One counted question as the chart draws it: its title, bar labels and bar lengths."""
+
+    title: str
+    labels: tuple[str, ...]
+    counts: tuple[int, ...]
+
+
+def chart_panels(tallies: Sequence[Tally], text: Callable[[str], str]) -> list[ChartPanel]:
+    """What the chart shows, question by question (free text has no bars)."""
+    panels = []
+    for item in tallies:
+        kind = item.question.kind
+        if kind is QuestionKind.TEXT:
+            continue
+        if kind.has_options:
+            labels = tuple(item.question.options)
+        else:
+            labels = tuple(str(p) for p in (SCALE if kind is QuestionKind.SCALE else NPS))
+        title = f"{item.index + 1}. {question_text(item.question, text)}"
+        panels.append(ChartPanel(title, labels, item.counts))
+    return panels
+
+
 def results_chart(
-    survey: Survey, tallies: Sequence[Tally], text: Callable[[str], str], locale: str
+    tallies: Sequence[Tally], text: Callable[[str], str], locale: str
 ) -> bytes | None:
     """One horizontal bar chart per counted question, stacked in one PNG; None when every
     question is free text."""
-    counted = [t for t in tallies if t.question.kind is not QuestionKind.TEXT]
-    if not counted:
+    panels = chart_panels(tallies, text)
+    if not panels:
         return None
     # Imported here: matplotlib takes a moment to load and only this needs it.
     import textwrap
@@ -253,25 +278,21 @@ def results_chart(
 
     # Questions and options are drawn as typed: "$x^$" is text, never mathtext.
     matplotlib.rcParams["text.parse_math"] = False
-    heights = [0.6 + 0.4 * len(t.counts) for t in counted]
+    heights = [0.6 + 0.4 * len(panel.counts) for panel in panels]
     figure = Figure(figsize=(6.4, sum(heights) + 0.4), dpi=110)
-    axes_list = figure.subplots(len(counted), 1, squeeze=False, height_ratios=heights)
-    for axes_row, item in zip(axes_list, counted, strict=True):
+    axes_list = figure.subplots(len(panels), 1, squeeze=False, height_ratios=heights)
+    for axes_row, panel in zip(axes_list, panels, strict=True):
         axes = axes_row[0]
-        if item.question.kind.has_options:
-            labels = [textwrap.shorten(o, 28, placeholder="…") for o in item.question.options]
-        else:
-            labels = [str(p) for p in (SCALE if item.question.kind is QuestionKind.SCALE else NPS)]
+        labels = [textwrap.shorten(label, 28, placeholder="…") for label in panel.labels]
         positions = list(range(len(labels)))[::-1]
-        bars = axes.barh(positions, item.counts, color="#3b7dd8")
+        bars = axes.barh(positions, panel.counts, color="#3b7dd8")
         axes.set_yticks(positions, labels)
-        axes.bar_label(bars, labels=[format_number(locale, c) for c in item.counts], padding=3)
-        axes.set_xlim(0, max(max(item.counts, default=0), 1) * 1.15)
+        axes.bar_label(bars, labels=[format_number(locale, c) for c in panel.counts], padding=3)
+        axes.set_xlim(0, max(max(panel.counts, default=0), 1) * 1.15)
         axes.xaxis.set_visible(False)
         for side in ("top", "right", "bottom"):
             axes.spines[side].set_visible(False)
-        title = f"{item.index + 1}. {question_text(item.question, text)}"
-        axes.set_title(textwrap.shorten(title, 70, placeholder="…"), loc="left", fontsize=10)
+        axes.set_title(textwrap.shorten(panel.title, 70, placeholder="…"), loc="left", fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
