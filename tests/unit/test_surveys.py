@@ -331,6 +331,9 @@ async def test_reminders_go_once_to_those_who_have_not_answered_and_the_deadline
         "/survey new Quick one\nscale: Good week?\ndeadline: 2026-11-05 12:00", user="cora"
     )
     await harness.say("/survey send 1", user="cora")
+    invites = await queued(harness, INVITE_KIND)
+    # The deadline in the community's time zone (the members set none of their own).
+    assert all("You can answer until 2026-11-05 12:00." in said for _, said in invites)
     await press(harness, "ana", START_ACTION, "1")
     await press(harness, "ana", PICK_ACTION, "1:0:5")
     assert await harness.job(DEADLINE_JOB) == 0  # three days before: nothing yet
