@@ -20,11 +20,10 @@ from tests.conftest import FrozenClock
 
 CARLA, BRUNO, DORA = "U0CARLA", "U0BRUNO", "U0DORA"  # Carla adds the bot: a moderator
 
+# A slash command is one line: the questions are separated by `;`.
 SURVEY = (
-    "new Autumn check-in\n"
-    "scale: How useful were the sessions?\n"
-    "choice: Which day suits you? | Monday | Wednesday | Friday\n"
-    "text: What should we change?"
+    "new Autumn check-in; scale: How useful were the sessions?; "
+    "choice: Which day suits you? | Monday | Wednesday | Friday; text: What should we change?"
 )
 
 

@@ -542,3 +542,18 @@ async def test_a_survey_sent_close_to_its_deadline_is_reminded_only_after_twelve
         ana = await uow.members.identity(Platform.CONSOLE, "ana")
         assert ana is not None
         assert await uow.repo(SurveyRepository).pending_draft(ana.person_id) is None
+
+
+async def test_a_survey_typed_on_one_line_is_separated_by_semicolons(harness: Harness) -> None:
+    await setup(harness, "ana")
+    [created] = await harness.say(
+        "/survey new Quick; escala: ¿Útil?; opción: ¿Día? | lunes | martes; anónima",
+        user="cora",
+    )
+    assert created.startswith("Survey #1 “Quick” is ready, with 2 questions.")
+    survey, _ = await stored(harness)
+    assert survey.anonymous
+    assert [(q.kind.value, q.text, q.options) for q in survey.questions] == [
+        ("scale", "¿Útil?", ()),
+        ("choice", "¿Día?", ("lunes", "martes")),
+    ]

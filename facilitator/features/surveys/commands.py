@@ -20,7 +20,7 @@ from facilitator.features.surveys.domain import (
     Survey,
     SurveyStatus,
 )
-from facilitator.features.surveys.parsing import parse_settings, parse_survey
+from facilitator.features.surveys.parsing import parse_settings, parse_survey, survey_lines
 from facilitator.features.surveys.ports import SurveyRepository
 from facilitator.features.surveys.results import (
     render_results,
@@ -117,7 +117,7 @@ async def new(ctx: CommandContext, args: SurveyNewArgs) -> None:
 
 async def template(ctx: CommandContext, args: SurveyTemplateArgs) -> None:
     community = ctx.here
-    lines = [line.strip() for line in (args.settings or "").splitlines() if line.strip()]
+    lines = survey_lines(args.settings or "")
     try:
         settings, rest = parse_settings(
             lines, ctx.services.clock.now(), community.timezone, ctx.services.words

@@ -9,8 +9,12 @@
     deadline: 2026-12-20 18:00
     anonymous
 
-The first line is the title; then one question or setting a line. The kinds and settings are
-typed in any of our languages (`words.*`)."""
+The first line is the title; then one question or setting a line. Where a command is one line
+(a Slack slash command, the demo), `;` separates them instead:
+
+    /survey new Spring check-in; scale: How useful were the sessions?; anonymous
+
+The kinds and settings are typed in any of our languages (`words.*`)."""
 
 from __future__ import annotations
 
@@ -99,8 +103,14 @@ def parse_question(line: str, words: Words) -> Question:
     return Question(kind, text, options)
 
 
+def survey_lines(raw: str) -> list[str]:
+    """The lines of a survey's text: its lines, or, typed on one line, its `;`-separated parts."""
+    parts = raw.splitlines() if "\n" in raw.strip() else raw.split(";")
+    return [part.strip() for part in parts if part.strip()]
+
+
 def parse_survey(raw: str, now: datetime, zone: str, words: Words) -> SurveyDraft:
-    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    lines = survey_lines(raw)
     if not lines:
         raise ArgumentError("surveys.errors.no_title")
     title, body = lines[0], lines[1:]
