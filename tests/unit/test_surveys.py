@@ -557,3 +557,26 @@ async def test_a_survey_typed_on_one_line_is_separated_by_semicolons(harness: Ha
         ("scale", "¿Útil?", ()),
         ("choice", "¿Día?", ("lunes", "martes")),
     ]
+
+
+async def test_an_anonymous_annual_evaluation_makes_gaps_that_name_nobody(
+    harness: Harness,
+) -> None:
+    await setup(harness, "ana")
+    [created] = await harness.say("/survey template annual anonymous", user="cora")
+    assert created.startswith("Survey #1 “Annual evaluation” is ready")
+    await harness.say("/survey send 1", user="cora")
+    sent_at = harness.clock.now()
+    harness.clock.advance(hours=5)
+    await press(harness, "ana", START_ACTION, "1")
+    await press(harness, "ana", PICK_ACTION, "1:0:2")
+    await press(harness, "ana", PICK_ACTION, "1:1:6")
+    await harness.say("Mentors for newcomers", user="ana")
+    await harness.say("More meetups", user="ana")
+    community = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        [gap] = await uow.repo(KnowledgeRepository).open_gaps(community.id)
+    assert gap.query == "Mentors for newcomers"
+    assert (gap.person_id, gap.identity_id, gap.created_at) == (None, None, sent_at)
+    survey, answers = await stored(harness)
+    assert survey.anonymous and {(a.person_id, a.answered_at) for a in answers} == {(None, None)}
