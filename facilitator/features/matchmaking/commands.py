@@ -68,7 +68,7 @@ async def _own(ctx: CommandContext, value: str) -> tuple[Match, str] | None:
     side = found.side_of(ctx.member.person_id) if found is not None else None
     if found is None or side is None:
         log.warning("match button refused: not theirs", extra={"match": match_id})
-        ctx.say("matchmaking.not_yours", private=True)
+        ctx.say("errors.stale_button", private=True)
         return None
     return found, side
 
