@@ -50,6 +50,23 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class Forwarded:
+    """Where a forwarded message came from, as far as the platform tells: its author (unless
+    they hide their account: then a name only), when it was first sent, and, where the
+    platform says so (a channel's post, a message sent on behalf of a group), its chat and
+    message."""
+
+    user_id: str | None = None
+    user_name: str | None = None
+    sent_at: datetime | None = None
+    chat_id: str | None = None
+    message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "user_name")
+
+
+@dataclass(frozen=True)
 class ReplyTarget:
     """The message a message or command replies to: on Telegram with its text and author,
     so that `/save` can turn it into a draft; `link` opens it in the chat, where the platform
@@ -63,6 +80,8 @@ class ReplyTarget:
     link: str | None = None
     # The document the message carries, for `/share` to propose its text.
     file: FileRef | None = None
+    # A message forwarded to the bot privately: where it came from (`/report` on it).
+    forwarded: Forwarded | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "text", "user_name")
