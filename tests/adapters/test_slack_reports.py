@@ -108,6 +108,7 @@ async def test_a_reported_message_reaches_the_moderator_privately_with_its_link(
     assert "<!here>" not in notice  # the member's text never becomes a mention
     [thanks] = _dm(slack, EVE)
     assert thanks.startswith("Gracias por avisar.")
+    assert "reenv" not in thanks  # forwarding to the bot is Telegram's private way
     assert _dm(slack, BRUNO) == []
     assert len(slack.posted(CHANNEL)) == in_channel
     assert [c for c in slack.ephemerals() if c.params.get("user") == BRUNO] == []
@@ -138,3 +139,23 @@ async def test_a_report_about_a_moderator_goes_to_the_coordinators_only(
     assert _link(rude) in notice and "Rude words from a moderator" in notice
     assert _dm(slack, CARLA) == []  # the moderator reported learns nothing
     assert _dm(slack, BRUNO)[0].startswith("Thank you for telling us.")
+
+
+async def test_the_report_command_in_a_channel_points_to_the_shortcut_in_the_members_language(
+    slack: SlackHarness,
+) -> None:
+    response = await slack.command("/report", "spam", user=EVE)
+    assert response.status_code == 200
+    await slack.process()
+
+    [how] = [c for c in slack.ephemerals(EVE)][-1:]
+    assert str(how.params["text"]).startswith("Elige «Reportar mensaje» en el menú del mensaje")
+    async with slack.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.SLACK, CHANNEL)
+        assert community is not None
+        assert (
+            await uow.repo(ReportRepository).open_reports(
+                community.id, for_coordinators=True, limit=10
+            )
+            == []
+        )

@@ -77,9 +77,7 @@ async def test_a_report_reaches_the_moderators_privately_and_not_the_reported_me
         (
             "zoe",
             "Thank you for telling us. The moderators will look at it; the person who wrote "
-            "it does not learn who reported it.\nNext time you can also report privately: "
-            "forward the message to me and reply /report to it, or send me /report with the "
-            "message's link.",
+            "it does not learn who reported it.",
         )
     ]
     [(to, text)] = await notices(harness)

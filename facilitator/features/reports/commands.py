@@ -17,7 +17,7 @@ from facilitator.commands.arguments import NoArgs
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic, parse_id
 from facilitator.context import CommandContext, effective_role
 from facilitator.domain.events import Forwarded
-from facilitator.domain.model import Community, Member, PlatformUser, Role
+from facilitator.domain.model import Community, Member, Platform, PlatformUser, Role
 from facilitator.features.knowledge.gaps import locale_of, tell
 from facilitator.features.knowledge.render import clip
 from facilitator.features.participation.ports import ParticipationRepository
@@ -106,9 +106,10 @@ async def report(ctx: CommandContext, args: ReportArgs) -> None:
         "message reported",
         extra={"report": filed.id, "community": community.key, "reviewers": told},
     )
-    # In a group, where their `/report` was seen (until deleted), the reporter also learns
+    # Where their `/report` was seen in the group (until deleted), the reporter also learns
     # the private ways.
-    hints = () if ctx.origin.is_direct else ("reports.private_ways",)
+    visible = not ctx.origin.is_direct and platforms.can_hide(ctx.origin.platform)
+    hints = ("reports.private_ways",) if visible else ()
     await _tell_reporter(ctx, community, f"thanks:{filed.id}", "reports.thanks", *hints)
 
 
@@ -140,7 +141,9 @@ async def _flagged(
             community, linked.chat_id, linked.message_id, linked.link, None, None, rest.strip()
         )
     if target is None or target.forwarded is None:
-        ctx.say("reports.how", private=True)
+        # Slack has no reply to a message: its shortcut is the way there.
+        slack = ctx.origin.platform is Platform.SLACK
+        ctx.say("reports.how_slack" if slack else "reports.how", private=True)
         return None
     return await _forwarded(ctx, target.forwarded, target.text, reason)
 

@@ -19,6 +19,10 @@ class ReportPlatforms:
     def __init__(self, messengers: Mapping[Platform, Messenger]) -> None:
         self._messengers = messengers  # filled in as adapters attach
 
+    def can_hide(self, platform: Platform) -> bool:
+        """Whether a `/report` there is seen in the group until the bot deletes it."""
+        return isinstance(self._messengers.get(platform), DeletesMessages)
+
     async def hide(self, platform: Platform, chat_id: str, message_id: str | None) -> None:
         """Delete a member's `/report` from the group, where the bot has the right; where it
         has not, the command stays and the report goes on."""
