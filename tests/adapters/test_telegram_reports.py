@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from facilitator.domain.model import Platform
+from facilitator.features.reports.ports import ReportRepository
 from tests.adapters.fakes.telegram_api import (
     JSON,
     chat_member_dict,
@@ -301,3 +303,56 @@ def test_message_links_are_read_only_from_telegram_supergroup_message_links(
         "",
     ):
         assert read(other) is None, other
+
+
+async def test_a_forged_forward_naming_a_group_of_which_the_reporter_is_not_a_member_is_refused(
+    tg: TelegramHarness,
+) -> None:
+    await _members(tg)
+    carl_private = text_update("/start", from_user=CARL, chat=private_chat(CARL))
+    await tg.poll(carl_private)  # Carl knows the bot, but is in no group of it
+    forged = {
+        "message": {
+            "message_id": 800,
+            "from": dict(CARL),
+            "chat": private_chat(CARL),
+            "date": 1_790_000_100,
+            # As if from a channel post of the group: the group names itself, not Carl's.
+            "forward_origin": {
+                "type": "channel",
+                "chat": dict(GROUP) | {"type": "channel"},
+                "message_id": 11,
+                "date": 1_790_000_000,
+            },
+            "text": "hi",
+        }
+    }
+    await tg.poll(forged, _private_reply(CARL, "/report fake", forged, 801))
+    await tg.app.dispatcher.dispatch_due()
+
+    assert _notices(tg, ADA) == []
+    async with tg.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.TELEGRAM, str(GROUP["id"]))
+        assert community is not None
+        assert (
+            await uow.repo(ReportRepository).open_reports(
+                community.id, for_coordinators=True, limit=10
+            )
+            == []
+        )
+
+
+async def test_private_reports_by_link_stop_at_the_daily_limit(tg: TelegramHarness) -> None:
+    await _members(tg)
+    for n in range(6):
+        await tg.poll(
+            text_update(
+                f"/report https://t.me/c/1700/{100 + n} spam",
+                from_user=DANI,
+                chat=private_chat(DANI),
+            )
+        )
+    await tg.app.dispatcher.dispatch_due()
+
+    assert len(_notices(tg, ADA)) == 5
+    assert tg.sent_texts(DANI["id"])[-1].startswith("Hoy ya enviaste 5 reportes")
