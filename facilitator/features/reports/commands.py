@@ -129,7 +129,7 @@ async def _flagged(
             None if target.is_bot else target.user_id,
             reason,
         )
-    first, _, rest = reason.partition(" ")
+    first, *rest = reason.split(maxsplit=1) or [""]
     linked = platforms.linked(ctx.origin.platform, first)
     if linked is not None:
         community = await ctx.uow.communities.by_chat(ctx.origin.platform, linked.chat_id)
@@ -138,7 +138,7 @@ async def _flagged(
             ctx.say("reports.not_member", private=True)
             return None
         return _Flagged(
-            community, linked.chat_id, linked.message_id, linked.link, None, None, rest.strip()
+            community, linked.chat_id, linked.message_id, linked.link, None, None, "".join(rest)
         )
     if target is None or target.forwarded is None:
         # Slack has no reply to a message: its shortcut is the way there.
