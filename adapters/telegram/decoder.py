@@ -186,6 +186,7 @@ class _PersonMessage(NamedTuple):
     mentions: Callable[[], Iterable[_Mention]]  # parsed only when asked, as before
     reply: _Replied | None
     document: FileRef | None = None  # the document it carries
+    forwarded: bool = False  # a copy of another message (never read on the fast path)
 
 
 def _person_message_of(message: Message, sender: User) -> _PersonMessage:
@@ -225,6 +226,7 @@ def _person_message_of(message: Message, sender: User) -> _PersonMessage:
             _forwarded(replied.forward_origin),
         ),
         document=_document_ref(message.document),
+        forwarded=message.forward_origin is not None,
     )
 
 
@@ -778,6 +780,7 @@ class TelegramDecoder:
                 has_link=self._has_link(message, text),
                 has_file=any(name in message.contents for name in _FILES),
                 is_edit=edited,
+                forwarded=message.forwarded,
             )
         ]
 

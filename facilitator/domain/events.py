@@ -96,6 +96,9 @@ class MessageReceived:
     has_link: bool = False
     has_file: bool = False
     is_edit: bool = False
+    # Copied from elsewhere (Telegram's forward): the words are not the sender's own, so
+    # they are neither a question of theirs nor one to the bot.
+    forwarded: bool = False
 
     def __post_init__(self) -> None:
         keep_printable(self, "text")

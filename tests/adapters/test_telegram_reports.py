@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from facilitator.domain.model import Platform
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.reports.ports import ReportRepository
 from tests.adapters.fakes.telegram_api import (
     JSON,
@@ -179,6 +180,20 @@ async def test_a_message_forwarded_privately_and_answered_with_report_reaches_th
     assert already.startswith("Ya reportaste ese mensaje")
     assert tg.sent_texts(CARL["id"]) == []
     assert tg.api.calls_to("deleteMessage") == []  # nothing to hide in a private chat
+    # The forwarded message is someone else's words: not a question, not a gap; the member
+    # is told how to report it instead.
+    assert (
+        tg.sent_texts(DANI["id"]).count(
+            "Me reenviaste un mensaje. Para reportarlo a los moderadores, respóndele /report "
+            "aquí, con un motivo si quieres. No respondo los mensajes reenviados como preguntas."
+        )
+        == 2
+    )
+    assert not any(t.startswith("Todavía no sé responder") for t in tg.sent_texts(DANI["id"]))
+    async with tg.app.uow_factory() as uow:
+        community = await uow.communities.by_chat(Platform.TELEGRAM, str(GROUP["id"]))
+        assert community is not None
+        assert await uow.repo(KnowledgeRepository).open_gaps(community.id) == []
 
 
 async def test_a_message_link_sent_privately_becomes_a_report_only_for_a_member_of_that_group(

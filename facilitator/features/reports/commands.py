@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from facilitator.commands.arguments import NoArgs
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic, parse_id
 from facilitator.context import CommandContext, effective_role
-from facilitator.domain.events import Forwarded
+from facilitator.domain.events import Forwarded, MessageReceived
 from facilitator.domain.model import Community, Member, Platform, PlatformUser, Role
 from facilitator.features.knowledge.gaps import locale_of, tell
 from facilitator.features.knowledge.render import clip
@@ -190,6 +190,13 @@ async def _forwarded(
 async def _member_of(ctx: CommandContext, community: Community) -> bool:
     membership = await ctx.uow.members.membership(ctx.member.person_id, community.id)
     return membership is not None and membership.left_at is None
+
+
+async def forwarded_hint(ctx: CommandContext, event: MessageReceived) -> None:
+    """A message forwarded to the bot privately is not answered as a question: the member
+    is told how to report it."""
+    if event.forwarded and ctx.origin.is_direct and not event.is_edit:
+        ctx.say("reports.forwarded", private=True)
 
 
 async def _tell_reporter(ctx: CommandContext, community: Community, key: str, *texts: str) -> None:

@@ -7,6 +7,7 @@ from facilitator.features.reports.commands import (
     COMMANDS,
     RESOLVE_ACTION,
     ReportExpiry,
+    forwarded_hint,
     resolve_button,
 )
 from facilitator.features.reports.platforms import ReportPlatforms
@@ -22,6 +23,7 @@ def setup(wiring: Wiring) -> Installed:
     return Installed(
         service=ReportPlatforms(wiring.messengers),
         buttons={RESOLVE_ACTION: resolve_button},
+        message_hooks=(forwarded_hint,),
         # Looks hourly: a report leaves the list within the hour its period ends.
         jobs=(IntervalJob(EXPIRY_JOB, 3600, expiry.run, first_after=120),),
     )
