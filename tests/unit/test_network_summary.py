@@ -33,7 +33,9 @@ from facilitator.features.participation.report import (
     render_network,
 )
 from facilitator.features.participation.summary import ACTIVE_KINDS, IsoWeek, network_summary
+from facilitator.storage.engine import create_engine
 from tests.conftest import Harness
+from tests.unit.figures_recount import assert_figures_match, read_stored, recount
 
 ANDES, PAMPA, COSTA = "-100401", "-100402", "-100403"
 TITLES = {ANDES: "Andes water", PAMPA: "Pampa <b>climate</b>", COSTA: "Costa solar"}
@@ -124,14 +126,6 @@ async def _seed(harness: Harness) -> tuple[Network, dict[str, Community]]:
                     found[chat].id,
                     now,
                 )
-        # The installation-wide library is everyone's: its theme is shared by no one.
-        await knowledge.upsert(
-            KnowledgeItem(
-                key="library", type=ItemType.FAQ, title="Lib", body="A.", lang="en", theme="Rivers"
-            ),
-            None,
-            now,
-        )
         for chat, questions in gaps.items():
             for question in questions:
                 await knowledge.add_gap(KnowledgeGap(found[chat].id, question, "en", now))
@@ -208,13 +202,23 @@ async def test_the_network_summary_shares_themes_questions_and_members_as_the_ro
     async with harness.app.uow_factory() as uow:
         summary = await network_summary(uow, communities, week)
     expected = _recount(tmp_path / "core.db", week, ids)
+    # Each community's own line, and the totals, by the weekly summary's recount.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}")
+    try:
+        stored = await read_stored(engine)
+    finally:
+        await engine.dispose()
+    for line in summary.lines:
+        counted = recount(stored, line.community.id, "UTC", week.year, week.week)
+        assert_figures_match(line.figures, counted, line.community.key)
+        assert line.figures.active_members == 2  # Dora, who opted out, in none
 
     # Members active in several: Bea and the hostile name (Dora opted out: in no figure).
     assert summary.in_several == expected["several"] == 2
     assert list(summary.several_names) == expected["names"] == sorted(["Bea", HOSTILE])
     # Themes: water (two repositories and two open questions), the hostile one (two
     # repositories), climate finance (Pampa's repository, Costa's open question), solar
-    # (Costa's repository, Andes's open question); not Rivers (the library's), not "".
+    # (Costa's repository, Andes's open question); not "".
     themes = expected["themes"]
     assert isinstance(themes, dict)
     got = {
@@ -286,6 +290,21 @@ async def test_communities_that_share_nothing_say_so(harness: Harness) -> None:
     await net.say("2", "Bea", PAMPA, "hola")
     found = await net.communities()
     week = IsoWeek.containing(harness.clock.now().date())
+    now = harness.clock.now()
+    async with harness.app.uow_factory() as uow:
+        knowledge = uow.repo(KnowledgeRepository)
+        # The installation-wide library is everyone's: its theme is no community's own, even
+        # where open questions of two communities name it.
+        await knowledge.upsert(
+            KnowledgeItem(
+                key="library", type=ItemType.FAQ, title="Lib", body="A.", lang="en", theme="Rivers"
+            ),
+            None,
+            now,
+        )
+        await knowledge.add_gap(KnowledgeGap(found[ANDES].id, "clean rivers how", "en", now))
+        await knowledge.add_gap(KnowledgeGap(found[PAMPA].id, "data on rivers", "en", now))
+        await uow.commit()
     async with harness.app.uow_factory() as uow:
         summary = await network_summary(uow, [found[ANDES], found[PAMPA]], week)
     assert (summary.in_several, summary.several_names, summary.themes, summary.questions) == (
