@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -141,7 +141,3 @@ async def names_in_several(
         found = await repo.display_names(community.id, mine)
         names.extend(found.get(p, "?") for p in mine)
     return tuple(sorted(names, key=fold))
-
-
-def community_labels(communities: Iterable[Community]) -> str:
-    return ", ".join(c.title for c in communities)

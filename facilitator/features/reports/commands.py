@@ -1,5 +1,9 @@
 """`/report [reason]`, a reply to a message, and `/reports` for moderators.
 
+A member reports in the group (a reply; the bot deletes the `/report` where it may), or
+privately: a reply to a message they forwarded to the bot, or `/report LINK [reason]`; a
+private report counts only in a community the member belongs to.
+
 The reporter is thanked privately and named to nobody but the moderators' records; the
 moderators (or, for a message by a moderator, the coordinators) hear of it privately through
 the outbox, with a link to the message, its words and the reason. A member files at most
