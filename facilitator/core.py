@@ -402,7 +402,7 @@ class Facilitator:
     def _question_asked(self, ctx: CommandContext, event: MessageReceived) -> NewQuestion | None:
         """The question a message asks, to be stored; None if it asks none."""
         origin = event.origin
-        if ctx.community is None or event.is_edit or not origin.message_id:
+        if ctx.community is None or event.is_edit or event.forwarded or not origin.message_id:
             return None
         if not is_question(event.text):
             return None
