@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from facilitator.domain.events import MemberJoined, MemberLeft, Origin
-from facilitator.domain.model import Community, Platform, PlatformUser
+from facilitator.domain.model import Community, Platform, PlatformUser, Role
 from facilitator.features.digest.commands import FOLLOW_LIMIT
 from facilitator.features.digest.domain import Frequency
 from facilitator.features.digest.ports import DigestRepository
@@ -16,6 +16,7 @@ from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.polls.domain import PollDraft
 from facilitator.features.polls.ports import PollRepository
 from facilitator.features.privacy.service import PersonalRecords
+from facilitator.features.surveys.ports import SurveyRepository
 from facilitator.features.webinars.domain import WebinarDraft
 from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.markup import OutboundMessage, Style
@@ -441,3 +442,28 @@ async def test_an_open_poll_already_told_is_no_reason_to_write_again(harness: Ha
     harness.clock.advance(hours=1)
     sent = texts(await due_digests(harness))
     assert "Fresh lesson" in sent["carla"] and "Which day suits you?" in sent["carla"]
+
+
+async def test_open_surveys_sent_to_the_community_are_listed_and_drafts_are_not(
+    harness: Harness,
+) -> None:
+    await harness.community()
+    await harness.grant("olga", Role.MODERATOR)
+    await harness.say("/digest weekly")
+    harness.clock.advance(hours=1)
+    await harness.say(
+        "/survey new Needs check; scale: How useful is it?; deadline: 2026-11-20 18:00",
+        user="olga",
+    )
+    await harness.say("/survey new Not sent yet; text: Anything?", user="olga")
+    await harness.say("/survey send 1", user="olga")
+    async with harness.app.uow_factory() as uow:
+        listed = await uow.repo(SurveyRepository).in_community((await harness.community()).id, 10)
+    assert {(s.title, s.is_open, s.sent_at is not None) for s in listed} == {
+        ("Needs check", True, True),
+        ("Not sent yet", False, False),
+    }
+    harness.clock.advance(days=7)
+    sent = texts(await due_digests(harness))
+    assert "Open surveys\n• Needs check (open until " in sent["carla"]
+    assert "Not sent yet" not in sent["carla"]

@@ -21,6 +21,7 @@ from facilitator.features.digest.ports import DigestRepository
 from facilitator.features.knowledge.domain import ItemStatus, ItemType, KnowledgeItem
 from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.polls.ports import PollRepository
+from facilitator.features.surveys.ports import SurveyRepository
 from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.i18n import Catalogue
 from facilitator.localtime import show
@@ -252,6 +253,43 @@ class OpenPolls:
         )
 
 
+class OpenSurveys:
+    """Surveys sent to the community and still open: members answer them from the private
+    invitation they received, and the newsletter points its readers to the chat."""
+
+    async def collect(
+        self,
+        uow: UnitOfWork,
+        catalogue: Catalogue,
+        community: Community,
+        period: Period,
+        reader: Reader,
+    ) -> Section | None:
+        surveys = [
+            survey
+            for survey in await uow.repo(SurveyRepository).in_community(community.id, 100)
+            if survey.is_open and survey.sent_at is not None and survey.sent_at < period.until
+        ]
+        if not surveys:
+            return None
+        lines = [
+            catalogue.render(
+                reader.locale,
+                "digest.surveys.until" if survey.deadline else "digest.surveys.line",
+                title=survey.title,
+                when=show(survey.deadline, community.timezone) if survey.deadline else "",
+                zone=community.timezone,
+            )
+            for survey in surveys[:SECTION_LIMIT]
+        ]
+        return Section(
+            "digest.surveys.heading",
+            tuple(lines),
+            max(0, len(surveys) - SECTION_LIMIT),
+            fresh=any(s.sent_at is not None and s.sent_at >= period.since for s in surveys),
+        )
+
+
 class AnsweredQuestions:
     async def collect(
         self,
@@ -295,6 +333,7 @@ SOURCES: tuple[SectionSource, ...] = (
     NewItems(),
     UpcomingWebinars(),
     OpenPolls(),
+    OpenSurveys(),
     AnsweredQuestions(),
 )
 
