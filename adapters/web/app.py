@@ -36,6 +36,8 @@ from adapters.web.svg import line_chart
 from facilitator.context import Services
 from facilitator.features.dashboard.overview import TRENDS, WeekFigures
 from facilitator.features.dashboard.service import SESSION_HOURS, Dashboard, Viewer
+from facilitator.features.dashboard.tables import Table
+from facilitator.features.participation.report import literal_cell
 from facilitator.i18n import format_number
 from facilitator.ports import Clock
 from facilitator.settings import Settings
@@ -45,6 +47,17 @@ log = logging.getLogger(__name__)
 BASE = "/dashboard"
 COOKIE = "facilitator_dashboard"
 MAX_FORM = 4096
+# The pages made of tables (each also downloads as CSV, a table at a time).
+PAGES = ("members", "knowledge")
+
+
+def _page(request: Request) -> str:
+    """The page a request is for: the last part of its path, without `.csv`."""
+    name = request.url.path.rsplit("/", 1)[-1].removesuffix(".csv")
+    assert name in PAGES
+    return name
+
+
 HERE = Path(__file__).parent
 HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -273,6 +286,50 @@ class Web:
         }
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
+    async def tables(
+        self, request: Request, page: str
+    ) -> tuple[Viewer, str, list[Table]] | Response:
+        found = await self.signed_in(request)
+        if isinstance(found, Response):
+            return found
+        viewer, session_id = found
+        read = {"members": self.dashboard.members, "knowledge": self.dashboard.knowledge}[page]
+        return viewer, session_id, await read(viewer, self.now())
+
+    async def table_page(self, request: Request) -> Response:
+        page = _page(request)
+        found = await self.tables(request, page)
+        if isinstance(found, Response):
+            return found
+        viewer, session_id, tables = found
+        return self.page(
+            "tables.html",
+            viewer.locale,
+            viewer=viewer,
+            session_id=session_id,
+            page=page,
+            tables=tables,
+        )
+
+    async def table_csv(self, request: Request) -> Response:
+        page = _page(request)
+        found = await self.tables(request, page)
+        if isinstance(found, Response):
+            return found
+        viewer, _, tables = found
+        wanted = request.query_params.get("table", "")
+        table = next((t for t in tables if t.name == wanted), None)
+        if table is None:
+            return self.message(viewer.locale, "dashboard.web.no_table", 404)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(table.columns)
+        for row in table.rows:
+            writer.writerow([literal_cell(cell) for cell in row])
+        name = f"{viewer.community.key}-{page}-{table.name}.csv".replace(":", "_")
+        headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
     async def logout(self, request: Request) -> Response:
         locale = self.locale_of(request)
         session_id = self.session_id(request)
@@ -299,5 +356,13 @@ def routes(settings: Settings, app: Wiring) -> list[BaseRoute]:
         Route(f"{BASE}/", web.overview, methods=["GET"]),
         Route(f"{BASE}/overview.csv", web.overview_csv, methods=["GET"]),
         Route(f"{BASE}/logout", web.logout, methods=["POST"]),
+        *(
+            route
+            for page in PAGES
+            for route in (
+                Route(f"{BASE}/{page}", web.table_page, methods=["GET"], name=page),
+                Route(f"{BASE}/{page}.csv", web.table_csv, methods=["GET"]),
+            )
+        ),
         Mount(f"{BASE}/static", StaticFiles(directory=HERE / "static"), name="dashboard_static"),
     ]

@@ -243,3 +243,45 @@ async def test_a_post_the_browser_marks_as_cross_site_is_refused(site: Site) -> 
     # What Chromium sends with a form of a no-referrer page: Origin "null", same-origin.
     accepted = await site.sign_in(token, **{"origin": "null", "sec-fetch-site": "same-origin"})
     assert accepted.status_code == 303
+
+
+async def test_the_members_page_never_shows_members_who_opted_out(site: Site) -> None:
+    harness = site.harness
+    await harness.say("/optout tracking", user="olga")
+    await harness.say("I joined a while ago", user="nina")
+    await site.sign_in(await site.link())
+    page = await site.http.get("/dashboard/members")
+    assert page.status_code == 200
+    assert "Newcomers of the last four weeks" in page.text
+    assert "Nina" in page.text  # a newcomer who did not opt out
+    assert "Olga" not in page.text
+    csv_text = (await site.http.get("/dashboard/members.csv?table=newcomers")).text
+    rows = csv_text.strip().splitlines()
+    assert rows[0] == "name,joined,welcomed,introduced"
+    assert not any(row.startswith("Olga") for row in rows)
+    assert (await site.http.get("/dashboard/members.csv?table=nope")).status_code == 404
+
+
+async def test_the_knowledge_page_lists_open_gaps_and_its_csv_is_neutralised(
+    site: Site,
+) -> None:
+    harness = site.harness
+    await harness.say('/faq =HYPERLINK("http://evil") zebra budget', user="bea")
+    await site.sign_in(await site.link())
+    page = await site.http.get("/dashboard/knowledge")
+    assert page.status_code == 200
+    assert "zebra budget" in page.text
+    assert "=HYPERLINK(&#34;http://evil&#34;)" in page.text  # escaped, as text
+    csv_text = (await site.http.get("/dashboard/knowledge.csv?table=gaps")).text
+    [header, row] = csv_text.strip().splitlines()[:2]
+    assert header == "id,question,asked,first_asked"
+    assert "'=HYPERLINK" in row  # a formula is never a formula in a spreadsheet
+
+
+async def test_table_pages_need_a_session_too(site: Site) -> None:
+    for path in (
+        "/dashboard/members",
+        "/dashboard/knowledge",
+        "/dashboard/knowledge.csv?table=gaps",
+    ):
+        assert (await site.http.get(path)).status_code == 401, path

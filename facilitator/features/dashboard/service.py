@@ -22,7 +22,11 @@ from facilitator.context import Services, effective_role
 from facilitator.domain.model import Community, Member, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.dashboard.overview import WeekFigures, weekly_trend
+from facilitator.features.dashboard.pages import knowledge_tables, members_tables
 from facilitator.features.dashboard.ports import DashboardRepository, Grant
+from facilitator.features.dashboard.tables import Table
+from facilitator.features.knowledge.service import KnowledgeBase
+from facilitator.features.participation.service import Participation
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Destination, OutboundMessage
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
@@ -125,6 +129,18 @@ class Dashboard:
     async def overview(self, viewer: Viewer, now: datetime) -> list[WeekFigures]:
         async with self.uow_factory() as uow:
             return await weekly_trend(uow, viewer.community, now)
+
+    async def members(self, viewer: Viewer, now: datetime) -> list[Table]:
+        participation = self.services.feature(Participation)
+        async with self.uow_factory() as uow:
+            return await members_tables(
+                uow, participation, viewer.community, now, self.services.catalogue, viewer.locale
+            )
+
+    async def knowledge(self, viewer: Viewer, now: datetime) -> list[Table]:
+        base = self.services.feature(KnowledgeBase)
+        async with self.uow_factory() as uow:
+            return await knowledge_tables(uow, base, viewer.community, now)
 
     async def sign_out(self, session_id: str, now: datetime) -> None:
         async with self.uow_factory() as uow:

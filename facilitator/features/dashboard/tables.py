@@ -1,0 +1,24 @@
+"""What the dashboard's pages show, as tables: each page is a list of them, drawn as HTML and
+downloaded as CSV from the same rows (so the two never disagree)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a page: `name` names its CSV; `columns` are the suffixes of its column
+    headings' prompts (`dashboard.columns.<column>`); every cell is already text."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    @property
+    def title_key(self) -> str:
+        return f"dashboard.tables.{self.name}"
+
+    @property
+    def empty_key(self) -> str:
+        return f"dashboard.empty.{self.name}"
