@@ -32,6 +32,7 @@ from facilitator.features.polls.feature import FEATURE as POLLS
 from facilitator.features.privacy.feature import FEATURE as PRIVACY
 from facilitator.features.profiles.feature import FEATURE as PROFILES
 from facilitator.features.reports.feature import FEATURE as REPORTS
+from facilitator.features.surveys.feature import FEATURE as SURVEYS
 from facilitator.features.webinars.feature import FEATURE as WEBINARS
 from facilitator.i18n import Catalogue
 from facilitator.inbox import Inbox
@@ -78,6 +79,7 @@ FEATURES: tuple[Feature, ...] = (
     ANNOUNCEMENTS,
     DIGEST,
     MATCHMAKING,
+    SURVEYS,
     HOME,
     DASHBOARD,
 )
@@ -280,7 +282,7 @@ def build_app(
             services.provide(installed.service)
         services.buttons.update(installed.buttons)
         services.message_hooks.extend(installed.message_hooks)
-        services.private_replies.extend(installed.private_replies)
+        services.message_claims.extend(installed.message_claims)
         services.event_hooks.extend(installed.event_hooks)
         if installed.poll_votes is not None:
             services.poll_votes = installed.poll_votes

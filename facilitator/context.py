@@ -45,9 +45,9 @@ Reply = tuple[Destination, OutboundMessage]
 ButtonHandler = Callable[["CommandContext", str], Awaitable[None]]
 StillMember = Callable[["CommandContext", Community, Role], Awaitable[bool]]
 MessageHook = Callable[["CommandContext", MessageReceived], Awaitable[None]]
-# A private text a feature asked for (the answer to a question it put): True if it took the
-# message, which then goes to no message hook.
-PrivateReplyHook = Callable[["CommandContext", MessageReceived], Awaitable[bool]]
+# Takes a plain message as the answer to something the bot asked (a survey's free-text
+# question): True when it did, and then no message hook sees it.
+MessageClaim = Callable[["CommandContext", MessageReceived], Awaitable[bool]]
 # Runs after the core handled any event from a person (participation tracking, for one).
 EventHook = Callable[["CommandContext", InboundEvent], Awaitable[None]]
 # Records a vote in its poll; False when the poll is not one of ours.
@@ -81,7 +81,7 @@ class Services:
     settings: CoreSettings
     buttons: dict[str, ButtonHandler] = field(default_factory=dict)
     message_hooks: list[MessageHook] = field(default_factory=list)
-    private_replies: list[PrivateReplyHook] = field(default_factory=list)
+    message_claims: list[MessageClaim] = field(default_factory=list)
     event_hooks: list[EventHook] = field(default_factory=list)
     poll_votes: PollVoteHandler | None = None
     # Without a guesser, a question is taken to be in the member's language.

@@ -262,7 +262,8 @@ class Facilitator:
             self._unknown(ctx, name)
             return
         if spec.subcommands:
-            head, _, rest = raw.strip().partition(" ")
+            # The subcommand's name may end its line (`/survey new` then the survey's lines).
+            head, rest = [*raw.split(maxsplit=1), "", ""][:2]
             child = spec.subcommand(head.lower()) if head else None
             if child is not None:
                 spec, raw = child, rest
@@ -371,10 +372,9 @@ class Facilitator:
             # The message id lets later replies and reactions find who posted it.
             await self._record(ctx, ParticipationKind.MESSAGE_POSTED, ref=ctx.origin.message_id)
             await self._track_question(ctx, event)
-        else:
-            for taken in self.services.private_replies:
-                if await taken(ctx, event):
-                    return
+        for claim in self.services.message_claims:
+            if await claim(ctx, event):
+                return
         for hook in self.services.message_hooks:
             await hook(ctx, event)
 
@@ -402,7 +402,7 @@ class Facilitator:
     def _question_asked(self, ctx: CommandContext, event: MessageReceived) -> NewQuestion | None:
         """The question a message asks, to be stored; None if it asks none."""
         origin = event.origin
-        if ctx.community is None or event.is_edit or not origin.message_id:
+        if ctx.community is None or event.is_edit or event.forwarded or not origin.message_id:
             return None
         if not is_question(event.text):
             return None

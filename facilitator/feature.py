@@ -21,10 +21,10 @@ from facilitator.context import (
     ButtonHandler,
     EventHook,
     LanguageGuesser,
+    MessageClaim,
     MessageHook,
     NotAnAnswer,
     PollVoteHandler,
-    PrivateReplyHook,
     Reply,
     Services,
 )
@@ -59,8 +59,8 @@ class Installed:
     service: object | None = None
     buttons: Mapping[str, ButtonHandler] = field(default_factory=dict)
     message_hooks: Sequence[MessageHook] = ()
-    # Private texts a feature asked for; one that takes a message keeps it from the hooks.
-    private_replies: Sequence[PrivateReplyHook] = ()
+    # Run before the message hooks; one that takes the message ends its handling.
+    message_claims: Sequence[MessageClaim] = ()
     event_hooks: Sequence[EventHook] = ()
     poll_votes: PollVoteHandler | None = None
     # How the core tells the language of a question it stores (one feature provides it).

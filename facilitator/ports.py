@@ -153,6 +153,33 @@ class NativePolls(Protocol):
         ...
 
 
+@runtime_checkable
+class DeletesMessages(Protocol):
+    """A messenger that can remove a message from a conversation (Telegram, where the bot is
+    an administrator allowed to delete messages)."""
+
+    async def delete_message(self, chat_id: str, message_id: str) -> bool:
+        """True once deleted; False when the platform refused (no right, too old, gone)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinkedMessage:
+    """The conversation and message a platform's message link opens."""
+
+    chat_id: str
+    message_id: str
+    link: str  # the link in its canonical form
+
+
+@runtime_checkable
+class MessageLinks(Protocol):
+    """A messenger that can read its platform's links to a message (Telegram's
+    `https://t.me/c/…/…`, Slack's `https://….slack.com/archives/…/p…`)."""
+
+    def linked_message(self, link: str) -> LinkedMessage | None: ...
+
+
 class Decoder(Protocol):
     """Turns a stored raw payload of one platform into core events (adapters implement it).
 

@@ -14,7 +14,7 @@ from typing import Any
 from adapters.slack import home, render
 from adapters.slack.commands import parse_slash
 from adapters.slack.directory import Directory
-from adapters.slack.manifest import SAVE_SHORTCUT, SHARE_SHORTCUT
+from adapters.slack.manifest import REPORT_SHORTCUT, SAVE_SHORTCUT, SHARE_SHORTCUT
 from adapters.slack.response_urls import INTERACTION_PREFIX, ResponseUrls
 from adapters.slack.webapi import SlackWeb
 from facilitator.domain.errors import UndecodablePayload
@@ -425,20 +425,22 @@ class SlackDecoder:
     async def _message_action(self, body: JSONDict) -> list[InboundEvent]:
         """A message shortcut: "Save to repository" is `/save` replying to that message, from
         a gesture that may open the form at once; "Share file to repository" is `/share`
-        replying to it, for the file it carries."""
+        replying to it, for the file it carries; "Report message" is `/report` replying to it,
+        without a reason (the moderators read the message itself)."""
         callback = _str(body, "callback_id")
         user_id = _str(_dict(body.get("user")), "id")
         channel = _str(_dict(body.get("channel")), "id")
         message = _dict(body.get("message"))
         ts = _str(message, "ts") or _str(body, "message_ts")
-        if callback not in {SAVE_SHORTCUT, SHARE_SHORTCUT}:
+        commands = {SAVE_SHORTCUT: "save", SHARE_SHORTCUT: "share", REPORT_SHORTCUT: "report"}
+        command = commands.get(callback or "")
+        if command is None:
             log.info("slack shortcut not used", extra={"callback_id": str(callback)[:64]})
             return []
         if user_id is None or channel is None or ts is None or not _TS.match(ts):
             raise UndecodablePayload("message shortcut without user, channel or message")
         bot = await self._directory.bot_user_id()
         author = _str(message, "user")
-        command = "save" if callback == SAVE_SHORTCUT else "share"
         origin = await self._interaction_origin(body, user_id, channel, command)
         origin = replace(
             origin, interactive=command == "save", thread_id=_str(message, "thread_ts")

@@ -16,6 +16,8 @@ from facilitator.i18n import Catalogue
 SAVE_SHORTCUT = "save_to_repository"
 # The message shortcut on a file: `/share` replying to the message that carries it.
 SHARE_SHORTCUT = "share_file_to_repository"
+# The message shortcut that flags a message to the moderators: `/report` replying to it.
+REPORT_SHORTCUT = "report_message"
 
 # Every Web API method the adapter calls, and the bot scopes it needs. Where a method needs
 # one scope per kind of conversation (public, private, group DM), all of them are listed and
@@ -158,6 +160,15 @@ def build_manifest(
                     "callback_id": SHARE_SHORTCUT,
                     "description": catalogue.text(
                         language, "slack.manifest.share_shortcut_description"
+                    )[:150],
+                },
+                # On any message: flag it to the moderators privately (`/report`).
+                {
+                    "name": catalogue.text(language, "slack.manifest.report_shortcut")[:24],
+                    "type": "message",
+                    "callback_id": REPORT_SHORTCUT,
+                    "description": catalogue.text(
+                        language, "slack.manifest.report_shortcut_description"
                     )[:150],
                 },
             ],

@@ -29,6 +29,11 @@ from telegram import (
     LinkPreviewOptions,
     Message,
     MessageEntity,
+    MessageOrigin,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
     MessageReactionUpdated,
     PhotoSize,
     PollAnswer,
@@ -54,6 +59,7 @@ from facilitator.domain.events import (
     CommandInvoked,
     ConversationMoved,
     FileRef,
+    Forwarded,
     InboundEvent,
     MemberJoined,
     MemberLeft,
@@ -150,6 +156,7 @@ class _Replied(NamedTuple):
     author: _UserLike | None
     text: str | None = None  # its text or caption
     file: FileRef | None = None  # the document it carries
+    forwarded: Forwarded | None = None  # where it came from, if it was forwarded
 
 
 # A mention or text_mention entity: its type, its text, and the user a text_mention names.
@@ -179,6 +186,7 @@ class _PersonMessage(NamedTuple):
     mentions: Callable[[], Iterable[_Mention]]  # parsed only when asked, as before
     reply: _Replied | None
     document: FileRef | None = None  # the document it carries
+    forwarded: bool = False  # a copy of another message (never read on the fast path)
 
 
 def _person_message_of(message: Message, sender: User) -> _PersonMessage:
@@ -215,9 +223,30 @@ def _person_message_of(message: Message, sender: User) -> _PersonMessage:
             replied.from_user,
             replied.text or replied.caption,
             _document_ref(replied.document),
+            _forwarded(replied.forward_origin),
         ),
         document=_document_ref(message.document),
+        forwarded=message.forward_origin is not None,
     )
+
+
+def _forwarded(origin: MessageOrigin | None) -> Forwarded | None:
+    """Where a forwarded message came from. A person's message names its author only (or,
+    if they hide their account, their name), never its chat; a message sent on behalf of a
+    chat names that chat, and a channel's post its message too. (Forwarded messages are
+    read through PTB: `forward_origin` is not a key of the fast path.)"""
+    if origin is None:
+        return None
+    match origin:
+        case MessageOriginUser(sender_user=sender):
+            return Forwarded(str(sender.id), sender.full_name, origin.date)
+        case MessageOriginHiddenUser(sender_user_name=name):
+            return Forwarded(None, name, origin.date)
+        case MessageOriginChat(sender_chat=chat):
+            return Forwarded(None, chat.title, origin.date, str(chat.id))
+        case MessageOriginChannel(chat=chat, message_id=message_id):
+            return Forwarded(None, chat.title, origin.date, str(chat.id), str(message_id))
+    return Forwarded(sent_at=origin.date)
 
 
 def _document_ref(document: Document | None) -> FileRef | None:
@@ -751,6 +780,7 @@ class TelegramDecoder:
                 has_link=self._has_link(message, text),
                 has_file=any(name in message.contents for name in _FILES),
                 is_edit=edited,
+                forwarded=message.forwarded,
             )
         ]
 
@@ -778,6 +808,7 @@ class TelegramDecoder:
             user_name=author.full_name if author is not None else None,
             link=message_link(chat.id, replied.message_id),
             file=replied.file,
+            forwarded=replied.forwarded,
         )
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,10 +37,17 @@ from facilitator.domain.errors import (
     RetryLater,
 )
 from facilitator.markup import Attachment, Destination, NativePoll, OutboundMessage
+from facilitator.ports import LinkedMessage
 
 log = logging.getLogger(__name__)
 
 _GONE = ("chat not found", "group chat was deactivated", "bot was kicked", "not enough rights")
+# A message of a supergroup: t.me/c/<chat id without -100>/<message> or, in a forum topic,
+# t.me/c/<chat>/<topic>/<message>; query (?single, ?thread=…) and fragment ignored.
+_MESSAGE_LINK = re.compile(
+    r"^(?:https?://)?(?:t\.me|telegram\.me)/c/(\d{1,15})/(?:\d{1,10}/)?(\d{1,10})/?(?:[?#]\S*)?$",
+    re.I,
+)
 # A longer RetryAfter is not slept in line: the send fails with the core's RetryLater and the
 # outbox tries again when Telegram allows, so that no other conversation waits behind this one.
 MAX_INLINE_WAIT = 5.0
@@ -193,6 +201,32 @@ class TelegramMessenger:
             )
             return None
         return [option.voter_count for option in poll.options]
+
+    async def delete_message(self, chat_id: str, message_id: str) -> bool:
+        """deleteMessage, paced like a send; False (logged at INFO) when Telegram refuses:
+        the bot is not an administrator allowed to delete, or the message is gone or too
+        old. Never retried."""
+        chat_id = self._moved.get(chat_id, chat_id)
+        try:
+            async with self._limiter.slot(chat_id):
+                return bool(await self._bot.delete_message(chat_id, int(message_id)))
+        except (TelegramError, ValueError) as error:
+            log.info(
+                "telegram message not deleted",
+                extra={"chat_id": chat_id, "error": type(error).__name__},
+            )
+            return False
+
+    def linked_message(self, link: str) -> LinkedMessage | None:
+        """The supergroup message a `t.me/c/…` link opens. Links to a public group's message
+        by its username (t.me/<name>/<id>) name no chat id, and are not read."""
+        found = _MESSAGE_LINK.match(link.strip())
+        if found is None:
+            return None
+        internal, message_id = found.group(1), found.group(2)
+        return LinkedMessage(
+            f"-100{internal}", message_id, f"https://t.me/c/{internal}/{message_id}"
+        )
 
     def _text(
         self, text: str, markup: InlineKeyboardMarkup | None, *, preview: bool = True

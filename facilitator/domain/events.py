@@ -50,6 +50,23 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class Forwarded:
+    """Where a forwarded message came from, as far as the platform tells: its author (unless
+    they hide their account: then a name only), when it was first sent, and, where the
+    platform says so (a channel's post, a message sent on behalf of a group), its chat and
+    message."""
+
+    user_id: str | None = None
+    user_name: str | None = None
+    sent_at: datetime | None = None
+    chat_id: str | None = None
+    message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        keep_printable(self, "user_name")
+
+
+@dataclass(frozen=True)
 class ReplyTarget:
     """The message a message or command replies to: on Telegram with its text and author,
     so that `/save` can turn it into a draft; `link` opens it in the chat, where the platform
@@ -63,6 +80,8 @@ class ReplyTarget:
     link: str | None = None
     # The document the message carries, for `/share` to propose its text.
     file: FileRef | None = None
+    # A message forwarded to the bot privately: where it came from (`/report` on it).
+    forwarded: Forwarded | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "text", "user_name")
@@ -77,6 +96,9 @@ class MessageReceived:
     has_link: bool = False
     has_file: bool = False
     is_edit: bool = False
+    # Copied from elsewhere (Telegram's forward): the words are not the sender's own, so
+    # they are neither a question of theirs nor one to the bot.
+    forwarded: bool = False
 
     def __post_init__(self) -> None:
         keep_printable(self, "text")

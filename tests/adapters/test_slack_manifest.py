@@ -15,6 +15,7 @@ from adapters.slack.commands import SLACK_BUILTIN_COMMANDS, UMBRELLA
 from adapters.slack.manifest import (
     EVENT_SCOPES,
     METHOD_SCOPES,
+    REPORT_SHORTCUT,
     SAVE_SHORTCUT,
     SHARE_SHORTCUT,
     build_manifest,
@@ -190,7 +191,17 @@ def test_sharing_a_posted_file_has_its_shortcut_and_the_files_read_scope() -> No
     built = manifest()
     assert "files:read" in built["oauth_config"]["scopes"]["bot"]
     shortcuts = {s["callback_id"]: s for s in built["features"]["shortcuts"]}
-    assert set(shortcuts) == {SAVE_SHORTCUT, SHARE_SHORTCUT}
+    assert set(shortcuts) == {SAVE_SHORTCUT, SHARE_SHORTCUT, REPORT_SHORTCUT}
     share = shortcuts[SHARE_SHORTCUT]
     assert share["type"] == "message" and share["name"] == "Share file to repository"
     assert len(share["name"]) <= 24 and len(share["description"]) <= 150
+
+
+def test_reporting_a_message_is_a_message_shortcut_in_every_language() -> None:
+    for language, name in (("en", "Report message"), ("es", "Reportar mensaje")):
+        built = manifest(language=language)
+        [report] = [
+            s for s in built["features"]["shortcuts"] if s["callback_id"] == REPORT_SHORTCUT
+        ]
+        assert report["type"] == "message" and report["name"] == name
+        assert len(report["name"]) <= 24 and len(report["description"]) <= 150

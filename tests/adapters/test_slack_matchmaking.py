@@ -135,7 +135,7 @@ async def test_consent_and_introduction_between_two_channels(slack: SlackHarness
     await press(slack, EVE, accept)
     refused = [c for c in slack.api.calls[before:] if c.method == "chat.postMessage"]
     assert [(c.params["channel"], c.params["text"]) for c in refused] == [
-        (dm_channel_id(EVE), "That button is not for you, or the match no longer exists.")
+        (dm_channel_id(EVE), "That button no longer does anything. Send the command again.")
     ]
 
     await press(slack, PIA, accept)

@@ -43,6 +43,7 @@ EXPLICIT: dict[str, str] = {
     "nudges.set": "newcomer off",
     "participation": "recognition off",
     "summary": "2026-W44",
+    "survey.new": "Check-in\nscale: How useful was it?",
 }
 
 

@@ -283,7 +283,7 @@ async def test_forged_buttons_are_refused_with_one_log_line(
     refusals = [r for r in caplog.records if r.name.startswith("facilitator.features.match")]
 
     assert other == missing == garbage
-    assert other == "That button is not for you, or the match no longer exists."
+    assert other == "That button no longer does anything. Send the command again."
     assert len(refusals) == 3
     assert len(await net.told()) == told
     assert await net.matches() == [("ana", "pia", MatchStatus.PROPOSED)]

@@ -253,8 +253,8 @@ async def test_the_weekly_job_queues_each_coordinators_summary_once(played: Play
     due = datetime(2026, 11, 30, 12, 5, tzinfo=UTC)  # Monday 09:05 in Santiago
     queued = await digest.run(due)
     # Ana (coordinator) and Lucas (admin everywhere): three messages each, the group's
-    # recognition post, and Lucas's network summary.
-    assert queued == 3 * 2 + 1 + 1
+    # recognition post, and Lucas's network summary (its text, chart and CSV).
+    assert queued == 3 * 2 + 1 + 3
     assert await digest.run(due + timedelta(minutes=5)) == 0
     async with app.uow_factory() as uow:
         ana = await uow.members.identity(Platform.CONSOLE, "ana")

@@ -87,6 +87,12 @@ PERSONAL: dict[str, frozenset[str]] = {
     # Who was matched with whom, and the asker's question; whether they take part.
     "matches": frozenset({"asker_id", "expert_id", "question"}),
     "match_opt_ins": frozenset({"person_id"}),
+    # Who wrote a survey and its words; a member's answers (an anonymous survey's carry no
+    # person: their words are all that is left), who answered, answers in progress.
+    "surveys": frozenset({"created_by", "title", "questions"}),
+    "survey_answers": frozenset({"person_id", "value"}),
+    "survey_respondents": frozenset({"person_id"}),
+    "survey_drafts": frozenset({"person_id", "answers"}),
 }
 
 # Text columns that hold neither: keys, kinds, states, platform references, settings.
@@ -134,6 +140,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "reports": frozenset({"platform", "chat_id", "message_id", "link", "status"}),
     "announcements": frozenset({"status"}),
     "matches": frozenset({"round", "theme", "status", "asker_answer", "expert_answer"}),
+    "surveys": frozenset({"template", "status"}),
+    "survey_answers": frozenset({"response"}),
 }
 
 # Tables with personal data that no feature's hooks export and erase yet: none. Kept (empty)

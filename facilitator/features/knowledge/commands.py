@@ -408,7 +408,10 @@ def _chunks(text: str) -> list[str]:
 
 
 async def answer_addressed_question(ctx: CommandContext, event: MessageReceived) -> None:
-    """A plain question to the bot (mention, reply to the bot, or a direct message)."""
+    """A plain question to the bot (mention, reply to the bot, or a direct message); a
+    forwarded message is someone else's words, not a question."""
+    if event.forwarded:
+        return
     addressed = (
         event.mentions_bot
         or ctx.origin.is_direct

@@ -260,12 +260,15 @@ class GapGroup:
         return [g.id for g in self.gaps if g.id is not None]
 
 
-async def group_gaps(base: KnowledgeBase, gaps: Sequence[KnowledgeGap]) -> list[GapGroup]:
+async def group_gaps(base: KnowledgeBase | None, gaps: Sequence[KnowledgeGap]) -> list[GapGroup]:
     """Greedy grouping in the order asked: by meaning (across languages) when a sentence
-    encoder is loaded, else by shared words. Largest groups first."""
+    encoder is loaded, else (or without a knowledge base) by shared words. Largest groups
+    first."""
     queries = [g.query for g in gaps]
-    similar = await base.similarity_off_loop(queries) if len(queries) > 1 else None
-    threshold = SAME_MEANING.get(base.encoder_name or "", 0.8)
+    similar = None
+    if base is not None and len(queries) > 1:
+        similar = await base.similarity_off_loop(queries)
+    threshold = SAME_MEANING.get(base.encoder_name or "", 0.8) if base is not None else 0.8
     folded = [fold(q) for q in queries]
     groups: list[list[int]] = []
     for i in range(len(gaps)):

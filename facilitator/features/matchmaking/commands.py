@@ -68,7 +68,7 @@ async def _own(ctx: CommandContext, value: str) -> tuple[Match, str] | None:
     side = found.side_of(ctx.member.person_id) if found is not None else None
     if found is None or side is None:
         log.warning("match button refused: not theirs", extra={"match": match_id})
-        ctx.say("matchmaking.not_yours", private=True)
+        ctx.say("errors.stale_button", private=True)
         return None
     return found, side
 
@@ -224,8 +224,9 @@ async def skip_button(ctx: CommandContext, value: str) -> None:
 
 async def take_learning(ctx: CommandContext, event: MessageReceived) -> bool:
     """The asker's next private text after saying they met: what they learnt, proposed to
-    their community's repository (question: their question; answer: their words)."""
-    if event.is_edit:
+    their community's repository (question: their question; answer: their words). Only a
+    private message is taken: what someone says in a group is never their learning."""
+    if event.is_edit or not ctx.origin.is_direct:
         return False
     repo = ctx.uow.repo(MatchRepository)
     found = await repo.awaiting_learning(ctx.member.person_id)

@@ -45,7 +45,7 @@ def setup(wiring: Wiring) -> Installed:
             MISSED_ACTION: missed_button,
             SKIP_ACTION: skip_button,
         },
-        private_replies=(take_learning,),
+        message_claims=(take_learning,),
         # Looks hourly: pairs on the round's day (once: a pair and a round's side are
         # unique), expires proposals and checks back on introductions as they come due.
         jobs=(IntervalJob(ROUND_JOB, 3600, rounds.run, first_after=300),),

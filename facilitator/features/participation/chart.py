@@ -10,8 +10,8 @@ import io
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from facilitator.features.participation.summary import NetworkSummary, WeeklySummary
 from facilitator.i18n import Catalogue, format_number
@@ -19,6 +19,7 @@ from facilitator.i18n import Catalogue, format_number
 MESSAGES_COLOUR = "#2c5f2d"
 ACTIVE_COLOUR = "#d98324"
 CONTRIBUTORS_COLOUR = "#4a7ab5"
+SHARED_CHARTED = 10  # shared themes the network chart draws
 
 # Members' names and questions are drawn as they are: "$x^$" is text, never mathtext (which
 # would fail on it, or draw something else). Process-wide: nothing here wants mathtext.
@@ -90,16 +91,25 @@ def render_png(summary: WeeklySummary, catalogue: Catalogue, locale: str) -> byt
 
 
 def render_network_png(summary: NetworkSummary, catalogue: Catalogue, locale: str) -> bytes:
-    """The admins' chart: each community's active members and messages this week."""
+    """The admins' chart: each community's active members and messages this week, and the
+    themes communities share (in how many of them each is)."""
 
     def t(key: str, **values: object) -> str:
         return catalogue.text(locale, f"participation.summary.chart.{key}", **values)
 
     numbers = FuncFormatter(lambda value, _position: format_number(locale, value))
     lines = list(reversed(summary.lines))
-    figure = Figure(figsize=(9, 2.5 + 0.5 * max(len(lines), 1)), dpi=100, layout="constrained")
+    themes = list(reversed(summary.themes[:SHARED_CHARTED]))
+    height = 2.5 + 0.5 * max(len(lines), 1) + (0.4 * len(themes) + 1.2 if themes else 0)
+    figure = Figure(figsize=(9, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    active, messages = figure.subplots(1, 2, sharey=True)
+    top: Figure | SubFigure = figure
+    bottom: SubFigure | None = None
+    if themes:
+        ratios = (max(len(lines), 1) + 2, len(themes) + 2)
+        grid = figure.subfigures(2, 1, height_ratios=ratios, squeeze=False)
+        top, bottom = grid[0, 0], grid[1, 0]
+    active, messages = top.subplots(1, 2, sharey=True)
     figure.suptitle(t("network_title", week=str(summary.week)), fontsize=13)
     names = [line.community.title for line in lines]
     for axes, values, colour, label in (
@@ -110,6 +120,18 @@ def render_network_png(summary: NetworkSummary, catalogue: Catalogue, locale: st
         axes.set_title(label)
         axes.xaxis.set_major_formatter(numbers)
     active.set_ylabel(t("per_community"))
+    if bottom is not None:
+        shared = bottom.subplots()
+        # Positions, not the labels, place the bars: two themes spelt alike stay two bars.
+        shared.barh(
+            range(len(themes)),
+            [len(theme.communities) for theme in themes],
+            color=CONTRIBUTORS_COLOUR,
+        )
+        shared.set_yticks(range(len(themes)), [theme.theme for theme in themes])
+        shared.set_title(t("shared_themes"))
+        shared.xaxis.set_major_locator(MaxNLocator(integer=True))
+        shared.xaxis.set_major_formatter(numbers)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

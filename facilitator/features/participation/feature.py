@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from facilitator.feature import Feature, Installed, PersonalData, Wiring
+from facilitator.features.knowledge.service import KnowledgeBase
 from facilitator.features.participation.commands import COMMANDS
 from facilitator.features.participation.config import load_config
 from facilitator.features.participation.ports import ParticipationRepository
@@ -28,6 +29,7 @@ def setup(wiring: Wiring) -> Installed:
         wiring.services.catalogue,
         settings.admin_identities(),
         settings.default_timezone,
+        knowledge=wiring.services.optional(KnowledgeBase),
     )
     retention = Retention(
         uow_factory,

@@ -29,6 +29,9 @@ class Format(StrEnum):
     PNG = "png"
 
 
+SHARED_SHOWN = 5  # shared themes and questions the text lists; the CSV has them all
+
+
 class _Writer:
     def __init__(self, catalogue: Catalogue, locale: str) -> None:
         self.catalogue = catalogue
@@ -213,6 +216,29 @@ def network_text(summary: NetworkSummary, catalogue: Catalogue, locale: str) -> 
         count=summary.in_several,
         change=w.change(summary.in_several, summary.in_several_previous),
     )
+    if summary.several_names:
+        w.line("network_several_names", names=", ".join(summary.several_names))
+    w.line("network_themes_header")
+    if not summary.themes:
+        w.line("network_nothing_shared")
+    for theme in summary.themes[:SHARED_SHOWN]:
+        w.line(
+            "network_theme",
+            theme=theme.theme,
+            communities=", ".join(c.title for c in theme.communities),
+            repository=len(theme.in_repository),
+            unanswered=len(theme.unanswered),
+        )
+    w.line("network_questions_header")
+    if not summary.questions:
+        w.line("network_nothing_shared")
+    for question in summary.questions[:SHARED_SHOWN]:
+        w.line(
+            "network_question",
+            question=question.question,
+            count=question.asked,
+            communities=", ".join(c.title for c in question.communities),
+        )
     w.line("network_note")
     return w.rich()
 
@@ -351,10 +377,10 @@ def render(summary: WeeklySummary, output: Format, catalogue: Catalogue, locale:
 
 def network_csv(summary: NetworkSummary) -> str:
     """Every figure of every community and of the whole network (community `*`), with last
-    week's and the change."""
+    week's and the change; then what the communities share, its words in `detail`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["community", "key", "value", "previous", "change"])
+    writer.writerow(["community", "key", "value", "previous", "change", "detail"])
     rows = [("*", summary.totals, summary.previous_totals)]
     rows += [(line.community.key, line.figures, line.previous) for line in summary.lines]
     for key, now, before in rows:
@@ -364,11 +390,35 @@ def network_csv(summary: NetworkSummary) -> str:
             change = (
                 "" if value == "" or previous == "" else _number(float(value) - float(previous))
             )
-            writer.writerow([literal_cell(key), name, value, previous, change])
+            writer.writerow([literal_cell(key), name, value, previous, change, ""])
     several = summary.in_several - summary.in_several_previous
     writer.writerow(
-        ["*", "active_in_several", summary.in_several, summary.in_several_previous, several]
+        ["*", "active_in_several", summary.in_several, summary.in_several_previous, several, ""]
     )
+    # What the communities share: the name in `detail`, a count in `value`, and one row per
+    # community that has it.
+    for name in summary.several_names:
+        writer.writerow(["*", "active_in_several_name", "", "", "", literal_cell(name)])
+    for theme in summary.themes:
+        label = literal_cell(theme.theme)
+        writer.writerow(["*", "shared_theme", len(theme.communities), "", "", label])
+        for community in theme.communities:
+            where = [
+                part
+                for part, holders in (
+                    ("repository", theme.in_repository),
+                    ("unanswered", theme.unanswered),
+                )
+                if community in holders
+            ]
+            writer.writerow(
+                [literal_cell(community.key), "shared_theme", "+".join(where), "", "", label]
+            )
+    for question in summary.questions:
+        label = literal_cell(question.question)
+        writer.writerow(["*", "shared_question", question.asked, "", "", label])
+        for community in question.communities:
+            writer.writerow([literal_cell(community.key), "shared_question", "", "", "", label])
     return out.getvalue()
 
 

@@ -102,6 +102,7 @@ async def _produce(
 ) -> tuple[bytes, str, str]:
     """The report's bytes, the file name it gets, and a note for the operator (or "")."""
     from facilitator.bootstrap import build_app
+    from facilitator.features.knowledge.service import KnowledgeBase
 
     application = build_app(settings)
     try:
@@ -126,7 +127,9 @@ async def _produce(
             if key is None:
                 communities = [c for c in await uow.communities.all() if c.active]
                 chosen = week or IsoWeek.last_complete(now, settings.default_timezone)
-                summary = await network_summary(uow, communities, chosen)
+                summary = await network_summary(
+                    uow, communities, chosen, application.services.optional(KnowledgeBase)
+                )
                 data = render_network(
                     summary, output, catalogue, lang or settings.default_language
                 )

@@ -18,15 +18,26 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from facilitator.domain.model import Community, ParticipationKind, Platform
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.domain import DailyCount
+from facilitator.features.participation.network import (
+    SharedQuestion,
+    SharedTheme,
+    names_in_several,
+    shared_questions,
+    shared_themes,
+)
 from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.scoring import ranking, reasons, tally
 from facilitator.localtime import local
 from facilitator.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from facilitator.features.knowledge.service import KnowledgeBase
 
 K = ParticipationKind
 
@@ -230,6 +241,11 @@ class NetworkSummary:
     in_several_previous: int = 0
     totals: Figures = field(default_factory=Figures)
     previous_totals: Figures = field(default_factory=Figures)
+    # What the communities have in common (`network.py`): themes, open questions, and the
+    # names of those active in several (`in_several` counts them all).
+    themes: tuple[SharedTheme, ...] = ()
+    questions: tuple[SharedQuestion, ...] = ()
+    several_names: tuple[str, ...] = ()
 
 
 async def figures_for(
@@ -404,10 +420,14 @@ def _at_risk(
 
 
 async def network_summary(
-    uow: UnitOfWork, communities: Sequence[Community], week: IsoWeek
+    uow: UnitOfWork,
+    communities: Sequence[Community],
+    week: IsoWeek,
+    base: KnowledgeBase | None = None,
 ) -> NetworkSummary:
-    """Every active community's figures, and who is active in more than one of them (each
-    community's week in its own time zone, as on its line)."""
+    """Every active community's figures, who is active in more than one of them (each
+    community's week in its own time zone, as on its line), and what they share; `base`
+    groups the open questions by meaning, when it has a sentence encoder."""
     lines = []
     active_now: list[set[int]] = []
     active_before: list[set[int]] = []
@@ -426,6 +446,9 @@ async def network_summary(
         in_several_previous=_in_several(active_before),
         totals=_sum(line.figures for line in lines),
         previous_totals=_sum(line.previous for line in lines),
+        themes=await shared_themes(uow, communities),
+        questions=await shared_questions(uow, communities, base),
+        several_names=await names_in_several(uow, communities, active_now),
     )
 
 

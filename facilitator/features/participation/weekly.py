@@ -13,16 +13,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from facilitator.domain.model import Community, Member, Platform
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.participation.config import ParticipationConfig
 from facilitator.features.participation.ports import ParticipationRepository
-from facilitator.features.participation.report import csv_report, network_text, summary_text
+from facilitator.features.participation.report import (
+    csv_report,
+    network_csv,
+    network_text,
+    summary_text,
+)
 from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import (
     IsoWeek,
+    NetworkSummary,
     WeeklySummary,
     network_summary,
     weekly_summary,
@@ -30,6 +37,9 @@ from facilitator.features.participation.summary import (
 from facilitator.i18n import Catalogue, resolve_locale
 from facilitator.markup import Attachment, Destination, OutboundMessage, RichText
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from facilitator.features.knowledge.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +95,43 @@ def summary_messages(
     ]
 
 
+def network_messages(
+    summary: NetworkSummary, catalogue: Catalogue, locale: str
+) -> list[OutboundMessage]:
+    """The network summary as chat messages: the text, then the chart, then the CSV."""
+    from facilitator.features.participation.chart import render_network_png
+
+    week = str(summary.week)
+    body = network_text(summary, catalogue, locale) + catalogue.render(
+        locale, "participation.summary.files"
+    )
+    chart_caption = catalogue.render(
+        locale, "participation.summary.network_chart_caption", week=week
+    )
+    csv_caption = catalogue.render(locale, "participation.summary.network_csv_caption", week=week)
+    return [
+        OutboundMessage(body),
+        OutboundMessage(
+            chart_caption,
+            attachment=Attachment(
+                f"network-{week}.png",
+                render_network_png(summary, catalogue, locale),
+                "image/png",
+                chart_caption,
+            ),
+        ),
+        OutboundMessage(
+            csv_caption,
+            attachment=Attachment(
+                f"network-{week}.csv",
+                network_csv(summary).encode("utf-8"),
+                "text/csv",
+                csv_caption,
+            ),
+        ),
+    ]
+
+
 def recognition_message(
     summary: WeeklySummary, config: ParticipationConfig, catalogue: Catalogue, locale: str
 ) -> OutboundMessage | None:
@@ -131,6 +178,8 @@ class WeeklyDigest:
     catalogue: Catalogue
     admins: frozenset[tuple[Platform, str]]
     network_timezone: str = "UTC"
+    # Groups the network's open questions by meaning, when it has a sentence encoder.
+    knowledge: KnowledgeBase | None = None
 
     async def run(self, now: datetime) -> int:
         queued = 0
@@ -221,19 +270,25 @@ class WeeklyDigest:
         ]
         if not pending or not communities:
             return 0
-        summary = await network_summary(uow, communities, week)
+        summary = await network_summary(uow, communities, week, self.knowledge)
         queued = 0
+        by_locale: dict[str, list[OutboundMessage]] = {}
         for member in pending:
             locale = resolve_locale(member.language, member.locale_hint, None)
-            queued += await uow.outbox.add(
-                OutboxEntry(
-                    dedup_key=f"network:{week}:{member.person_id}",
-                    kind=NETWORK_KIND,
-                    destination=direct(member),
-                    message=OutboundMessage(network_text(summary, self.catalogue, locale)),
-                    due_at=now,
-                    person_id=member.person_id,
-                ),
-                now,
-            )
+            if locale not in by_locale:
+                by_locale[locale] = network_messages(summary, self.catalogue, locale)
+            # The text keeps the key it always had; the chart and the CSV follow it.
+            keys = ("", ":chart", ":csv")
+            for suffix, message in zip(keys, by_locale[locale], strict=True):
+                queued += await uow.outbox.add(
+                    OutboxEntry(
+                        dedup_key=f"network:{week}:{member.person_id}{suffix}",
+                        kind=NETWORK_KIND,
+                        destination=direct(member),
+                        message=message,
+                        due_at=now,
+                        person_id=member.person_id,
+                    ),
+                    now,
+                )
         return queued

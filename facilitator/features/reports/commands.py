@@ -1,5 +1,9 @@
 """`/report [reason]`, a reply to a message, and `/reports` for moderators.
 
+A member reports in the group (a reply; the bot deletes the `/report` where it may), or
+privately: a reply to a message they forwarded to the bot, or `/report LINK [reason]`; a
+private report counts only in a community the member belongs to.
+
 The reporter is thanked privately and named to nobody but the moderators' records; the
 moderators (or, for a message by a moderator, the coordinators) hear of it privately through
 the outbox, with a link to the message, its words and the reason. A member files at most
@@ -16,11 +20,13 @@ from datetime import datetime, timedelta
 from facilitator.commands.arguments import NoArgs
 from facilitator.commands.spec import Arg, ArgKind, CommandSpec, Needs, Topic, parse_id
 from facilitator.context import CommandContext, effective_role
-from facilitator.domain.model import Community, Member, PlatformUser, Role
+from facilitator.domain.events import Forwarded, MessageReceived
+from facilitator.domain.model import Community, Member, Platform, PlatformUser, Role
 from facilitator.features.knowledge.gaps import locale_of, tell
 from facilitator.features.knowledge.render import clip
 from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.reports.domain import Report
+from facilitator.features.reports.platforms import ReportPlatforms
 from facilitator.features.reports.ports import ReportRepository
 from facilitator.markup import Button, OutboundMessage, RichText
 from facilitator.ports import UnitOfWorkFactory
@@ -41,60 +47,168 @@ class ReportArgs:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class _Flagged:
+    """The message a report is about, wherever the member flagged it from: its community,
+    where it is, what it said and who wrote it (their platform id), as far as known."""
+
+    community: Community
+    chat_id: str
+    message_id: str
+    link: str | None
+    text: str | None
+    author_user_id: str | None
+    reason: str
+
+
 async def report(ctx: CommandContext, args: ReportArgs) -> None:
-    community = ctx.here
-    target = ctx.replied
-    if target is None or ctx.origin.is_direct:
-        ctx.say("reports.how", private=True)
+    """`/report [reason]` as a reply in the group; privately, as a reply to a message the
+    member forwarded to the bot, or `/report LINK [reason]` anywhere. In a group the
+    command itself is deleted where the bot may, so that nobody sees who reported."""
+    platforms = ctx.services.feature(ReportPlatforms)
+    if not ctx.origin.is_direct:
+        await platforms.hide(ctx.origin.platform, ctx.origin.chat_id, ctx.origin.message_id)
+    flagged = await _flagged(ctx, platforms, (args.reason or "").strip())
+    if flagged is None:
         return
+    community = flagged.community
     repo = ctx.uow.repo(ReportRepository)
     now = ctx.services.clock.now()
     reporter = ctx.member.person_id
     if await repo.filed_since(community.id, reporter, now - timedelta(days=1)) >= PER_DAY:
         log.info("report refused: daily limit", extra={"community": community.id})
-        await _tell_reporter(ctx, community, f"limit:{target.message_id}", "reports.limit")
+        await _tell_reporter(ctx, community, f"limit:{flagged.message_id}", "reports.limit")
         return
     author = None
-    if target.user_id and not target.is_bot:
-        author = await ctx.uow.members.identity(ctx.origin.platform, target.user_id)
+    if flagged.author_user_id:
+        author = await ctx.uow.members.identity(ctx.origin.platform, flagged.author_user_id)
     above = False
     if author is not None:
         user = PlatformUser(author.platform, author.platform_user_id, author.display_name)
         role = await effective_role(ctx.uow, ctx.services.settings, author, community, user)
         above = role >= Role.MODERATOR
-    reason = (args.reason or "").strip()
     filed = await repo.add(
         Report(
             community_id=community.id,
             reporter_id=reporter,
             reported_id=author.person_id if author is not None else None,
             platform=ctx.origin.platform.value,
-            chat_id=ctx.origin.chat_id,
-            message_id=target.message_id,
-            link=target.link,
-            text=clip((target.text or "").strip(), MAX_TEXT) or None,
-            reason=clip(reason, MAX_REASON) or None,
+            chat_id=flagged.chat_id,
+            message_id=flagged.message_id,
+            link=flagged.link,
+            text=clip((flagged.text or "").strip(), MAX_TEXT) or None,
+            reason=clip(flagged.reason, MAX_REASON) or None,
             for_coordinators=above,
             created_at=now,
         )
     )
     if filed is None:
-        await _tell_reporter(ctx, community, f"already:{target.message_id}", "reports.already")
+        await _tell_reporter(ctx, community, f"already:{flagged.message_id}", "reports.already")
         return
     told = await _tell_reviewers(ctx, community, filed, author, now)
     log.info(
         "message reported",
         extra={"report": filed.id, "community": community.key, "reviewers": told},
     )
-    await _tell_reporter(ctx, community, f"thanks:{filed.id}", "reports.thanks")
+    # Where their `/report` was seen in the group (until deleted), the reporter also learns
+    # the private ways.
+    visible = not ctx.origin.is_direct and platforms.can_hide(ctx.origin.platform)
+    hints = ("reports.private_ways",) if visible else ()
+    await _tell_reporter(ctx, community, f"thanks:{filed.id}", "reports.thanks", *hints)
 
 
-async def _tell_reporter(ctx: CommandContext, community: Community, key: str, text: str) -> None:
+async def _flagged(
+    ctx: CommandContext, platforms: ReportPlatforms, reason: str
+) -> _Flagged | None:
+    """What the member reports; None (they were told why) when it cannot be told or is not
+    from a community of theirs."""
+    target = ctx.replied
+    if target is not None and not ctx.origin.is_direct:
+        return _Flagged(
+            ctx.here,
+            ctx.origin.chat_id,
+            target.message_id,
+            target.link,
+            target.text,
+            None if target.is_bot else target.user_id,
+            reason,
+        )
+    first, *rest = reason.split(maxsplit=1) or [""]
+    linked = platforms.linked(ctx.origin.platform, first)
+    if linked is not None:
+        community = await ctx.uow.communities.by_chat(ctx.origin.platform, linked.chat_id)
+        if community is None or not await _member_of(ctx, community):
+            log.info("report refused: the linked message is not from a community of theirs")
+            ctx.say("reports.not_member", private=True)
+            return None
+        return _Flagged(
+            community, linked.chat_id, linked.message_id, linked.link, None, None, "".join(rest)
+        )
+    if target is None or target.forwarded is None:
+        # Slack has no reply to a message: its shortcut is the way there.
+        slack = ctx.origin.platform is Platform.SLACK
+        ctx.say("reports.how_slack" if slack else "reports.how", private=True)
+        return None
+    return await _forwarded(ctx, target.forwarded, target.text, reason)
+
+
+async def _forwarded(
+    ctx: CommandContext, origin: Forwarded, text: str | None, reason: str
+) -> _Flagged | None:
+    """A message the member forwarded to the bot. Its community: the chat it names, where
+    the platform says (a post sent on behalf of a chat); else one the member and its author
+    both belong to, the member's current one first; for an author the bot does not know
+    (or who hides their account), the member's current community."""
+    community: Community | None = None
+    if origin.chat_id is not None:
+        community = await ctx.uow.communities.by_chat(ctx.origin.platform, origin.chat_id)
+    elif origin.user_id is not None and (
+        author := await ctx.uow.members.identity(ctx.origin.platform, origin.user_id)
+    ):
+        mine = [m.community_id for m in await ctx.uow.members.memberships(ctx.member.person_id)]
+        theirs = {m.community_id for m in await ctx.uow.members.memberships(author.person_id)}
+        shared = [c for c in mine if c in theirs]
+        chosen = ctx.here.id if ctx.here.id in shared else (shared[0] if shared else None)
+        community = None if chosen is None else await ctx.uow.communities.get(chosen)
+    else:
+        community = ctx.here
+    if community is None or not await _member_of(ctx, community):
+        log.info("report refused: the forwarded message is from no community of theirs")
+        ctx.say("reports.not_member", private=True)
+        return None
+    sent = int(origin.sent_at.timestamp()) if origin.sent_at is not None else 0
+    # Without the message's own id, its author and time tell it apart: the same message
+    # forwarded twice is one report.
+    message_id = origin.message_id or f"forwarded:{origin.user_id or origin.user_name}:{sent}"
+    return _Flagged(
+        community,
+        origin.chat_id or community.chat_id,
+        message_id[:128],
+        None,
+        text,
+        origin.user_id,
+        reason,
+    )
+
+
+async def _member_of(ctx: CommandContext, community: Community) -> bool:
+    membership = await ctx.uow.members.membership(ctx.member.person_id, community.id)
+    return membership is not None and membership.left_at is None
+
+
+async def forwarded_hint(ctx: CommandContext, event: MessageReceived) -> None:
+    """A message forwarded to the bot privately is not answered as a question: the member
+    is told how to report it."""
+    if event.forwarded and ctx.origin.is_direct and not event.is_edit:
+        ctx.say("reports.forwarded", private=True)
+
+
+async def _tell_reporter(ctx: CommandContext, community: Community, key: str, *texts: str) -> None:
     """Answer the reporter in their private chat, never in the group: where a platform has
     no message only one person sees (Telegram), an answer in the group would name them. If
     the bot cannot write to them privately, they get no answer rather than a public one."""
     now = ctx.services.clock.now()
-    body = ctx.rich(text, limit=PER_DAY)
+    body = RichText.join(ctx.rich(text, limit=PER_DAY) for text in texts)
     await tell(
         ctx.uow,
         community,

@@ -7,8 +7,10 @@ from facilitator.features.reports.commands import (
     COMMANDS,
     RESOLVE_ACTION,
     ReportExpiry,
+    forwarded_hint,
     resolve_button,
 )
+from facilitator.features.reports.platforms import ReportPlatforms
 from facilitator.features.reports.ports import ReportRepository
 from facilitator.features.reports.storage import SqlReportRepository
 from facilitator.scheduling import IntervalJob
@@ -19,7 +21,9 @@ EXPIRY_JOB = "report.expiry"
 def setup(wiring: Wiring) -> Installed:
     expiry = ReportExpiry(wiring.uow_factory, wiring.settings.report_expiry_days)
     return Installed(
+        service=ReportPlatforms(wiring.messengers),
         buttons={RESOLVE_ACTION: resolve_button},
+        message_hooks=(forwarded_hint,),
         # Looks hourly: a report leaves the list within the hour its period ends.
         jobs=(IntervalJob(EXPIRY_JOB, 3600, expiry.run, first_after=120),),
     )

@@ -1390,6 +1390,17 @@ class FakeTelegramAPI:
         chat_id, message = self._message(params)
         if message is None:
             raise _bad_request("message to delete not found")
+        bot_id = self.bot_user(token)["id"]
+        if self._chat(chat_id)["type"] in ("group", "supergroup") and (
+            message.get("from", {}).get("id") != bot_id
+        ):
+            # Another's message in a group: only an administrator with the right may.
+            me = self.members.get(chat_id, {}).get(bot_id, {})
+            allowed = me.get("status") == "creator" or (
+                me.get("status") == "administrator" and me.get("can_delete_messages")
+            )
+            if not allowed:
+                raise _bad_request("message can't be deleted")
         del self.messages[(chat_id, message["message_id"])]
         return True
 

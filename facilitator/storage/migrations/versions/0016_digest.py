@@ -1,7 +1,7 @@
 """digest: members opt in to a private digest and follow themes
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 03:11:22.028433
 """
 
@@ -16,7 +16,7 @@ import facilitator.storage.models
 
 
 revision: str = '0016'
-down_revision: str | None = '0014'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Surveys: multi-question questionnaires sent privately, answered, reminded and summed up."""
