@@ -285,3 +285,118 @@ async def test_table_pages_need_a_session_too(site: Site) -> None:
         "/dashboard/knowledge.csv?table=gaps",
     ):
         assert (await site.http.get(path)).status_code == 401, path
+
+
+async def _open_gap(site: Site) -> str:
+    await site.harness.say("/faq zebra budget for the llama festival", user="bea")
+    await site.sign_in(await site.link())
+    page = (await site.http.get("/dashboard/knowledge")).text
+    found = re.search(r'<tr data-id="(\d+)"><td data-column="id">', page)
+    assert found, page
+    return found.group(1)
+
+
+async def test_dismissing_a_gap_on_the_page_runs_the_chat_command(site: Site) -> None:
+    gap_id = await _open_gap(site)
+    page = (await site.http.get("/dashboard/knowledge")).text
+    csrf = site.csrf(page)
+    [before] = await site.harness.say("/gaps", user="ana")
+    assert "zebra budget" in before
+    done = await site.http.post(
+        "/dashboard/knowledge/act",
+        data={"csrf": csrf, "action": "gap_dismiss", "id": gap_id},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/dashboard/knowledge?done=1"
+    # The command's own answer went to the coordinator, as when typed in the chat.
+    assert any(
+        "ana" in (d.user_id, d.chat_id) and "dismissed" in m.body.plain().lower()
+        for d, m in site.harness.messenger.sent[-3:]
+    ), [m.body.plain() for _, m in site.harness.messenger.sent[-3:]]
+    [after] = await site.harness.say("/gaps", user="ana")
+    assert "zebra budget" not in after
+    assert "zebra budget" not in (await site.http.get("/dashboard/knowledge")).text
+    # It went through the inbox like a chat command: stored, and handled.
+    async with site.harness.app.uow_factory() as uow:
+        session = uow.session  # type: ignore[attr-defined]
+        from sqlalchemy import text
+
+        rows = (
+            await session.execute(
+                text("SELECT status FROM inbox WHERE delivery_id LIKE 'surface:web:%'")
+            )
+        ).all()
+    assert [row[0] for row in rows] == ["done"]
+
+
+async def test_an_action_without_its_csrf_token_or_with_bad_input_does_nothing(
+    site: Site,
+) -> None:
+    gap_id = await _open_gap(site)
+    csrf = site.csrf((await site.http.get("/dashboard/knowledge")).text)
+    refused = [
+        await site.http.post("/dashboard/knowledge/act", data=data)
+        for data in (
+            {"action": "gap_dismiss", "id": gap_id},
+            {"csrf": "f" * 64, "action": "gap_dismiss", "id": gap_id},
+        )
+    ]
+    assert [r.status_code for r in refused] == [403, 403]
+    bad = [
+        await site.http.post("/dashboard/knowledge/act", data=data)
+        for data in (
+            {"csrf": csrf, "action": "drop_tables", "id": gap_id},
+            {"csrf": csrf, "action": "gap_dismiss", "id": "1; /role @bea admin"},
+            {"csrf": csrf, "action": "gap_link", "id": gap_id, "value": "²"},
+            {"csrf": csrf, "action": "gap_assign", "id": gap_id, "value": "@bea admin"},
+        )
+    ]
+    assert [r.status_code for r in bad] == [400, 400, 400, 400]
+    [still] = await site.harness.say("/gaps", user="ana")
+    assert "zebra budget" in still
+
+
+async def test_an_action_after_losing_the_role_is_refused(site: Site) -> None:
+    gap_id = await _open_gap(site)
+    csrf = site.csrf((await site.http.get("/dashboard/knowledge")).text)
+    await site.harness.app.roles.revoke(Platform.CONSOLE, "ana", "demo")
+    refused = await site.http.post(
+        "/dashboard/knowledge/act", data={"csrf": csrf, "action": "gap_dismiss", "id": gap_id}
+    )
+    assert refused.status_code == 401
+    await site.harness.grant("carl", Role.MODERATOR)
+    [still] = await site.harness.say("/gaps", user="carl")
+    assert "zebra budget" in still
+
+
+async def test_the_events_page_shows_counts_never_voters(site: Site) -> None:
+    harness = site.harness
+    await harness.grant("olga", Role.MODERATOR)
+    await harness.say('/poll "Lunch <b>or</b> =dinner?" Lunch Dinner', user="olga")
+    from facilitator.domain.events import ButtonPressed, Origin
+    from facilitator.domain.model import PlatformUser
+
+    for n, (who, option) in enumerate((("bea", "0"), ("carl", "1"), ("dora", "1"))):
+        await harness.dispatch(
+            ButtonPressed(
+                Origin(
+                    platform=Platform.CONSOLE,
+                    event_id=f"vote:{n}",
+                    chat_id="demo",
+                    user=PlatformUser(Platform.CONSOLE, who, who.title()),
+                    occurred_at=harness.clock.now(),
+                ),
+                "poll_vote",
+                f"1:{option}",
+            )
+        )
+    await site.sign_in(await site.link())
+    page = (await site.http.get("/dashboard/events")).text
+    assert "Lunch &lt;b&gt;or&lt;/b&gt; =dinner?" in page
+    assert "Lunch: 1 · Dinner: 2" in page
+    for voter in ("Bea", "Carl", "Dora"):
+        assert voter not in page
+    csv_text = (await site.http.get("/dashboard/events.csv?table=polls")).text
+    [header, row] = csv_text.strip().splitlines()
+    assert header == "id,question,status,cast,results"
+    assert row.startswith("1,Lunch <b>or</b> =dinner?,open,3,")

@@ -7,10 +7,11 @@ and summaries; the newcomers' list skips them here)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from facilitator.domain.model import Community
-from facilitator.features.dashboard.tables import Table
+from facilitator.features.dashboard.tables import RowAction, Table
 from facilitator.features.knowledge.domain import ItemStatus
 from facilitator.features.knowledge.gaps import group_gaps
 from facilitator.features.knowledge.ports import KnowledgeRepository
@@ -21,8 +22,14 @@ from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.scoring import reasons
 from facilitator.features.participation.service import Participation
 from facilitator.features.participation.summary import IsoWeek, weekly_summary
+from facilitator.features.polls.domain import Poll
+from facilitator.features.polls.ports import PollRepository
 from facilitator.features.profiles.ports import ProfileRepository
+from facilitator.features.surveys.ports import SurveyRepository
+from facilitator.features.webinars.domain import Rsvp
+from facilitator.features.webinars.ports import WebinarRepository
 from facilitator.i18n import Catalogue
+from facilitator.localtime import local
 from facilitator.ports import UnitOfWork
 
 NEWCOMER_DAYS = 28
@@ -138,6 +145,11 @@ async def knowledge_tables(
             )
             for group in groups[:LISTED]
         ),
+        (
+            RowAction("gap_dismiss"),
+            RowAction("gap_link", "item"),
+            RowAction("gap_assign", "member"),
+        ),
     )
     due = await repo.due_for_review(community.id, now.date())
     scores = await repo.scores([i.id for i in due if i.id is not None])
@@ -181,5 +193,92 @@ async def knowledge_tables(
             (str(item.id), item.title, item.type.value, _day(item.created_at))
             for item in sorted(proposed, key=lambda i: i.created_at or now)[:LISTED]
         ),
+        (RowAction("approve"), RowAction("reject", "reason")),
     )
     return [gaps, review, worst_rated, proposals]
+
+
+EVENT_DAYS = 90
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return local(moment, zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _tally(counts: Sequence[int], options: Sequence[str]) -> str:
+    return " · ".join(f"{option}: {count}" for option, count in zip(options, counts, strict=False))
+
+
+async def events_tables(uow: UnitOfWork, community: Community, now: datetime) -> list[Table]:
+    """Webinars of the last 90 days and to come, with their sign-ups and attendance; polls
+    and surveys with their results. Only counts: never who voted or answered."""
+    since = now - timedelta(days=EVENT_DAYS)
+    webinars = uow.repo(WebinarRepository)
+    polls = uow.repo(PollRepository)
+    webinar_rows = []
+    for webinar in (await webinars.starting_since(community.id, since))[:LISTED]:
+        attendees = await webinars.attendees(webinar.id)
+        feedback = ""
+        if webinar.feedback_poll_id is not None:
+            poll = await polls.get(webinar.feedback_poll_id)
+            if poll is not None:
+                feedback = _tally(await _poll_counts(polls, poll), poll.options)
+        webinar_rows.append(
+            (
+                str(webinar.id),
+                webinar.title,
+                _local(webinar.starts_at, webinar.timezone),
+                webinar.status.value,
+                str(sum(1 for a in attendees if a.answer is Rsvp.GOING)),
+                str(sum(1 for a in attendees if a.attended_at is not None)),
+                feedback,
+            )
+        )
+    found_polls = await polls.open_in(community.id, LISTED)
+    found_polls += await polls.closed_between(community.id, since, now + timedelta(seconds=1))
+    poll_rows = []
+    for poll in sorted(found_polls, key=lambda p: p.created_at, reverse=True)[:LISTED]:
+        counts = await _poll_counts(polls, poll)
+        poll_rows.append(
+            (
+                str(poll.id),
+                poll.question,
+                poll.status.value,
+                str(sum(counts)),
+                _tally(counts, poll.options),
+            )
+        )
+    surveys = uow.repo(SurveyRepository)
+    listed = await surveys.in_community(community.id, LISTED)
+    responses = await surveys.response_counts([s.id for s in listed if s.id is not None])
+    survey_rows = tuple(
+        (
+            str(survey.id),
+            survey.title,
+            survey.status.value,
+            str(responses.get(survey.id or 0, 0)),
+            _day(survey.deadline),
+        )
+        for survey in listed
+    )
+    return [
+        Table(
+            "webinars",
+            ("id", "title", "starts", "status", "going", "attended", "feedback"),
+            tuple(webinar_rows),
+        ),
+        Table("polls", ("id", "question", "status", "cast", "results"), tuple(poll_rows)),
+        Table("surveys", ("id", "title", "status", "responses", "deadline"), survey_rows),
+    ]
+
+
+async def _poll_counts(polls: PollRepository, poll: Poll) -> list[int]:
+    """Votes per option: fixed at closing, else counted from the votes (never who cast them)."""
+    if poll.final_counts is not None:
+        return list(poll.final_counts)
+    counts = [0] * len(poll.options)
+    for chosen in (await polls.votes(poll.id)).values():
+        for option in chosen:
+            if 0 <= option < len(counts):
+                counts[option] += 1
+    return counts

@@ -22,7 +22,11 @@ from facilitator.context import Services, effective_role
 from facilitator.domain.model import Community, Member, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.dashboard.overview import WeekFigures, weekly_trend
-from facilitator.features.dashboard.pages import knowledge_tables, members_tables
+from facilitator.features.dashboard.pages import (
+    events_tables,
+    knowledge_tables,
+    members_tables,
+)
 from facilitator.features.dashboard.ports import DashboardRepository, Grant
 from facilitator.features.dashboard.tables import Table
 from facilitator.features.knowledge.service import KnowledgeBase
@@ -141,6 +145,10 @@ class Dashboard:
         base = self.services.feature(KnowledgeBase)
         async with self.uow_factory() as uow:
             return await knowledge_tables(uow, base, viewer.community, now)
+
+    async def events(self, viewer: Viewer, now: datetime) -> list[Table]:
+        async with self.uow_factory() as uow:
+            return await events_tables(uow, viewer.community, now)
 
     async def sign_out(self, session_id: str, now: datetime) -> None:
         async with self.uow_factory() as uow:

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class RowAction:
+    """A button on each row (its first column is the id the action takes), with at most one
+    field to fill in; the page sends it as the chat command of that name (adapters/web)."""
+
+    name: str
+    field: str | None = None
+
+    @property
+    def label_key(self) -> str:
+        return f"dashboard.actions.{self.name}"
+
+
+@dataclass(frozen=True)
 class Table:
     """One table of a page: `name` names its CSV; `columns` are the suffixes of its column
     headings' prompts (`dashboard.columns.<column>`); every cell is already text."""
@@ -14,6 +27,7 @@ class Table:
     name: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    actions: tuple[RowAction, ...] = ()
 
     @property
     def title_key(self) -> str:
