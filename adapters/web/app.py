@@ -52,7 +52,7 @@ BASE = "/dashboard"
 COOKIE = "facilitator_dashboard"
 MAX_FORM = 4096
 # The pages made of tables (each also downloads as CSV, a table at a time).
-PAGES = ("members", "knowledge", "events")
+PAGES = ("members", "knowledge", "events", "network")
 
 
 def _page(request: Request) -> str:
@@ -331,8 +331,13 @@ class Web:
             "members": self.dashboard.members,
             "knowledge": self.dashboard.knowledge,
             "events": self.dashboard.events,
+            "network": self.dashboard.network,
         }[page]
-        return viewer, session_id, await read(viewer, self.now())
+        try:
+            return viewer, session_id, await read(viewer, self.now())
+        except PermissionError:
+            log.info("dashboard page refused: role", extra={"page": page})
+            return self.message(viewer.locale, "dashboard.web.admins_only", 403)
 
     async def table_page(self, request: Request) -> Response:
         page = _page(request)

@@ -400,3 +400,25 @@ async def test_the_events_page_shows_counts_never_voters(site: Site) -> None:
     [header, row] = csv_text.strip().splitlines()
     assert header == "id,question,status,cast,results"
     assert row.startswith("1,Lunch <b>or</b> =dinner?,open,3,")
+
+
+async def test_the_network_page_is_for_admins_only(site: Site) -> None:
+    harness = site.harness
+    await site.sign_in(await site.link())
+    refused = await site.http.get("/dashboard/network")
+    assert refused.status_code == 403 and "for the installation&#39;s admins" in refused.text
+    assert "/dashboard/network" not in (await site.http.get("/dashboard/")).text
+    assert (await site.http.get("/dashboard/network.csv?table=communities")).status_code == 403
+    await harness.grant("root", Role.ADMIN)
+    await harness.say("hello", user="root")
+    async with httpx.AsyncClient(
+        transport=site.http._transport, base_url=f"https://{HOST}"
+    ) as admin:
+        [reply] = await harness.say("/dashboard", user="root")
+        token = re.search(r"t=([\w-]+)", reply)
+        assert token
+        await admin.post("/dashboard/signin", data={"t": token.group(1)})
+        page = await admin.get("/dashboard/network")
+        assert page.status_code == 200
+        assert "Communities side by side" in page.text
+        assert "Demo network" in page.text

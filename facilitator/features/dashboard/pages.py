@@ -21,7 +21,7 @@ from facilitator.features.nudges.ports import NudgeRepository
 from facilitator.features.participation.ports import ParticipationRepository
 from facilitator.features.participation.scoring import reasons
 from facilitator.features.participation.service import Participation
-from facilitator.features.participation.summary import IsoWeek, weekly_summary
+from facilitator.features.participation.summary import IsoWeek, network_summary, weekly_summary
 from facilitator.features.polls.domain import Poll
 from facilitator.features.polls.ports import PollRepository
 from facilitator.features.profiles.ports import ProfileRepository
@@ -282,3 +282,60 @@ async def _poll_counts(polls: PollRepository, poll: Poll) -> list[int]:
             if 0 <= option < len(counts):
                 counts[option] += 1
     return counts
+
+
+async def network_tables(
+    uow: UnitOfWork, knowledge: KnowledgeBase | None, now: datetime, zone: str
+) -> list[Table]:
+    """The admins' view: every active community's week side by side (the network summary's
+    own figures), the themes and open questions they share, and who is active in several
+    (named only if they did not opt out of tracking)."""
+    communities = [c for c in await uow.communities.all() if c.active]
+    week = IsoWeek.last_complete(now, zone)
+    summary = await network_summary(uow, communities, week, knowledge)
+    side_by_side = Table(
+        "communities",
+        (
+            "community",
+            "active_members",
+            "newcomers",
+            "messages",
+            "questions_asked",
+            "questions_answered",
+            "gaps_closed",
+        ),
+        tuple(
+            (
+                line.community.title,
+                str(line.figures.active_members),
+                str(line.figures.newcomers),
+                str(line.figures.messages),
+                str(line.figures.questions_asked),
+                str(line.figures.questions_answered),
+                str(line.figures.gaps_closed),
+            )
+            for line in summary.lines
+        ),
+    )
+    themes = Table(
+        "shared_themes",
+        ("theme", "communities"),
+        tuple(
+            (shared.theme, ", ".join(c.title for c in shared.communities))
+            for shared in summary.themes
+        ),
+    )
+    questions = Table(
+        "shared_questions",
+        ("question", "asked", "communities"),
+        tuple(
+            (shared.question, str(shared.asked), ", ".join(c.title for c in shared.communities))
+            for shared in summary.questions
+        ),
+    )
+    several = Table(
+        "in_several",
+        ("name",),
+        tuple((name,) for name in summary.several_names),
+    )
+    return [side_by_side, themes, questions, several]

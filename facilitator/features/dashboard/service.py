@@ -26,6 +26,7 @@ from facilitator.features.dashboard.pages import (
     events_tables,
     knowledge_tables,
     members_tables,
+    network_tables,
 )
 from facilitator.features.dashboard.ports import DashboardRepository, Grant
 from facilitator.features.dashboard.tables import Table
@@ -149,6 +150,14 @@ class Dashboard:
     async def events(self, viewer: Viewer, now: datetime) -> list[Table]:
         async with self.uow_factory() as uow:
             return await events_tables(uow, viewer.community, now)
+
+    async def network(self, viewer: Viewer, now: datetime) -> list[Table]:
+        """Every community side by side: for admins only (PermissionError otherwise)."""
+        if not viewer.is_admin:
+            raise PermissionError("the network view is for admins")
+        base = self.services.optional(KnowledgeBase)
+        async with self.uow_factory() as uow:
+            return await network_tables(uow, base, now, self.services.settings.default_timezone)
 
     async def sign_out(self, session_id: str, now: datetime) -> None:
         async with self.uow_factory() as uow:
