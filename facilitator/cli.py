@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -134,12 +135,113 @@ def demo(
                 f"unknown role {role!r}: use member, moderator, coordinator or admin"
             ) from None
     _upgrade(settings)
+    settings, sock = _demo_dashboard_settings(settings)
     # Ctrl-C cancels the chat, which says goodbye on its way out; no traceback after it.
-    with contextlib.suppress(KeyboardInterrupt):
-        _run(lambda: _demo_chat(settings, as_user, chosen_role, lang))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            _run(lambda: _demo_chat(settings, as_user, chosen_role, lang, sock))
+    finally:
+        if sock is not None:
+            sock.close()
 
 
-async def _demo_chat(settings: Settings, as_user: str, role: Role | None, lang: str) -> None:
+def _listen(preferred: int) -> socket.socket | None:
+    """A socket listening on 127.0.0.1: on `preferred` if it is free, else on any free port;
+    None if neither can be had. Bound here, before the server starts, so that two demos
+    started together never both think a port is theirs."""
+    for port in (preferred, 0):
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen(64)
+        except OSError:
+            sock.close()
+            continue
+        return sock
+    return None
+
+
+def _demo_dashboard_settings(settings: Settings) -> tuple[Settings, socket.socket | None]:
+    """The demo serves the coordinators' dashboard itself, on 127.0.0.1: with the configured
+    secret, or else a secret made for this session, at the address of the socket it listens
+    on (unless FACILITATOR_PUBLIC_URL says otherwise)."""
+    import secrets
+
+    from pydantic import SecretStr
+
+    sock = _listen(settings.http_port)
+    updates: dict[str, object] = {}
+    if settings.dashboard_secret is None:
+        updates["dashboard_secret"] = SecretStr(secrets.token_urlsafe(32))
+    if settings.public_url is None and sock is not None:
+        updates["public_url"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return settings.model_copy(update=updates), sock
+
+
+async def _demo_dashboard(
+    settings: Settings,
+    application: App,
+    coordinator: str,
+    lang: str,
+    sock: socket.socket | None,
+) -> Callable[[], Awaitable[None]] | None:
+    """Serve the dashboard on 127.0.0.1 beside the demo chat and print the demo coordinator's
+    sign-in link; returns how to stop it, or None (and a line saying to run `facilitator
+    serve`) if it cannot listen."""
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from facilitator.bootstrap import build_web
+    from facilitator.features.dashboard.service import Dashboard, link_for_operator
+
+    catalogue = application.services.catalogue
+    if sock is None:
+        typer.echo(catalogue.text(lang, "console.dashboard.elsewhere"))
+        return None
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=build_web(settings, application)),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(100):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+
+    async def stop() -> None:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 5)
+
+    if not server.started:
+        await stop()
+        typer.echo(catalogue.text(lang, "console.dashboard.elsewhere"))
+        return None
+    async with application.uow_factory() as uow:
+        link = await link_for_operator(
+            uow,
+            application.services.feature(Dashboard),
+            "demo",
+            Platform.CONSOLE,
+            coordinator,
+            application.clock.now(),
+        )
+        await uow.commit()
+    typer.echo(catalogue.text(lang, "console.dashboard.link", link=link, who=coordinator))
+    return stop
+
+
+async def _demo_chat(
+    settings: Settings,
+    as_user: str,
+    role: Role | None,
+    lang: str,
+    sock: socket.socket | None = None,
+) -> None:
     from adapters.console.adapter import ConsoleChat, ConsoleDecoder, ConsoleMessenger
     from facilitator.bootstrap import SystemClock, build_app
     from facilitator.demo import DemoClock, DemoWaits, TimeMachine, shown, skip_unsent
@@ -151,6 +253,7 @@ async def _demo_chat(settings: Settings, as_user: str, role: Role | None, lang: 
     messenger = ConsoleMessenger(sys.stdout, catalogue, lang, files_dir=Path("var/files"))
     application.attach(Platform.CONSOLE, messenger, ConsoleDecoder())
     embedding: asyncio.Task[object] | None = None
+    dashboard: Callable[[], Awaitable[None]] | None = None
     try:
         await seed_demo_community(application.uow_factory, settings.data_dir, clock)
         spec = demo_spec(settings.data_dir)
@@ -210,6 +313,12 @@ async def _demo_chat(settings: Settings, as_user: str, role: Role | None, lang: 
         if role is not None:
             await chat.switch(as_user, role)
         await application.inbox.process_pending()
+        coordinator = next(
+            (str(m["name"]) for m in spec.get("members", []) if m.get("role") == "coordinator"),
+            None,
+        )
+        if coordinator is not None:
+            dashboard = await _demo_dashboard(settings, application, coordinator, lang, sock)
         # The repository's vectors are computed while you chat (stored: once only); until
         # an item has one, it is found by its words.
         base = application.services.feature(KnowledgeBase)
@@ -218,6 +327,8 @@ async def _demo_chat(settings: Settings, as_user: str, role: Role | None, lang: 
             embedding = asyncio.create_task(embedder.run(application.clock.now()))
         await chat.run(sys.stdin)
     finally:
+        if dashboard is not None:
+            await dashboard()
         if embedding is not None:
             embedding.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

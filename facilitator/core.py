@@ -234,6 +234,8 @@ class Facilitator:
     async def _community_for(
         self, uow: UnitOfWork, origin: Origin, member: Member
     ) -> Community | None:
+        if origin.is_direct and origin.community_key is not None:
+            return await uow.communities.by_key(origin.community_key)
         if origin.is_direct:
             last = await uow.members.last_community(member.person_id)
             if last is not None:

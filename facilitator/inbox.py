@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
+from facilitator import surface
 from facilitator.commands.spec import split_command
 from facilitator.context import Reply
 from facilitator.core import Facilitator
@@ -199,6 +200,24 @@ class Inbox:
             self._stored += added
             self._wakeup.set()
         return added
+
+    async def act(self, platform: Platform, delivery_id: str, payload: str, sender: str) -> bool:
+        """A command from another surface (`facilitator.surface`): stored like a delivery,
+        leased to this process and run at once, its replies sent before this returns; False
+        when the same delivery was stored before. If running it fails, the row stays leased
+        and a worker takes it up when the lease ends."""
+        assert delivery_id.startswith(surface.SURFACE)
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            records = await uow.inbox.add_many(
+                platform, [(delivery_id, sender, payload, sender)], now, LEASE_SECONDS
+            )
+            await uow.commit()
+        if not records:
+            return False
+        await self._handle(records)
+        await self.replies.drain()
+        return True
 
     async def process_pending(self, limit: int = 200, *, wait: bool = True) -> int:
         """Claim and process stored events until none is left; returns how many were handled.
@@ -402,6 +421,8 @@ class Inbox:
         )
 
     async def _decode(self, record: InboxRecord) -> Sequence[InboundEvent]:
+        if record.delivery_id.startswith(surface.SURFACE):
+            return surface.decode(record.delivery_id, record.payload)
         decoder = self._decoders.get(record.platform)
         if decoder is None:
             raise UndecodablePayload(f"no decoder for platform {record.platform}")

@@ -20,6 +20,7 @@ import csv
 import hmac
 import io
 import logging
+import uuid
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,10 +34,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.web.svg import line_chart
+from facilitator import surface
+from facilitator.commands.spec import parse_id
 from facilitator.context import Services
 from facilitator.features.dashboard.overview import TRENDS, WeekFigures
 from facilitator.features.dashboard.service import SESSION_HOURS, Dashboard, Viewer
+from facilitator.features.dashboard.tables import Table
+from facilitator.features.participation.report import literal_cell
 from facilitator.i18n import format_number
+from facilitator.inbox import Inbox
 from facilitator.ports import Clock
 from facilitator.settings import Settings
 
@@ -45,6 +51,17 @@ log = logging.getLogger(__name__)
 BASE = "/dashboard"
 COOKIE = "facilitator_dashboard"
 MAX_FORM = 4096
+# The pages made of tables (each also downloads as CSV, a table at a time).
+PAGES = ("members", "knowledge", "events", "network")
+
+
+def _page(request: Request) -> str:
+    """The page a request is for: the last part of its path, without `.csv`."""
+    name = request.url.path.rsplit("/", 1)[-1].removesuffix(".csv")
+    assert name in PAGES
+    return name
+
+
 HERE = Path(__file__).parent
 HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -66,6 +83,36 @@ class Wiring(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+
+# What a row's button sends: the chat command, and how its arguments are made from the row's
+# id and the field filled in (checked first: an id is an id, a member one word).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "gap_dismiss": ("gaps", "dismiss {id}"),
+    "gap_link": ("gaps", "link {id} {value}"),
+    "gap_assign": ("gaps", "assign {id} {value}"),
+    "approve": ("approve", "{id}"),
+    "reject": ("reject", "{id} {value}"),
+}
+FIELD_CHECKS = {"gap_link": "id", "gap_assign": "word", "reject": "text"}
+
+
+def _arguments(action: str, row_id: str, value: str) -> str | None:
+    """The command's arguments for a row's action, or None when the input is not valid."""
+    if action not in ACTIONS or parse_id(row_id) is None:
+        return None
+    check = FIELD_CHECKS.get(action)
+    value = " ".join(value.split())[:300]
+    if check == "id" and parse_id(value) is None:
+        return None
+    if check == "word" and (not value or " " in value or len(value) > 100):
+        return None
+    if check == "text" and not value:
+        return None
+    return ACTIONS[action][1].format(id=int(row_id), value=value)
 
 
 class Web:
@@ -273,6 +320,95 @@ class Web:
         }
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
+    async def tables(
+        self, request: Request, page: str
+    ) -> tuple[Viewer, str, list[Table]] | Response:
+        found = await self.signed_in(request)
+        if isinstance(found, Response):
+            return found
+        viewer, session_id = found
+        read = {
+            "members": self.dashboard.members,
+            "knowledge": self.dashboard.knowledge,
+            "events": self.dashboard.events,
+            "network": self.dashboard.network,
+        }[page]
+        try:
+            return viewer, session_id, await read(viewer, self.now())
+        except PermissionError:
+            log.info("dashboard page refused: role", extra={"page": page})
+            return self.message(viewer.locale, "dashboard.web.admins_only", 403)
+
+    async def table_page(self, request: Request) -> Response:
+        page = _page(request)
+        found = await self.tables(request, page)
+        if isinstance(found, Response):
+            return found
+        viewer, session_id, tables = found
+        return self.page(
+            "tables.html",
+            viewer.locale,
+            viewer=viewer,
+            session_id=session_id,
+            page=page,
+            tables=tables,
+            done=request.query_params.get("done") == "1",
+        )
+
+    async def table_csv(self, request: Request) -> Response:
+        page = _page(request)
+        found = await self.tables(request, page)
+        if isinstance(found, Response):
+            return found
+        viewer, _, tables = found
+        wanted = request.query_params.get("table", "")
+        table = next((t for t in tables if t.name == wanted), None)
+        if table is None:
+            return self.message(viewer.locale, "dashboard.web.no_table", 404)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(table.columns)
+        for row in table.rows:
+            writer.writerow([literal_cell(cell) for cell in row])
+        name = f"{viewer.community.key}-{page}-{table.name}.csv".replace(":", "_")
+        headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+    async def act(self, request: Request) -> Response:
+        """A row's button: the same chat command, run through the inbox as if the member had
+        sent it privately in this community (facilitator/surface.py); then back to the page.
+        What the command says goes to the member's private chat, as when typed there."""
+        page = request.url.path.rsplit("/", 2)[-2]
+        assert page in PAGES
+        found = await self.signed_in(request)
+        if isinstance(found, Response):
+            return found
+        viewer, session_id = found
+        form = await self.form(request)
+        if not self.same_origin(request) or not hmac.compare_digest(
+            form.get("csrf", ""), self.csrf(session_id)
+        ):
+            log.info("dashboard action refused: CSRF token or origin")
+            return self.message(viewer.locale, "dashboard.web.forbidden", 403)
+        action = form.get("action", "")
+        arguments = _arguments(action, form.get("id", ""), form.get("value", ""))
+        if arguments is None:
+            log.info("dashboard action refused: bad input", extra={"action": action[:32]})
+            return self.message(viewer.locale, "dashboard.web.bad_input", 400)
+        command = ACTIONS[action][0]
+        member = viewer.member
+        payload = surface.action(
+            member, viewer.community.key, command, arguments, self.now(), "web"
+        )
+        await self.app.inbox.act(
+            member.platform,
+            f"{surface.SURFACE}web:{uuid.uuid4().hex}",
+            payload,
+            member.platform_user_id,
+        )
+        log.info("dashboard action", extra={"command": command, "community": viewer.community.key})
+        return RedirectResponse(f"{BASE}/{page}?done=1", status_code=303, headers=HEADERS)
+
     async def logout(self, request: Request) -> Response:
         locale = self.locale_of(request)
         session_id = self.session_id(request)
@@ -299,5 +435,14 @@ def routes(settings: Settings, app: Wiring) -> list[BaseRoute]:
         Route(f"{BASE}/", web.overview, methods=["GET"]),
         Route(f"{BASE}/overview.csv", web.overview_csv, methods=["GET"]),
         Route(f"{BASE}/logout", web.logout, methods=["POST"]),
+        *(
+            route
+            for page in PAGES
+            for route in (
+                Route(f"{BASE}/{page}", web.table_page, methods=["GET"], name=page),
+                Route(f"{BASE}/{page}.csv", web.table_csv, methods=["GET"]),
+                Route(f"{BASE}/{page}/act", web.act, methods=["POST"]),
+            )
+        ),
         Mount(f"{BASE}/static", StaticFiles(directory=HERE / "static"), name="dashboard_static"),
     ]

@@ -30,6 +30,9 @@ class Origin:
     # A gesture in the platform's own interface (Slack's message shortcut) whose reply may
     # open a form at once.
     interactive: bool = False
+    # The community a command sent from another surface acts in (`facilitator.surface`: the
+    # web dashboard's session names it); platforms' decoders never set it.
+    community_key: str | None = None
 
     def __post_init__(self) -> None:
         keep_printable(self, "chat_title")

@@ -93,8 +93,34 @@ class Served:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    def link(self, who: str = "console:ana") -> str:
-        return self.cli("dashboard", "link", "--community", "demo", "--as", who).strip()
+    def link(self, who: str = "console:ana", community: str = "demo") -> str:
+        return self.cli("dashboard", "link", "--community", community, "--as", who).strip()
+
+    def cli_fails(self, *args: str) -> bool:
+        done = subprocess.run(
+            [sys.executable, "-m", "facilitator.cli", *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.returncode != 0
+
+    def chat(self, who: str, line: str) -> str:
+        """One line typed by `who` in the demo chat (`facilitator demo --as WHO`), on the
+        served database: what the bot answered."""
+        done = subprocess.run(
+            [sys.executable, "-m", "facilitator.cli", "demo", "--as", who],
+            input=f"{line}\n",
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     def report(self, week: str) -> dict[str, str]:
         """`facilitator report --format csv` for the week: figure -> value."""
@@ -152,3 +178,39 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             process.wait(timeout=30)
     logs = log_path.read_text("utf-8", "replace")
     assert "signin?t=" not in logs  # the links' tokens are never logged
+
+
+def add_community(served: Served, key: str, title: str, coordinator: str) -> None:
+    """A second community in the served database, with its own coordinator (a console
+    member): what the bot would register on meeting another chat."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from facilitator.bootstrap import build_app
+    from facilitator.domain.model import Platform, PlatformUser, Role
+    from tests.conftest import make_settings
+
+    async def add() -> None:
+        application = build_app(make_settings(served.env["FACILITATOR_DATABASE_URL"]))
+        now = datetime.now(UTC)
+        try:
+            async with application.uow_factory() as uow:
+                community = await uow.communities.add(
+                    key=key,
+                    platform=Platform.CONSOLE,
+                    chat_id=key,
+                    title=title,
+                    timezone="America/Lima",
+                    language="en",
+                    now=now,
+                )
+                member = await uow.members.ensure(
+                    PlatformUser(Platform.CONSOLE, coordinator, coordinator.title(), "en"), now
+                )
+                await uow.members.join(member.person_id, community.id, now)
+                await uow.members.set_role(member.person_id, community.id, Role.COORDINATOR, now)
+                await uow.commit()
+        finally:
+            await application.aclose()
+
+    asyncio.run(add())

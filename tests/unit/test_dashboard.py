@@ -243,3 +243,182 @@ async def test_a_post_the_browser_marks_as_cross_site_is_refused(site: Site) -> 
     # What Chromium sends with a form of a no-referrer page: Origin "null", same-origin.
     accepted = await site.sign_in(token, **{"origin": "null", "sec-fetch-site": "same-origin"})
     assert accepted.status_code == 303
+
+
+async def test_the_members_page_never_shows_members_who_opted_out(site: Site) -> None:
+    harness = site.harness
+    await harness.say("/optout tracking", user="olga")
+    await harness.say("I joined a while ago", user="nina")
+    await site.sign_in(await site.link())
+    page = await site.http.get("/dashboard/members")
+    assert page.status_code == 200
+    assert "Newcomers of the last four weeks" in page.text
+    assert "Nina" in page.text  # a newcomer who did not opt out
+    assert "Olga" not in page.text
+    csv_text = (await site.http.get("/dashboard/members.csv?table=newcomers")).text
+    rows = csv_text.strip().splitlines()
+    assert rows[0] == "name,joined,welcomed,introduced"
+    assert not any(row.startswith("Olga") for row in rows)
+    assert (await site.http.get("/dashboard/members.csv?table=nope")).status_code == 404
+
+
+async def test_the_knowledge_page_lists_open_gaps_and_its_csv_is_neutralised(
+    site: Site,
+) -> None:
+    harness = site.harness
+    await harness.say('/faq =HYPERLINK("http://evil") zebra budget', user="bea")
+    await site.sign_in(await site.link())
+    page = await site.http.get("/dashboard/knowledge")
+    assert page.status_code == 200
+    assert "zebra budget" in page.text
+    assert "=HYPERLINK(&#34;http://evil&#34;)" in page.text  # escaped, as text
+    csv_text = (await site.http.get("/dashboard/knowledge.csv?table=gaps")).text
+    [header, row] = csv_text.strip().splitlines()[:2]
+    assert header == "id,question,asked,first_asked"
+    assert "'=HYPERLINK" in row  # a formula is never a formula in a spreadsheet
+
+
+async def test_table_pages_need_a_session_too(site: Site) -> None:
+    for path in (
+        "/dashboard/members",
+        "/dashboard/knowledge",
+        "/dashboard/knowledge.csv?table=gaps",
+    ):
+        assert (await site.http.get(path)).status_code == 401, path
+
+
+async def _open_gap(site: Site) -> str:
+    await site.harness.say("/faq zebra budget for the llama festival", user="bea")
+    await site.sign_in(await site.link())
+    page = (await site.http.get("/dashboard/knowledge")).text
+    found = re.search(r'<tr data-id="(\d+)"><td data-column="id">', page)
+    assert found, page
+    return found.group(1)
+
+
+async def test_dismissing_a_gap_on_the_page_runs_the_chat_command(site: Site) -> None:
+    gap_id = await _open_gap(site)
+    page = (await site.http.get("/dashboard/knowledge")).text
+    csrf = site.csrf(page)
+    [before] = await site.harness.say("/gaps", user="ana")
+    assert "zebra budget" in before
+    done = await site.http.post(
+        "/dashboard/knowledge/act",
+        data={"csrf": csrf, "action": "gap_dismiss", "id": gap_id},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/dashboard/knowledge?done=1"
+    # The command's own answer went to the coordinator, as when typed in the chat.
+    assert any(
+        "ana" in (d.user_id, d.chat_id) and "dismissed" in m.body.plain().lower()
+        for d, m in site.harness.messenger.sent[-3:]
+    ), [m.body.plain() for _, m in site.harness.messenger.sent[-3:]]
+    [after] = await site.harness.say("/gaps", user="ana")
+    assert "zebra budget" not in after
+    assert "zebra budget" not in (await site.http.get("/dashboard/knowledge")).text
+    # It went through the inbox like a chat command: stored, and handled.
+    async with site.harness.app.uow_factory() as uow:
+        session = uow.session  # type: ignore[attr-defined]
+        from sqlalchemy import text
+
+        rows = (
+            await session.execute(
+                text("SELECT status FROM inbox WHERE delivery_id LIKE 'surface:web:%'")
+            )
+        ).all()
+    assert [row[0] for row in rows] == ["done"]
+
+
+async def test_an_action_without_its_csrf_token_or_with_bad_input_does_nothing(
+    site: Site,
+) -> None:
+    gap_id = await _open_gap(site)
+    csrf = site.csrf((await site.http.get("/dashboard/knowledge")).text)
+    refused = [
+        await site.http.post("/dashboard/knowledge/act", data=data)
+        for data in (
+            {"action": "gap_dismiss", "id": gap_id},
+            {"csrf": "f" * 64, "action": "gap_dismiss", "id": gap_id},
+        )
+    ]
+    assert [r.status_code for r in refused] == [403, 403]
+    bad = [
+        await site.http.post("/dashboard/knowledge/act", data=data)
+        for data in (
+            {"csrf": csrf, "action": "drop_tables", "id": gap_id},
+            {"csrf": csrf, "action": "gap_dismiss", "id": "1; /role @bea admin"},
+            {"csrf": csrf, "action": "gap_link", "id": gap_id, "value": "²"},
+            {"csrf": csrf, "action": "gap_assign", "id": gap_id, "value": "@bea admin"},
+        )
+    ]
+    assert [r.status_code for r in bad] == [400, 400, 400, 400]
+    [still] = await site.harness.say("/gaps", user="ana")
+    assert "zebra budget" in still
+
+
+async def test_an_action_after_losing_the_role_is_refused(site: Site) -> None:
+    gap_id = await _open_gap(site)
+    csrf = site.csrf((await site.http.get("/dashboard/knowledge")).text)
+    await site.harness.app.roles.revoke(Platform.CONSOLE, "ana", "demo")
+    refused = await site.http.post(
+        "/dashboard/knowledge/act", data={"csrf": csrf, "action": "gap_dismiss", "id": gap_id}
+    )
+    assert refused.status_code == 401
+    await site.harness.grant("carl", Role.MODERATOR)
+    [still] = await site.harness.say("/gaps", user="carl")
+    assert "zebra budget" in still
+
+
+async def test_the_events_page_shows_counts_never_voters(site: Site) -> None:
+    harness = site.harness
+    await harness.grant("olga", Role.MODERATOR)
+    await harness.say('/poll "Lunch <b>or</b> =dinner?" Lunch Dinner', user="olga")
+    from facilitator.domain.events import ButtonPressed, Origin
+    from facilitator.domain.model import PlatformUser
+
+    for n, (who, option) in enumerate((("bea", "0"), ("carl", "1"), ("dora", "1"))):
+        await harness.dispatch(
+            ButtonPressed(
+                Origin(
+                    platform=Platform.CONSOLE,
+                    event_id=f"vote:{n}",
+                    chat_id="demo",
+                    user=PlatformUser(Platform.CONSOLE, who, who.title()),
+                    occurred_at=harness.clock.now(),
+                ),
+                "poll_vote",
+                f"1:{option}",
+            )
+        )
+    await site.sign_in(await site.link())
+    page = (await site.http.get("/dashboard/events")).text
+    assert "Lunch &lt;b&gt;or&lt;/b&gt; =dinner?" in page
+    assert "Lunch: 1 · Dinner: 2" in page
+    for voter in ("Bea", "Carl", "Dora"):
+        assert voter not in page
+    csv_text = (await site.http.get("/dashboard/events.csv?table=polls")).text
+    [header, row] = csv_text.strip().splitlines()
+    assert header == "id,question,status,cast,results"
+    assert row.startswith("1,Lunch <b>or</b> =dinner?,open,3,")
+
+
+async def test_the_network_page_is_for_admins_only(site: Site) -> None:
+    harness = site.harness
+    await site.sign_in(await site.link())
+    refused = await site.http.get("/dashboard/network")
+    assert refused.status_code == 403 and "for the installation&#39;s admins" in refused.text
+    assert "/dashboard/network" not in (await site.http.get("/dashboard/")).text
+    assert (await site.http.get("/dashboard/network.csv?table=communities")).status_code == 403
+    await harness.grant("root", Role.ADMIN)
+    await harness.say("hello", user="root")
+    async with httpx.AsyncClient(
+        transport=site.http._transport, base_url=f"https://{HOST}"
+    ) as admin:
+        [reply] = await harness.say("/dashboard", user="root")
+        token = re.search(r"t=([\w-]+)", reply)
+        assert token
+        await admin.post("/dashboard/signin", data={"t": token.group(1)})
+        page = await admin.get("/dashboard/network")
+        assert page.status_code == 200
+        assert "Communities side by side" in page.text
+        assert "Demo network" in page.text

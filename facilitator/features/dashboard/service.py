@@ -22,7 +22,16 @@ from facilitator.context import Services, effective_role
 from facilitator.domain.model import Community, Member, Platform, PlatformUser, Role
 from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.dashboard.overview import WeekFigures, weekly_trend
+from facilitator.features.dashboard.pages import (
+    events_tables,
+    knowledge_tables,
+    members_tables,
+    network_tables,
+)
 from facilitator.features.dashboard.ports import DashboardRepository, Grant
+from facilitator.features.dashboard.tables import Table
+from facilitator.features.knowledge.service import KnowledgeBase
+from facilitator.features.participation.service import Participation
 from facilitator.i18n import resolve_locale
 from facilitator.markup import Destination, OutboundMessage
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
@@ -125,6 +134,30 @@ class Dashboard:
     async def overview(self, viewer: Viewer, now: datetime) -> list[WeekFigures]:
         async with self.uow_factory() as uow:
             return await weekly_trend(uow, viewer.community, now)
+
+    async def members(self, viewer: Viewer, now: datetime) -> list[Table]:
+        participation = self.services.feature(Participation)
+        async with self.uow_factory() as uow:
+            return await members_tables(
+                uow, participation, viewer.community, now, self.services.catalogue, viewer.locale
+            )
+
+    async def knowledge(self, viewer: Viewer, now: datetime) -> list[Table]:
+        base = self.services.feature(KnowledgeBase)
+        async with self.uow_factory() as uow:
+            return await knowledge_tables(uow, base, viewer.community, now)
+
+    async def events(self, viewer: Viewer, now: datetime) -> list[Table]:
+        async with self.uow_factory() as uow:
+            return await events_tables(uow, viewer.community, now)
+
+    async def network(self, viewer: Viewer, now: datetime) -> list[Table]:
+        """Every community side by side: for admins only (PermissionError otherwise)."""
+        if not viewer.is_admin:
+            raise PermissionError("the network view is for admins")
+        base = self.services.optional(KnowledgeBase)
+        async with self.uow_factory() as uow:
+            return await network_tables(uow, base, now, self.services.settings.default_timezone)
 
     async def sign_out(self, session_id: str, now: datetime) -> None:
         async with self.uow_factory() as uow:

@@ -163,6 +163,14 @@ class SqlWebinarRepository:
         )
         return [webinar for webinar in map(_webinar, rows) if webinar.ends_at > now]
 
+    async def starting_since(self, community_id: int, since: datetime) -> list[Webinar]:
+        rows = await self.session.scalars(
+            select(WebinarRow)
+            .where(WebinarRow.community_id == community_id, WebinarRow.starts_at >= since)
+            .order_by(WebinarRow.starts_at, WebinarRow.id)
+        )
+        return [_webinar(row) for row in rows]
+
     async def by_code(self, community_id: int, code: str) -> list[Webinar]:
         rows = await self.session.scalars(
             select(WebinarRow).where(
