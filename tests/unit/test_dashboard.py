@@ -422,3 +422,47 @@ async def test_the_network_page_is_for_admins_only(site: Site) -> None:
         assert page.status_code == 200
         assert "Communities side by side" in page.text
         assert "Demo network" in page.text
+
+
+async def test_answers_by_the_bot_are_counted_and_the_most_used_items_listed(
+    site: Site,
+) -> None:
+    """A recount: the overview's answers by the bot and the Knowledge page's most used items
+    against the stored answers."""
+    from facilitator.features.knowledge.domain import ItemType, KnowledgeItem
+    from facilitator.features.knowledge.ports import KnowledgeRepository
+
+    harness = site.harness
+    demo = await harness.community()
+    async with harness.app.uow_factory() as uow:
+        await uow.repo(KnowledgeRepository).upsert(
+            KnowledgeItem(
+                "engagement",
+                ItemType.FAQ,
+                "How do we measure member engagement?",
+                "Count active members each week.",
+                "en",
+            ),
+            demo.id,
+            harness.clock.now(),
+        )
+        await uow.commit()
+    for _ in range(2):
+        await harness.say("/faq how do we measure member engagement?", user="bea")
+    harness.clock.advance(days=7)
+    await site.sign_in(await site.link())
+    async with harness.app.uow_factory() as uow:
+        week = IsoWeek.last_complete(harness.clock.now(), demo.timezone)
+        start, end = week.bounds(demo.timezone)
+        stored = await uow.repo(KnowledgeRepository).answer_counts(demo.id, start, end)
+    assert sum(stored.values()) == 2
+    lines = (await site.http.get("/dashboard/overview.csv")).text.strip().splitlines()
+    header = lines[0].split(",")
+    row = dict(
+        zip(header, next(x for x in lines if x.startswith(str(week))).split(","), strict=True)
+    )
+    assert row["bot_answers"] == "2"
+    page = (await site.http.get("/dashboard/knowledge")).text
+    assert "How do we measure member engagement?" in page
+    used = (await site.http.get("/dashboard/knowledge.csv?table=most_used")).text
+    assert used.strip().splitlines()[1].endswith(",How do we measure member engagement?,2")

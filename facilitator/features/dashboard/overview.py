@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from facilitator.domain.model import Community
+from facilitator.features.knowledge.ports import KnowledgeRepository
 from facilitator.features.participation.summary import Figures, IsoWeek, figures_for
 from facilitator.ports import UnitOfWork
 
@@ -20,6 +21,7 @@ TRENDS = (
     "messages",
     "questions_asked",
     "questions_answered",
+    "bot_answers",
     "median_answer_minutes",
     "unanswered_lookups",
     "gaps_closed",
@@ -30,9 +32,11 @@ TRENDS = (
 class WeekFigures:
     week: IsoWeek
     figures: Figures
+    # Questions the bot answered outright from the repository (knowledge's answers).
+    bot_answers: int = 0
 
     def value(self, name: str) -> float | None:
-        found = getattr(self.figures, name)
+        found = self.bot_answers if name == "bot_answers" else getattr(self.figures, name)
         return None if found is None else float(found)
 
 
@@ -45,5 +49,8 @@ async def weekly_trend(
     for back in range(weeks - 1, -1, -1):
         week = last.previous(back)
         start, end = week.bounds(community.timezone)
-        found.append(WeekFigures(week, await figures_for(uow, community, start, end)))
+        answers = await uow.repo(KnowledgeRepository).answer_counts(community.id, start, end)
+        found.append(
+            WeekFigures(week, await figures_for(uow, community, start, end), sum(answers.values()))
+        )
     return found

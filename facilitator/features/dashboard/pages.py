@@ -167,6 +167,18 @@ async def knowledge_tables(
         ),
     )
     published = await repo.in_scope(community.id, [ItemStatus.PUBLISHED])
+    used = await repo.answer_counts(community.id, now - timedelta(days=GAP_DAYS), now)
+    titles_of = {item.id: item.title for item in published}
+    most_used = Table(
+        "most_used",
+        ("id", "title", "answers"),
+        tuple(
+            (str(item_id), titles_of.get(item_id, ""), str(count))
+            for item_id, count in sorted(used.items(), key=lambda pair: (-pair[1], pair[0]))[
+                :LISTED
+            ]
+        ),
+    )
     rated = await repo.scores([i.id for i in published if i.id is not None])
     titles = {item.id: item.title for item in published}
     worst = sorted(
@@ -195,7 +207,7 @@ async def knowledge_tables(
         ),
         (RowAction("approve"), RowAction("reject", "reason")),
     )
-    return [gaps, review, worst_rated, proposals]
+    return [gaps, most_used, review, worst_rated, proposals]
 
 
 EVENT_DAYS = 90

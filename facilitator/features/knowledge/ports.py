@@ -63,6 +63,13 @@ class KnowledgeRepository(Protocol):
     async def scores(
         self, item_ids: Sequence[int], since: datetime | None = None
     ) -> dict[int, tuple[int, int]]: ...
+    async def answer_counts(
+        self, community_id: int, since: datetime, until: datetime
+    ) -> dict[int, int]:
+        """How many times the bot answered with each item in [since, until): item id ->
+        answers (the dashboard's most used items, and its answers by the bot)."""
+        ...
+
     async def unannounced(self) -> list[KnowledgeItem]: ...
     async def mark_announced(self, item_ids: Sequence[int], now: datetime) -> None: ...
 

@@ -601,6 +601,20 @@ class SqlKnowledgeRepository:
         rows = await self.session.execute(query)
         return {int(i): (int(up or 0), int(down or 0)) for i, up, down in rows.all()}
 
+    async def answer_counts(
+        self, community_id: int, since: datetime, until: datetime
+    ) -> dict[int, int]:
+        rows = await self.session.execute(
+            select(KnowledgeAnswerRow.item_id, func.count())
+            .where(
+                KnowledgeAnswerRow.community_id == community_id,
+                KnowledgeAnswerRow.created_at >= since,
+                KnowledgeAnswerRow.created_at < until,
+            )
+            .group_by(KnowledgeAnswerRow.item_id)
+        )
+        return {int(item): int(count) for item, count in rows.all()}
+
     async def unannounced(self) -> list[KnowledgeItem]:
         """Proposals moderators have not been told of yet, oldest first."""
         rows = await self.session.scalars(
