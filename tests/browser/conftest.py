@@ -129,7 +129,7 @@ class Served:
         return {row["key"]: row["value"] for row in rows if row["section"] == "figure"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     if not browser_available() and os.environ.get("FACILITATOR_REQUIRE_BROWSER") != "1":
         pytest.skip("no browser")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.xdist_group("newsletter_cli")
 HOSTILE = '<script>alert(1)</script> $x$ =HYPERLINK("http://evil") **bold** [a](http://evil)'
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo month played by the real `seed-activity`, and one poll with a hostile
     question opened in it."""

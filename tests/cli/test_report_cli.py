@@ -25,7 +25,7 @@ def run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with the demo month played through the real CLI."""
     directory = tmp_path_factory.mktemp("report")
