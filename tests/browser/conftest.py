@@ -81,15 +81,20 @@ class Served:
     env: dict[str, str]
     cwd: Path
 
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`python -m facilitator.cli ARGS` on the served database."""
+        return subprocess.run(
             [sys.executable, "-m", "facilitator.cli", *args],
             cwd=self.cwd,
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=300,
         )
+
+    def cli(self, *args: str) -> str:
+        done = self.run(*args)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -97,28 +102,12 @@ class Served:
         return self.cli("dashboard", "link", "--community", community, "--as", who).strip()
 
     def cli_fails(self, *args: str) -> bool:
-        done = subprocess.run(
-            [sys.executable, "-m", "facilitator.cli", *args],
-            cwd=self.cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return done.returncode != 0
+        return self.run(*args).returncode != 0
 
     def chat(self, who: str, line: str) -> str:
         """One line typed by `who` in the demo chat (`facilitator demo --as WHO`), on the
         served database: what the bot answered."""
-        done = subprocess.run(
-            [sys.executable, "-m", "facilitator.cli", "demo", "--as", who],
-            input=f"{line}\n",
-            cwd=self.cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = self.run("demo", "--as", who, stdin=f"{line}\n")
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -55,10 +55,16 @@ class SqlDashboardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_link(self, token_hash: str, grant: Grant, now: datetime) -> None:
+    async def _add(
+        self,
+        row: type[DashboardLinkRow] | type[DashboardSessionRow],
+        key: dict[str, str],
+        grant: Grant,
+        now: datetime,
+    ) -> None:
         self.session.add(
-            DashboardLinkRow(
-                token_hash=token_hash,
+            row(
+                **key,
                 person_id=grant.person_id,
                 identity_id=grant.identity_id,
                 community_id=grant.community_id,
@@ -67,6 +73,9 @@ class SqlDashboardRepository:
             )
         )
         await self.session.flush()
+
+    async def add_link(self, token_hash: str, grant: Grant, now: datetime) -> None:
+        await self._add(DashboardLinkRow, {"token_hash": token_hash}, grant, now)
 
     async def redeem_link(self, token_hash: str, now: datetime) -> Grant | None:
         result = await self.session.execute(
@@ -84,17 +93,7 @@ class SqlDashboardRepository:
         return None if row is None else _grant(row)
 
     async def add_session(self, session_hash: str, grant: Grant, now: datetime) -> None:
-        self.session.add(
-            DashboardSessionRow(
-                session_hash=session_hash,
-                person_id=grant.person_id,
-                identity_id=grant.identity_id,
-                community_id=grant.community_id,
-                created_at=now,
-                expires_at=grant.expires_at,
-            )
-        )
-        await self.session.flush()
+        await self._add(DashboardSessionRow, {"session_hash": session_hash}, grant, now)
 
     async def open_session(self, session_hash: str, now: datetime) -> Grant | None:
         row = await self.session.scalar(

@@ -218,6 +218,49 @@ class UpcomingWebinars:
         )
 
 
+@dataclass(frozen=True)
+class _Open:
+    """A poll or a survey still open: when it began, when it ends (if it does), and what its
+    line says."""
+
+    began: datetime
+    ends: datetime | None
+    values: dict[str, object]
+
+
+def _open_section(
+    name: str,
+    timed: str,
+    found: Sequence[_Open],
+    catalogue: Catalogue,
+    community: Community,
+    period: Period,
+    reader: Reader,
+) -> Section | None:
+    """`digest.<name>.heading` over a line each (`<name>.line`, or `<name>.<timed>` with its
+    end in the community's zone); fresh only if one of them began in the period."""
+    shown = [thing for thing in found if thing.began < period.until]
+    if not shown:
+        return None
+    zone = community.timezone
+    lines = [
+        catalogue.render(
+            reader.locale,
+            f"digest.{name}.{timed if thing.ends else 'line'}",
+            when=show(thing.ends, zone) if thing.ends else "",
+            zone=zone,
+            **thing.values,
+        )
+        for thing in shown[:SECTION_LIMIT]
+    ]
+    return Section(
+        f"digest.{name}.heading",
+        tuple(lines),
+        max(0, len(shown) - SECTION_LIMIT),
+        fresh=any(thing.began >= period.since for thing in shown),
+    )
+
+
 class OpenPolls:
     async def collect(
         self,
@@ -227,30 +270,11 @@ class OpenPolls:
         period: Period,
         reader: Reader,
     ) -> Section | None:
-        polls = [
-            poll
+        found = [
+            _Open(poll.created_at, poll.closes_at, {"question": poll.question, "id": poll.id})
             for poll in await uow.repo(PollRepository).open_in(community.id, 100)
-            if poll.created_at < period.until
         ]
-        if not polls:
-            return None
-        lines = [
-            catalogue.render(
-                reader.locale,
-                "digest.polls.closes" if poll.closes_at else "digest.polls.line",
-                question=poll.question,
-                id=poll.id,
-                when=show(poll.closes_at, community.timezone) if poll.closes_at else "",
-                zone=community.timezone,
-            )
-            for poll in polls[:SECTION_LIMIT]
-        ]
-        return Section(
-            "digest.polls.heading",
-            tuple(lines),
-            max(0, len(polls) - SECTION_LIMIT),
-            fresh=any(poll.created_at >= period.since for poll in polls),
-        )
+        return _open_section("polls", "closes", found, catalogue, community, period, reader)
 
 
 class OpenSurveys:
@@ -265,29 +289,12 @@ class OpenSurveys:
         period: Period,
         reader: Reader,
     ) -> Section | None:
-        surveys = [
-            survey
+        found = [
+            _Open(survey.sent_at, survey.deadline, {"title": survey.title})
             for survey in await uow.repo(SurveyRepository).in_community(community.id, 100)
-            if survey.is_open and survey.sent_at is not None and survey.sent_at < period.until
+            if survey.is_open and survey.sent_at is not None
         ]
-        if not surveys:
-            return None
-        lines = [
-            catalogue.render(
-                reader.locale,
-                "digest.surveys.until" if survey.deadline else "digest.surveys.line",
-                title=survey.title,
-                when=show(survey.deadline, community.timezone) if survey.deadline else "",
-                zone=community.timezone,
-            )
-            for survey in surveys[:SECTION_LIMIT]
-        ]
-        return Section(
-            "digest.surveys.heading",
-            tuple(lines),
-            max(0, len(surveys) - SECTION_LIMIT),
-            fresh=any(s.sent_at is not None and s.sent_at >= period.since for s in surveys),
-        )
+        return _open_section("surveys", "until", found, catalogue, community, period, reader)
 
 
 class AnsweredQuestions:
