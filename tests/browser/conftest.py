@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,8 +32,9 @@ def browser_available() -> bool:
     return bool(shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER))
 
 
-@pytest.fixture
-def browser() -> Iterator[object]:
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the worker's browser tests (each starts from no cookies)."""
     if not browser_available():
         reason = (
             f"{CHROMIUM} and {CHROMEDRIVER} are not installed (Debian: chromium chromium-driver)"
@@ -65,6 +67,15 @@ def browser() -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(chromium: Any, served: Served) -> Any:
+    """The worker's Chromium as a new visitor: no cookie of the dashboard, a desktop width."""
+    chromium.get(f"{served.base}/dashboard/signin")  # where its cookie is seen
+    chromium.delete_all_cookies()
+    chromium.set_window_size(1200, 900)
+    return chromium
 
 
 def free_port() -> int:
