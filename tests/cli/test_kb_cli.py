@@ -1,4 +1,5 @@
-"""The `facilitator kb` commands as a person runs them."""
+"""The `facilitator kb` commands as a person runs them (the command line in this process:
+typer's runner, as `tests/cli/test_cli_commands.py` does)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.cli.support import run_cli
+import pytest
+
+from tests.cli.support import invoke_cli
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 def kb(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(directory, "kb", *args, database="kb.db")
+    result = invoke_cli(directory, "kb", *args, database="kb.db")
+    return subprocess.CompletedProcess(
+        ["kb", *args], result.exit_code, result.stdout, result.stderr
+    )
 
 
 def write_bank(root: Path) -> None:
