@@ -7,7 +7,7 @@ import logging
 import random
 from dataclasses import dataclass, replace
 
-from facilitator.commands.arguments import NoArgs
+from facilitator.commands.arguments import IdArgs, NoArgs
 from facilitator.commands.spec import Arg, ArgKind, ArgumentError, CommandSpec, Needs, Topic, sub
 from facilitator.context import CommandContext
 from facilitator.domain.model import Role
@@ -60,11 +60,6 @@ class SurveyNewArgs:
 class SurveyTemplateArgs:
     name: str
     settings: str | None
-
-
-@dataclass(frozen=True)
-class SurveyIdArgs:
-    id: int
 
 
 @dataclass(frozen=True)
@@ -151,7 +146,7 @@ async def _own(ctx: CommandContext, survey_id: int) -> Survey | None:
     return survey
 
 
-async def send(ctx: CommandContext, args: SurveyIdArgs) -> None:
+async def send(ctx: CommandContext, args: IdArgs) -> None:
     survey = await _own(ctx, args.id)
     if survey is None or survey.id is None:
         return
@@ -193,7 +188,7 @@ async def listing(ctx: CommandContext, args: NoArgs) -> None:
     await _to_requester(ctx, OutboundMessage(RichText.join(parts)), "list")
 
 
-async def close(ctx: CommandContext, args: SurveyIdArgs) -> None:
+async def close(ctx: CommandContext, args: IdArgs) -> None:
     survey = await _own(ctx, args.id)
     if survey is None or survey.id is None:
         return
@@ -309,7 +304,7 @@ COMMANDS = (
                 CommandSpec(
                     "send",
                     send,
-                    SurveyIdArgs,
+                    IdArgs,
                     args=(Arg("id", ArgKind.INT),),
                     needs=Needs.COMMUNITY,
                     role=Role.MODERATOR,
@@ -324,7 +319,7 @@ COMMANDS = (
                 CommandSpec(
                     "close",
                     close,
-                    SurveyIdArgs,
+                    IdArgs,
                     args=(Arg("id", ArgKind.INT),),
                     needs=Needs.COMMUNITY,
                     role=Role.MODERATOR,
