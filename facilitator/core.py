@@ -370,13 +370,15 @@ class Facilitator:
             ctx.replied = event.reply_to
             await self._command(ctx, *command)
             return
+        # An answer to something the bot asked (a survey's free-text question) is no message
+        # to the community: claimed first, it is neither counted nor kept as a question.
+        for claim in self.services.message_claims:
+            if await claim(ctx, event):
+                return
         if not ctx.origin.is_direct:
             # The message id lets later replies and reactions find who posted it.
             await self._record(ctx, ParticipationKind.MESSAGE_POSTED, ref=ctx.origin.message_id)
             await self._track_question(ctx, event)
-        for claim in self.services.message_claims:
-            if await claim(ctx, event):
-                return
         for hook in self.services.message_hooks:
             await hook(ctx, event)
 

@@ -109,7 +109,13 @@ class Inbox:
 
         Events that arrive together (webhook requests under load) share one transaction, a
         group commit: the first to arrive starts a writer, which stores everything waiting
-        by the time it runs, and each caller returns once its own row is committed."""
+        by the time it runs, and each caller returns once its own row is committed.
+
+        A platform's delivery id never starts with `surface.SURFACE`: those rows run as the
+        member they name (`act`), so one arriving here is refused."""
+        if delivery_id.startswith(surface.SURFACE):
+            log.warning("delivery refused: a surface's id", extra={"platform": platform.value})
+            return False
         loop = asyncio.get_running_loop()
         arrived: asyncio.Future[bool] = loop.create_future()
         self._arriving.append(((platform, delivery_id, payload, ordering_key, sender), arrived))
@@ -175,6 +181,7 @@ class Inbox:
         rows: list[InboxDelivery] = [
             (d, key, payload, sender[0] if sender else None)
             for d, payload, key, *sender in deliveries
+            if not d.startswith(surface.SURFACE)  # as `accept`: never a surface's row
         ]
         now = self._clock.now()
         handle = handle and platform in self._decoders
@@ -215,8 +222,9 @@ class Inbox:
             await uow.commit()
         if not records:
             return False
+        # Like any event, it waits a moment for its own replies (`REPLY_WAIT_SECONDS`), not
+        # for every conversation's.
         await self._handle(records)
-        await self.replies.drain()
         return True
 
     async def process_pending(self, limit: int = 200, *, wait: bool = True) -> int:

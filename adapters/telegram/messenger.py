@@ -165,9 +165,10 @@ class TelegramMessenger:
 
     async def _pin(self, chat_id: str, message_id: int) -> None:
         """pinChatMessage, after the message is sent: a refusal (the bot is no admin of the
-        group) leaves an ordinary message, never a second one."""
+        group) leaves an ordinary message, never a second one. Paced like a send."""
         try:
-            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
+            async with self._limiter.slot(chat_id):
+                await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
         except TelegramError as error:
             log.warning(
                 "telegram message not pinned",

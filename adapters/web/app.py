@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from adapters.http_body import read_body
 from adapters.web.svg import line_chart
 from facilitator import surface
 from facilitator.commands.spec import parse_id
@@ -98,6 +99,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "reject": ("reject", "{id} {value}"),
 }
 FIELD_CHECKS = {"gap_link": "id", "gap_assign": "word", "reject": "text"}
+# The buttons each page draws (`pages.knowledge_tables`): an action is taken only on its page.
+PAGE_ACTIONS = {"knowledge": frozenset(ACTIONS)}
 
 
 def _arguments(action: str, row_id: str, value: str) -> str | None:
@@ -160,14 +163,10 @@ class Web:
 
     async def form(self, request: Request) -> dict[str, str]:
         """An urlencoded form's fields (the dashboard's forms are a few short fields; a body
-        over `MAX_FORM` bytes is not read)."""
-        if int(request.headers.get("content-length") or 0) > MAX_FORM:
+        over `MAX_FORM` bytes is not read: `read_body`, as the webhooks)."""
+        body = await read_body(request, MAX_FORM)
+        if body is None:
             return {}
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM:
-                return {}
         fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
         return {name: values[0] for name, values in fields.items() if values}
 
@@ -391,6 +390,9 @@ class Web:
             log.info("dashboard action refused: CSRF token or origin")
             return self.message(viewer.locale, "dashboard.web.forbidden", 403)
         action = form.get("action", "")
+        if action not in PAGE_ACTIONS.get(page, ()):
+            log.info("dashboard action refused: not on this page", extra={"page": page})
+            return self.message(viewer.locale, "dashboard.web.bad_input", 400)
         arguments = _arguments(action, form.get("id", ""), form.get("value", ""))
         if arguments is None:
             log.info("dashboard action refused: bad input", extra={"action": action[:32]})

@@ -466,3 +466,30 @@ async def test_answers_by_the_bot_are_counted_and_the_most_used_items_listed(
     assert "How do we measure member engagement?" in page
     used = (await site.http.get("/dashboard/knowledge.csv?table=most_used")).text
     assert used.strip().splitlines()[1].endswith(",How do we measure member engagement?,2")
+
+
+async def test_a_platform_delivery_can_never_pass_for_a_dashboard_action(site: Site) -> None:
+    """Surface rows run as the member they name: the inbox refuses that id prefix from any
+    platform delivery, one at a time or in a batch."""
+    inbox = site.harness.app.inbox
+    payload = '{"v": 1, "platform": "console", "user_id": "ana", "community": "demo"}'
+    assert not await inbox.accept(Platform.CONSOLE, "surface:web:forged", payload, "x", "bea")
+    stored = await inbox.accept_many(
+        Platform.CONSOLE, [("surface:web:forged2", payload, "x", "bea")]
+    )
+    assert stored == 0
+
+
+async def test_an_action_is_taken_only_on_the_page_that_draws_it(site: Site) -> None:
+    await site.sign_in(await site.link())
+    csrf = site.csrf((await site.http.get("/dashboard/members")).text)
+    refused = await site.http.post(
+        "/dashboard/members/act", data={"csrf": csrf, "action": "approve", "id": "1"}
+    )
+    assert refused.status_code == 400
+    odd = await site.http.post(
+        "/dashboard/knowledge/act",
+        content=b"csrf=" + csrf.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded", "content-length": "x"},
+    )
+    assert odd.status_code in (400, 403)  # never a 500

@@ -320,3 +320,17 @@ async def test_mydata_exports_and_forgetme_erases_the_recognitions(harness: Harn
     keys = sorted(row["key"] for row in exported["recognitions"])
     assert keys == ["first_answer", "participant"]
     assert await chat.recorded() == 3  # 213's and 101's stay
+
+
+async def test_a_busy_day_names_twenty_in_the_group_and_counts_the_rest(
+    harness: Harness,
+) -> None:
+    chat = Chat(harness)
+    for n in range(23):
+        await chat.answer("101", f"3{n:02d}")
+    await chat.set_participation(congratulate_in_group=True)
+    await chat.run()
+    [group] = [text for target, text in await chat.deliver() if target == GROUP]
+    # 23 answerers earned First answer and Participant, the asker Participant: 47 awards.
+    assert len([line for line in group.splitlines() if line.startswith("• ")]) == 21
+    assert group.splitlines()[-1] == "• and 27 more"

@@ -213,3 +213,21 @@ async def test_forgetting_either_person_removes_them_from_the_report(harness: Ha
     [report] = await reports(harness)
     assert report.reported_id is None and report.text is None
     assert report.reporter_id is None and report.reason is None
+
+
+async def test_repeating_a_report_past_the_limit_is_answered_once_a_day(harness: Harness) -> None:
+    """A member hammering /report past the limit (or on the same message) is told once a
+    day, not once a try: each try would otherwise queue a private message."""
+    await harness.grant("bruno", Role.MODERATOR)
+    said = []
+    for n in range(PER_DAY + 1):
+        await harness.say(f"Spam number {n}", user="carla")
+        said.append(harness.last_id)
+    for line in said[:PER_DAY]:
+        await report(harness, "/report", "zoe", line)
+    told = len(await notices(harness, REPORTER_KIND))
+    for _ in range(5):
+        assert await harness.say("/report", user="zoe", reply_to=said[-1]) == []
+        assert await harness.say("/report", user="zoe", reply_to=said[0]) == []
+    assert len(await notices(harness, REPORTER_KIND)) == told + 2  # the limit, and "already"
+    assert len(await notices(harness)) == PER_DAY

@@ -580,3 +580,23 @@ async def test_an_anonymous_annual_evaluation_makes_gaps_that_name_nobody(
     assert (gap.person_id, gap.identity_id, gap.created_at) == (None, None, sent_at)
     survey, answers = await stored(harness)
     assert survey.anonymous and {(a.person_id, a.answered_at) for a in answers} == {(None, None)}
+
+
+async def test_pressing_answer_again_halfway_keeps_the_answers_so_far(harness: Harness) -> None:
+    await setup(harness, "ana")
+    await harness.say(THREE, user="cora")
+    await harness.say("/survey send 1", user="cora")
+    await press(harness, "ana", START_ACTION, "1")
+    await press(harness, "ana", PICK_ACTION, "1:0:4")
+    for _ in range(3):  # pressed again, and again: the same place, nothing lost
+        [again] = await press(harness, "ana", START_ACTION, "1")
+        assert "Question 2 of 3" in again
+    await press(harness, "ana", PICK_ACTION, "1:1:0")
+    [thanks] = await harness.say("Fewer slides.", user="ana")
+    assert thanks.startswith("Thank you!")
+    _, answers = await stored(harness)
+    assert sorted((a.question, a.value) for a in answers) == [
+        (0, "4"),
+        (1, "0"),
+        (2, "Fewer slides."),
+    ]

@@ -91,6 +91,9 @@ async def follow(ctx: CommandContext, args: FollowArgs) -> None:
 
 async def unfollow(ctx: CommandContext, args: UnfollowArgs) -> None:
     theme = theme_key(args.theme)
+    if not theme:
+        ctx.say("digest.follow.bad", private=True)
+        return
     removed = await ctx.uow.repo(DigestRepository).unfollow(
         ctx.here.id, ctx.member.person_id, theme
     )

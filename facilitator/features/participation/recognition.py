@@ -45,6 +45,8 @@ WINDOW = timedelta(days=1)
 BADGE = "badge"
 LEVEL = "level"
 PRIVATE_KIND = "recognition.private"
+# People named in one group congratulation; the others are counted ("and 5 more").
+GROUP_LINES = 20
 GROUP_KIND = "recognition.group"
 
 
@@ -219,13 +221,19 @@ class Recognition:
     def group_text(self, community: Community, fresh: list[tuple[Member, Earned]]) -> RichText:
         catalogue, locale = self.services.catalogue, community.language
         lines = [catalogue.render(locale, "participation.congratulate.group")]
-        for member, item in fresh:
+        for member, item in fresh[:GROUP_LINES]:
             lines.append(
                 catalogue.render(
                     locale,
                     f"participation.congratulate.group_{item.kind}",
                     name=member.display_name,
                     award=self._name(locale, item),
+                )
+            )
+        if len(fresh) > GROUP_LINES:
+            lines.append(
+                catalogue.render(
+                    locale, "participation.congratulate.group_more", count=len(fresh) - GROUP_LINES
                 )
             )
         return RichText.join(lines)

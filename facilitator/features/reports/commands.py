@@ -206,14 +206,16 @@ async def forwarded_hint(ctx: CommandContext, event: MessageReceived) -> None:
 async def _tell_reporter(ctx: CommandContext, community: Community, key: str, *texts: str) -> None:
     """Answer the reporter in their private chat, never in the group: where a platform has
     no message only one person sees (Telegram), an answer in the group would name them. If
-    the bot cannot write to them privately, they get no answer rather than a public one."""
+    the bot cannot write to them privately, they get no answer rather than a public one.
+    Each answer goes once a day at most (the key names the day): a member repeating a report
+    past the limit, or the same report, is not answered again and again."""
     now = ctx.services.clock.now()
     body = RichText.join(ctx.rich(text, limit=PER_DAY) for text in texts)
     await tell(
         ctx.uow,
         community,
         ctx.member,
-        f"{REPORTER_KIND}:{ctx.member.person_id}:{key}:{now.isoformat()}",
+        f"{REPORTER_KIND}:{ctx.member.person_id}:{key}:{now.date().isoformat()}",
         REPORTER_KIND,
         OutboundMessage(body),
         now,

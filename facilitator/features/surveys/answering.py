@@ -153,12 +153,16 @@ def survey_form(ctx: CommandContext, survey: Survey) -> Form:
 
 async def start_button(ctx: CommandContext, value: str) -> None:
     """The survey's "Answer" button: the first question (and, where the platform draws
-    forms, the whole survey as one)."""
+    forms, the whole survey as one). Pressed again halfway, it goes on from the question the
+    member is on: the answers so far are kept."""
     survey = await _answerable(ctx, parse_id(value))
     if survey is None or survey.id is None:
         return
-    draft = Draft(survey.id, ctx.member.person_id, 0, {})
-    await ctx.uow.repo(SurveyRepository).save_draft(draft, ctx.services.clock.now())
+    repo = ctx.uow.repo(SurveyRepository)
+    draft = await repo.draft(survey.id, ctx.member.person_id)
+    if draft is None or draft.position >= len(survey.questions):
+        draft = Draft(survey.id, ctx.member.person_id, 0, {})
+        await repo.save_draft(draft, ctx.services.clock.now())
     first = question_message(ctx, survey, draft)
     intro = ctx.rich(
         "surveys.answer.intro",

@@ -66,7 +66,8 @@ class Survey:
 @dataclass(frozen=True)
 class Answer:
     """One answer to one question. `response` groups the answers of one submission (a random
-    token, so it orders nothing); an anonymous survey's answers have no person and no time.
+    token, not a sequence); an anonymous survey's answers have no person and no time (see
+    docs/architecture.md, "Surveys", for what that does and does not hide).
 
     `value`: a scale or NPS answer's number, a choice's option number, a multiple choice's
     option numbers joined by commas, or the text as written."""
