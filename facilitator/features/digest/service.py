@@ -8,14 +8,13 @@ from datetime import datetime
 
 from facilitator.context import Services
 from facilitator.domain.model import Community, Member
-from facilitator.domain.outbox import OutboxEntry
 from facilitator.features.digest.content import Audience, Period, Reader, body, build
 from facilitator.features.digest.domain import Subscription
 from facilitator.features.digest.ports import DigestRepository
+from facilitator.features.knowledge.gaps import tell
 from facilitator.features.nudges.config import NudgeConfig
 from facilitator.features.nudges.planner import NudgePlanner, locale_of
-from facilitator.features.nudges.quiet import after_quiet_hours
-from facilitator.markup import Destination, OutboundMessage
+from facilitator.markup import OutboundMessage
 from facilitator.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ class Digests:
         for subscription, member in members:
             if member.person_id not in reachable:
                 continue  # Telegram: never started the bot privately; tried again next time
-            if await self._queue(uow, community, subscription, member, config, now):
+            if await self._queue(uow, community, subscription, member, now):
                 queued += 1
         if queued:
             log.info("digests queued", extra={"community": community.key, "count": queued})
@@ -87,7 +86,6 @@ class Digests:
         community: Community,
         subscription: Subscription,
         member: Member,
-        config: NudgeConfig,
         now: datetime,
     ) -> bool:
         repo = uow.repo(DigestRepository)
@@ -106,23 +104,15 @@ class Digests:
         text = body(digest, self._services.catalogue, f"digest.title.{subscription.frequency}")
         text += self._services.catalogue.render(locale, "digest.footer")
         stamp = now.strftime("%Y%m%dT%H%M")
-        await uow.outbox.add(
-            OutboxEntry(
-                dedup_key=f"digest:{community.id}:{member.person_id}:{stamp}",
-                kind="digest",
-                destination=Destination(
-                    member.platform,
-                    member.platform_user_id,
-                    user_id=member.platform_user_id,
-                    is_direct=True,
-                ),
-                message=OutboundMessage(text),
-                due_at=after_quiet_hours(now, member.timezone or community.timezone, config.quiet),
-                community_id=community.id,
-                person_id=member.person_id,
-                is_nudge=True,
-            ),
+        await tell(
+            uow,
+            community,
+            member,
+            f"digest:{community.id}:{member.person_id}:{stamp}",
+            "digest",
+            OutboundMessage(text),
             now,
+            nudge=True,
         )
         await repo.mark_sent(community.id, member.person_id, now)
         return True
